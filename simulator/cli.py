@@ -1,0 +1,255 @@
+"""The ``dcsim`` command line: run, validate, estimate, sweep, compare, catalog, schema.
+
+Errors print as messages (one line per problem) with exit code 2 for bad input and 1 for a
+model that does not fit; never a traceback unless DCSIM_DEBUG=1. Heavy imports (numba, pandas)
+happen inside the commands that need them, so ``--help`` and ``validate`` stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.errors import DcsimError, InputError
+
+app = typer.Typer(
+    name="dcsim",
+    help="Datacenter capacity-planning simulator for AI clusters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+estimate_app = typer.Typer(help="Analytic cost of one training step, prefill or decode step.",
+                           no_args_is_help=True)
+app.add_typer(estimate_app, name="estimate")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    md = "md"
+
+
+class Recompute(str, Enum):
+    none = "none"
+    selective = "selective"
+    full = "full"
+
+
+class PrecisionName(str, Enum):
+    bf16_amp = "bf16-amp"
+    fp16_amp = "fp16-amp"
+    bf16_mixed = "bf16-mixed"
+    fp8_mixed = "fp8-mixed"
+    tf32 = "tf32"
+    fp32 = "fp32"
+
+
+class OptimizerName(str, Enum):
+    adamw_foreach = "adamw-foreach"
+    adamw_fused = "adamw-fused"
+    sgd = "sgd"
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text.rstrip("\n") + "\n")
+
+
+def handle_errors(func):
+    """Turn dcsim errors into messages and exit codes; no tracebacks for users."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except InputError as err:
+            for line in err.lines():
+                _err(f"error: {line}")
+            raise typer.Exit(err.exit_code) from None
+        except DcsimError as err:
+            _err(f"error: {err}")
+            raise typer.Exit(err.exit_code) from None
+        except KeyboardInterrupt:
+            _err("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as err:
+            if os.environ.get("DCSIM_DEBUG"):
+                raise
+            _err(f"internal error: {type(err).__name__}: {err} (set DCSIM_DEBUG=1 for a traceback)")
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(_clean(data), indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def print_rows(title: str, rows: list[tuple[str, str]], fmt: OutputFormat) -> None:
+    """A two-column table: rich in a terminal, Markdown with --format md."""
+    if fmt == OutputFormat.md:
+        lines = [f"### {title}", "", "| quantity | value |", "| --- | --- |"]
+        lines += [f"| {k} | {v} |" for k, v in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("quantity", style="bold")
+    table.add_column("value", justify="right")
+    for k, v in rows:
+        table.add_row(k, v)
+    Console().print(table)
+
+
+def _h(value: float, kind: str) -> str:
+    from simulator.scenario.units import human
+
+    return human(value, kind)
+
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a model spec YAML.")]
+AccelOpt = Annotated[str, typer.Option("--accelerator", "-a", help="Catalog accelerator name (e.g. h100-sxm).")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+@estimate_app.command("train")
+@handle_errors
+def estimate_train_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    micro_batch: Annotated[int, typer.Option("--micro-batch", "-b", min=1, max=1_000_000, help="Sequences per micro-batch.")],
+    seq: Annotated[int, typer.Option("--seq", "-s", min=1, max=10_000_000, help="Sequence length (tokens).")],
+    gpus: Annotated[int, typer.Option(min=1, max=10_000_000, help="Data-parallel replicas (each runs this step).")] = 1,
+    precision: Annotated[PrecisionName, typer.Option(help="Precision recipe.")] = PrecisionName.bf16_amp,
+    recompute: Annotated[Recompute, typer.Option(help="Activation recomputation.")] = Recompute.none,
+    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = OptimizerName.adamw_foreach,
+    global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per step across replicas (gradient accumulation).")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Time, memory, throughput and MFU of one training step."""
+    from simulator import api
+
+    r = api.estimate_train(model, accelerator, micro_batch, seq, gpus=gpus, precision=precision.value,
+                           recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
+                           base_dir=Path.cwd())
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(f"train step: {r['model']} on {r['accelerator']} (micro-batch {micro_batch} x {seq})", [
+        ("step time", _h(r["step_time_s"], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("MFU", f"{100 * r['mfu']:.1f}%"),
+        ("model FLOPs/step", _h(r["model_flops_per_step"], "flop")),
+        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+        ("energy/step", _h(r["energy_per_step_j"], "energy")),
+    ], fmt)
+
+
+@estimate_app.command("prefill")
+@handle_errors
+def estimate_prefill_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Prompts in the batch.")],
+    prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")],
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Latency and throughput of prefilling a batch of prompts."""
+    from simulator import api
+
+    r = api.estimate_prefill(model, accelerator, batch, prompt, base_dir=Path.cwd())
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(f"prefill: {r['model']} on {r['accelerator']} (batch {batch} x {prompt})", [
+        ("latency", _h(r["latency_s"], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
+        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ], fmt)
+
+
+@estimate_app.command("decode")
+@handle_errors
+def estimate_decode_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Sequences decoding together.")],
+    context: Annotated[int, typer.Option("--context", "-c", min=0, max=10_000_000, help="Tokens already in each KV cache.")],
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Time per decode step (one token per sequence) and throughput."""
+    from simulator import api
+
+    r = api.estimate_decode(model, accelerator, batch, context, base_dir=Path.cwd())
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(f"decode: {r['model']} on {r['accelerator']} (batch {batch}, context {context})", [
+        ("step time", _h(r["step_time_s"], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
+        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ], fmt)
+
+
+@app.command("catalog")
+@handle_errors
+def catalog_cmd(
+    kind: Annotated[str | None, typer.Argument(help="accelerators, models, nodes, switches, optics, climates")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """List catalog entries (and where their numbers come from)."""
+    from simulator.scenario.catalog import KINDS, shipped_catalog
+
+    catalog = shipped_catalog()
+    kinds = [kind] if kind else [k for k in KINDS if k != "calibration"]
+    for k in kinds:
+        if k not in KINDS:
+            raise InputError(f"unknown catalog kind '{k}'; known: {', '.join(KINDS)}")
+    if fmt == OutputFormat.json:
+        print_json({k: [e.model_dump(mode="json") for e in getattr(catalog, k).entries] for k in kinds})
+        return
+    for k in kinds:
+        rows = [(e.name, (e.source or "")[:90]) for e in getattr(catalog, k).entries]
+        print_rows(k, rows, fmt)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Analytic cost models of Transformers on accelerators (pure functions and Numba kernels).
+
+Numba's on-disk cache only notices edits to the file holding a kernel, not to the kernels it
+calls in other files; a stale caller then runs against a changed callee. So the cache lives in
+a folder named after a hash of every source file of this package: any edit starts a new cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def _cache_dir() -> str:
+    digest = hashlib.sha256()
+    for file in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    base = os.environ.get("DCSIM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "dcsim")
+    return os.path.join(base, f"numba-{digest.hexdigest()[:16]}")
+
+
+def _configure_numba_cache() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    path = _cache_dir()
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return
+    os.environ["NUMBA_CACHE_DIR"] = path
+    import numba.core.config as numba_config
+
+    numba_config.CACHE_DIR = path
+
+
+_configure_numba_cache()

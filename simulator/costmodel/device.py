@@ -1,0 +1,98 @@
+"""Device model: turns FLOPs and bytes of one kernel into time, and kernels into board power.
+
+Time of a kernel = in-stream overhead + max(compute time, memory time) (roofline, Williams et
+al., 2009) where
+- GEMM compute runs at ``peak * f / (1 + m0/M + n0/N + k0/K)``: a smooth efficiency surface
+  fitted by least squares on log time to the H100 GEMM table (benchmarks/calibrate.py);
+  the fitted per-call intercept is the host's dispatch time of one eager op, which the step
+  model charges on the host timeline, not on the GPU (see costmodel/timeline.py);
+- flash attention runs at a fraction of peak that falls off at short sequences and small heads;
+- memory traffic moves at the achieved copy bandwidth (fitted: ~90% of datasheet on H100).
+
+Power: compute-bound kernels at full clock demand ``P_c = idle + (tdp - idle) / c_tdp^alpha``
+where ``c_tdp`` is the clock the board holds at its TDP under a sustained GEMM (measured: 685 of
+767 TFLOP/s on H100, i.e. 0.893) and ``alpha`` the DVFS exponent (P_dyn ~ f V^2, V ~ f: 3);
+memory-bound kernels draw the measured copy power; gaps draw idle power. Under a cap the clock
+``c`` is lowered until the average power meets it; compute-bound time scales as 1/c.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.scenario.catalog import Catalog, shipped_catalog
+from simulator.scenario.specs import AcceleratorSpec
+
+# Device-vector indices (consumed by Numba kernels).
+D_PEAK, D_GEMM_FRAC, D_M0, D_N0, D_K0 = 0, 1, 2, 3, 4
+D_MEM_BW, D_KERNEL_OVERHEAD, D_HOST_GEMM, D_HOST_OP = 5, 6, 7, 8
+D_ATTN_PEAK, D_ATTN_FWD, D_ATTN_BWD, D_ATTN_SEQ0, D_ATTN_HD0 = 9, 10, 11, 12, 13
+D_IDLE_W, D_TDP_W, D_MEM_W, D_COMPUTE_W, D_DVFS = 14, 15, 16, 17, 18
+D_UNITS, D_HBM_BYTES, D_HOST_BWD_FACTOR = 19, 20, 21
+DEVICE_VECTOR_LEN = 22
+
+# Backward ops are launched by the autograd engine in C++, without the Python module and
+# dispatcher layers the forward pays; we charge them half the forward dispatch time.
+HOST_BACKWARD_FACTOR = 0.5
+
+# Which peak and which fitted GEMM curve each compute dtype uses.
+_GEMM_CURVE_FOR = {"bf16": "bf16", "fp16": "bf16", "fp8": "bf16", "tf32": "bf16", "int8": "bf16", "fp32": "fp32"}
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    """An accelerator with its calibration, ready for the kernels (see ``vector``)."""
+
+    spec: AcceleratorSpec
+    calibration: dict
+
+    @classmethod
+    def from_name(cls, name: str, catalog: Catalog | None = None, path: str = "") -> DeviceModel:
+        catalog = catalog or shipped_catalog()
+        spec = catalog.accelerators.get(name, path)
+        return cls(spec, catalog.calibration_for(spec.calibration, path))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def peak(self, dtype: str) -> float:
+        """Dense peak FLOP/s for ``dtype``; dtypes the device lacks fall back to bf16 (emulated)."""
+        return self.spec.peak_flops.get(dtype, self.spec.peak_flops["bf16"])
+
+    def compute_power_w(self) -> float:
+        """Board power a compute-bound kernel would draw at full clock (above TDP: capped)."""
+        p = self.calibration["power"]
+        idle, tdp = self.spec.idle_power, self.spec.tdp
+        return idle + (tdp - idle) / p.clock_at_tdp_compute_bound ** p.dvfs_exponent
+
+    def memory_power_w(self) -> float:
+        return self.calibration["power"].memory_bound_fraction_of_tdp * self.spec.tdp
+
+    def vector(self, compute_dtype: str = "bf16", attention_dtype: str = "bf16") -> np.ndarray:
+        """Flat float64 parameters for the Numba kernels, for one compute dtype."""
+        cal = self.calibration
+        curve = cal["gemm"][_GEMM_CURVE_FOR.get(compute_dtype, "bf16")]
+        attn = cal["attention"]
+        v = np.zeros(DEVICE_VECTOR_LEN)
+        v[D_PEAK] = self.peak(compute_dtype)
+        v[D_GEMM_FRAC] = curve.peak_fraction
+        v[D_M0], v[D_N0], v[D_K0] = curve.m0, curve.n0, curve.k0
+        v[D_MEM_BW] = cal["memory_bw_fraction"] * self.spec.hbm_bw
+        v[D_KERNEL_OVERHEAD] = cal["kernel_overhead"]
+        v[D_HOST_GEMM] = cal["host_gemm_dispatch"]
+        v[D_HOST_OP] = cal["host_op_dispatch"]
+        v[D_ATTN_PEAK] = self.peak(attention_dtype)
+        v[D_ATTN_FWD], v[D_ATTN_BWD] = attn.fwd_fraction, attn.bwd_fraction
+        v[D_ATTN_SEQ0], v[D_ATTN_HD0] = attn.seq0, attn.head_dim0
+        v[D_IDLE_W] = self.spec.idle_power
+        v[D_TDP_W] = self.spec.tdp
+        v[D_MEM_W] = self.memory_power_w()
+        v[D_COMPUTE_W] = self.compute_power_w()
+        v[D_DVFS] = cal["power"].dvfs_exponent
+        v[D_UNITS] = self.spec.compute_units
+        v[D_HBM_BYTES] = self.spec.hbm
+        v[D_HOST_BWD_FACTOR] = HOST_BACKWARD_FACTOR
+        return v

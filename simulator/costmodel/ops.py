@@ -1,0 +1,358 @@
+"""The kernels one Transformer step launches, as rows of a float64 table (Numba-built).
+
+Each row is one kernel (or ``count`` identical kernels): its kind (GEMM, memory-bound,
+flash-attention forward/backward, host-only), GEMM shape, FLOPs, bytes moved, the host
+dispatch class, the phase (forward, backward, optimizer) and the activation bytes it saves
+for the backward pass. The same builders serve single-device estimates, serving iterations
+and the layout search, so every path prices a layer the same way.
+
+Shapes follow PyTorch's ``nn.Linear``: forward Y[T,N] = X[T,K] W^T; backward
+dX = dY W (M=T, N=K, K=N) and dW = dY^T X (M=N, N=K, K=T). Tensor parallelism (degree tp)
+splits attention heads and the MLP width (Shoeybi et al., 2019); sequence parallelism splits
+norms and residual adds over tokens (Korthikanti et al., 2022).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator.costmodel.precision import (
+    P_ACT,
+    P_FP8,
+    P_GEMM_ELEM,
+    P_GRAD_ACC,
+    P_GRAD_CAST,
+    P_LOGIT_CAST,
+    P_OPT_BYTES,
+    P_OPT_PASSES,
+    P_RESID,
+    P_WCAST,
+)
+from simulator.costmodel.transformer import (
+    FLASH_TILE,
+    M_BIAS,
+    M_CAUSAL,
+    M_EXPERTS,
+    M_FFN,
+    M_HEAD_DIM,
+    M_HEADS,
+    M_HIDDEN,
+    M_KV_HEADS,
+    M_LEARNED_POS,
+    M_ROPE,
+    M_SWIGLU,
+    M_TOP_K,
+    M_VOCAB,
+)
+
+# Op-table columns.
+OP_KIND, OP_M, OP_N, OP_K, OP_FLOP, OP_BYTES, OP_HOST, OP_COUNT, OP_PHASE, OP_SAVED = range(10)
+OP_COLS = 10
+
+# Kinds.
+K_GEMM, K_MEM, K_ATTN_FWD, K_ATTN_BWD, K_HOST = 0, 1, 2, 3, 4
+# Host dispatch classes.
+H_NONE, H_OP, H_GEMM, H_VIEW = 0.0, 1.0, 2.0, 3.0
+# Phases.
+PH_FWD, PH_BWD, PH_OPT = 0.0, 1.0, 2.0
+
+# Recompute modes.
+RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
+
+MAX_LAYER_OPS = 96
+
+
+@njit(cache=True)
+def put(ops, n, kind, m, nn, k, flop, nbytes, host, count, phase, saved):
+    """Append one row; returns the new row count."""
+    ops[n, OP_KIND] = kind
+    ops[n, OP_M] = m
+    ops[n, OP_N] = nn
+    ops[n, OP_K] = k
+    ops[n, OP_FLOP] = flop
+    ops[n, OP_BYTES] = nbytes
+    ops[n, OP_HOST] = host
+    ops[n, OP_COUNT] = count
+    ops[n, OP_PHASE] = phase
+    ops[n, OP_SAVED] = saved
+    return n + 1
+
+
+@njit(cache=True)
+def put_gemm(ops, n, m, nn, k, elem, phase, saved, count):
+    """A GEMM Y[m,nn] = A[m,k] B[k,nn] (``count`` identical ones)."""
+    flop = 2.0 * m * nn * k
+    nbytes = elem * (m * k + k * nn) + 2.0 * m * nn
+    return put(ops, n, K_GEMM, m, nn, k, flop, nbytes, H_GEMM, count, phase, saved)
+
+
+@njit(cache=True)
+def put_mem(ops, n, nbytes, phase, saved, count):
+    """A memory-bound kernel moving ``nbytes`` (reads + writes)."""
+    return put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, nbytes, H_OP, count, phase, saved)
+
+
+@njit(cache=True)
+def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
+    """Input-gradient and weight-gradient GEMMs of one linear layer, plus the AMP grad cast."""
+    n = put_gemm(ops, n, t, k_in, n_out, elem, PH_BWD, 0.0, 1.0)
+    n = put_gemm(ops, n, n_out, k_in, t, elem, PH_BWD, 0.0, 1.0)
+    if pv[P_GRAD_CAST] > 0.0:
+        n = put_mem(ops, n, pv[P_GRAD_CAST] * wparams, PH_BWD, 0.0, 1.0)
+    return n
+
+
+@njit(cache=True)
+def attention_tile_fraction(s, causal):
+    """Fraction of the score matrix flash attention computes (whole tiles on/below the diagonal)."""
+    if causal < 0.5:
+        return 1.0
+    nb = np.ceil(s / FLASH_TILE)
+    return (nb + 1.0) / (2.0 * nb)
+
+
+@njit(cache=True)
+def fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
+    """Kernels of one Transformer block for a micro-batch of ``b`` sequences of ``s`` tokens.
+
+    ``phase`` 0 fills the forward, 1 the backward (preceded by the recomputed forward when
+    ``recompute`` is full). Returns the new row count.
+    """
+    if phase == 0:
+        return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, recompute)
+    if recompute == RC_FULL:
+        start = n
+        n = fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, RC_NONE)
+        for i in range(start, n):
+            ops[i, OP_PHASE] = PH_BWD
+            ops[i, OP_SAVED] = 0.0
+    return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 1, recompute)
+
+
+@njit(cache=True)
+def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
+    """One pass (0 forward, 1 backward) of a Transformer block; see ``fill_layer``."""
+    h = mv[M_HIDDEN]
+    a = mv[M_HEADS]
+    g = mv[M_KV_HEADS]
+    d = mv[M_HEAD_DIM]
+    f = mv[M_FFN]
+    experts = mv[M_EXPERTS]
+    top_k = mv[M_TOP_K]
+    swiglu = mv[M_SWIGLU] > 0.5
+    rope = mv[M_ROPE] > 0.5
+    r = pv[P_RESID]
+    e = pv[P_ACT]
+    ge = pv[P_GEMM_ELEM]
+    wcast = pv[P_WCAST]
+    t_tok = b * s
+    tn = t_tok / tp if sp > 0.5 else t_tok      # tokens each rank holds in norms / residual adds
+    qd = a * d / tp
+    kvd = max(g, tp) * d / tp                   # KV heads are replicated when fewer than tp
+    fl = f / tp
+    qkv_n = qd + 2.0 * kvd
+    moe = experts > 1.5
+    local_experts = max(experts / ep, 1.0)
+    tok_per_expert = t_tok * top_k / experts
+    mlp_mats = 3.0 if swiglu else 2.0
+    attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[M_CAUSAL])
+    fp8 = pv[P_FP8] > 0.5
+
+    if phase == 0:
+        # --- attention block ---
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)             # norm 1
+        if wcast > 0.0 and not fp8:
+            n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)         # cast to bf16
+            n = put_mem(ops, n, wcast * h * qkv_n, PH_FWD, 0.0, 1.0)               # weight cast
+        if fp8:
+            n = put_mem(ops, n, (e + 1.0) * t_tok * h + wcast * h * qkv_n, PH_FWD, tn * h, 1.0)
+        n = put_gemm(ops, n, t_tok, qkv_n, h, ge, PH_FWD, e * t_tok * qkv_n, 1.0)  # QKV
+        if rope:
+            n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_FWD, 0.0, 1.0)
+        saved_attn = e * t_tok * qd + 4.0 * b * s * a / tp
+        if recompute == RC_SELECTIVE:
+            saved_attn = 0.0
+        n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
+                e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_FWD, saved_attn)
+        n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_FWD, e * t_tok * qd, 1.0)    # heads -> rows
+        if wcast > 0.0:
+            n = put_mem(ops, n, wcast * qd * h, PH_FWD, 0.0, 1.0)
+        n = put_gemm(ops, n, t_tok, h, qd, ge, PH_FWD, 0.0, 1.0)                  # out proj
+        n = put_mem(ops, n, (2.0 * r + e) * tn * h, PH_FWD, 0.0, 1.0)              # residual
+        # --- MLP block ---
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)             # norm 2
+        if wcast > 0.0 and not fp8:
+            n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
+        if fp8:
+            n = put_mem(ops, n, (e + 1.0) * t_tok * h, PH_FWD, tn * h, 1.0)
+        act_saved = e * t_tok * fl * (2.0 if swiglu else 1.0)
+        if recompute == RC_SELECTIVE:
+            act_saved = 0.0
+        if moe:
+            n = put_gemm(ops, n, t_tok, experts, h, 4.0, PH_FWD, 4.0 * t_tok * experts, 1.0)  # router
+            n = put_mem(ops, n, 12.0 * t_tok * experts, PH_FWD, 0.0, 1.0)                    # softmax/top-k
+            n = put_mem(ops, n, 2.0 * e * t_tok * top_k * h, PH_FWD, 0.0, 1.0)                # dispatch
+            up_n = fl * (2.0 if swiglu else 1.0)
+            tok_local = tok_per_expert
+            if wcast > 0.0:
+                n = put_mem(ops, n, wcast * local_experts * mlp_mats * h * fl, PH_FWD, 0.0, 1.0)
+            n = put_gemm(ops, n, tok_local, up_n, h, ge, PH_FWD,
+                         e * tok_local * up_n, local_experts)
+            n = put_mem(ops, n, 2.0 * e * local_experts * tok_local * fl * (1.5 if swiglu else 1.0),
+                        PH_FWD, act_saved * local_experts * tok_local / t_tok, 1.0)
+            n = put_gemm(ops, n, tok_local, h, fl, ge, PH_FWD, 0.0, local_experts)
+            n = put_mem(ops, n, 2.0 * e * t_tok * top_k * h, PH_FWD, e * t_tok * top_k * h, 1.0)  # combine
+        else:
+            if wcast > 0.0:
+                n = put_mem(ops, n, wcast * h * fl * (mlp_mats - 1.0), PH_FWD, 0.0, 1.0)
+            if swiglu:
+                n = put_gemm(ops, n, t_tok, fl, h, ge, PH_FWD, e * t_tok * fl, 2.0)   # gate, up
+                n = put_mem(ops, n, 2.0 * e * t_tok * fl, PH_FWD, 0.0, 1.0)            # silu
+                n = put_mem(ops, n, 3.0 * e * t_tok * fl, PH_FWD, act_saved, 1.0)      # mul
+            else:
+                n = put_gemm(ops, n, t_tok, fl, h, ge, PH_FWD, e * t_tok * fl, 1.0)   # fc1
+                n = put_mem(ops, n, 2.0 * e * t_tok * fl, PH_FWD, act_saved, 1.0)      # gelu
+            n = put_gemm(ops, n, t_tok, h, fl, ge, PH_FWD, 0.0, 1.0)                  # fc2
+        n = put_mem(ops, n, (2.0 * r + e) * tn * h, PH_FWD, 0.0, 1.0)              # residual
+        return n
+
+    # --------------------------- backward ---------------------------
+    if recompute == RC_SELECTIVE:
+        n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
+                e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_BWD, 0.0)
+        n = put_mem(ops, n, 2.0 * e * t_tok * fl * (2.0 if swiglu else 1.0), PH_BWD, 0.0, 1.0)
+    if wcast > 0.0:
+        n = put_mem(ops, n, (r + e) * tn * h, PH_BWD, 0.0, 1.0)                    # grad to bf16
+    # MLP
+    if moe:
+        n = put_mem(ops, n, 2.0 * e * t_tok * top_k * h, PH_BWD, 0.0, 1.0)
+        up_n = fl * (2.0 if swiglu else 1.0)
+        tok_local = tok_per_expert
+        n = put_gemm(ops, n, tok_local, fl, h, ge, PH_BWD, 0.0, local_experts)
+        n = put_gemm(ops, n, h, fl, tok_local, ge, PH_BWD, 0.0, local_experts)
+        n = put_mem(ops, n, 3.0 * e * local_experts * tok_local * fl * (1.5 if swiglu else 1.0),
+                    PH_BWD, 0.0, 1.0)
+        n = put_gemm(ops, n, tok_local, h, up_n, ge, PH_BWD, 0.0, local_experts)
+        n = put_gemm(ops, n, up_n, h, tok_local, ge, PH_BWD, 0.0, local_experts)
+        if pv[P_GRAD_CAST] > 0.0:
+            n = put_mem(ops, n, pv[P_GRAD_CAST] * local_experts * mlp_mats * h * fl, PH_BWD, 0.0, 1.0)
+        n = put_mem(ops, n, 2.0 * e * t_tok * top_k * h, PH_BWD, 0.0, 1.0)
+        n = put_gemm(ops, n, t_tok, h, experts, 4.0, PH_BWD, 0.0, 1.0)
+        n = put_gemm(ops, n, experts, h, t_tok, 4.0, PH_BWD, 0.0, 1.0)
+    else:
+        n = put_linear_backward(ops, n, t_tok, h, fl, ge, pv, h * fl)              # fc2
+        if swiglu:
+            n = put_mem(ops, n, 5.0 * e * t_tok * fl, PH_BWD, 0.0, 1.0)            # mul bwd
+            n = put_mem(ops, n, 3.0 * e * t_tok * fl, PH_BWD, 0.0, 1.0)            # silu bwd
+            n = put_linear_backward(ops, n, t_tok, fl, h, ge, pv, h * fl)          # up
+            n = put_linear_backward(ops, n, t_tok, fl, h, ge, pv, h * fl)          # gate
+            n = put_mem(ops, n, 3.0 * e * t_tok * h, PH_BWD, 0.0, 1.0)             # sum of dX
+        else:
+            n = put_mem(ops, n, 3.0 * e * t_tok * fl, PH_BWD, 0.0, 1.0)            # gelu bwd
+            n = put_linear_backward(ops, n, t_tok, fl, h, ge, pv, h * fl)          # fc1
+    if wcast > 0.0:
+        n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)                    # grad to fp32
+    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # norm 2 bwd
+    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # residual grad
+    if wcast > 0.0:
+        n = put_mem(ops, n, (r + e) * tn * h, PH_BWD, 0.0, 1.0)
+    # attention
+    n = put_linear_backward(ops, n, t_tok, h, qd, ge, pv, h * qd)                  # out proj
+    n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_BWD, 0.0, 1.0)                    # rows -> heads
+    n = put_mem(ops, n, 2.0 * e * t_tok * qd + 4.0 * b * s * a / tp, PH_BWD, 0.0, 1.0)  # dot(o, do)
+    n = put(ops, n, K_ATTN_BWD, s, s, d, 2.5 * attn_flop,
+            e * t_tok * (4.0 * qd + 4.0 * kvd) + 8.0 * t_tok * qd, H_OP, 1.0, PH_BWD, 0.0)
+    if rope:
+        n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_BWD, 0.0, 1.0)
+    n = put_linear_backward(ops, n, t_tok, qkv_n, h, ge, pv, h * qkv_n)            # QKV
+    if wcast > 0.0:
+        n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)
+    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # norm 1 bwd
+    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # residual grad
+    return n
+
+
+@njit(cache=True)
+def fill_embedding(ops, n, mv, pv, b, s, tp, phase):
+    """Token (+ position) embedding lookup, forward or backward."""
+    h = mv[M_HIDDEN]
+    v = mv[M_VOCAB]
+    r = pv[P_RESID]
+    t_tok = b * s
+    if phase == 0:
+        n = put_mem(ops, n, (4.0 + r) * t_tok * h, PH_FWD, 0.0, 1.0)               # gather rows
+        if mv[M_LEARNED_POS] > 0.5:
+            n = put_mem(ops, n, 3.0 * r * t_tok * h, PH_FWD, 0.0, 1.0)              # + positions
+        return n
+    n = put_mem(ops, n, 4.0 * v * h / tp, PH_BWD, 0.0, 1.0)                          # zero dense grad
+    n = put_mem(ops, n, 12.0 * t_tok * h, PH_BWD, 0.0, 1.0)                          # index_add
+    if mv[M_LEARNED_POS] > 0.5:
+        n = put_mem(ops, n, 12.0 * t_tok * h, PH_BWD, 0.0, 1.0)
+    return n
+
+
+@njit(cache=True)
+def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
+    """Final norm, LM head and cross-entropy loss (vocab-parallel under TP).
+
+    ``logits_tokens`` is how many positions get logits (all for training, the last for serving).
+    """
+    h = mv[M_HIDDEN]
+    v = mv[M_VOCAB] / tp
+    r = pv[P_RESID]
+    e = pv[P_ACT]
+    ge = pv[P_GEMM_ELEM]
+    t_tok = b * s
+    tn = t_tok / tp if sp > 0.5 else t_tok
+    lt = logits_tokens
+    if phase == 0:
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)
+        if pv[P_WCAST] > 0.0:
+            n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
+            n = put_mem(ops, n, pv[P_WCAST] * v * h, PH_FWD, 0.0, 1.0)
+        n = put_gemm(ops, n, lt, v, h, ge, PH_FWD, 0.0, 1.0)
+        if pv[P_LOGIT_CAST] > 0.0:
+            n = put_mem(ops, n, 6.0 * lt * v, PH_FWD, 0.0, 1.0)                      # logits to fp32
+        n = put_mem(ops, n, 8.0 * lt * v, PH_FWD, 4.0 * lt * v, 1.0)                 # log_softmax
+        n = put_mem(ops, n, 8.0 * lt, PH_FWD, 0.0, 1.0)                              # nll
+        return n
+    n = put_mem(ops, n, 4.0 * lt * v, PH_BWD, 0.0, 1.0)                              # nll bwd
+    n = put_mem(ops, n, 12.0 * lt * v, PH_BWD, 0.0, 1.0)                             # log_softmax bwd
+    if pv[P_LOGIT_CAST] > 0.0:
+        n = put_mem(ops, n, 6.0 * lt * v, PH_BWD, 0.0, 1.0)
+    n = put_linear_backward(ops, n, lt, v, h, ge, pv, v * h)
+    if pv[P_WCAST] > 0.0:
+        n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)
+    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                          # final norm bwd
+    return n
+
+
+@njit(cache=True)
+def fill_optimizer(ops, n, pv, params_local, tensors_local, micro_batches):
+    """Gradient accumulation over micro-batches and the optimizer step over local parameters.
+
+    Multi-tensor kernels process up to ~110 tensors or 320 x 65536 elements per launch
+    (PyTorch ``multi_tensor_apply``), so launches = max(tensors/110, elements/20.97M).
+    """
+    if micro_batches > 1.0 and pv[P_GRAD_ACC] > 0.0:
+        n = put_mem(ops, n, pv[P_GRAD_ACC] * params_local * (micro_batches - 1.0), PH_BWD, 0.0, 1.0)
+    launches = max(np.ceil(tensors_local / 110.0), np.ceil(params_local / 20971520.0))
+    passes = pv[P_OPT_PASSES]
+    n = put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, pv[P_OPT_BYTES] * params_local / (passes * launches),
+            H_OP, passes * launches, PH_OPT, 0.0)
+    return n
+
+
+def new_table(rows: int) -> np.ndarray:
+    """An empty op table with room for ``rows`` rows."""
+    return np.zeros((rows, OP_COLS))
+
+
+__all__ = [
+    "H_GEMM", "H_NONE", "H_OP", "H_VIEW", "K_ATTN_BWD", "K_ATTN_FWD", "K_GEMM", "K_HOST", "K_MEM",
+    "M_BIAS", "MAX_LAYER_OPS", "OP_BYTES", "OP_COLS", "OP_COUNT", "OP_FLOP", "OP_HOST", "OP_K",
+    "OP_KIND", "OP_M", "OP_N", "OP_PHASE", "OP_SAVED", "PH_BWD", "PH_FWD", "PH_OPT", "RC_FULL",
+    "RC_NONE", "RC_SELECTIVE", "fill_embedding", "fill_head", "fill_layer", "fill_optimizer",
+    "new_table", "put",
+]

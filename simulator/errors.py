@@ -1,0 +1,97 @@
+"""Error types: one picklable root, ``DcsimError``, so errors survive worker processes.
+
+The CLI prints these as messages (never tracebacks) and maps them to exit codes:
+``InputError`` and its children exit 2 (bad input), ``DoesNotFitError`` exits 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DcsimError(Exception):
+    """Root of every error dcsim raises on purpose."""
+
+    exit_code = 1
+
+    def __reduce__(self):
+        return (type(self), self.args)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (YAML path), what was found, what is allowed."""
+
+    path: str
+    message: str
+    value: object = None
+    line: int | None = None
+
+    def format(self, source: str | None = None) -> str:
+        where = self.path or "(top level)"
+        if source and self.line is not None:
+            where = f"{source}:{self.line}: {where}"
+        elif source:
+            where = f"{source}: {where}"
+        text = f"{where}: {self.message}"
+        if self.value is not None and "got" not in self.message:
+            text += f" (got {_short_repr(self.value)})"
+        return text
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class InputError(DcsimError):
+    """Bad input (scenario, model spec, CLI flag, trace file): exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...] | str, source: str | None = None):
+        if isinstance(problems, str):
+            problems = (Problem(path="", message=problems),)
+        self.problems = tuple(problems)
+        self.source = source
+        super().__init__(self.problems, source)
+
+    def __reduce__(self):
+        return (type(self), (self.problems, self.source))
+
+    def lines(self) -> list[str]:
+        return [p.format(self.source) for p in self.problems]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+class ScenarioError(InputError):
+    """A scenario (or model spec) failed validation; holds every problem found in one pass."""
+
+
+class UnitError(DcsimError, ValueError):
+    """A quantity string could not be read in the expected unit."""
+
+    exit_code = 2
+
+
+class CatalogError(InputError):
+    """A catalog name was not found, or a catalog file is malformed."""
+
+
+class DoesNotFitError(DcsimError):
+    """A model/layout does not fit in device memory: says needed vs available bytes."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, needed_bytes: float = 0.0, available_bytes: float = 0.0):
+        self.needed_bytes = float(needed_bytes)
+        self.available_bytes = float(available_bytes)
+        super().__init__(message, needed_bytes, available_bytes)
+
+    def __reduce__(self):
+        return (type(self), (self.args[0], self.needed_bytes, self.available_bytes))
+
+    def __str__(self) -> str:
+        return str(self.args[0])

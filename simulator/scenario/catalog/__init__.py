@@ -1,0 +1,161 @@
+"""The catalog: shipped YAML entries (accelerators, models, nodes, switches, optics, climates,
+calibration profiles), looked up by name or alias, case- and punctuation-insensitively.
+
+A scenario may add or replace entries (its ``catalog:`` section); ``Catalog.with_entries``
+returns a new catalog and never changes the shipped one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from simulator.errors import CatalogError, Problem
+from simulator.scenario.specs import (
+    AcceleratorSpec,
+    CalibrationSpec,
+    ClimateSpec,
+    ModelSpec,
+    NodeSpec,
+    OpticSpec,
+    SwitchSpec,
+)
+from simulator.scenario.validate import validate_model
+from simulator.scenario.yaml_io import load_yaml_file
+
+CATALOG_DIR = Path(__file__).parent
+
+KINDS: dict[str, type[BaseModel]] = {
+    "accelerators": AcceleratorSpec,
+    "models": ModelSpec,
+    "nodes": NodeSpec,
+    "switches": SwitchSpec,
+    "optics": OpticSpec,
+    "climates": ClimateSpec,
+    "calibration": CalibrationSpec,
+}
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case and drop everything but letters, digits and dots: 'Llama-2 7B' -> 'llama27b'."""
+    return re.sub(r"[^a-z0-9.]", "", name.lower())
+
+
+@dataclass(frozen=True)
+class Table(Generic[T]):
+    """Entries of one kind, with a name/alias index."""
+
+    kind: str
+    entries: tuple[T, ...]
+    index: dict[str, T] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def build(cls, kind: str, entries: list[T] | tuple[T, ...]) -> Table[T]:
+        index: dict[str, T] = {}
+        for entry in entries:
+            for name in (entry.name, *entry.aliases):
+                index[normalise_name(name)] = entry
+        return cls(kind, tuple(entries), index)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+    def get(self, name: str, path: str = "") -> T:
+        entry = self.index.get(normalise_name(str(name)))
+        if entry is not None:
+            return entry
+        choices = self.names()
+        close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.5)
+        if not close:
+            by_norm = {normalise_name(n): n for n in choices}
+            hit = difflib.get_close_matches(normalise_name(str(name)), list(by_norm), n=1, cutoff=0.5)
+            close = [by_norm[hit[0]]] if hit else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        singular = self.kind.rstrip("s") if self.kind != "calibration" else "calibration profile"
+        raise CatalogError([Problem(path, f"unknown {singular} '{name}'{hint} "
+                                          f"(known: {', '.join(choices)})")])
+
+    def __contains__(self, name: str) -> bool:
+        return normalise_name(str(name)) in self.index
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All catalog tables; immutable."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def __getattr__(self, kind: str) -> Table:
+        tables = self.__dict__.get("tables", {})
+        if kind in tables:
+            return tables[kind]
+        raise AttributeError(kind)
+
+    def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
+        """A new catalog where ``extra`` entries (already validated) replace same-named ones."""
+        tables = dict(self.tables)
+        for kind, entries in extra.items():
+            if not entries:
+                continue
+            added = {normalise_name(e.name) for e in entries}
+            kept = [e for e in tables[kind].entries if normalise_name(e.name) not in added]
+            tables[kind] = Table.build(kind, [*kept, *entries])
+        return Catalog(tables)
+
+    def calibration_for(self, name: str, path: str = "") -> dict[str, Any]:
+        """A calibration profile with its ``base`` chain resolved into one flat dict."""
+        chain: list[CalibrationSpec] = []
+        seen: set[str] = set()
+        current = self.calibration.get(name, path)
+        while True:
+            if current.name in seen:
+                raise CatalogError([Problem(path, f"calibration '{name}' has a cyclic base chain")])
+            seen.add(current.name)
+            chain.append(current)
+            if current.base is None:
+                break
+            current = self.calibration.get(current.base, path)
+        merged: dict[str, Any] = {}
+        for spec in reversed(chain):
+            for key, value in spec:
+                if value is not None:
+                    merged[key] = value
+        merged["name"] = chain[0].name
+        merged["source"] = chain[0].source
+        return merged
+
+
+def load_entries(kind: str, path: Path) -> list[BaseModel]:
+    """Read and validate one catalog YAML file (a list of entries)."""
+    doc = load_yaml_file(path)
+    data = doc.data if doc.data is not None else []
+    if not isinstance(data, list):
+        raise CatalogError([Problem("", "a catalog file holds a list of entries")], str(path))
+    model = KINDS[kind]
+    entries = []
+    problems: list[Problem] = []
+    for i, item in enumerate(data):
+        try:
+            entries.append(validate_model(model, item, doc.lines, str(path), prefix=f"[{i}]"))
+        except CatalogError as err:
+            problems.extend(err.problems)
+        except Exception as err:  # ScenarioError from validate_model
+            problems.extend(getattr(err, "problems", [Problem(f"[{i}]", str(err))]))
+    if problems:
+        raise CatalogError(problems, str(path))
+    return entries
+
+
+@cache
+def shipped_catalog() -> Catalog:
+    """The catalog that ships with dcsim (read once per process; immutable)."""
+    tables = {kind: Table.build(kind, load_entries(kind, CATALOG_DIR / f"{kind}.yaml")) for kind in KINDS}
+    return Catalog(tables)

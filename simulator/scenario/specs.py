@@ -1,0 +1,220 @@
+"""Catalog entry models: Transformer architectures, accelerators, nodes, switches, optics, climates.
+
+These are the things a scenario names; each shipped entry carries a ``source`` saying where
+its numbers come from. A user may write a model spec file with the same fields by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from simulator.scenario.types import (
+    BytesPerS,
+    Celsius,
+    Count,
+    Frozen,
+    NonNegUsd,
+    NonNegWatts,
+    PositiveBytes,
+    PositiveBytesPerS,
+    PositiveFlopPerS,
+    PositiveSeconds,
+    PositiveWatts,
+    Seconds,
+)
+
+DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
+Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
+
+
+class ModelSpec(Frozen):
+    """A Transformer: dense or mixture-of-experts, multi-head, grouped-query or multi-query attention."""
+
+    name: str = Field(min_length=1, max_length=100, description="Model name.")
+    layers: Count = Field(description="Transformer blocks.")
+    hidden: Count = Field(description="Model (residual stream) width.")
+    heads: Count = Field(description="Attention (query) heads.")
+    kv_heads: Count | None = Field(None, description="Key/value heads (GQA/MQA when < heads); default heads.")
+    head_dim: Count | None = Field(None, description="Width of one head; default hidden / heads.")
+    ffn_hidden: Count | None = Field(None, description="MLP inner width (per expert); default 4*hidden.")
+    mlp: Literal["gelu", "swiglu", "relu"] = Field("gelu", description="MLP type: gelu/relu (2 matrices) or swiglu (3).")
+    vocab: Count = Field(description="Vocabulary size.")
+    experts: Count = Field(1, description="Experts per MoE layer (1 = dense).")
+    top_k: Count = Field(1, description="Experts each token is routed to.")
+    causal: bool = Field(True, description="Causal (decoder) attention; false for encoders such as BERT.")
+    norm: Literal["layernorm", "rmsnorm"] = Field("layernorm", description="Normalisation layer type.")
+    bias: bool = Field(True, description="Linear layers carry biases.")
+    position: Literal["learned", "rope", "none"] = Field("learned", description="Position encoding.")
+    tied_embeddings: bool = Field(False, description="Output projection shares the input embedding.")
+    max_seq: Count | None = Field(None, description="Longest sequence the model was trained for.")
+    aliases: tuple[str, ...] = Field((), description="Other names this entry answers to.")
+    source: str | None = Field(None, description="Where the numbers come from.")
+
+    @model_validator(mode="after")
+    def _check(self):
+        problems = []
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            problems.append(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+        if self.head_dim is None and self.hidden % self.heads:
+            problems.append(
+                f"hidden ({self.hidden}) must be a multiple of heads ({self.heads}), or give head_dim"
+            )
+        if self.top_k > self.experts:
+            problems.append(f"top_k ({self.top_k}) cannot exceed experts ({self.experts})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads or self.heads
+
+    @property
+    def d_head(self) -> int:
+        return self.head_dim or self.hidden // self.heads
+
+    @property
+    def d_ffn(self) -> int:
+        return self.ffn_hidden or 4 * self.hidden
+
+
+class ScaleUp(Frozen):
+    """The accelerator's scale-up link (NVLink, Infinity Fabric, ICI): per-direction bandwidth."""
+
+    bw: PositiveBytesPerS = Field(description="Per-accelerator, per-direction scale-up bandwidth.")
+    domain: Count = Field(8, description="Accelerators in one scale-up domain.")
+    latency: PositiveSeconds = Field(2.5e-6, description="One-hop latency.")
+    topology: Literal["switched", "torus3d"] = Field("switched", description="Scale-up topology.")
+
+
+class AcceleratorSpec(Frozen):
+    """One accelerator: peak dense FLOP/s per dtype, HBM, power, scale-up link, price."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    vendor: str
+    kind: Literal["gpu", "tpu"]
+    peak_flops: dict[Dtype, PositiveFlopPerS] = Field(description="Dense peak FLOP/s per dtype.")
+    hbm: PositiveBytes = Field(description="Device memory capacity.")
+    hbm_bw: PositiveBytesPerS = Field(description="Device memory bandwidth.")
+    compute_units: Count = Field(description="SMs (NVIDIA), CUs (AMD) or TensorCores (TPU).")
+    tdp: PositiveWatts = Field(description="Board power limit.")
+    idle_power: NonNegWatts = Field(description="Board power at idle.")
+    scaleup: ScaleUp
+    price: NonNegUsd = Field(0.0, description="Unit price.")
+    calibration: str = Field(description="Name of the efficiency-curve profile in calibration.yaml.")
+    source: str
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.idle_power >= self.tdp:
+            raise ValueError(f"idle_power ({self.idle_power} W) must be below tdp ({self.tdp} W)")
+        if "bf16" not in self.peak_flops:
+            raise ValueError("peak_flops needs at least a bf16 entry")
+        return self
+
+
+class GemmCurve(Frozen):
+    """Achieved GEMM throughput = peak_fraction * peak / (1 + m0/M + n0/N + k0/K)."""
+
+    peak_fraction: float = Field(gt=0, le=1)
+    m0: float = Field(ge=0)
+    n0: float = Field(ge=0)
+    k0: float = Field(ge=0)
+
+
+class AttentionCurve(Frozen):
+    """Flash-attention throughput as a fraction of dense peak, falling off at short sequences."""
+
+    fwd_fraction: float = Field(gt=0, le=1)
+    bwd_fraction: float = Field(gt=0, le=1)
+    seq0: float = Field(ge=0)
+    head_dim0: float = Field(ge=0)
+
+
+class PowerCurve(Frozen):
+    """Board power by kind of work, and the clock (throughput) the board holds at its TDP."""
+
+    memory_bound_fraction_of_tdp: float = Field(gt=0, le=1)
+    clock_at_tdp_compute_bound: float = Field(gt=0, le=1)
+    dvfs_exponent: float = Field(gt=1, le=4)
+
+
+class CalibrationSpec(Frozen):
+    """An efficiency profile; entries with ``base`` inherit every field they leave out."""
+
+    name: str
+    source: str
+    base: str | None = None
+    gemm: dict[Literal["bf16", "fp32"], GemmCurve] | None = None
+    memory_bw_fraction: float | None = Field(None, gt=0, le=1)
+    host_gemm_dispatch: Seconds | None = None
+    host_op_dispatch: Seconds | None = None
+    kernel_overhead: Seconds | None = None
+    attention: AttentionCurve | None = None
+    power: PowerCurve | None = None
+    aliases: tuple[str, ...] = ()
+
+
+class NodeSpec(Frozen):
+    """A server: accelerators, host power (everything but accelerators), NICs, price."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    accelerator: str
+    accelerators_per_node: Count
+    host_power: NonNegWatts
+    host_idle_power: NonNegWatts
+    nics: Count
+    nic_bw: PositiveBytesPerS
+    rack_units: Count = 4
+    price: NonNegUsd = 0.0
+    source: str
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.host_idle_power > self.host_power:
+            raise ValueError("host_idle_power cannot exceed host_power")
+        return self
+
+
+class SwitchSpec(Frozen):
+    """A network switch (without transceivers)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    technology: Literal["infiniband", "ethernet", "nvlink"]
+    ports: Count
+    port_bw: PositiveBytesPerS
+    power: NonNegWatts
+    latency: PositiveSeconds
+    price: NonNegUsd = 0.0
+    source: str
+
+
+class OpticSpec(Frozen):
+    """A transceiver or cable end."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    bw: BytesPerS = Field(gt=0)
+    power: NonNegWatts
+    price: NonNegUsd = 0.0
+    source: str
+
+
+class ClimateSpec(Frozen):
+    """A built-in outdoor temperature profile (annual + daily cosine + AR(1) weather noise)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    mean: Celsius
+    annual_amplitude: Celsius = Field(ge=0)
+    diurnal_amplitude: Celsius = Field(ge=0)
+    warmest_day: int = Field(ge=1, le=366)
+    warmest_hour: float = Field(ge=0, lt=24)
+    noise_std: Celsius = Field(ge=0)
+    noise_corr_hours: float = Field(gt=0)
+    source: str

@@ -1,0 +1,214 @@
+"""Turn pydantic validation errors into ``Problem`` lines: YAML path, value found, what is allowed.
+
+Unknown keys get a "did you mean" suggestion from the fields that model does have; union tags
+that pydantic adds to error locations are dropped so paths match what the planner wrote.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from simulator.errors import Problem, ScenarioError
+from simulator.scenario.yaml_io import join_path
+
+M = TypeVar("M", bound=BaseModel)
+
+_MISSING = object()
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _union_members(tp: Any) -> list[Any] | None:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return [_unwrap(a) for a in typing.get_args(tp) if a is not type(None)]
+    return None
+
+
+def _model_fields(tp: Any) -> dict[str, Any] | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp.model_fields
+    return None
+
+
+def _field_type(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return _unwrap(info.annotation)
+    return _MISSING
+
+
+def _tag_member(members: list[Any], tag: str) -> Any:
+    """Pick the union member that a pydantic location tag (a discriminator value) names."""
+    for member in members:
+        fields = _model_fields(member)
+        if not fields:
+            continue
+        for info in fields.values():
+            args = typing.get_args(_unwrap(info.annotation))
+            if typing.get_origin(_unwrap(info.annotation)) is typing.Literal and tag in args:
+                return member
+    return _MISSING
+
+
+def resolve_location(root: type[BaseModel], loc: tuple) -> tuple[str, Any, Any]:
+    """Walk a pydantic error location through the model types.
+
+    Returns (yaml_path, type_at_parent, type_at_location); tags that are not YAML keys are dropped.
+    """
+    path = ""
+    current: Any = root
+    parent: Any = None
+    for elem in loc:
+        current = _unwrap(current)
+        members = _union_members(current)
+        if members is not None:
+            if len(members) == 1:
+                current = members[0]
+            elif isinstance(elem, str):
+                chosen = _tag_member(members, elem)
+                if chosen is not _MISSING:
+                    current = chosen
+                    continue
+                model_members = [m for m in members if _model_fields(m)]
+                if len(model_members) == 1:
+                    current = model_members[0]
+                else:
+                    # A member name such as 'int' or 'function-after[...]': not a YAML key.
+                    if elem not in {k for m in model_members for k in _model_fields(m)}:
+                        continue
+            current = _unwrap(current)
+        origin = typing.get_origin(current)
+        parent = current
+        if isinstance(elem, int) and origin in (list, tuple):
+            args = typing.get_args(current)
+            current = args[0] if args else Any
+            path = join_path(path, elem)
+        elif origin is dict and isinstance(elem, str):
+            current = typing.get_args(current)[1]
+            path = join_path(path, elem)
+        elif _model_fields(current) is not None and isinstance(elem, str):
+            field = _field_type(current, elem)
+            path = join_path(path, elem)
+            current = Any if field is _MISSING else field
+        else:
+            path = join_path(path, elem)
+            current = Any
+    return path, parent, current
+
+
+def _allowed_keys(model: Any) -> list[str]:
+    fields = _model_fields(model)
+    if not fields:
+        members = _union_members(model) or []
+        return sorted({k for m in members for k in (_model_fields(m) or {})})
+    return [info.alias or name for name, info in fields.items()]
+
+
+def _message(err: dict, root: type[BaseModel]) -> tuple[str, str, object]:
+    loc = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        path, parent, _ = resolve_location(root, loc)
+        key = str(loc[-1]) if loc else "?"
+        allowed = _allowed_keys(parent)
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        listing = ", ".join(allowed) if len(allowed) <= 12 else ", ".join(allowed[:12]) + ", ..."
+        return path, f"unknown key '{key}'{hint} (allowed: {listing})", None
+    path, _, target = resolve_location(root, loc)
+    if kind == "missing":
+        return path, "missing required key", None
+    if kind in ("value_error", "assertion_error"):
+        text = str(err.get("msg", ""))
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+        return path, text, _value_for(value)
+    if kind == "literal_error":
+        return path, f"must be one of {ctx.get('expected', '')}", _value_for(value)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = ctx.get("discriminator", "type").strip("'")
+        expected = ctx.get("expected_tags", "")
+        if kind == "union_tag_not_found":
+            return path, f"missing '{tag}' (one of {expected})", None
+        return path, f"unknown {tag} {ctx.get('tag')!r}; expected one of {expected}", None
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return path, "expected a whole number", _value_for(value)
+    if kind in ("float_type", "float_parsing"):
+        return path, "expected a number", _value_for(value)
+    if kind in ("finite_number",):
+        return path, "expected a finite number (not NaN or infinity)", _value_for(value)
+    if kind in ("bool_type", "bool_parsing"):
+        return path, "expected true or false", _value_for(value)
+    if kind in ("string_type",):
+        return path, "expected a string", _value_for(value)
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        keys = _allowed_keys(target)
+        hint = f" with keys {', '.join(keys[:10])}" if keys else ""
+        return path, f"expected a mapping{hint}", _value_for(value)
+    if kind in ("list_type", "tuple_type"):
+        return path, "expected a list", _value_for(value)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+              "less_than_equal": "<="}[kind]
+        bound = next(iter(ctx.values()), "?")
+        return path, f"must be {op} {bound}", _value_for(value)
+    if kind in ("string_too_short", "too_short"):
+        return path, "must not be empty", _value_for(value)
+    if kind in ("string_too_long", "too_long"):
+        limit = ctx.get("max_length", "?")
+        return path, f"too long (at most {limit})", None
+    return path, str(err.get("msg", kind)), _value_for(value)
+
+
+def _value_for(value: object) -> object:
+    if isinstance(value, dict | list):
+        return None
+    return value
+
+
+def problems_from(error: ValidationError, root: type[BaseModel], lines: dict[str, int] | None = None,
+                  prefix: str = "") -> list[Problem]:
+    """Every pydantic error as one Problem, deduplicated, in input order."""
+    out: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for err in error.errors(include_url=False):
+        path, message, value = _message(err, root)
+        full = join_path(prefix, path) if prefix and path else (prefix or path)
+        if (full, message) in seen:
+            continue
+        seen.add((full, message))
+        out.append(Problem(full, message, value, _line_for(full, lines or {})))
+    return out
+
+
+def _line_for(path: str, lines: dict[str, int]) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return lines.get("")
+
+
+def validate_model(model: type[M], data: object, lines: dict[str, int] | None = None,
+                   source: str | None = None, prefix: str = "") -> M:
+    """Validate ``data`` as ``model``; raise ScenarioError listing every problem at once."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(problems_from(err, model, lines, prefix), source) from None
+    except RecursionError:
+        raise ScenarioError([Problem(prefix, "input nested too deeply")], source) from None

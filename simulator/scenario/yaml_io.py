@@ -1,0 +1,125 @@
+"""Safe YAML reading: bounded size, depth and alias expansion, UTF-8 only, with line numbers.
+
+Returns plain data (dicts, lists, scalars) plus a map from YAML path ("a.b[0].c") to the
+1-based line it came from, so validation errors can point at the line a planner wrote.
+Only ``yaml.SafeLoader`` constructs values: no ``yaml.load``, no tags that run code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from simulator.errors import InputError, Problem
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 48
+MAX_NODES = 200_000
+
+
+@dataclass
+class YamlDocument:
+    """Parsed YAML data and where each path came from."""
+
+    data: object
+    lines: dict[str, int] = field(default_factory=dict)
+    source: str | None = None
+
+
+def join_path(parent: str, key: object) -> str:
+    """Extend a YAML path: ``a`` + ``b`` -> ``a.b``; ``a`` + 0 -> ``a[0]``."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else str(key)
+
+
+class _Walker:
+    """Counts expanded nodes (aliases included) and depth, and records line numbers."""
+
+    def __init__(self):
+        self.count = 0
+        self.lines: dict[str, int] = {}
+        self.problems: list[Problem] = []
+
+    def walk(self, node: yaml.Node, path: str, depth: int) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise InputError(f"too many YAML nodes after expanding aliases (more than {MAX_NODES}); "
+                             "is this an alias bomb?")
+        if depth > MAX_DEPTH:
+            raise InputError([Problem(path, f"nested more than {MAX_DEPTH} levels deep")])
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                if key in seen and key != "<<":
+                    self.problems.append(Problem(join_path(path, key), "duplicate key",
+                                                 line=key_node.start_mark.line + 1))
+                seen.add(key)
+                self.walk(value_node, join_path(path, key), depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, join_path(path, i), depth + 1)
+
+
+def read_text(path: Path) -> str:
+    """Read a file as UTF-8 text with a size cap; errors name the file and what is wrong."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"file not found: {source}") from None
+    except OSError as err:
+        raise InputError(f"cannot read {source}: {err.strerror}") from None
+    if path.is_dir():
+        raise InputError(f"{source} is a folder, expected a file")
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{source} is {size} bytes; input files are limited to {MAX_FILE_BYTES} bytes")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{source} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
+        ) from None
+
+
+def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
+    """Parse one YAML document from text, safely and within the limits above."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise InputError(f"YAML text is larger than {MAX_FILE_BYTES} bytes", source)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return YamlDocument({}, {}, source)
+        walker = _Walker()
+        walker.walk(node, "", 0)
+        if walker.problems:
+            raise InputError(walker.problems)
+        data = loader.construct_document(node)
+    except InputError as err:
+        raise InputError(err.problems, source) from None
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else None
+        what = err.problem or "invalid YAML"
+        context = f" ({err.context})" if err.context else ""
+        raise InputError([Problem("", f"invalid YAML: {what}{context}", line=line)], source) from None
+    except yaml.YAMLError as err:
+        raise InputError(f"invalid YAML: {err}", source) from None
+    except RecursionError:
+        raise InputError(f"YAML nested too deeply (more than {MAX_DEPTH} levels)", source) from None
+    except (ValueError, TypeError, OverflowError) as err:
+        raise InputError(f"invalid YAML value: {err}", source) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(data, walker.lines, source)
+
+
+def load_yaml_file(path: str | Path) -> YamlDocument:
+    """Read and parse a YAML file (see ``parse_yaml``)."""
+    path = Path(path)
+    return parse_yaml(read_text(path), str(path))
