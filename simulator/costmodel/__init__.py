@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 
@@ -31,9 +32,9 @@ def _configure_numba_cache() -> None:
     except OSError:
         return
     os.environ["NUMBA_CACHE_DIR"] = path
-    import numba.core.config as numba_config
-
-    numba_config.CACHE_DIR = path
+    numba_config = sys.modules.get("numba.core.config")
+    if numba_config is not None:  # numba was imported first (e.g. in a notebook)
+        numba_config.CACHE_DIR = path
 
 
 _configure_numba_cache()

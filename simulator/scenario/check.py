@@ -1,0 +1,201 @@
+"""Cross-reference checks that a schema cannot express: catalog names exist, files are inside
+the scenario folder, jobs fit the cluster and their layouts divide evenly, models fit in
+memory at all, and the power envelope covers at least the idle load.
+
+Pure Python (no Numba), so ``dcsim validate`` stays fast. Returns every problem found.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.errors import DcsimError, InputError, Problem
+from simulator.scenario.catalog import Catalog
+from simulator.scenario.model_ref import resolve_model
+from simulator.scenario.schema import CsvProfile, Layout, Scenario, TrainingJob
+from simulator.scenario.specs import ModelSpec
+from simulator.scenario.units import human
+
+# Bytes per parameter of the training state that must live somewhere (weights + grads + Adam).
+_STATE_BYTES = {"bf16-amp": 16.0, "fp16-amp": 16.0, "bf16-mixed": 18.0, "fp8-mixed": 18.0,
+                "tf32": 16.0, "fp32": 16.0}
+
+
+def inside(folder: Path, candidate: Path) -> bool:
+    """True when ``candidate`` (resolved, symlinks followed) lies inside ``folder``."""
+    try:
+        candidate.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def check_file(folder: Path, rel: str, path: str) -> list[Problem]:
+    """A data file named in a scenario must exist and stay inside the scenario's folder."""
+    candidate = Path(rel)
+    if candidate.is_absolute():
+        return [Problem(path, "must be a path relative to the scenario file", rel)]
+    full = folder / candidate
+    if not inside(folder, full):
+        return [Problem(path, "points outside the scenario's folder", rel)]
+    if not full.is_file():
+        return [Problem(path, f"file not found: {full}", None)]
+    return []
+
+
+def _lookup(table, name: str, path: str) -> tuple[object | None, list[Problem]]:
+    try:
+        return table.get(name, path), []
+    except InputError as err:
+        return None, list(err.problems)
+
+
+def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
+    """Every cross-reference problem of ``scenario``, in document order."""
+    problems: list[Problem] = []
+    group_gpus: dict[str, int] = {}
+    group_domain: dict[str, int] = {}
+    group_memory: dict[str, float] = {}
+    idle_it_w = 0.0
+    for i, group in enumerate(scenario.cluster.racks):
+        path = f"cluster.racks[{i}]"
+        node, found = _lookup(catalog.nodes, group.node, f"{path}.node")
+        problems += found
+        if node is None:
+            continue
+        accel, found = _lookup(catalog.accelerators, node.accelerator, f"{path}.node")
+        problems += found
+        if accel is None:
+            continue
+        n_nodes = group.count * group.nodes_per_rack
+        group_gpus[group.name] = n_nodes * node.accelerators_per_node
+        group_domain[group.name] = min(node.accelerators_per_node, accel.scaleup.domain) \
+            if accel.scaleup.topology == "switched" else accel.scaleup.domain
+        group_memory[group.name] = accel.hbm
+        node_idle = node.host_idle_power + node.accelerators_per_node * accel.idle_power
+        idle_it_w += n_nodes * node_idle
+        if group.power_limit is not None and group.power_limit < group.nodes_per_rack * node_idle:
+            problems.append(Problem(
+                f"{path}.power_limit",
+                f"rack power limit {human(group.power_limit, 'power')} is below the rack's idle power "
+                f"{human(group.nodes_per_rack * node_idle, 'power')}", None))
+
+    fabric = scenario.cluster.fabric
+    problems += _lookup(catalog.switches, fabric.switch, "cluster.fabric.switch")[1]
+    problems += _lookup(catalog.optics, fabric.optic, "cluster.fabric.optic")[1]
+
+    climate = scenario.site.climate
+    if getattr(climate, "type", None) == "builtin":
+        problems += _lookup(catalog.climates, climate.name, "site.climate.name")[1]
+    for path, profile in (("site.climate", climate),
+                          ("site.electricity.price_profile", scenario.site.electricity.price_profile),
+                          ("site.electricity.carbon_profile", scenario.site.electricity.carbon_profile)):
+        if isinstance(profile, CsvProfile):
+            problems += check_file(folder, profile.path, f"{path}.path")
+
+    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics")
+                   for e in getattr(catalog, kind).entries}
+    for name in scenario.costs.price_overrides:
+        if name not in known_items:
+            problems.append(Problem(f"costs.price_overrides.{name}", "not a catalog accelerator, node, "
+                                    "switch or optic", None))
+
+    total_gpus = sum(group_gpus.values())
+    for i, job in enumerate(scenario.workloads.training):
+        problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,
+                               group_gpus, group_domain, group_memory, total_gpus)
+
+    envelope = scenario.site.power_envelope
+    if idle_it_w > 0:
+        chain = scenario.power.pdu_efficiency * scenario.power.transformer_efficiency
+        idle_facility_w = idle_it_w / chain
+        if envelope < idle_facility_w:
+            problems.append(Problem(
+                "site.power_envelope",
+                f"{human(envelope, 'power')} is below the cluster's idle load of "
+                f"{human(idle_facility_w, 'power')} (before cooling)", None))
+    return problems
+
+
+def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
+               group_gpus: dict[str, int], group_domain: dict[str, int],
+               group_memory: dict[str, float], total_gpus: int) -> list[Problem]:
+    problems: list[Problem] = []
+    model: ModelSpec | None = None
+    if isinstance(job.model, str) and ("/" in job.model or job.model.endswith((".yaml", ".yml"))):
+        found = check_file(folder, job.model, f"{path}.model")
+        problems += found
+        if found:
+            return problems
+    try:
+        model = resolve_model(job.model, catalog, folder, f"{path}.model")
+    except InputError as err:
+        problems += [Problem(p.path if p.path.startswith(path) else f"{path}.model",
+                             p.message if not err.source else f"{err.source}: {p.format()}", p.value)
+                     for p in err.problems]
+    except DcsimError as err:
+        problems.append(Problem(f"{path}.model", str(err)))
+    if job.start >= scenario.simulation.horizon:
+        problems.append(Problem(f"{path}.start", "starts after the simulation horizon ends", None))
+
+    if job.rack_group is not None and job.rack_group not in group_gpus:
+        known = ", ".join(r.name for r in scenario.cluster.racks)
+        problems.append(Problem(f"{path}.rack_group", f"no rack group named '{job.rack_group}' (known: {known})"))
+        return problems
+    capacity = group_gpus.get(job.rack_group, total_gpus) if job.rack_group else max(group_gpus.values(), default=0)
+    if capacity and job.gpus > capacity:
+        where = f"rack group '{job.rack_group}'" if job.rack_group else "the largest rack group"
+        problems.append(Problem(f"{path}.gpus", f"{job.gpus} GPUs requested but {where} has {capacity}"))
+    group = job.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None)
+    domain = group_domain.get(group, 8) if group else 8
+    memory = group_memory.get(group, 0.0) if group else 0.0
+
+    if isinstance(job.layout, Layout):
+        problems += _check_layout(job, job.layout, path, model, domain)
+    elif job.global_batch % job.micro_batch:
+        problems.append(Problem(f"{path}.global_batch", "must be a multiple of micro_batch"))
+
+    if model is not None and memory > 0:
+        from simulator.costmodel.transformer import param_count
+
+        need = param_count(model) * _STATE_BYTES[job.precision] / job.gpus
+        if need > memory:
+            problems.append(Problem(
+                f"{path}.model",
+                f"{model.name} does not fit on {job.gpus} GPUs even fully sharded: needs "
+                f"{human(need, 'bytes')} per GPU for weights, gradients and optimizer states, "
+                f"the accelerator has {human(memory, 'bytes')}"))
+    return problems
+
+
+def _check_layout(job: TrainingJob, layout: Layout, path: str, model: ModelSpec | None,
+                  domain: int) -> list[Problem]:
+    problems: list[Problem] = []
+    lp = f"{path}.layout"
+    tp_pp = layout.tp * layout.pp
+    if job.gpus % tp_pp:
+        problems.append(Problem(lp, f"tp*pp = {tp_pp} does not divide gpus = {job.gpus}"))
+        return problems
+    dp = layout.dp if layout.dp is not None else job.gpus // tp_pp
+    if layout.tp * layout.pp * dp != job.gpus:
+        problems.append(Problem(lp, f"tp*pp*dp = {layout.tp * layout.pp * dp} but gpus = {job.gpus}"))
+    if layout.tp > domain:
+        problems.append(Problem(f"{lp}.tp", f"tensor parallelism {layout.tp} is larger than the "
+                                            f"scale-up domain ({domain} accelerators)"))
+    if job.global_batch % (job.micro_batch * dp):
+        problems.append(Problem(f"{path}.global_batch",
+                                f"global_batch {job.global_batch} is not a multiple of micro_batch*dp = "
+                                f"{job.micro_batch * dp}"))
+    if model is not None:
+        if layout.pp > model.layers:
+            problems.append(Problem(f"{lp}.pp", f"{layout.pp} pipeline stages but the model has {model.layers} layers"))
+        elif model.layers % (layout.pp * layout.interleave):
+            problems.append(Problem(f"{lp}.pp", f"{model.layers} layers do not split into pp*interleave = "
+                                                f"{layout.pp * layout.interleave} equal chunks"))
+        if model.heads % layout.tp:
+            problems.append(Problem(f"{lp}.tp", f"tp {layout.tp} does not divide the {model.heads} attention heads"))
+        if layout.ep > 1 and model.experts % layout.ep:
+            problems.append(Problem(f"{lp}.ep", f"ep {layout.ep} does not divide the {model.experts} experts"))
+        if layout.ep > dp * layout.tp:
+            problems.append(Problem(f"{lp}.ep", f"ep {layout.ep} is larger than dp*tp = {dp * layout.tp}"))
+    return problems

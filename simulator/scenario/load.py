@@ -1,0 +1,129 @@
+"""Load a scenario: YAML (or a dict) -> validated, cross-checked, frozen ``LoadedScenario``.
+
+Every problem is collected in one pass (schema errors first; cross-reference checks run
+only when the schema is clean) and raised together as ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simulator.errors import InputError, Problem, ScenarioError
+from simulator.scenario.catalog import Catalog, shipped_catalog
+from simulator.scenario.check import check_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.validate import validate_model
+from simulator.scenario.yaml_io import YamlDocument, load_yaml_file, parse_yaml
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with the catalog it resolves against and the folder it came from."""
+
+    scenario: Scenario
+    catalog: Catalog
+    base_dir: Path
+    source: str | None = None
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reach scenario sections directly: loaded.site, loaded.cluster, ...
+        return getattr(self.__dict__["scenario"], name)
+
+    def with_changes(self, changes: dict[str, Any]) -> LoadedScenario:
+        """A new scenario with values replaced at YAML paths, e.g. {"cluster.racks[0].count": 32}."""
+        data = copy.deepcopy(self.raw)
+        for path, value in changes.items():
+            set_path(data, path, value)
+        return load_scenario(data, base_dir=self.base_dir, source=self.source)
+
+    def to_dict(self) -> dict:
+        """The scenario as plain data (as loaded, before unit conversion)."""
+        return copy.deepcopy(self.raw)
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def split_path(path: str) -> list[str | int]:
+    """'cluster.racks[0].count' -> ['cluster', 'racks', 0, 'count']."""
+    parts: list[str | int] = []
+    pos = 0
+    for match in _TOKEN.finditer(path):
+        if match.start() != pos and path[pos:match.start()] != ".":
+            raise InputError([Problem(path, "not a valid path (use keys and [index], e.g. a.b[0].c)")])
+        parts.append(match[1] if match[1] is not None else int(match[2]))
+        pos = match.end()
+    if not parts or pos != len(path):
+        raise InputError([Problem(path, "not a valid path (use keys and [index], e.g. a.b[0].c)")])
+    return parts
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    """Set ``value`` at a YAML path inside nested dicts/lists, creating mappings as needed."""
+    parts = split_path(path)
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                raise InputError([Problem(path, f"index [{part}] is out of range")])
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                raise InputError([Problem(path, f"'{part}' is not inside a mapping")])
+            if part not in node or node[part] is None:
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise InputError([Problem(path, f"index [{last}] is out of range")])
+        node[last] = value
+    else:
+        if not isinstance(node, dict):
+            raise InputError([Problem(path, f"'{last}' is not inside a mapping")])
+        node[last] = value
+
+
+def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
+                  source: str | None = None) -> LoadedScenario:
+    """Read a scenario file, YAML text or dict; validate and cross-check it (all problems at once)."""
+    if isinstance(src, dict):
+        doc = YamlDocument(copy.deepcopy(src), {}, source)
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    elif isinstance(src, str) and "\n" in src:
+        doc = parse_yaml(src, source or "<text>")
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+    else:
+        path = Path(src)
+        doc = load_yaml_file(path)
+        folder = Path(base_dir) if base_dir is not None else path.resolve().parent
+        source = source or str(path)
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([Problem("", "a scenario is a mapping with keys site, cluster, workloads, ...",
+                                     line=doc.lines.get(""))], source)
+    scenario = validate_model(Scenario, doc.data, doc.lines, source)
+    catalog = shipped_catalog().with_entries(
+        {kind: list(getattr(scenario.catalog, kind)) for kind in type(scenario.catalog).model_fields})
+    problems = check_scenario(scenario, catalog, folder)
+    if problems:
+        lines = doc.lines
+        located = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(lines, p.path))
+                   for p in problems]
+        raise ScenarioError(located, source)
+    return LoadedScenario(scenario, catalog, folder, source, doc.data)
+
+
+def _line(lines: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+

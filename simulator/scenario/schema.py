@@ -1,0 +1,369 @@
+"""The scenario: one frozen pydantic model per section, unknown keys rejected, units parsed.
+
+A scenario names a site (power envelope, climate, electricity), a cluster (racks of catalog
+nodes, fabric), the power chain and cooling plant, costs, the workloads and how to simulate.
+Every quantity accepts human units ("30d", "20MW", "$0.08/kWh") and is stored in SI.
+Cross-references (catalog names, GPU counts against the cluster) are checked in check.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from simulator.scenario.specs import (
+    AcceleratorSpec,
+    ClimateSpec,
+    ModelSpec,
+    NodeSpec,
+    OpticSpec,
+    SwitchSpec,
+)
+from simulator.scenario.types import (
+    Amount,
+    Celsius,
+    Count,
+    Efficiency,
+    Frozen,
+    NonNegCount,
+    NonNegKgPerJ,
+    NonNegSeconds,
+    NonNegUsd,
+    NonNegUsdPerJ,
+    NonNegWatts,
+    PositiveSeconds,
+    PositiveWatts,
+    UnitFraction,
+    Usd,
+)
+
+MAX_HORIZON_S = 10 * 365 * 86400.0
+
+
+# ----------------------------------------------------------------------------- simulation
+class Simulation(Frozen):
+    """How long to simulate, how often to sample, and the root seed."""
+
+    horizon: PositiveSeconds = Field(30 * 86400.0, description="Simulated time span, e.g. '30d'.")
+    sample_interval: PositiveSeconds = Field(300.0, description="Power/cooling sampling interval, e.g. '5min'.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Root seed; every random stream derives from it.")
+    start_day_of_year: int = Field(1, ge=1, le=366, description="Day of year at t=0 (sets the season).")
+    start_hour: float = Field(0.0, ge=0, lt=24, description="Hour of day at t=0.")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.horizon > MAX_HORIZON_S:
+            raise ValueError(f"horizon {self.horizon:.0f} s is longer than 10 years")
+        if self.sample_interval > self.horizon:
+            raise ValueError("sample_interval is longer than the horizon")
+        if self.horizon / self.sample_interval > 5_000_000:
+            raise ValueError(
+                f"{self.horizon / self.sample_interval:.0f} samples (horizon / sample_interval); "
+                "at most 5,000,000: lengthen sample_interval")
+        return self
+
+
+# ----------------------------------------------------------------------------- site
+def _shorthand(key: str, tag: str):
+    """Allow ``climate: temperate`` as shorthand for ``{type: builtin, name: temperate}``."""
+
+    def convert(value):
+        if isinstance(value, str):
+            return {"type": tag, key: value}
+        return value
+
+    return BeforeValidator(convert)
+
+
+class BuiltinClimate(Frozen):
+    """A catalog climate (see ``dcsim catalog climates``)."""
+
+    type: Literal["builtin"] = "builtin"
+    name: str = Field(description="Catalog climate name, e.g. temperate, hot-dry, nordic.")
+
+
+class CsvProfile(Frozen):
+    """An hourly (or any step) profile from a CSV file: columns ``hour`` and ``value``.
+
+    Paths are relative to the scenario file and may not leave its folder. The profile repeats
+    when the simulation runs past its end.
+    """
+
+    type: Literal["csv"] = "csv"
+    path: str = Field(min_length=1, max_length=4096, description="CSV path relative to the scenario file.")
+    column: str = Field("value", description="Column holding the values.")
+
+
+class ConstantClimate(Frozen):
+    """A fixed outdoor temperature (for tests and what-ifs)."""
+
+    type: Literal["constant"] = "constant"
+    temperature: Celsius
+
+
+Climate = Annotated[
+    BuiltinClimate | CsvProfile | ConstantClimate,
+    Field(discriminator="type"),
+    _shorthand("name", "builtin"),
+]
+
+
+class FlatProfile(Frozen):
+    """The same value every hour."""
+
+    type: Literal["flat"] = "flat"
+
+
+class TimeOfUseProfile(Frozen):
+    """Peak hours cost ``peak_multiplier`` times the base, off-peak ``offpeak_multiplier`` times."""
+
+    type: Literal["time-of-use"] = "time-of-use"
+    peak_start_hour: float = Field(16.0, ge=0, lt=24)
+    peak_end_hour: float = Field(21.0, gt=0, le=24)
+    peak_multiplier: float = Field(2.0, gt=0, le=100)
+    offpeak_multiplier: float = Field(0.8, gt=0, le=100)
+    weekend_offpeak: bool = True
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.peak_end_hour <= self.peak_start_hour:
+            raise ValueError("peak_end_hour must be after peak_start_hour")
+        return self
+
+
+class SolarDipProfile(Frozen):
+    """Carbon intensity falling around midday as solar output rises: base*(1 - depth*daylight)."""
+
+    type: Literal["solar-dip"] = "solar-dip"
+    depth: UnitFraction = Field(0.4, description="Fractional drop at solar noon.")
+
+
+PriceProfile = Annotated[FlatProfile | TimeOfUseProfile | CsvProfile, Field(discriminator="type")]
+CarbonProfile = Annotated[FlatProfile | SolarDipProfile | CsvProfile, Field(discriminator="type")]
+
+
+class Electricity(Frozen):
+    """Grid electricity: price and carbon intensity, each a base value times an hourly profile."""
+
+    price: NonNegUsdPerJ = Field(0.08 / 3.6e6, description="Base price, e.g. '$0.08/kWh'.")
+    price_profile: PriceProfile = Field(default_factory=FlatProfile)
+    carbon: NonNegKgPerJ = Field(0.35 / 3.6e6, description="Base intensity, e.g. '350g/kWh'.")
+    carbon_profile: CarbonProfile = Field(default_factory=FlatProfile)
+
+
+class Site(Frozen):
+    """Where the cluster lives: grid power envelope, outdoor climate, electricity."""
+
+    name: str = Field("site", max_length=200)
+    power_envelope: PositiveWatts = Field(description="Grid connection limit for the whole facility, e.g. '20MW'.")
+    climate: Climate = Field(default_factory=lambda: BuiltinClimate(name="temperate"))
+    electricity: Electricity = Field(default_factory=Electricity)
+
+
+# ----------------------------------------------------------------------------- cluster
+class RackGroup(Frozen):
+    """``count`` identical racks of catalog nodes."""
+
+    name: str = Field("racks", min_length=1, max_length=200)
+    node: str = Field(description="Catalog node name, e.g. dgx-h100.")
+    nodes_per_rack: Count = Field(4, description="Servers per rack.")
+    count: Count = Field(description="Number of racks.")
+    cooling: Literal["air", "liquid"] = Field("air", description="air, or direct liquid cooling.")
+    power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
+
+
+class Fabric(Frozen):
+    """Scale-out network: topology, switch and optic models, oversubscription."""
+
+    topology: Literal["rail-optimized", "fat-tree"] = Field("rail-optimized")
+    switch: str = Field("quantum2-qm9700", description="Catalog switch for leaves and spines.")
+    optic: str = Field("osfp-800g-2x400", description="Catalog transceiver at each switch-to-switch link end.")
+    node_link: Literal["optic", "dac"] = Field("optic", description="How nodes attach to leaves.")
+    oversubscription: float = Field(1.0, ge=1.0, le=64.0, description="Leaf down/up bandwidth ratio.")
+    tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
+
+
+class Cluster(Frozen):
+    """Racks of servers and the network between them."""
+
+    racks: list[RackGroup] = Field(min_length=1, max_length=64)
+    fabric: Fabric = Field(default_factory=Fabric)
+
+    @field_validator("racks")
+    @classmethod
+    def _unique_names(cls, racks):
+        names = [r.name for r in racks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rack group names must be unique; repeated: {', '.join(dupes)}")
+        return racks
+
+
+# ----------------------------------------------------------------------------- power and cooling
+class EfficiencyCurve(Frozen):
+    """Efficiency as a function of load fraction, linear between points (load, efficiency)."""
+
+    points: list[tuple[UnitFraction, Efficiency]] = Field(min_length=1, max_length=64)
+
+    @field_validator("points")
+    @classmethod
+    def _sorted(cls, points):
+        loads = [p[0] for p in points]
+        if loads != sorted(loads) or len(set(loads)) != len(loads):
+            raise ValueError("points must have strictly increasing load fractions")
+        return points
+
+
+def _curve_shorthand(value):
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return {"points": [[1.0, value]]}
+    if isinstance(value, list):
+        return {"points": value}
+    return value
+
+
+Curve = Annotated[EfficiencyCurve, BeforeValidator(_curve_shorthand)]
+
+
+def _default_ups() -> EfficiencyCurve:
+    # Double-conversion UPS: Schneider Electric white paper 108 (typical curve).
+    return EfficiencyCurve(points=[(0.1, 0.86), (0.25, 0.93), (0.5, 0.955), (0.75, 0.96), (1.0, 0.96)])
+
+
+class PowerChain(Frozen):
+    """Electrical path from grid to IT: transformer, UPS and PDU losses."""
+
+    ups_efficiency: Curve = Field(default_factory=_default_ups, description="UPS efficiency vs load fraction.")
+    pdu_efficiency: Efficiency = Field(0.985, description="PDU/busway efficiency.")
+    transformer_efficiency: Efficiency = Field(0.99, description="Medium-voltage transformer efficiency.")
+    ups_capacity: PositiveWatts | None = Field(None, description="UPS rating; default: peak IT power / 0.8.")
+    power_capping: bool = Field(True, description="Cap GPUs to keep the facility within the envelope.")
+
+
+class Chiller(Frozen):
+    """Mechanical cooling: COP falls linearly as outdoor temperature rises (Carnot-like trend)."""
+
+    cop_at_reference: float = Field(6.0, gt=0.5, le=30.0, description="COP at the reference outdoor temperature.")
+    reference_temperature: Celsius = Field(25.0)
+    cop_slope_per_c: float = Field(0.12, ge=0.0, le=2.0, description="COP lost per degree C above reference.")
+    min_cop: float = Field(2.0, gt=0.1, le=30.0)
+
+
+class Cooling(Frozen):
+    """Cooling plant: chillers, free-cooling economiser, fans, and liquid loops."""
+
+    chiller: Chiller = Field(default_factory=Chiller)
+    economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
+    economiser_band: float = Field(6.0, ge=0.0, le=40.0, description="Degrees C over which free cooling fades out.")
+    economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
+    air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
+    liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
+    liquid_pump_fraction: UnitFraction = Field(0.02, description="Pump power per unit of liquid-cooled heat.")
+    liquid_dry_cooler_below: Celsius = Field(32.0, description="Dry coolers reject liquid heat below this temperature.")
+    other_overhead: NonNegWatts = Field(0.0, description="Lighting, offices, security: constant power.")
+
+
+# ----------------------------------------------------------------------------- costs
+class Costs(Frozen):
+    """Capital and operating costs. Catalog prices are used unless overridden here."""
+
+    server_amortisation_years: float = Field(4.0, gt=0, le=50)
+    network_amortisation_years: float = Field(5.0, gt=0, le=50)
+    facility_capex_per_watt: NonNegUsd = Field(10.0, description="Facility build cost per watt of IT capacity.")
+    facility_amortisation_years: float = Field(15.0, gt=0, le=60)
+    maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
+    price_overrides: dict[str, Usd] = Field(default_factory=dict, description="Catalog item name -> unit price.")
+
+
+# ----------------------------------------------------------------------------- workloads
+class TrainingJob(Frozen):
+    """One training run of a Transformer for a number of tokens."""
+
+    name: str = Field(min_length=1, max_length=200)
+    model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
+    tokens: Annotated[Amount, Field(gt=0, le=1e16)] = Field(description="Tokens to train on, e.g. '300B'.")
+    global_batch: Count = Field(description="Sequences per optimizer step.")
+    micro_batch: Count = Field(1, description="Sequences per micro-batch per GPU.")
+    seq: Count = Field(2048, description="Sequence length.")
+    gpus: Count = Field(description="Accelerators the job runs on.")
+    precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
+    recompute: Literal["none", "selective", "full"] = "selective"
+    optimizer: Literal["adamw-foreach", "adamw-fused", "sgd"] = "adamw-fused"
+    layout: Literal["auto"] | Layout = Field("auto", description="'auto' or an explicit parallel layout.")
+    start: NonNegSeconds = Field(0.0, description="Submission time after t=0.")
+    priority: int = Field(0, ge=-1000, le=1000)
+    rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.global_batch % self.micro_batch:
+            raise ValueError(
+                f"global_batch ({self.global_batch}) must be a multiple of micro_batch ({self.micro_batch})")
+        return self
+
+
+class Layout(Frozen):
+    """An explicit parallel layout: tp * pp * dp must equal the job's GPU count."""
+
+    tp: Count = 1
+    pp: Count = 1
+    dp: Count | None = None
+    ep: Count = 1
+    zero: Literal[0, 1, 2, 3] = 1
+    interleave: Count = 1
+    sequence_parallel: bool = True
+
+
+TrainingJob.model_rebuild()
+
+
+class Workloads(Frozen):
+    """Everything that runs on the cluster."""
+
+    training: list[TrainingJob] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("training")
+    @classmethod
+    def _unique(cls, jobs):
+        names = [j.name for j in jobs]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"job names must be unique; repeated: {', '.join(dupes)}")
+        return jobs
+
+
+# ----------------------------------------------------------------------------- catalog overrides
+class CatalogOverrides(Frozen):
+    """Entries added to (or replacing same-named entries of) the shipped catalog for this scenario."""
+
+    accelerators: list[AcceleratorSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    nodes: list[NodeSpec] = Field(default_factory=list)
+    switches: list[SwitchSpec] = Field(default_factory=list)
+    optics: list[OpticSpec] = Field(default_factory=list)
+    climates: list[ClimateSpec] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- scenario
+class Scenario(Frozen):
+    """A whole planning scenario. ``base_dir`` (not part of the YAML) is where relative paths
+    (CSV profiles, model spec files) are resolved."""
+
+    name: str = Field("scenario", min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    simulation: Simulation = Field(default_factory=Simulation)
+    site: Site
+    cluster: Cluster
+    power: PowerChain = Field(default_factory=PowerChain)
+    cooling: Cooling = Field(default_factory=Cooling)
+    costs: Costs = Field(default_factory=Costs)
+    workloads: Workloads = Field(default_factory=Workloads)
+    catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
+
+
+__all__ = [
+    "BuiltinClimate", "Chiller", "Cluster", "ConstantClimate", "Cooling", "Costs", "CsvProfile",
+    "Electricity", "Fabric", "FlatProfile", "Layout", "PowerChain", "RackGroup", "Scenario", "Simulation",
+    "Site", "SolarDipProfile", "TimeOfUseProfile", "TrainingJob", "Workloads", "NonNegCount",
+]
