@@ -1,0 +1,1 @@
+"""Reports: formatted tables, figures, and the HTML and Markdown renderings of a run."""

@@ -1,0 +1,49 @@
+"""A compact Markdown summary (headline, costs, jobs) for terminals and pull requests.
+
+Same tables and number formatting as the HTML report, without figures. Text from the inputs is
+escaped so a job name cannot break a table row or inject markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from simulator.report.fmt import fmt_text
+from simulator.report.tables import Table, cost_table, headline_table, jobs_table
+
+_SPECIAL = "\\`*[]<>|"
+
+
+def escape(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, markup characters backslash-escaped."""
+    flat = " ".join(text.split())
+    return "".join("\\" + c if c in _SPECIAL else c for c in flat)
+
+
+def _table_markdown(table: Table) -> str:
+    def row(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(escape(c) for c in cells) + " |"
+
+    rule = "|" + "|".join("---:" if n else "---" for n in table.numeric) + "|"
+    lines = [row(table.columns), rule, *(row(r) for r in table.rows)]
+    if table.note:
+        lines += ["", escape(table.note)]
+    return "\n".join(lines)
+
+
+def render_markdown(
+    summary: Mapping[str, object], costs: Mapping[str, object], jobs: pd.DataFrame
+) -> str:
+    """The summary as Markdown text ending in a newline."""
+    sections = [
+        f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}",
+        "## Headline",
+        _table_markdown(headline_table(summary)),
+        "## Costs",
+        _table_markdown(cost_table(costs)),
+        "## Training jobs",
+        _table_markdown(jobs_table(jobs, costs)),
+    ]
+    return "\n\n".join(sections) + "\n"

@@ -1,0 +1,157 @@
+"""The report's tables as rows of already-formatted strings, shared by the HTML and Markdown.
+
+Both renderers show the same numbers in the same words; they only differ in markup. Cells are
+plain (unescaped) text: each renderer escapes for its own format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from simulator.report.fmt import (
+    MISSING,
+    finite,
+    fmt_carbon,
+    fmt_count,
+    fmt_duration,
+    fmt_energy,
+    fmt_fraction,
+    fmt_power,
+    fmt_ratio,
+    fmt_si,
+    fmt_text,
+    fmt_tokens,
+    fmt_usd,
+)
+
+MAX_JOB_ROWS = 100  # a report stays readable; the full list is in jobs.parquet
+
+
+@dataclass(frozen=True)
+class Table:
+    """Column headers, rows of cell strings, which columns are numbers (right-aligned), a note."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    note: str = ""
+
+
+def headline_table(summary: Mapping[str, object]) -> Table:
+    """summary.json as (quantity, value) rows with units."""
+    s = summary.get
+    finished, total = fmt_count(s("jobs_finished")), fmt_count(s("jobs_total"))
+    rows = (
+        ("scenario", fmt_text(s("scenario"))),
+        ("seed", fmt_text(s("seed"))),
+        ("simulated span", fmt_duration(s("horizon_s"))),
+        ("sample interval", fmt_duration(s("sample_interval_s"))),
+        ("accelerators", fmt_count(s("gpus"))),
+        ("facility energy (from the grid)", fmt_energy(s("facility_energy_j"))),
+        ("IT energy", fmt_energy(s("it_energy_j"))),
+        ("cooling energy", fmt_energy(s("cooling_energy_j"))),
+        ("power-chain losses", fmt_energy(s("losses_energy_j"))),
+        ("mean PUE", fmt_ratio(s("pue_mean"))),
+        ("peak facility power", fmt_power(s("peak_facility_power_w"))),
+        ("power envelope", fmt_power(s("power_envelope_w"))),
+        ("peak / envelope", fmt_fraction(s("peak_envelope_fraction"))),
+        ("samples with power capping", fmt_fraction(s("capped_fraction"))),
+        ("mean GPU utilisation", fmt_fraction(s("gpu_utilization_mean"))),
+        ("energy cost", fmt_usd(s("energy_cost_usd"))),
+        ("carbon", fmt_carbon(s("carbon_kg"))),
+        ("training jobs finished", f"{finished} of {total}"),
+        ("tokens trained", fmt_tokens(s("tokens_trained"))),
+        ("simulation events", fmt_count(s("events_processed"))),
+    )
+    return Table(("quantity", "value"), rows, (False, True))
+
+
+def _items(section: object) -> dict[str, object]:
+    """A costs.json section as a dict (an absent or malformed one as empty)."""
+    return dict(section) if isinstance(section, Mapping) else {}
+
+
+def cost_table(costs: Mapping[str, object]) -> Table:
+    """costs.json as (item, capex, over the horizon) rows: capex items, opex items, totals."""
+    capex, amortised = _items(costs.get("capex_usd")), _items(costs.get("amortised_usd"))
+    opex = _items(costs.get("opex_usd"))
+    names = [k for k in {**capex, **amortised} if k != "total"]
+    rows = [(f"capex: {k}", fmt_usd(capex.get(k)), fmt_usd(amortised.get(k))) for k in names]
+    rows.append(("capex: total", fmt_usd(capex.get("total")), fmt_usd(amortised.get("total"))))
+    rows += [(f"opex: {k}", MISSING, fmt_usd(v)) for k, v in opex.items() if k != "total"]
+    if "total" in opex:
+        rows.append(("opex: total", MISSING, fmt_usd(opex["total"])))
+    rows += [
+        ("total (amortised capex + opex)", MISSING, fmt_usd(costs.get("total_usd"))),
+        ("per GPU-hour", MISSING, fmt_usd(costs.get("usd_per_gpu_hour"))),
+        ("per million training tokens", MISSING, fmt_usd(costs.get("usd_per_mtoken"))),
+    ]
+    return Table(("item", "capex", "over the horizon"), tuple(rows), (False, True, True))
+
+
+def job_cost(entry: object) -> float | None:
+    """One costs.json ``per_job`` entry in USD: a number, or a breakdown dict with a total."""
+    if isinstance(entry, Mapping):
+        for key in ("total_usd", "total", "usd"):
+            if key in entry:
+                return finite(entry[key])
+        parts = [finite(v) for v in entry.values()]
+        return sum(p for p in parts if p is not None) if parts else None
+    return finite(entry)
+
+
+def _tokens_cell(done: object, target: object) -> str:
+    return f"{fmt_si(done)} / {fmt_si(target)}"
+
+
+def _difference(end: object, start: object) -> float | None:
+    a, b = finite(end), finite(start)
+    return None if a is None or b is None else a - b
+
+
+def jobs_table(jobs: pd.DataFrame, costs: Mapping[str, object]) -> Table:
+    """jobs.parquet, one row per job (the first MAX_JOB_ROWS), with each job's cost."""
+    per_job = _items(costs.get("per_job"))
+    columns = (
+        "job",
+        "model",
+        "GPUs",
+        "layout",
+        "status",
+        "waited",
+        "finished at",
+        "tokens done / target",
+        "tokens/s",
+        "MFU",
+        "IT energy",
+        "cost",
+    )
+    numeric = (False, False, True, False, False, True, True, True, True, True, True, True)
+    rows = []
+    for job in jobs.head(MAX_JOB_ROWS).to_dict("records"):
+        g = job.get
+        rows.append(
+            (
+                fmt_text(g("job")),
+                fmt_text(g("model")),
+                fmt_count(g("gpus")),
+                fmt_text(g("layout")),
+                fmt_text(g("status")),
+                fmt_duration(_difference(g("start_s"), g("submit_s"))),
+                fmt_duration(g("end_s")),
+                _tokens_cell(g("tokens_done"), g("tokens_target")),
+                fmt_si(g("tokens_per_s")),
+                fmt_fraction(g("mfu")),
+                fmt_energy(g("energy_j")),
+                fmt_usd(job_cost(per_job.get(str(g("job"))))),
+            )
+        )
+    note = ""
+    if len(jobs) > MAX_JOB_ROWS:
+        note = f"First {MAX_JOB_ROWS} of {len(jobs):,} jobs; all are in jobs.parquet."
+    elif len(jobs) == 0:
+        note = "No training jobs."
+    return Table(columns, tuple(rows), numeric, note)
