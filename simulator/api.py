@@ -94,3 +94,94 @@ def estimate_decode(model: str | ModelSpec, accelerator: str, batch: int, contex
         "model": spec.name,
         "accelerator": device.name,
     }
+
+
+# ----------------------------------------------------------------------------- simulation
+def load_scenario(source, base_dir: Path | None = None):
+    """A validated scenario from a YAML path, YAML text or a dict (see scenario/load.py)."""
+    from simulator.scenario.load import load_scenario as _load
+
+    return _load(source, base_dir=base_dir)
+
+
+class Result:
+    """What one run produced: summary and costs (dicts), timeseries, jobs, progress (DataFrames)."""
+
+    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress):
+        self.scenario = scenario
+        self.summary = summary
+        self.costs = costs
+        self.timeseries = timeseries
+        self.jobs = jobs
+        self.progress = progress
+
+    def files(self) -> dict[str, object]:
+        """Every output file's content, by name (see docs/outputs.md)."""
+        from simulator.report.html import render_html
+        from simulator.report.writer import dumps
+
+        title = f"dcsim: {self.summary['scenario']}"
+        return {
+            "summary.json": dumps(self.summary),
+            "costs.json": dumps(self.costs),
+            "timeseries.parquet": self.timeseries,
+            "jobs.parquet": self.jobs,
+            "progress.parquet": self.progress,
+            "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
+            "report.html": render_html(self.summary, self.costs, self.timeseries, self.jobs,
+                                       self.progress, title),
+        }
+
+    def write(self, out_dir, force: bool = False) -> Path:
+        """Write all outputs into ``out_dir`` atomically (complete or absent)."""
+        from simulator.report.writer import write_outputs
+
+        return write_outputs(out_dir, self.files(), force=force)
+
+    def markdown(self) -> str:
+        from simulator.report.markdown import render_markdown
+
+        return render_markdown(self.summary, self.costs, self.jobs)
+
+    def plot_power(self):
+        """Figure: the facility power stack over time."""
+        from simulator.report.figures import power_stack
+
+        return power_stack(self.timeseries)
+
+    def plot_pue(self):
+        from simulator.report.figures import pue_and_temperature
+
+        return pue_and_temperature(self.timeseries)
+
+    def plot_progress(self):
+        from simulator.report.figures import job_progress
+
+        return job_progress(self.jobs, self.progress)
+
+    def plot_costs(self):
+        from simulator.report.figures import cost_breakdown
+
+        return cost_breakdown(self.costs)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"Result({s['scenario']!r}: facility {s['facility_energy_j'] / 3.6e9:.1f} MWh, "
+                f"PUE {s['pue_mean']:.3f}, total ${self.costs['total_usd']:,.0f})")
+
+
+def simulate(scenario, progress=None) -> Result:
+    """Run a scenario (a LoadedScenario, a path, YAML text or a dict) to its horizon."""
+    from simulator.engine.world import World
+    from simulator.report.cost import cost_report
+    from simulator.report.energy import summary_report
+    from simulator.report.frames import jobs_frame, progress_frame, timeseries_frame
+    from simulator.scenario.load import LoadedScenario
+
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    world = World(loaded, progress_callback=progress).run()
+    timeseries = timeseries_frame(world)
+    jobs = jobs_frame(world)
+    summary = summary_report(world, timeseries, jobs)
+    costs = cost_report(world, summary, jobs)
+    return Result(loaded, summary, costs, timeseries, jobs, progress_frame(world))

@@ -1,0 +1,78 @@
+"""Racks, nodes and accelerators as capacity (counts), not as per-GPU objects.
+
+Each rack group holds ``racks * nodes_per_rack`` identical nodes; jobs take whole nodes. Power
+of a group follows from how many accelerators are busy and at what board power:
+hosts draw idle power plus a share of their dynamic range proportional to busy accelerators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simulator.scenario.catalog import Catalog
+from simulator.scenario.schema import RackGroup
+from simulator.scenario.specs import AcceleratorSpec, NodeSpec
+
+
+@dataclass
+class GroupState:
+    """One rack group: its fixed description and how many nodes are free."""
+
+    index: int
+    config: RackGroup
+    node: NodeSpec
+    accel: AcceleratorSpec
+    nodes_total: int
+    nodes_free: int
+    busy_gpus: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.node.accelerators_per_node
+
+    @property
+    def gpus_total(self) -> int:
+        return self.nodes_total * self.gpus_per_node
+
+    def nodes_for(self, gpus: int) -> int:
+        return math.ceil(gpus / self.gpus_per_node)
+
+    def rack_gpu_cap_w(self) -> float:
+        """Per-accelerator power cap that keeps a fully busy rack within its power limit."""
+        limit = self.config.power_limit
+        if limit is None:
+            return math.inf
+        per_node = limit / self.config.nodes_per_rack
+        return (per_node - self.node.host_power) / self.gpus_per_node
+
+    def host_power_w(self) -> float:
+        """All hosts of the group: idle plus the busy share of their dynamic range."""
+        dynamic = self.node.host_power - self.node.host_idle_power
+        return self.nodes_total * self.node.host_idle_power + dynamic * self.busy_gpus / self.gpus_per_node
+
+    def idle_accelerator_power_w(self) -> float:
+        return (self.gpus_total - self.busy_gpus) * self.accel.idle_power
+
+    def idle_power_w(self) -> float:
+        """The whole group with nothing running."""
+        return self.nodes_total * (self.node.host_idle_power + self.gpus_per_node * self.accel.idle_power)
+
+    def peak_power_w(self) -> float:
+        """The whole group flat out at TDP (the sizing load for UPS and cooling)."""
+        return self.nodes_total * (self.node.host_power + self.gpus_per_node * self.accel.tdp)
+
+
+def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
+    """Resolve catalog entries for every rack group (names were checked at load time)."""
+    groups = []
+    for i, rack in enumerate(racks):
+        node = catalog.nodes.get(rack.node)
+        accel = catalog.accelerators.get(node.accelerator)
+        nodes = rack.count * rack.nodes_per_rack
+        groups.append(GroupState(i, rack, node, accel, nodes, nodes))
+    return groups

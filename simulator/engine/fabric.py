@@ -1,0 +1,80 @@
+"""The scale-out network: leaf/spine(/core) switch counts derived from the cluster, optics,
+their power and price, and the per-GPU bandwidth a job sees across it.
+
+Sizing follows a folded Clos (fat-tree): a leaf with radix k gives k/(1+1/o) ports down and
+the rest up for oversubscription o; two tiers serve up to k*k/2 endpoints at o = 1, three
+tiers k^3/4 (Al-Fares et al., SIGCOMM 2008). Rail-optimised fabrics (NVIDIA DGX SuperPOD
+reference architecture) wire GPU i of every node to rail i's leaves; the switch count is the
+same as a fat-tree over the same endpoints, but traffic between same-rail GPUs of up to
+k_down nodes crosses a single leaf.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simulator.scenario.catalog import Catalog
+from simulator.scenario.schema import Fabric
+
+
+@dataclass(frozen=True)
+class FabricSize:
+    """Switches, links and optics of the scale-out network, with power and price."""
+
+    endpoints: int
+    tiers: int
+    leaves: int
+    spines: int
+    cores: int
+    switch_ports_down: int
+    links_switch_to_switch: int
+    optics: int
+    power_w: float
+    price_usd: float
+    per_endpoint_bw_bytes_per_s: float
+    oversubscription: float
+
+    @property
+    def switches(self) -> int:
+        return self.leaves + self.spines + self.cores
+
+
+def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Catalog) -> FabricSize:
+    """Size a Clos network for ``endpoints`` NIC ports of ``endpoint_bw`` bytes/s each."""
+    switch = catalog.switches.get(fabric.switch)
+    optic = catalog.optics.get(fabric.optic)
+    # Ports of the switch that match the endpoint speed (e.g. 64 x 400G from 32 x 800G cages).
+    radix = max(int(switch.ports * switch.port_bw / max(endpoint_bw, 1.0)), 2)
+    o = fabric.oversubscription
+    down = max(int(round(radix * o / (1.0 + o))), 1)
+    up = radix - down
+    if endpoints <= 0:
+        return FabricSize(0, 0, 0, 0, 0, down, 0, 0, 0.0, 0.0, endpoint_bw, o)
+    leaves = math.ceil(endpoints / down)
+    tiers = fabric.tiers or (1 if leaves == 1 else (2 if leaves <= radix else 3))
+    spines = cores = 0
+    links = 0
+    if tiers >= 2 and leaves > 1:
+        uplinks = leaves * up
+        spines = math.ceil(uplinks / radix)
+        links = uplinks
+        if tiers == 3:
+            # Spines split half down, half up; cores take the up half.
+            spines = math.ceil(uplinks / (radix // 2))
+            core_links = spines * (radix // 2)
+            cores = math.ceil(core_links / radix)
+            links += core_links
+    node_optics = endpoints * 2 if fabric.node_link == "optic" else 0
+    optics_count = 2 * links + node_optics
+    # Optic entries are per link end; a twin-port optic serves two ports.
+    ports_per_optic = max(int(round(optic.bw / endpoint_bw)), 1)
+    optic_units = math.ceil(optics_count / ports_per_optic)
+    switches = leaves + spines + cores
+    power = switches * switch.power + optic_units * optic.power
+    if fabric.node_link == "dac":
+        dac = catalog.optics.get("dac-copper")
+        power += endpoints * dac.power
+    price = switches * switch.price + optic_units * optic.price
+    bw = endpoint_bw / (o if leaves > 1 else 1.0)
+    return FabricSize(endpoints, tiers, leaves, spines, cores, down, links, optic_units, power, price, bw, o)

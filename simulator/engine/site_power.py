@@ -1,0 +1,74 @@
+"""The site's power stack at one moment: IT (accelerators, hosts, network) -> heat split by rack
+cooling type -> cooling plant -> power-chain losses -> facility power against the envelope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.engine.cluster import GroupState
+from simulator.engine.cooling import cooling_power
+from simulator.engine.power_chain import facility_power
+from simulator.errors import Problem, ScenarioError
+from simulator.scenario.schema import Scenario
+from simulator.scenario.units import human
+
+# Lowest board power limit as a share of TDP (nvidia-smi -pl floor: 200 W of 700 W on H100 SXM).
+MIN_CAP_FRACTION = 0.3
+# UPS sized for the peak IT load at this loading when the scenario does not give a rating.
+UPS_SIZING_LOAD = 0.8
+
+
+class SitePower:
+    """Power breakdown of the whole facility from per-group accelerator and host power."""
+
+    def __init__(self, scenario: Scenario, groups: list[GroupState], network_power_w: float):
+        self.scenario = scenario
+        self.groups = groups
+        self.network_power_w = float(network_power_w)
+        self.envelope_w = scenario.site.power_envelope
+        self.min_cap_fraction = MIN_CAP_FRACTION
+        peak_it = sum(g.peak_power_w() for g in groups) + self.network_power_w
+        self.ups_capacity_w = scenario.power.ups_capacity or peak_it / UPS_SIZING_LOAD
+        self._liquid = np.array([g.config.cooling == "liquid" for g in groups])
+
+    def breakdown(self, accel_w: np.ndarray, host_w: np.ndarray, ambient_c: float) -> dict[str, float]:
+        """Every power component (W) for per-group accelerator and host power at ``ambient_c``."""
+        cooling_cfg = self.scenario.cooling
+        group_heat = np.asarray(accel_w, dtype=float) + np.asarray(host_w, dtype=float)
+        liquid_heat = float(np.sum(group_heat[self._liquid])) * cooling_cfg.liquid_capture
+        air_heat = float(np.sum(group_heat)) - liquid_heat + self.network_power_w
+        cool = cooling_power(air_heat, liquid_heat, ambient_c, cooling_cfg)
+        accel = float(np.sum(accel_w))
+        hosts = float(np.sum(host_w))
+        it = accel + hosts + self.network_power_w
+        plant = float(cool["total_w"]) - float(cool["other_w"])
+        chain = facility_power(it, plant, float(cool["other_w"]), self.scenario.power, self.ups_capacity_w)
+        return {
+            "accelerator_power_w": accel,
+            "host_power_w": hosts,
+            "network_power_w": self.network_power_w,
+            "it_power_w": it,
+            "losses_power_w": float(chain["pdu_loss_w"] + chain["ups_loss_w"] + chain["transformer_loss_w"]),
+            "cooling_power_w": plant,
+            "chiller_power_w": float(cool["chiller_w"]),
+            "economiser_power_w": float(cool["economiser_w"]),
+            "fan_power_w": float(cool["fans_w"]),
+            "pump_power_w": float(cool["pumps_w"]),
+            "other_power_w": float(cool["other_w"]),
+            "facility_power_w": float(chain["facility_w"]),
+        }
+
+    def idle_breakdown(self, ambient_c: float) -> dict[str, float]:
+        accel = np.array([g.gpus_total * g.accel.idle_power for g in self.groups])
+        hosts = np.array([g.nodes_total * g.node.host_idle_power for g in self.groups])
+        return self.breakdown(accel, hosts, ambient_c)
+
+    def check_idle_within_envelope(self, hottest_c: float) -> None:
+        """Fail before running if the idle cluster alone exceeds the envelope on the hottest hour."""
+        idle = self.idle_breakdown(hottest_c)["facility_power_w"]
+        if idle > self.envelope_w:
+            raise ScenarioError([Problem(
+                "site.power_envelope",
+                f"{human(self.envelope_w, 'power')} is below the idle facility load of "
+                f"{human(idle, 'power')} at the hottest hour ({hottest_c:.1f} C)")])

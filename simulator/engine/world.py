@@ -1,0 +1,321 @@
+"""One simulation run: builds the SimPy environment and components from a scenario, plays it
+to the horizon and hands the Recorder to the report layer.
+
+Cost grows with the number of changes (job arrivals, starts, finishes, power-cap changes,
+sample ticks), not with GPUs or steps: jobs are single processes advancing many steps per
+timeout, racks are counts, and power is recomputed only when something changed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from simulator.costmodel.comm import CommModel
+from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.parallel import TrainingPlan, plan_training
+from simulator.engine import profiles
+from simulator.engine.cluster import GroupState, build_groups
+from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
+from simulator.engine.scheduler import Scheduler
+from simulator.engine.site_power import SitePower
+from simulator.engine.training import JobRun, change_rate, job_process
+from simulator.errors import DcsimError, InputError, Problem, ScenarioError
+from simulator.scenario.load import LoadedScenario
+from simulator.scenario.model_ref import resolve_model
+
+HOUR_S = 3600.0
+PROGRESS_POINTS = 400
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
+
+    def __init__(self):
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
+@dataclass
+class World:
+    """Everything one run needs; built once, run once."""
+
+    loaded: LoadedScenario
+    progress_callback: object = None
+    env: CountingEnvironment = field(init=False)
+    groups: list[GroupState] = field(init=False)
+    fabric: FabricSize = field(init=False)
+    jobs: list[JobRun] = field(init=False)
+    site: SitePower = field(init=False)
+    recorder: Recorder = field(init=False)
+    seeds: dict = field(init=False)
+
+    def __post_init__(self):
+        sc = self.loaded.scenario
+        sim = sc.simulation
+        self.env = CountingEnvironment()
+        root = np.random.SeedSequence(sim.seed)
+        names = ("climate", "failures", "arrivals", "spare")
+        children = root.spawn(len(names))
+        self.seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in zip(names, children)}}
+        rngs = {n: np.random.default_rng(c) for n, c in zip(names, children)}
+
+        self.groups = build_groups(sc.cluster.racks, self.loaded.catalog)
+        endpoints = sum(g.nodes_total * g.node.nics for g in self.groups)
+        nic_bw = max((g.node.nic_bw for g in self.groups), default=50e9)
+        self.fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, self.loaded.catalog)
+
+        hours = int(math.ceil(sim.horizon / HOUR_S)) + 1
+        args = (hours, sim.start_day_of_year, sim.start_hour)
+        self.ambient_c = profiles.hourly_temperature_c(sc.site.climate, *args, rngs["climate"],
+                                                       self.loaded.catalog, self.loaded.base_dir)
+        self.price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, self.loaded.base_dir)
+        self.carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, self.loaded.base_dir)
+
+        self.site = SitePower(sc, self.groups, self.fabric.power_w)
+        self.site.check_idle_within_envelope(float(np.max(self.ambient_c)))
+        self.recorder = Recorder(sim.horizon, sim.sample_interval)
+        self.jobs = self._plan_jobs()
+        self.scheduler = Scheduler(self.groups, self._power_allows)
+        self.running: list[JobRun] = []
+        self.cap_fraction = 1.0
+        self.capped = False
+        self._hour = 0
+        self._jobs_t = 0.0
+        self._job_power_w: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ planning
+    def _plan_jobs(self) -> list[JobRun]:
+        sc = self.loaded.scenario
+        runs = []
+        problems: list[Problem] = []
+        for i, job in enumerate(sc.workloads.training):
+            path = f"workloads.training[{i}]"
+            group = self._group_for(job)
+            model = resolve_model(job.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
+            device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
+            comm = CommModel.for_node(group.node, group.accel, sc.cluster.fabric.oversubscription)
+            try:
+                plan = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
+                                     job.precision, job.recompute, job.optimizer, job.layout, comm)
+            except InputError as err:
+                problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
+                continue
+            except DcsimError as err:
+                problems.append(Problem(f"{path}.model", str(err)))
+                continue
+            steps = math.ceil(job.tokens / plan.tokens_per_step)
+            runs.append(JobRun(job, plan, model.name, i, float(steps)))
+        if problems:
+            raise ScenarioError(problems, self.loaded.source)
+        return runs
+
+    def _group_for(self, job) -> GroupState:
+        if job.rack_group is not None:
+            return next(g for g in self.groups if g.name == job.rack_group)
+        fitting = [g for g in self.groups if g.gpus_total >= job.gpus]
+        return fitting[0] if fitting else max(self.groups, key=lambda g: g.gpus_total)
+
+    # ------------------------------------------------------------------ power
+    def _job_cap_w(self, job: JobRun, fraction: float) -> float:
+        group = self.groups[job.group]
+        return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
+
+    def _demand(self, fraction: float, extra: tuple[JobRun, GroupState] | None = None):
+        """Accelerator power per group and per job at a cap fraction of TDP."""
+        accel = np.array([g.idle_accelerator_power_w() for g in self.groups])
+        job_power = {}
+        for job in self.running:
+            if job.paused:
+                continue
+            _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction))
+            g = job.group
+            accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
+            job_power[job.name] = power
+        if extra is not None:
+            job, group = extra
+            cap = min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
+            _, power, _ = job.plan.at_power(cap)
+            accel[group.index] += job.gpus * (power - group.accel.idle_power)
+        return accel, job_power
+
+    def _facility_at(self, fraction: float, ambient: float, extra=None, busy_extra: int = 0) -> float:
+        accel, _ = self._demand(fraction, extra)
+        hosts = np.array([g.host_power_w() for g in self.groups])
+        if extra is not None:
+            group = extra[1]
+            hosts[group.index] += (group.node.host_power - group.node.host_idle_power) * busy_extra / group.gpus_per_node
+        return self.site.breakdown(accel, hosts, ambient)["facility_power_w"]
+
+    def _power_allows(self, job: JobRun, group: GroupState) -> bool:
+        """Admission: the job may start if the site stays within its envelope at the lowest cap."""
+        if not self.loaded.scenario.power.power_capping:
+            return True
+        ambient = self._ambient_now()
+        floor = self.site.min_cap_fraction
+        return self._facility_at(floor, ambient, (job, group), job.gpus) <= self.site.envelope_w
+
+    def _ambient_now(self) -> float:
+        return float(self.ambient_c[min(int(self.env.now // HOUR_S), len(self.ambient_c) - 1)])
+
+    def _choose_cap(self, ambient: float) -> tuple[float, set[str]]:
+        """Highest cap fraction keeping the facility within the envelope; pause jobs if even the
+        floor does not suffice (lowest priority, latest started first)."""
+        paused: set[str] = set()
+        if not self.loaded.scenario.power.power_capping:
+            return 1.0, paused
+        envelope = self.site.envelope_w
+        if self._facility_at(1.0, ambient) <= envelope:
+            return 1.0, paused
+        floor = self.site.min_cap_fraction
+        victims = sorted(self.running, key=lambda j: (j.config.priority, -j.start_s, -j.index))
+        saved = {j.name: j.paused for j in self.running}
+        while self._facility_at(floor, ambient) > envelope and victims:
+            victim = victims.pop(0)
+            victim.paused = True
+            paused.add(victim.name)
+        lo, hi = floor, 1.0
+        if self._facility_at(floor, ambient) <= envelope:
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                if self._facility_at(mid, ambient) <= envelope:
+                    lo = mid
+                else:
+                    hi = mid
+        for job in self.running:
+            job.paused = saved[job.name]
+        return lo, paused
+
+    def update(self) -> None:
+        """Recompute caps, job rates and the power breakdown after any change."""
+        now = self.env.now
+        ambient = self._ambient_now()
+        self._integrate_jobs(now)
+        fraction, paused = self._choose_cap(ambient)
+        self.cap_fraction = fraction
+        self.capped = fraction < 1.0 - 1e-9 or bool(paused)
+        for job in self.running:
+            step, power, clock = job.plan.at_power(self._job_cap_w(job, fraction))
+            if change_rate(job, now, step, power, clock, job.name in paused):
+                self.recorder.count("rate_changes")
+        accel, _ = self._demand(fraction)
+        hosts = np.array([g.host_power_w() for g in self.groups])
+        parts = self.site.breakdown(accel, hosts, ambient)
+        power = np.array([parts[c] for c in POWER_COLUMNS])
+        total_gpus = sum(g.gpus_total for g in self.groups)
+        busy = sum(j.gpus for j in self.running if not j.paused)
+        clocks = [j.clock for j in self.running if not j.paused]
+        state = np.zeros(len(STATE_COLUMNS))
+        state[STATE_COLUMNS.index("gpus_allocated")] = sum(j.gpus for j in self.running)
+        state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
+        state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
+        state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
+        state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
+        self.recorder.set_values(now, power, state)
+        self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
+
+    def _job_it_power(self, job: JobRun) -> float:
+        group = self.groups[job.group]
+        board = group.accel.idle_power if job.paused else job.gpu_power_w
+        host = (group.node.host_power - group.node.host_idle_power) / group.gpus_per_node
+        idle_host = group.node.host_idle_power / group.gpus_per_node
+        return job.gpus * (board + host + idle_host)
+
+    def _integrate_jobs(self, now: float) -> None:
+        """Book each running job's IT energy since the last change."""
+        dt = now - self._jobs_t
+        if dt > 0:
+            for job in self.running:
+                job.energy_j += self._job_power_w.get(job.name, 0.0) * dt
+        self._jobs_t = now
+
+    # ------------------------------------------------------------------ processes
+    def _submit(self, job: JobRun):
+        yield self.env.timeout(job.config.start)
+        job.submit_s = self.env.now
+        job.status = "queued"
+        self.scheduler.submit(job)
+        self.recorder.count("jobs_submitted")
+        self._schedule()
+
+    def _schedule(self) -> None:
+        for job, group in self.scheduler.pick(self.env.now, self.running):
+            job.group = group.index
+            job.nodes = group.nodes_for(job.gpus)
+            group.busy_gpus += job.gpus
+            job.status = "running"
+            job.start_s = self.env.now
+            job.last_change_s = self.env.now
+            self.running.append(job)
+            self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
+            job.started.succeed()
+            self.recorder.count("jobs_started")
+        self.update()
+
+    def _finish(self, job: JobRun) -> None:
+        self._integrate_jobs(self.env.now)
+        job.status = "finished"
+        job.end_s = self.env.now
+        group = self.groups[job.group]
+        group.nodes_free += job.nodes
+        group.busy_gpus -= job.gpus
+        self.running.remove(job)
+        self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)
+        self.recorder.count("jobs_finished")
+        self._schedule()
+
+    def _sampler(self):
+        interval = self.recorder.sample_interval_s
+        horizon = self.recorder.horizon_s
+        every = max(self.recorder.n_samples // PROGRESS_POINTS, 1)
+        k = 0
+        start = 0.0
+        while start < horizon - 1e-9:
+            end = min(start + interval, horizon)
+            yield self.env.timeout(end - self.env.now)
+            env_row = self._env_now_at(start)
+            self.recorder.close_sample(self.env.now, start, env_row, self.capped)
+            k += 1
+            if k % every == 0:
+                for job in self.running:
+                    self.recorder.add_progress(self.env.now, job.name, job.tokens_done(self.env.now), job.clock)
+            if self.progress_callback is not None:
+                self.progress_callback(self.env.now, horizon)
+            hour = int(self.env.now // HOUR_S)
+            if hour != self._hour:
+                self._hour = hour
+                self.update()
+            start = end
+
+    def _env_now_at(self, t: float) -> np.ndarray:
+        h = min(int(t // HOUR_S), len(self.ambient_c) - 1)
+        env = np.zeros(len(ENV_COLUMNS))
+        env[ENV_COLUMNS.index("ambient_c")] = self.ambient_c[h]
+        env[ENV_COLUMNS.index("price_usd_per_j")] = self.price[h]
+        env[ENV_COLUMNS.index("carbon_kg_per_j")] = self.carbon[h]
+        env[ENV_COLUMNS.index("power_envelope_w")] = self.site.envelope_w
+        return env
+
+    def run(self) -> World:
+        """Play the scenario to its horizon."""
+        env = self.env
+        for job in self.jobs:
+            job.started = env.event()
+            env.process(self._submit(job))
+            env.process(job_process(env, job, self._finish))
+        self.update()
+        env.process(self._sampler())
+        env.run(until=self.recorder.horizon_s)
+        self._integrate_jobs(env.now)
+        for job in self.running:
+            job.book(env.now)
+        self.recorder.counters["events_processed"] = env.events_processed
+        return self

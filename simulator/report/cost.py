@@ -1,0 +1,76 @@
+"""Money: capex by item and its amortisation over the horizon, energy and maintenance opex,
+and unit costs ($/GPU-hour, $/million tokens, $ per training run).
+
+Straight-line amortisation: an item costing C over Y years charges C * horizon / Y to a run.
+Maintenance is a yearly share of capex. Energy is priced hour by hour (Recorder).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+YEAR_S = 365.0 * 86400.0
+
+
+def _price(name: str, default: float, overrides: dict[str, float]) -> float:
+    return float(overrides.get(name, default))
+
+
+def capex_usd(world) -> dict[str, float]:
+    """Purchase cost by item: servers (with accelerators), network, facility."""
+    sc = world.loaded.scenario
+    overrides = sc.costs.price_overrides
+    servers = 0.0
+    for g in world.groups:
+        servers += g.nodes_total * _price(g.node.name, g.node.price, overrides)
+    catalog = world.loaded.catalog
+    fabric = world.fabric
+    switch = catalog.switches.get(sc.cluster.fabric.switch)
+    optic = catalog.optics.get(sc.cluster.fabric.optic)
+    network = (fabric.switches * _price(switch.name, switch.price, overrides)
+               + fabric.optics * _price(optic.name, optic.price, overrides))
+    peak_it = sum(g.peak_power_w() for g in world.groups) + fabric.power_w
+    facility = sc.costs.facility_capex_per_watt * peak_it
+    return {"servers": servers, "network": network, "facility": facility,
+            "total": servers + network + facility}
+
+
+def cost_report(world, summary: dict, jobs) -> dict:
+    """costs.json: capex, amortised capex, opex, totals and unit costs."""
+    sc = world.loaded.scenario
+    c = sc.costs
+    horizon = world.recorder.horizon_s
+    capex = capex_usd(world)
+    years = {"servers": c.server_amortisation_years, "network": c.network_amortisation_years,
+             "facility": c.facility_amortisation_years}
+    amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
+    amortised["total"] = sum(amortised[k] for k in years)
+    maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
+    energy = world.recorder.cost_usd
+    opex = {"energy": energy, "maintenance": maintenance, "total": energy + maintenance}
+    total = amortised["total"] + opex["total"]
+    gpus = summary["gpus"]
+    gpu_hours = gpus * horizon / 3600.0
+    tokens = summary["tokens_trained"]
+    per_job = {}
+    fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
+    facility_j = summary["facility_energy_j"]
+    mean_price = energy / facility_j if facility_j > 0 else 0.0
+    pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
+    for _, row in jobs.iterrows():
+        start = row["start_s"]
+        if not np.isfinite(start):
+            per_job[row["job"]] = 0.0
+            continue
+        end = row["end_s"] if np.isfinite(row["end_s"]) else horizon
+        held = row["gpus"] * (end - start)
+        per_job[row["job"]] = held * fixed_per_gpu_s + row["energy_j"] * pue * mean_price
+    return {
+        "capex_usd": capex,
+        "amortised_usd": amortised,
+        "opex_usd": opex,
+        "total_usd": total,
+        "usd_per_gpu_hour": total / gpu_hours if gpu_hours else float("nan"),
+        "usd_per_mtoken": total / (tokens / 1e6) if tokens > 0 else float("nan"),
+        "per_job": per_job,
+    }

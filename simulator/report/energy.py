@@ -1,0 +1,54 @@
+"""Headline energy, power and throughput numbers (summary.json) from the run's frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame) -> dict:
+    """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
+    rec = world.recorder
+    sc = world.loaded.scenario
+    t = timeseries["t_s"].to_numpy()
+    dt = np.diff(np.concatenate([[0.0], t]))
+
+    def energy(col: str) -> float:
+        return float(np.sum(timeseries[col].to_numpy() * dt))
+
+    it = energy("it_power_w")
+    facility = energy("facility_power_w")
+    gpus = int(sum(g.gpus_total for g in world.groups))
+    peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
+    util = float(np.sum(timeseries["gpu_utilization"].to_numpy() * dt) / t[-1]) if len(t) else 0.0
+    return {
+        "scenario": sc.name,
+        "seed": sc.simulation.seed,
+        "seeds": dict(world.seeds),
+        "horizon_s": rec.horizon_s,
+        "sample_interval_s": rec.sample_interval_s,
+        "gpus": gpus,
+        "it_energy_j": it,
+        "accelerator_energy_j": energy("accelerator_power_w"),
+        "host_energy_j": energy("host_power_w"),
+        "network_energy_j": energy("network_power_w"),
+        "facility_energy_j": facility,
+        "cooling_energy_j": energy("cooling_power_w"),
+        "losses_energy_j": energy("losses_power_w"),
+        "other_energy_j": energy("other_power_w"),
+        "pue_mean": facility / it if it > 0 else float("nan"),
+        "peak_facility_power_w": peak,
+        "power_envelope_w": world.site.envelope_w,
+        "peak_envelope_fraction": peak / world.site.envelope_w,
+        "energy_cost_usd": rec.cost_usd,
+        "carbon_kg": rec.carbon_kg,
+        "gpu_utilization_mean": util,
+        "jobs_total": len(world.jobs),
+        "jobs_finished": int((jobs["status"] == "finished").sum()) if len(jobs) else 0,
+        "tokens_trained": float(jobs["tokens_done"].sum()) if len(jobs) else 0.0,
+        "capped_fraction": rec.capped_samples / rec.rows if rec.rows else 0.0,
+        "fabric": {"tiers": world.fabric.tiers, "leaves": world.fabric.leaves,
+                   "spines": world.fabric.spines, "cores": world.fabric.cores,
+                   "optics": world.fabric.optics},
+        "events_processed": int(rec.counters.get("events_processed", 0)),
+    }

@@ -1,0 +1,75 @@
+"""Recorder -> tidy pandas DataFrames with the columns documented in docs/outputs.md."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS
+
+TIMESERIES_COLUMNS = (
+    "t_s", "accelerator_power_w", "host_power_w", "network_power_w", "it_power_w", "losses_power_w",
+    "cooling_power_w", "chiller_power_w", "economiser_power_w", "fan_power_w", "pump_power_w",
+    "other_power_w", "facility_power_w", "power_envelope_w", "pue", "ambient_c", "gpu_utilization",
+    "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
+    "queued_jobs",
+)
+
+JOB_COLUMNS = (
+    "job", "model", "gpus", "layout", "submit_s", "start_s", "end_s", "tokens_target", "tokens_done",
+    "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "status",
+)
+
+
+def timeseries_frame(world) -> pd.DataFrame:
+    """One row per sample interval; powers are interval means (energy = power x interval)."""
+    rec = world.recorder
+    n = rec.rows
+    data: dict[str, np.ndarray] = {"t_s": rec.t_s[:n].copy()}
+    for i, name in enumerate(POWER_COLUMNS):
+        data[name] = rec.power[:n, i].copy()
+    for i, name in enumerate(ENV_COLUMNS):
+        data[name] = rec.env[:n, i].copy()
+    for i, name in enumerate(STATE_COLUMNS):
+        data[name] = rec.state[:n, i].copy()
+    it = data["it_power_w"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data["pue"] = np.where(it > 0, data["facility_power_w"] / it, np.nan)
+    return pd.DataFrame({c: data[c] for c in TIMESERIES_COLUMNS})
+
+
+def jobs_frame(world) -> pd.DataFrame:
+    """One row per training job, in scenario order."""
+    from simulator.costmodel.parallel import layout_name
+
+    rows = []
+    for job in world.jobs:
+        tokens = job.tokens_done()
+        end = job.end_s
+        start = job.start_s
+        ran = (end if np.isfinite(end) else world.recorder.horizon_s) - start if np.isfinite(start) else 0.0
+        rows.append({
+            "job": job.name,
+            "model": job.model_name,
+            "gpus": job.gpus,
+            "layout": layout_name(job.plan.layout),
+            "submit_s": job.submit_s,
+            "start_s": start,
+            "end_s": end,
+            "tokens_target": float(job.config.tokens),
+            "tokens_done": tokens,
+            "steps_done": float(np.floor(job.steps_done + 1e-9)),
+            "step_time_s": job.plan.full_clock()[0],
+            "tokens_per_s": tokens / ran if ran > 0 else 0.0,
+            "mfu": job.plan.mfu,
+            "energy_j": job.energy_j,
+            "status": job.status if job.status != "pending" else "queued",
+        })
+    frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
+    return frame.astype({"gpus": "int64"}) if len(frame) else frame
+
+
+def progress_frame(world) -> pd.DataFrame:
+    """Training progress points: t_s, job, tokens_done, clock_fraction."""
+    rows = world.recorder.progress
+    return pd.DataFrame(rows, columns=["t_s", "job", "tokens_done", "clock_fraction"])
