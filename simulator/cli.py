@@ -246,6 +246,95 @@ def catalog_cmd(
         print_rows(k, rows, fmt)
 
 
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+
+
+@app.command("validate")
+@handle_errors
+def validate_cmd(scenario: ScenarioArg):
+    """Check a scenario without running it: every problem, with its YAML path, exit code 2."""
+    from simulator.scenario.load import load_scenario
+
+    loaded = load_scenario(scenario)
+    sc = loaded.scenario
+    gpus = 0
+    for group in sc.cluster.racks:
+        node = loaded.catalog.nodes.get(group.node)
+        gpus += group.count * group.nodes_per_rack * node.accelerators_per_node
+    sys.stdout.write(f"ok: {sc.name}: {len(sc.cluster.racks)} rack group(s), {gpus} accelerators, "
+                     f"{len(sc.workloads.training)} training job(s), horizon {_h(sc.simulation.horizon, 'time')}\n")
+
+
+def _progress_bar(enabled: bool):
+    """A rich progress bar over simulated time, or nothing when output is not a terminal."""
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                        TimeRemainingColumn(), transient=True)
+    task = progress.add_task("run", total=1.0)
+
+    def update(now: float, horizon: float) -> None:
+        progress.update(task, completed=now / horizon)
+
+    return progress, update
+
+
+@app.command("run")
+@handle_errors
+def run_cmd(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (written atomically).")] = Path("out"),
+    force: Annotated[bool, typer.Option("--force", help="Replace the output folder if it exists.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: when on a terminal).")] = None,
+):
+    """Simulate a scenario and write summary.json, costs.json, Parquet tables and report.html."""
+    from simulator import api
+
+    loaded = api.load_scenario(scenario)
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists (use --force to replace it)")
+    show = sys.stderr.isatty() if progress is None else progress
+    bar, callback = _progress_bar(show)
+    if bar is not None:
+        with bar:
+            result = api.simulate(loaded, progress=callback)
+    else:
+        result = api.simulate(loaded)
+    result.write(out, force=force)
+    if fmt == OutputFormat.json:
+        print_json({"summary": result.summary, "costs": result.costs, "out": str(out)})
+        return
+    if fmt == OutputFormat.md:
+        sys.stdout.write(result.markdown())
+        return
+    s, c = result.summary, result.costs
+    print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}", [
+        ("facility energy", _h(s["facility_energy_j"], "energy")),
+        ("IT energy", _h(s["it_energy_j"], "energy")),
+        ("PUE", f"{s['pue_mean']:.3f}"),
+        ("peak facility power", f"{_h(s['peak_facility_power_w'], 'power')} of {_h(s['power_envelope_w'], 'power')}"),
+        ("GPU utilisation", f"{100 * s['gpu_utilization_mean']:.1f}%"),
+        ("jobs finished", f"{s['jobs_finished']} / {s['jobs_total']}"),
+        ("tokens trained", f"{s['tokens_trained']:.4g}"),
+        ("energy cost", f"${s['energy_cost_usd']:,.0f}"),
+        ("total cost", f"${c['total_usd']:,.0f}"),
+        ("$/GPU-hour", f"${c['usd_per_gpu_hour']:.2f}"),
+        ("carbon", f"{s['carbon_kg'] / 1000:,.1f} t CO2e"),
+    ], OutputFormat.table)
+
+
+@app.command("schema")
+@handle_errors
+def schema_cmd():
+    """Print the JSON Schema of a scenario file."""
+    from simulator.scenario.schema import Scenario
+
+    print_json(Scenario.model_json_schema())
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

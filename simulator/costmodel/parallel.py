@@ -20,6 +20,7 @@ on the job's topology (scale-up domain, then scale-out network).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -55,6 +56,7 @@ from simulator.costmodel.timeline import (
     R_HOST,
     R_MEMORY,
     average_power,
+    capped_clock,
     new_result,
     play,
 )
@@ -100,6 +102,7 @@ class TrainingPlan:
     model_flops_per_step: float
     tokens_per_step: float
     mfu: float
+    tdp_w: float = float("inf")
     breakdown: dict = field(default_factory=dict)
     layouts_evaluated: int = 1
 
@@ -120,9 +123,9 @@ class TrainingPlan:
         step = self.step_time_s[i] + u * (self.step_time_s[i + 1] - self.step_time_s[i])
         return float(step), float(cap_w), float(clock)
 
-    def full_clock(self) -> tuple[float, float]:
-        """(step time, board power) with no cap other than the board's own TDP (see engine)."""
-        return float(self.step_time_s[-1]), float(self.gpu_power_w[-1])
+    def nominal(self) -> tuple[float, float, float]:
+        """(step time, board power, clock) with the board at its own power limit (no site cap)."""
+        return self.at_power(self.tdp_w)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -241,6 +244,8 @@ def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int
     pw[R_COMPUTE] = min(busy_c, step)
     pw[R_MEMORY] = min(busy_m, step - pw[R_COMPUTE])
     power = average_power(pw, dv, clock)
+    c_tdp = capped_clock(step, pw[R_COMPUTE], pw[R_MEMORY], dv, device.spec.tdp)
+    step_at_tdp = step + pw[R_COMPUTE] * (1.0 / c_tdp - 1.0)
 
     # Memory of the first stage (holds the most in-flight micro-batches under 1F1B).
     in_flight = min(pp, m) * (1.0 + (pp - 1.0) / (pp * v) if v > 1 else 1.0)
@@ -270,6 +275,7 @@ def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int
         "dp_comm_exposed_s": exposed_dp, "zero3_comm_exposed_s": zero3,
         "ep_comm_s": m * comm_t["ep"] * lps, "optimizer_s": t_opt, "micro_batches": m,
         "power_w": power, "memory": memory.as_dict(), "peak_memory_bytes": memory.peak,
+        "step_time_at_tdp_s": step_at_tdp, "clock_at_tdp": c_tdp,
     }
 
 
@@ -280,8 +286,8 @@ def validate_layout(model: ModelSpec, gpus: int, global_batch: int, layout: dict
     reasons = []
     if tp * pp * dp != gpus:
         reasons.append(f"tp*pp*dp = {tp * pp * dp} but gpus = {gpus}")
-    if tp > domain:
-        reasons.append(f"tp {tp} exceeds the scale-up domain of {domain}")
+    if tp > domain or domain % tp:
+        reasons.append(f"tp {tp} must divide the scale-up domain of {domain}")
     if model.heads % tp:
         reasons.append(f"tp {tp} does not divide {model.heads} heads")
     if pp > model.layers or model.layers % (pp * v):
@@ -350,9 +356,11 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     powers_arr = np.maximum.accumulate(np.array(powers))
     tokens = float(global_batch * seq)
     model_flops = model_flops_per_step(model, global_batch, seq)
-    mfu = model_flops / (steps_arr[-1] * gpus * device.peak(precision(precision_name).compute_dtype))
     chosen = dict(chosen, micro_batches=base["micro_batches"])
-    return TrainingPlan(chosen, np.asarray(clocks, dtype=float), steps_arr, powers_arr,
-                        base["peak_memory_bytes"], usable, model_flops, tokens, mfu,
+    plan = TrainingPlan(chosen, np.asarray(clocks, dtype=float), steps_arr, powers_arr,
+                        base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
                         {k: v for k, v in base.items() if k != "memory"} | {"memory": base["memory"]},
                         evaluated)
+    step_nominal = plan.nominal()[0]
+    peak = device.peak(precision(precision_name).compute_dtype)
+    return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

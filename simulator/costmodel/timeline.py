@@ -191,6 +191,32 @@ def play_capped(ops, n, dv, cap_w, graph, out):
     out[R_ENERGY] = power * out[R_TIME]
 
 
+@njit(cache=True)
+def capped_clock(t_total, t_compute, t_memory, dv, cap_w):
+    """Clock at which a step of ``t_total`` s (``t_compute`` s compute-bound, ``t_memory`` s
+    memory-bound at full clock) averages ``cap_w``; compute time stretches as 1/clock."""
+    idle = dv[D_IDLE_W]
+
+    def power(c):
+        total = t_total + t_compute * (1.0 / c - 1.0)
+        tc = t_compute / c
+        p_c = idle + (dv[D_COMPUTE_W] - idle) * c ** dv[D_DVFS]
+        t_idle = max(total - tc - t_memory, 0.0)
+        return (tc * p_c + t_memory * dv[D_MEM_W] + t_idle * idle) / total
+
+    if t_total <= 0.0 or power(1.0) <= cap_w:
+        return 1.0
+    lo = 0.05
+    hi = 1.0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if power(mid) > cap_w:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
 def new_result() -> np.ndarray:
     return np.zeros(RESULT_LEN)
 

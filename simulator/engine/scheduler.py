@@ -67,7 +67,7 @@ class Scheduler:
                     shadow_t, shadow_g = self._reservation(job, running, now)
                 continue
             if head_blocked and group.index == shadow_g:
-                runtime = job.steps_total * job.plan.full_clock()[0]
+                runtime = job.steps_total * job.plan.nominal()[0]
                 if now + runtime > shadow_t:
                     continue
             self.queue.remove(job)

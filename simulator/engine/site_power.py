@@ -8,15 +8,13 @@ import numpy as np
 
 from simulator.engine.cluster import GroupState
 from simulator.engine.cooling import cooling_power
-from simulator.engine.power_chain import facility_power
+from simulator.engine.power_chain import default_ups_capacity_w, facility_power
 from simulator.errors import Problem, ScenarioError
 from simulator.scenario.schema import Scenario
 from simulator.scenario.units import human
 
 # Lowest board power limit as a share of TDP (nvidia-smi -pl floor: 200 W of 700 W on H100 SXM).
 MIN_CAP_FRACTION = 0.3
-# UPS sized for the peak IT load at this loading when the scenario does not give a rating.
-UPS_SIZING_LOAD = 0.8
 
 
 class SitePower:
@@ -29,7 +27,7 @@ class SitePower:
         self.envelope_w = scenario.site.power_envelope
         self.min_cap_fraction = MIN_CAP_FRACTION
         peak_it = sum(g.peak_power_w() for g in groups) + self.network_power_w
-        self.ups_capacity_w = scenario.power.ups_capacity or peak_it / UPS_SIZING_LOAD
+        self.ups_capacity_w = default_ups_capacity_w(peak_it, scenario.power)
         self._liquid = np.array([g.config.cooling == "liquid" for g in groups])
 
     def breakdown(self, accel_w: np.ndarray, host_w: np.ndarray, ambient_c: float) -> dict[str, float]:

@@ -312,8 +312,8 @@ class World:
             env.process(self._submit(job))
             env.process(job_process(env, job, self._finish))
         self.update()
-        env.process(self._sampler())
-        env.run(until=self.recorder.horizon_s)
+        sampler = env.process(self._sampler())
+        env.run(until=sampler)  # ends with the last sample, at the horizon
         self._integrate_jobs(env.now)
         for job in self.running:
             job.book(env.now)

@@ -59,7 +59,7 @@ def jobs_frame(world) -> pd.DataFrame:
             "tokens_target": float(job.config.tokens),
             "tokens_done": tokens,
             "steps_done": float(np.floor(job.steps_done + 1e-9)),
-            "step_time_s": job.plan.full_clock()[0],
+            "step_time_s": job.plan.nominal()[0],
             "tokens_per_s": tokens / ran if ran > 0 else 0.0,
             "mfu": job.plan.mfu,
             "energy_j": job.energy_j,

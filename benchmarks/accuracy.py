@@ -1,0 +1,122 @@
+"""Predicted vs measured for every reference case, with mean and max error per group.
+
+    python benchmarks/accuracy.py
+
+Groups: H100 GEMMs (bf16, fp32) and copies (benchmarks/reference/h100_microbench.json), H100
+board power (idle, copy, sustained GEMM at the 700 W limit), NCCL collectives on an H100 DGX
+(h100_dgx_nccl_*.csv), and the Megatron-LM paper's Table 1 (Narayanan et al., SC21). The model
+is calibrated on the microbenchmarks and the NCCL rows only; Table 1 is an independent check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+def _device():
+    from simulator.costmodel.device import DeviceModel
+
+    return DeviceModel.from_name("h100-sxm")
+
+
+def microbench_cases() -> Iterator[dict]:
+    """GEMM and copy times as measured per call (dispatch + kernel), and board power."""
+    from simulator.costmodel.device import D_HOST_GEMM, D_HOST_OP, D_IDLE_W, D_MEM_BW, D_MEM_W
+    from simulator.costmodel.timeline import capped_clock, gemm_efficiency
+
+    data = json.loads((REFERENCE / "h100_microbench.json").read_text())
+    device = _device()
+    for row in data["gemm"]:
+        dtype = "bf16" if row["dtype"] == "bfloat16" else "fp32"
+        dv = device.vector(dtype)
+        m, n, k = float(row["m"]), float(row["n"]), float(row["k"])
+        elem = 2.0 if dtype == "bf16" else 4.0
+        compute = 2 * m * n * k / (dv[0] * gemm_efficiency(m, n, k, dv))
+        memory = elem * (m * k + k * n + m * n) / dv[D_MEM_BW]
+        predicted = dv[D_HOST_GEMM] + max(compute, memory)
+        yield {"group": f"gemm-{dtype}", "case": f"{row['m']}x{row['n']}x{row['k']}",
+               "predicted": predicted, "measured": row["seconds"], "unit": "s"}
+    dv = device.vector("bf16")
+    for row in data["membw"]:
+        nbytes = 2 * row["mib"] * 2**20
+        yield {"group": "copy", "case": f"{row['mib']} MiB", "unit": "s",
+               "predicted": dv[D_HOST_OP] + nbytes / dv[D_MEM_BW], "measured": row["seconds"]}
+    for p in data["power"]:
+        what = p["what"]
+        if what == "idle":
+            predicted = dv[D_IDLE_W]
+        elif what.startswith("copy"):
+            predicted = dv[D_MEM_W]
+        else:
+            # A sustained GEMM: compute-bound all the time, capped at the 700 W TDP.
+            clock = capped_clock(1.0, 1.0, 0.0, dv, device.spec.tdp)
+            burst = next(r for r in data["gemm"] if r["dtype"] == "bfloat16" and r["m"] == r["n"] == r["k"] == 8192)
+            yield {"group": "power", "case": "gemm 8192^3 sustained TFLOP/s", "unit": "TFLOP/s",
+                   "predicted": burst["tflops"] * clock, "measured": p["tflops"]}
+            predicted = device.spec.tdp
+        yield {"group": "power", "case": f"{what} board power", "unit": "W",
+               "predicted": predicted, "measured": p["power_w_from_energy"]}
+
+
+def collective_cases() -> Iterator[dict]:
+    try:
+        from benchmarks.accuracy_collectives import rows
+    except ImportError:
+        return
+    for r in rows():
+        yield {"group": r.get("group", "nccl"), "case": r["case"], "unit": "s",
+               "predicted": r["predicted_s"], "measured": r["measured_s"]}
+
+
+def megatron_cases() -> Iterator[dict]:
+    try:
+        from benchmarks.accuracy_megatron import rows
+    except ImportError:
+        return
+    for r in rows():
+        yield {"group": "megatron-table1", "case": r["case"], "unit": "TFLOP/s/GPU",
+               "predicted": r["predicted"], "measured": r["published"]}
+
+
+def all_cases() -> list[dict]:
+    cases = [*microbench_cases(), *collective_cases(), *megatron_cases()]
+    for c in cases:
+        c["error"] = c["predicted"] / c["measured"] - 1.0
+    return cases
+
+
+def summarise(cases: list[dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for c in cases:
+        out.setdefault(c["group"], []).append(abs(c["error"]))
+    return {g: {"n": len(e), "mean": float(np.mean(e)), "max": float(np.max(e))} for g, e in out.items()}
+
+
+def main() -> int:
+    cases = all_cases()
+    width = max(len(c["case"]) for c in cases)
+    group = None
+    for c in cases:
+        if c["group"] != group:
+            group = c["group"]
+            print(f"\n== {group}")
+            print(f"{'case':<{width}}  {'predicted':>12}  {'measured':>12}  {'error':>7}  unit")
+        print(f"{c['case']:<{width}}  {c['predicted']:12.5g}  {c['measured']:12.5g}  "
+              f"{100 * c['error']:+6.1f}%  {c['unit']}")
+    print("\n== summary (absolute relative error)")
+    for g, s in summarise(cases).items():
+        print(f"{g:<20} n={s['n']:<4} mean {100 * s['mean']:5.1f}%  max {100 * s['max']:5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Fit the device model's efficiency curves to the H100 microbenchmarks.
+
+    python benchmarks/calibrate.py          # print the fitted numbers (YAML for calibration.yaml)
+    python benchmarks/calibrate.py --check  # exit 1 if calibration.yaml drifted from the fit
+
+GEMM time = dispatch + max(2MNK / (peak * f / (1 + m0/M + n0/N + k0/K)), bytes / bw): least
+squares on log time over all 24 shapes per dtype (the measured per-call intercept is the host's
+dispatch time of one eager op). Copy time = dispatch + bytes / (fraction * HBM bandwidth):
+a straight line through the copy rows. Power: idle, copy and sustained-GEMM board power, and
+the clock the board holds at its limit (sustained / burst GEMM throughput).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+REFERENCE = Path(__file__).parent / "reference" / "h100_microbench.json"
+PEAK = {"bfloat16": 989.4e12, "float32": 66.9e12}
+HBM_BW = 3.35e12
+ELEM = {"bfloat16": 2.0, "float32": 4.0}
+
+
+def load() -> dict:
+    return json.loads(REFERENCE.read_text())
+
+
+def fit_gemm(rows: list[dict], dtype: str, bw: float) -> dict:
+    g = [r for r in rows if r["dtype"] == dtype]
+    m = np.array([r["m"] for r in g], float)
+    n = np.array([r["n"] for r in g], float)
+    k = np.array([r["k"] for r in g], float)
+    t = np.array([r["seconds"] for r in g])
+    flop = 2 * m * n * k
+    nbytes = ELEM[dtype] * (m * k + k * n + m * n)
+
+    def model(p):
+        frac, m0, n0, k0, t0 = p
+        eff = frac / (1 + m0 / m + n0 / n + k0 / k)
+        return np.maximum(flop / (PEAK[dtype] * eff), nbytes / bw) + t0 * 1e-6
+
+    fit = least_squares(lambda p: np.log(model(p) / t), [0.8, 100, 100, 100, 10],
+                        bounds=([0.05, 0, 0, 0, 0], [1.0, 1e5, 1e5, 1e5, 100]))
+    frac, m0, n0, k0, t0 = fit.x
+    err = np.abs(model(fit.x) / t - 1)
+    return {"peak_fraction": frac, "m0": m0, "n0": n0, "k0": k0, "dispatch_s": t0 * 1e-6,
+            "mean_error": float(err.mean()), "max_error": float(err.max())}
+
+
+def fit_copy(rows: list[dict]) -> dict:
+    nbytes = np.array([2 * r["mib"] * 2**20 for r in rows], float)   # read + write
+    t = np.array([r["seconds"] for r in rows])
+    slope, intercept = np.polyfit(nbytes, t, 1)
+    return {"memory_bw_fraction": 1.0 / slope / HBM_BW, "dispatch_s": intercept}
+
+
+def fit_power(points: list[dict], gemm_rows: list[dict]) -> dict:
+    idle = [p["power_w_from_energy"] for p in points if p["what"] == "idle"]
+    copy = next(p for p in points if p["what"].startswith("copy"))
+    gemm = next(p for p in points if p["what"].startswith("gemm"))
+    burst = next(r for r in gemm_rows if r["dtype"] == "bfloat16" and r["m"] == r["n"] == r["k"] == 8192)
+    return {"idle_w": min(idle), "copy_w": copy["power_w_from_energy"],
+            "memory_bound_fraction_of_tdp": copy["power_w_from_energy"] / 700.0,
+            "clock_at_tdp_compute_bound": gemm["tflops"] / burst["tflops"]}
+
+
+def calibrate() -> dict:
+    data = load()
+    copy = fit_copy(data["membw"])
+    bw = copy["memory_bw_fraction"] * HBM_BW
+    return {"bf16": fit_gemm(data["gemm"], "bfloat16", bw), "fp32": fit_gemm(data["gemm"], "float32", bw),
+            "copy": copy, "power": fit_power(data["power"], data["gemm"])}
+
+
+def main(argv: list[str]) -> int:
+    fit = calibrate()
+    for name in ("bf16", "fp32"):
+        f = fit[name]
+        print(f"gemm {name}: peak_fraction {f['peak_fraction']:.4f} m0 {f['m0']:.2f} n0 {f['n0']:.2f} "
+              f"k0 {f['k0']:.2f} dispatch {f['dispatch_s'] * 1e6:.2f} us "
+              f"(mean error {100 * f['mean_error']:.1f}%, max {100 * f['max_error']:.1f}%)")
+    print(f"copy: memory_bw_fraction {fit['copy']['memory_bw_fraction']:.4f} "
+          f"dispatch {fit['copy']['dispatch_s'] * 1e6:.2f} us")
+    p = fit["power"]
+    print(f"power: idle {p['idle_w']:.1f} W, copy {p['copy_w']:.1f} W "
+          f"(fraction of TDP {p['memory_bound_fraction_of_tdp']:.3f}), "
+          f"clock at TDP {p['clock_at_tdp_compute_bound']:.3f}")
+    if "--check" in argv:
+        from simulator.scenario.catalog import shipped_catalog
+
+        cal = shipped_catalog().calibration_for("hopper-measured")
+        shipped = cal["gemm"]["bf16"]
+        drift = abs(shipped.peak_fraction - fit["bf16"]["peak_fraction"]) / fit["bf16"]["peak_fraction"]
+        print(f"shipped bf16 peak_fraction {shipped.peak_fraction:.4f}: drift {100 * drift:.2f}%")
+        return 1 if drift > 0.01 else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,149 @@
+"""End-to-end engine behaviour on tiny scenarios with hand-computable answers."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from simulator import api
+
+HOUR = 3600.0
+
+
+def base_scenario(**overrides) -> dict:
+    """One DGX H100 in one air-cooled rack at a constant 10 C, no jobs, one hour."""
+    sc = {
+        "name": "tiny",
+        "simulation": {"horizon": "1h", "sample_interval": "5min", "seed": 1},
+        "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "10C"},
+                 "electricity": {"price": "$0.10/kWh", "carbon": "400g/kWh"}},
+        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}]},
+    }
+    sc.update(overrides)
+    return sc
+
+
+def training_scenario(envelope: str = "1MW", horizon: str = "2d", gpus: int = 16, tokens: str = "2B") -> dict:
+    sc = base_scenario()
+    sc["simulation"] = {"horizon": horizon, "sample_interval": "5min", "seed": 3}
+    sc["site"]["power_envelope"] = envelope
+    sc["cluster"]["racks"][0]["nodes_per_rack"] = 2
+    sc["workloads"] = {"training": [{
+        "name": "job", "model": "gpt3-350m", "tokens": tokens, "global_batch": 64, "micro_batch": 4,
+        "seq": 2048, "gpus": gpus, "layout": {"tp": 1, "pp": 1}, "precision": "bf16-mixed",
+    }]}
+    return sc
+
+
+def energy(frame, column: str) -> float:
+    t = frame["t_s"].to_numpy()
+    dt = np.diff(np.concatenate([[0.0], t]))
+    return float(np.sum(frame[column].to_numpy() * dt))
+
+
+def test_idle_node_power_stack_by_hand():
+    r = api.simulate(base_scenario())
+    ts = r.timeseries
+    assert len(ts) == 12
+    # IT: host idle 1500 W + 8 x 123 W idle GPUs + network (1 leaf switch 750 W + 8 twin-port
+    # optics of 17 W for 8 NIC links, two ends each, two 400G ports per optic).
+    network = 750.0 + 8 * 17.0
+    it = 1500.0 + 8 * 123.0 + network
+    assert ts["it_power_w"].iloc[0] == pytest.approx(it)
+    # 10 C is below the 15 C economiser threshold: free cooling 3% + fans 6% of the heat.
+    cooling = (0.03 + 0.06) * it
+    assert ts["cooling_power_w"].iloc[0] == pytest.approx(cooling)
+    # Losses: PDU 98.5%, UPS rated at peak IT / 0.8 on its interpolated curve, transformer 99%.
+    peak_it = 3400.0 + 8 * 700.0 + network
+    ups_out = it / 0.985
+    load = ups_out / (peak_it / 0.8)
+    ups_eff = 0.93 + (load - 0.25) / 0.25 * (0.955 - 0.93)
+    facility = (ups_out / ups_eff + cooling) / 0.99
+    assert ts["facility_power_w"].iloc[0] == pytest.approx(facility)
+    assert r.summary["pue_mean"] == pytest.approx(facility / it)
+    # The bill: facility energy over one hour at $0.10/kWh; carbon at 400 g/kWh.
+    assert r.summary["energy_cost_usd"] == pytest.approx(facility / 1000 * 0.10)
+    assert r.summary["carbon_kg"] == pytest.approx(facility / 1000 * 0.4)
+
+
+def test_energy_is_conserved():
+    r = api.simulate(training_scenario())
+    ts = r.timeseries
+    s = r.summary
+    parts = ["it_power_w", "losses_power_w", "cooling_power_w", "other_power_w"]
+    assert sum(energy(ts, c) for c in parts) == pytest.approx(s["facility_energy_j"], rel=1e-9)
+    it_parts = ["accelerator_power_w", "host_power_w", "network_power_w"]
+    assert sum(energy(ts, c) for c in it_parts) == pytest.approx(s["it_energy_j"], rel=1e-9)
+    assert energy(ts, "facility_power_w") == pytest.approx(s["facility_energy_j"], rel=1e-12)
+    assert (ts["pue"] >= 1.0).all()
+    assert s["jobs_finished"] == 1
+
+
+def test_job_energy_within_it_energy_and_positive():
+    r = api.simulate(training_scenario())
+    job = r.jobs.iloc[0]
+    assert 0 < job["energy_j"] < r.summary["it_energy_j"]
+
+
+def test_training_time_matches_step_time_times_steps():
+    r = api.simulate(training_scenario())
+    job = r.jobs.iloc[0]
+    steps = np.ceil(2e9 / (64 * 2048))
+    assert job["end_s"] - job["start_s"] == pytest.approx(steps * job["step_time_s"], rel=1e-6)
+    assert job["tokens_done"] == pytest.approx(steps * 64 * 2048)
+
+
+def test_envelope_is_never_exceeded_and_capping_slows_the_job():
+    free = api.simulate(training_scenario())
+    # 85% of the uncapped peak: the job starts (it fits at the lowest cap) but runs capped.
+    tight = f"{free.summary['peak_facility_power_w'] * 0.85:.0f}W"
+    capped = api.simulate(training_scenario(envelope=tight))
+    ts = capped.timeseries
+    assert (ts["facility_power_w"] <= capped.summary["power_envelope_w"] * (1 + 1e-9)).all()
+    assert capped.summary["capped_fraction"] > 0
+    assert ts["clock_fraction"].min() < 1.0
+    assert capped.jobs.iloc[0]["end_s"] > free.jobs.iloc[0]["end_s"]
+
+
+def test_same_seed_same_bytes(tmp_path):
+    sc = training_scenario()
+    sc["site"]["climate"] = "temperate"
+    a = api.simulate(copy.deepcopy(sc)).files()
+    b = api.simulate(copy.deepcopy(sc)).files()
+    for name in ("summary.json", "costs.json", "report.html"):
+        assert a[name] == b[name], name
+    pa = api.simulate(copy.deepcopy(sc)).write(tmp_path / "a")
+    pb = api.simulate(copy.deepcopy(sc)).write(tmp_path / "b")
+    for name in ("timeseries.parquet", "jobs.parquet", "progress.parquet"):
+        assert (pa / name).read_bytes() == (pb / name).read_bytes(), name
+
+
+def test_different_seed_changes_the_weather():
+    sc = base_scenario()
+    sc["site"]["climate"] = "temperate"
+    a = api.simulate(copy.deepcopy(sc)).timeseries["ambient_c"]
+    sc["simulation"]["seed"] = 2
+    b = api.simulate(sc).timeseries["ambient_c"]
+    assert not np.allclose(a, b)
+
+
+def test_queued_job_waits_for_nodes():
+    sc = training_scenario(gpus=16, tokens="8B")        # runs ~30 min on both nodes
+    second = dict(sc["workloads"]["training"][0], name="second", start="10min", tokens="1B")
+    sc["workloads"]["training"].append(second)
+    r = api.simulate(sc)
+    first, later = r.jobs.iloc[0], r.jobs.iloc[1]
+    assert first["end_s"] > 600.0
+    assert later["submit_s"] == pytest.approx(600.0)
+    assert later["start_s"] == pytest.approx(first["end_s"])
+
+
+def test_write_is_atomic_and_complete(tmp_path):
+    r = api.simulate(base_scenario())
+    out = r.write(tmp_path / "run")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["summary.json", "costs.json", "timeseries.parquet", "jobs.parquet",
+                            "progress.parquet", "scenario.json", "report.html"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
