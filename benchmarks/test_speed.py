@@ -1,0 +1,106 @@
+"""Speed and memory benchmarks (off by default; run with `make bench` or `pytest -m benchmark`).
+
+Targets are reported as ratios measured in one run, never as wall-clock asserts in unit tests:
+- engine: 30 simulated days of a 16,384-GPU site with 5-minute samples; simulated seconds per
+  wall second at 1k and 16k GPUs, and their ratio (cost independent of GPU count);
+- engine peak memory (tracemalloc) for the 16k-GPU month;
+- layout search: layouts evaluated per second on one core;
+- estimate: wall time of `dcsim estimate` including interpreter start.
+Deterministic counters (events processed) are asserted so a change in work is caught.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from simulator import api
+
+pytestmark = pytest.mark.benchmark
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def site(gpus: int, days: int = 30) -> dict:
+    """A site of DGX H100 racks (4 nodes each) running four GPT-3-class jobs back to back."""
+    racks = gpus // 32
+    jobs = []
+    per_job = gpus // 4
+    for i in range(4):
+        jobs.append({"name": f"job{i}", "model": "llama3-70b", "tokens": "2T", "global_batch": 2048,
+                     "micro_batch": 1, "seq": 4096, "gpus": per_job, "start": f"{i * days / 8}d",
+                     "precision": "bf16-mixed", "layout": {"tp": 8, "pp": 4}})
+    return {
+        "name": f"bench-{gpus}",
+        "simulation": {"horizon": f"{days}d", "sample_interval": "5min", "seed": 1},
+        "site": {"power_envelope": f"{gpus * 2.0}kW", "climate": "temperate"},
+        "cluster": {"racks": [{"name": "h100", "node": "dgx-h100", "nodes_per_rack": 4, "count": racks}]},
+        "workloads": {"training": jobs},
+    }
+
+
+def timed_run(gpus: int) -> tuple[float, dict]:
+    loaded = api.load_scenario(site(gpus))
+    start = time.perf_counter()
+    result = api.simulate(loaded)
+    return time.perf_counter() - start, result.summary
+
+
+def test_engine_cost_is_independent_of_gpu_count():
+    api.simulate(api.load_scenario(site(1024, days=1)))  # warm the Numba cache
+    wall_1k, s1k = timed_run(1024)
+    wall_16k, s16k = timed_run(16384)
+    rate_1k = s1k["horizon_s"] / wall_1k
+    rate_16k = s16k["horizon_s"] / wall_16k
+    print(f"\n1k GPUs: {wall_1k:.2f} s wall, {rate_1k:,.0f} simulated s per wall s, "
+          f"{s1k['events_processed']} events")
+    print(f"16k GPUs: {wall_16k:.2f} s wall, {rate_16k:,.0f} simulated s per wall s, "
+          f"{s16k['events_processed']} events")
+    print(f"ratio 16k/1k wall time: {wall_16k / wall_1k:.2f} (target ~1); 16k month target < 5 s")
+    # The work (events: samples plus a few per job change) must not grow with the GPU count.
+    samples = s1k["horizon_s"] / s1k["sample_interval_s"]
+    for s in (s1k, s16k):
+        assert samples <= s["events_processed"] <= samples + 50 * s["jobs_total"]
+
+
+def test_engine_peak_memory():
+    tracemalloc.start()
+    timed_run(16384)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"\npeak traced memory of a 16k-GPU month: {peak / 2**20:.1f} MiB (target < 500 MB)")
+    assert peak < 500e6
+
+
+def test_layout_search_rate():
+    from simulator.costmodel.comm import CommModel
+    from simulator.costmodel.device import DeviceModel
+    from simulator.costmodel.search import search_layouts
+    from simulator.scenario.catalog import shipped_catalog
+
+    catalog = shipped_catalog()
+    model = catalog.models.get("gpt3-175b")
+    device = DeviceModel.from_name("h100-sxm")
+    comm = CommModel.for_node(catalog.nodes.get("dgx-h100"), device.spec)
+    search_layouts(model, device, 64, 512, 2048, "bf16-mixed", "selective", "adamw-fused", comm)
+    start = time.perf_counter()
+    found = search_layouts(model, device, 4096, 2048, 2048, "bf16-mixed", "selective", "adamw-fused", comm)
+    wall = time.perf_counter() - start
+    print(f"\nlayout search: {found.evaluated} layouts in {wall:.3f} s = "
+          f"{found.evaluated / wall:,.0f} layouts/s (target >= 1,000,000/s)")
+    assert found.best is not None
+
+
+def test_estimate_cli_wall_time():
+    cmd = [sys.executable, "-m", "simulator.cli", "estimate", "train", "--model", "gpt3-1.3b",
+           "--accelerator", "h100-sxm", "--micro-batch", "4", "--seq", "2048", "--format", "json"]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)  # warm the cache
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    print(f"\ndcsim estimate train: {wall:.2f} s wall including interpreter start (target < 1.5 s)")
