@@ -45,7 +45,7 @@ def model_vector(spec: ModelSpec) -> np.ndarray:
     v[M_RMSNORM] = 1.0 if spec.norm == "rmsnorm" else 0.0
     v[M_BIAS] = 1.0 if spec.bias else 0.0
     v[M_ROPE] = 1.0 if spec.position == "rope" else 0.0
-    v[M_TIED] = 1.0 if spec.tied_embeddings else 0.0
+    v[M_TIED] = 1.0 if spec.ties_embeddings else 0.0
     v[M_LEARNED_POS] = 1.0 if spec.position == "learned" else 0.0
     v[M_MAX_SEQ] = spec.max_seq or 2048
     return v
@@ -82,7 +82,7 @@ def layer_params(spec: ModelSpec) -> int:
 def embedding_params(spec: ModelSpec) -> int:
     """Token (+ learned position) embeddings, final norm and LM head."""
     positions = (spec.max_seq or 2048) * spec.hidden if spec.position == "learned" else 0
-    head = 0 if spec.tied_embeddings else spec.vocab * spec.hidden
+    head = 0 if spec.ties_embeddings else spec.vocab * spec.hidden
     final_norm = spec.hidden * (2 if spec.norm == "layernorm" else 1)
     return spec.vocab * spec.hidden + positions + head + final_norm
 

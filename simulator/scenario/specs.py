@@ -47,7 +47,9 @@ class ModelSpec(Frozen):
     norm: Literal["layernorm", "rmsnorm"] = Field("layernorm", description="Normalisation layer type.")
     bias: bool = Field(True, description="Linear layers carry biases.")
     position: Literal["learned", "rope", "none"] = Field("learned", description="Position encoding.")
-    tied_embeddings: bool = Field(False, description="Output projection shares the input embedding.")
+    tied_embeddings: bool | None = Field(
+        None, description="Output projection shares the input embedding; default: tied for GPT-style "
+                          "models with learned positions (GPT-2/3), untied otherwise (Llama, Mixtral).")
     max_seq: Count | None = Field(None, description="Longest sequence the model was trained for.")
     aliases: tuple[str, ...] = Field((), description="Other names this entry answers to.")
     source: str | None = Field(None, description="Where the numbers come from.")
@@ -66,6 +68,12 @@ class ModelSpec(Frozen):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def ties_embeddings(self) -> bool:
+        if self.tied_embeddings is not None:
+            return self.tied_embeddings
+        return self.position == "learned"
 
     @property
     def n_kv_heads(self) -> int:
