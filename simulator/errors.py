@@ -28,12 +28,12 @@ class Problem:
     line: int | None = None
 
     def format(self, source: str | None = None) -> str:
-        where = self.path or "(top level)"
-        if source and self.line is not None:
-            where = f"{source}:{self.line}: {where}"
-        elif source:
-            where = f"{source}: {where}"
-        text = f"{where}: {self.message}"
+        parts = []
+        if source:
+            parts.append(f"{source}:{self.line}" if self.line is not None else source)
+        if self.path:
+            parts.append(self.path)
+        text = ": ".join([*parts, self.message])
         if self.value is not None and "got" not in self.message:
             text += f" (got {_short_repr(self.value)})"
         return text

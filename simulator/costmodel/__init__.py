@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,11 +24,23 @@ def _cache_dir() -> str:
     return os.path.join(base, f"numba-{digest.hexdigest()[:16]}")
 
 
+def _prune(base: str, keep: int) -> None:
+    """Remove all but the ``keep`` most recently used caches (each source edit makes a new one)."""
+    if not os.path.isdir(base):
+        return
+    old = sorted((e for e in os.scandir(base) if e.name.startswith("numba-") and e.is_dir()),
+                 key=lambda e: e.stat().st_mtime, reverse=True)[keep:]
+    for entry in old:
+        shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def _configure_numba_cache() -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     path = _cache_dir()
     try:
+        if not os.path.isdir(path):
+            _prune(os.path.dirname(path), keep=3)
         os.makedirs(path, exist_ok=True)
     except OSError:
         return

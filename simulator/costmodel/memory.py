@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+from numba import njit
+
 from simulator.scenario.specs import ModelSpec
 
 GIB = float(2**30)
@@ -49,6 +52,32 @@ class TrainingMemory:
         return asdict(self)
 
 
+@njit(cache=True)
+def memory_parts(params_local, weight_bytes, grad_bytes, state_bytes, weight_cache_bytes,
+                 activations, loss_buffers, optimizer_temp_bytes, grads_live_in_forward,
+                 zero_stage, dp, out):
+    """Fill ``out`` with weights, gradients, optimizer states, weight cache, activations, loss
+    buffers, optimizer temporaries and the peak (bytes); ZeRO 1/2/3 shard states/grads/weights."""
+    shard_states = dp if zero_stage >= 1 else 1.0
+    states = params_local * state_bytes / shard_states
+    grads = params_local * grad_bytes / (dp if zero_stage >= 2 else 1.0)
+    weights = params_local * weight_bytes / (dp if zero_stage >= 3 else 1.0)
+    cache = params_local * weight_cache_bytes
+    opt_temp = params_local * optimizer_temp_bytes / shard_states
+    forward_peak = weights + states + cache + activations + loss_buffers
+    if grads_live_in_forward:
+        forward_peak += grads
+    step_peak = weights + grads + states + opt_temp
+    out[0] = weights
+    out[1] = grads
+    out[2] = states
+    out[3] = cache
+    out[4] = activations
+    out[5] = loss_buffers
+    out[6] = opt_temp
+    out[7] = max(forward_peak, step_peak)
+
+
 def training_memory(
     params_local: float,
     weight_bytes: float,
@@ -62,16 +91,11 @@ def training_memory(
     zero_stage: int = 0,
     dp: int = 1,
 ) -> TrainingMemory:
-    """Combine the parts into a peak, ZeRO stage 1/2/3 sharding states/grads/weights over dp."""
-    states = params_local * state_bytes / (dp if zero_stage >= 1 else 1)
-    grads = params_local * grad_bytes / (dp if zero_stage >= 2 else 1)
-    weights = params_local * weight_bytes / (dp if zero_stage >= 3 else 1)
-    cache = params_local * weight_cache_bytes
-    opt_temp = params_local * optimizer_temp_bytes / (dp if zero_stage >= 1 else 1)
-    forward_peak = weights + states + cache + activations + loss_buffers + (grads if grads_live_in_forward else 0.0)
-    step_peak = weights + grads + states + opt_temp
-    return TrainingMemory(weights, grads, states, cache, activations, loss_buffers, opt_temp,
-                          max(forward_peak, step_peak))
+    """Combine the parts into a peak (see ``memory_parts``)."""
+    out = np.zeros(8)
+    memory_parts(params_local, weight_bytes, grad_bytes, state_bytes, weight_cache_bytes, activations,
+                 loss_buffers, optimizer_temp_bytes, grads_live_in_forward, float(zero_stage), float(dp), out)
+    return TrainingMemory(*[float(x) for x in out])
 
 
 def usable_bytes(hbm_bytes: float) -> float:

@@ -154,14 +154,17 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     qkv_n = qd + 2.0 * kvd
     moe = experts > 1.5
     local_experts = max(experts / ep, 1.0)
-    tok_per_expert = t_tok * top_k / experts
+    tok_per_expert = t_tok * ep * top_k / experts   # tokens of the whole EP group per expert
     mlp_mats = 3.0 if swiglu else 2.0
     attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[M_CAUSAL])
     fp8 = pv[P_FP8] > 0.5
+    # A norm saves its input; its output is saved too (for the next GEMM's weight gradient)
+    # unless a separate cast kernel writes the GEMM's input copy (AMP, fp8), which saves it.
+    norm_saved = r * tn * h if (wcast > 0.0 or fp8) else (r + e) * tn * h
 
     if phase == 0:
         # --- attention block ---
-        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)             # norm 1
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, norm_saved, 1.0)             # norm 1
         if wcast > 0.0 and not fp8:
             n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)         # cast to bf16
             n = put_mem(ops, n, wcast * h * qkv_n, PH_FWD, 0.0, 1.0)               # weight cast
@@ -181,7 +184,7 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
         n = put_gemm(ops, n, t_tok, h, qd, ge, PH_FWD, 0.0, 1.0)                  # out proj
         n = put_mem(ops, n, (2.0 * r + e) * tn * h, PH_FWD, 0.0, 1.0)              # residual
         # --- MLP block ---
-        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)             # norm 2
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, norm_saved, 1.0)             # norm 2
         if wcast > 0.0 and not fp8:
             n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
         if fp8:
@@ -297,6 +300,8 @@ def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
     """Final norm, LM head and cross-entropy loss (vocab-parallel under TP).
 
     ``logits_tokens`` is how many positions get logits (all for training, the last for serving).
+    The logits, log-probabilities and their gradient are counted as loss buffers by the callers
+    (memory.py), not as saved activations here.
     """
     h = mv[M_HIDDEN]
     v = mv[M_VOCAB] / tp
@@ -307,14 +312,15 @@ def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
     tn = t_tok / tp if sp > 0.5 else t_tok
     lt = logits_tokens
     if phase == 0:
-        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, r * tn * h, 1.0)
+        norm_saved = r * tn * h if pv[P_WCAST] > 0.0 else (r + e) * tn * h
+        n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, norm_saved, 1.0)
         if pv[P_WCAST] > 0.0:
             n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
             n = put_mem(ops, n, pv[P_WCAST] * v * h, PH_FWD, 0.0, 1.0)
         n = put_gemm(ops, n, lt, v, h, ge, PH_FWD, 0.0, 1.0)
         if pv[P_LOGIT_CAST] > 0.0:
             n = put_mem(ops, n, 6.0 * lt * v, PH_FWD, 0.0, 1.0)                      # logits to fp32
-        n = put_mem(ops, n, 8.0 * lt * v, PH_FWD, 4.0 * lt * v, 1.0)                 # log_softmax
+        n = put_mem(ops, n, 8.0 * lt * v, PH_FWD, 0.0, 1.0)                          # log_softmax
         n = put_mem(ops, n, 8.0 * lt, PH_FWD, 0.0, 1.0)                              # nll
         return n
     n = put_mem(ops, n, 4.0 * lt * v, PH_BWD, 0.0, 1.0)                              # nll bwd

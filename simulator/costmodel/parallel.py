@@ -27,7 +27,9 @@ import numpy as np
 from numba import njit
 
 from simulator.costmodel import memory as mem
-from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.comm import dp_step_s, ep_comm_s, pp_hop_s, tp_comm_s, zero3_micro_batch_s
+from simulator.costmodel.device import D_HOST_OP, D_KERNEL_OVERHEAD, D_MEM_BW, DeviceModel
+from simulator.costmodel.memory import memory_parts
 from simulator.costmodel.ops import (
     MAX_LAYER_OPS,
     OP_PHASE,
@@ -37,12 +39,12 @@ from simulator.costmodel.ops import (
     fill_embedding,
     fill_head,
     fill_layer,
-    fill_optimizer,
-    new_table,
 )
 from simulator.costmodel.precision import (
     P_ACT,
     P_GRAD_CAST,
+    P_OPT_BYTES,
+    P_OPT_PASSES,
     P_PARAM_BYTES,
     P_RESID,
     P_STATE_BYTES,
@@ -55,9 +57,9 @@ from simulator.costmodel.timeline import (
     R_GPU_BUSY,
     R_HOST,
     R_MEMORY,
+    R_TIME,
     average_power,
     capped_clock,
-    new_result,
     play,
 )
 from simulator.costmodel.training import RECOMPUTE, TENSORS_PER_LAYER
@@ -71,14 +73,25 @@ from simulator.costmodel.transformer import (
 from simulator.errors import DoesNotFitError, InputError, Problem
 from simulator.scenario.specs import ModelSpec
 
-# Layout-vector indices.
-L_TP, L_PP, L_DP, L_EP, L_ZERO, L_V, L_SP, L_MB, L_RC = range(9)
+# Layout columns (int-valued floats); L_COST indexes the stage-cost table.
+L_TP, L_PP, L_DP, L_EP, L_ZERO, L_V, L_SP, L_MB, L_COST = range(9)
 LAYOUT_LEN = 9
 
-# Evaluation-result indices.
-E_STEP, E_COMPUTE, E_BUBBLE, E_TP_COMM, E_PP_COMM, E_DP_COMM, E_EP_COMM, E_OPT = range(8)
-E_MEMORY, E_POWER, E_FITS, E_MICRO_BATCHES, E_BUSY = 8, 9, 10, 11, 12
-EVAL_LEN = 13
+# Stage-cost columns (per micro-batch, at one clock): GPU time of one layer (fwd+bwd), of the
+# embedding, of the head+loss; their compute-/memory-bound busy times; saved bytes per layer.
+C_LAYER, C_EMB, C_HEAD, C_LAYER_C, C_LAYER_M, C_EMB_C, C_EMB_M, C_HEAD_C, C_HEAD_M, C_SAVED = range(10)
+COST_LEN = 10
+
+# Job-vector indices.
+(J_GB, J_SEQ, J_LAYERS, J_HIDDEN, J_VOCAB, J_EXPERTS, J_TOPK, J_LAYER_DENSE, J_LAYER_EXPERTS,
+ J_EMBED, J_ACT, J_RESID, J_GRAD_COMM, J_WEIGHT_COMM, J_WEIGHT_BYTES, J_GRAD_BYTES, J_STATE_BYTES,
+ J_WCACHE, J_OPT_BYTES, J_OPT_PASSES, J_OPT_TEMP, J_RC, J_TDP, J_GRADS_LIVE, J_EMBED_STAGE) = range(25)
+JOB_LEN = 25
+
+# Evaluation columns.
+(E_STEP, E_STEP_TDP, E_CLOCK_TDP, E_COMPUTE, E_BUBBLE, E_TP_COMM, E_PP_COMM, E_DP_COMM, E_ZERO3,
+ E_EP_COMM, E_OPT, E_MEMORY, E_POWER, E_MICRO_BATCHES, E_PARAMS_LOCAL, E_ACTIVATIONS) = range(16)
+EVAL_LEN = 16
 
 # Share of DP gradient communication hidden behind the last micro-batch's backward pass
 # (Megatron-LM --overlap-grad-reduce buckets: all but the last bucket overlap).
@@ -86,8 +99,7 @@ DP_OVERLAP = 0.9
 # Share of ZeRO-3 per-micro-batch gathers hidden behind compute (FSDP prefetch).
 ZERO3_OVERLAP = 0.8
 
-DEFAULT_CLOCKS = np.linspace(0.3, 1.0, 15)
-
+DEFAULT_CLOCKS = np.linspace(0.1, 1.0, 19)
 
 @dataclass(frozen=True)
 class TrainingPlan:
@@ -157,8 +169,7 @@ def _steady_time(ops, n, dv, clock, res):
 
 @njit(cache=True)
 def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
-    """Per-micro-batch GPU times: one layer (fwd+bwd), embedding, head+loss; and their busy
-    compute/memory split for power. Fills out[0..8]; returns saved activation bytes per layer."""
+    """Fill ``out`` (C_* columns) for one micro-batch of ``b`` sequences at ``clock``."""
     ops = np.zeros((3 * MAX_LAYER_OPS, 10))
     res = np.zeros(9)
     n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, rc)
@@ -167,116 +178,198 @@ def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
         if ops[i, OP_PHASE] == PH_FWD:
             saved += ops[i, OP_SAVED]
     n = fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, 1, rc)
-    out[0] = _steady_time(ops, n, dv, clock, res)
-    out[3] = res[R_COMPUTE]
-    out[4] = res[R_MEMORY]
+    out[C_LAYER] = _steady_time(ops, n, dv, clock, res)
+    out[C_LAYER_C] = res[R_COMPUTE]
+    out[C_LAYER_M] = res[R_MEMORY]
     n = fill_embedding(ops, 0, mv, pv, b, s, tp, 0)
     n = fill_embedding(ops, n, mv, pv, b, s, tp, 1)
-    out[1] = _steady_time(ops, n, dv, clock, res)
-    out[5] = res[R_COMPUTE]
-    out[6] = res[R_MEMORY]
+    out[C_EMB] = _steady_time(ops, n, dv, clock, res)
+    out[C_EMB_C] = res[R_COMPUTE]
+    out[C_EMB_M] = res[R_MEMORY]
     n = fill_head(ops, 0, mv, pv, b, s, tp, sp, 0, b * s)
     n = fill_head(ops, n, mv, pv, b, s, tp, sp, 1, b * s)
-    out[2] = _steady_time(ops, n, dv, clock, res)
-    out[7] = res[R_COMPUTE]
-    out[8] = res[R_MEMORY]
-    return saved
+    out[C_HEAD] = _steady_time(ops, n, dv, clock, res)
+    out[C_HEAD_C] = res[R_COMPUTE]
+    out[C_HEAD_M] = res[R_MEMORY]
+    out[C_SAVED] = saved
 
 
-def _params_local(model: ModelSpec, tp: int, pp: int, ep: int, last_stage_embedding: bool = True) -> tuple[float, float]:
-    """(parameters on the most loaded GPU, tensors on it): one stage's layers / tp (experts / ep)
-    plus the embedding or LM head shard."""
-    lps = -(-model.layers // pp)
-    per_layer = layer_params(model)
-    if model.experts > 1:
-        expert = mlp_params_per_expert(model) * model.experts
-        per_layer = per_layer - expert + expert / ep
-    params = lps * per_layer / tp + embedding_params(model) / (tp * (2 if pp > 1 else 1))
-    tensors = lps * TENSORS_PER_LAYER + 4
-    return float(params), float(tensors)
+def job_vector(model: ModelSpec, prec, pv: np.ndarray, global_batch: int, seq: int,
+               optimizer: str, recompute: str, tdp_w: float) -> np.ndarray:
+    """The job's constants for the layout kernel (model sizes, bytes per parameter, ...)."""
+    j = np.zeros(JOB_LEN)
+    expert = mlp_params_per_expert(model) * model.experts if model.experts > 1 else 0.0
+    j[J_GB], j[J_SEQ], j[J_LAYERS], j[J_HIDDEN] = global_batch, seq, model.layers, model.hidden
+    j[J_VOCAB], j[J_EXPERTS], j[J_TOPK] = model.vocab, model.experts, model.top_k
+    j[J_LAYER_DENSE] = layer_params(model) - expert
+    j[J_LAYER_EXPERTS] = expert
+    j[J_EMBED] = embedding_params(model)
+    # With pipelining the first stage holds the token (+ position) embedding and the last the
+    # LM head (its own copy when tied, as Megatron-LM keeps): V*h (+ positions) per end stage.
+    positions = (model.max_seq or 2048) * model.hidden if model.position == "learned" else 0
+    j[J_EMBED_STAGE] = model.vocab * model.hidden + positions
+    j[J_ACT], j[J_RESID] = pv[P_ACT], pv[P_RESID]
+    j[J_GRAD_COMM] = 4.0 if prec.grad_bytes >= 4 else 2.0
+    j[J_WEIGHT_COMM] = prec.infer_weight_bytes
+    j[J_WEIGHT_BYTES], j[J_GRAD_BYTES], j[J_STATE_BYTES] = pv[P_PARAM_BYTES], prec.grad_bytes, pv[P_STATE_BYTES]
+    j[J_WCACHE] = 2.0 if pv[P_WCAST] > 0 else 0.0
+    j[J_OPT_BYTES], j[J_OPT_PASSES] = pv[P_OPT_BYTES], pv[P_OPT_PASSES]
+    j[J_OPT_TEMP] = 4.0 if optimizer == "adamw-foreach" and prec.weight_bytes >= 4 else 0.0
+    j[J_RC] = RECOMPUTE[recompute]
+    j[J_TDP] = tdp_w
+    j[J_GRADS_LIVE] = 1.0 if (prec.weight_bytes < 4 or pv[P_GRAD_CAST] == 0) else 0.0
+    return j
+
+
+@njit(cache=True)
+def _optimizer_time(params, tensors, job, dv):
+    """Multi-tensor optimizer kernels over ``params`` local parameters (see ops.fill_optimizer)."""
+    launches = max(np.ceil(tensors / 110.0), np.ceil(params / 20971520.0)) * job[J_OPT_PASSES]
+    per_launch = job[J_OPT_BYTES] * params / launches / dv[D_MEM_BW] + dv[D_KERNEL_OVERHEAD]
+    return launches * max(per_launch, dv[D_HOST_OP]), launches * (per_launch - dv[D_KERNEL_OVERHEAD])
+
+
+@njit(cache=True)
+def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
+    """Step time breakdown, power and per-GPU memory of one layout (fills ``out``, E_* columns).
+
+    ``cost`` holds the layout's stage costs at ``clock``; step time at the board's TDP assumes
+    compute-bound time stretches as 1/clock (timeline.capped_clock). ``scratch`` is a (3, 9)
+    work array (no allocation in the search loop).
+    """
+    group = scratch[0]
+    res = scratch[1]
+    parts = scratch[2]
+    tp = lay[L_TP]
+    pp = lay[L_PP]
+    dp = lay[L_DP]
+    ep = lay[L_EP]
+    zero = lay[L_ZERO]
+    v = lay[L_V]
+    sp = lay[L_SP]
+    b = lay[L_MB]
+    layers = job[J_LAYERS]
+    m = np.floor(job[J_GB] / (b * dp))
+    lps = np.ceil(layers / pp)
+    t_first = lps * cost[C_LAYER] + cost[C_EMB] + (cost[C_HEAD] if pp == 1 else 0.0)
+    t_last = lps * cost[C_LAYER] + (cost[C_HEAD] if pp > 1 else 0.0)
+
+    s_bytes = b * job[J_SEQ] * job[J_HIDDEN] * job[J_ACT]
+    passes = 3.0 if job[J_RC] == RC_FULL else 2.0
+    tp_t = tp_comm_s(tiers, domain, tp, sp, s_bytes, passes, group)
+    ep_t = 0.0
+    if job[J_EXPERTS] > 1.5:
+        ep_t = ep_comm_s(tiers, domain, ep, tp, job[J_TOPK] * s_bytes / tp, group)
+    hop = 0.0
+    if pp > 1:
+        hop = pp_hop_s(tiers, domain, tp, dp, s_bytes / tp if sp > 0.5 else s_bytes, group)
+    t_stage = max(t_first, t_last) + (tp_t + ep_t) * lps
+    t_unit = t_stage + 2.0 * v * hop          # each of the v chunks sends and receives
+    bubble = (pp - 1.0) / v * t_unit
+    pipe = m * t_unit + bubble
+
+    per_layer = job[J_LAYER_DENSE] / tp + job[J_LAYER_EXPERTS] / (tp * ep)
+    embed = (job[J_EMBED] if pp == 1 else job[J_EMBED_STAGE]) / tp
+    params = lps * per_layer + embed
+    dp_t = dp_step_s(tiers, domain, dp, tp, zero, params * job[J_GRAD_COMM], params * job[J_WEIGHT_COMM], group)
+    exposed_dp = 0.0
+    if dp > 1:
+        exposed_dp = max(dp_t - DP_OVERLAP * 0.6 * t_stage, (1.0 - DP_OVERLAP) * dp_t)
+    zero3 = 0.0
+    if zero >= 3 and dp > 1:
+        z3 = zero3_micro_batch_s(tiers, domain, dp, tp, params * job[J_WEIGHT_COMM], params * 2.0, group)
+        zero3 = m * max(z3 - ZERO3_OVERLAP * t_stage, 0.0)
+    shard = dp if zero >= 1 else 1.0
+    t_opt, opt_mem = _optimizer_time(params / shard, lps * TENSORS_PER_LAYER + 4.0, job, dv)
+    step = pipe + exposed_dp + zero3 + t_opt
+
+    busy_c = min(m * (lps * cost[C_LAYER_C] + cost[C_EMB_C] + cost[C_HEAD_C]), step)
+    busy_m = min(m * (lps * cost[C_LAYER_M] + cost[C_EMB_M] + cost[C_HEAD_M]) + opt_mem, step - busy_c)
+    res[:] = 0.0
+    res[R_TIME] = step
+    res[R_COMPUTE] = busy_c
+    res[R_MEMORY] = busy_m
+    power = average_power(res, dv, clock)
+    c_tdp = capped_clock(step, busy_c, busy_m, dv, job[J_TDP])
+
+    # Memory: the first stage holds min(pp, m) micro-batches in flight under 1F1B (more when
+    # interleaved); the last stage holds one plus the loss buffers.
+    in_flight = min(pp, m)
+    if v > 1:
+        in_flight *= 1.0 + (pp - 1.0) / (pp * v)
+    tokens = b * job[J_SEQ]
+    if job[J_RC] == RC_FULL:
+        act_first = lps * job[J_RESID] * tokens * job[J_HIDDEN] / (tp if sp > 0.5 else 1.0) * in_flight + cost[C_SAVED]
+        act_last = lps * job[J_RESID] * tokens * job[J_HIDDEN] / (tp if sp > 0.5 else 1.0) + cost[C_SAVED]
+    else:
+        act_first = lps * cost[C_SAVED] * in_flight
+        act_last = lps * cost[C_SAVED]
+    loss = tokens * job[J_VOCAB] / tp * (job[J_ACT] + 8.0)
+    live = job[J_GRADS_LIVE] > 0.5 or m > 1
+    memory_parts(params, job[J_WEIGHT_BYTES], job[J_GRAD_BYTES], job[J_STATE_BYTES], job[J_WCACHE],
+                 act_first + (loss if pp == 1 else 0.0), 0.0, job[J_OPT_TEMP], live, zero, dp, parts)
+    peak = parts[7]
+    if pp > 1:
+        memory_parts(params, job[J_WEIGHT_BYTES], job[J_GRAD_BYTES], job[J_STATE_BYTES], job[J_WCACHE],
+                     act_last, loss, job[J_OPT_TEMP], live, zero, dp, parts)
+        peak = max(peak, parts[7])
+
+    out[E_STEP] = step
+    out[E_STEP_TDP] = step + busy_c * (1.0 / c_tdp - 1.0)
+    out[E_CLOCK_TDP] = c_tdp
+    out[E_COMPUTE] = m * max(t_first, t_last)
+    out[E_BUBBLE] = bubble
+    out[E_TP_COMM] = m * tp_t * lps
+    out[E_PP_COMM] = (m + pp - 1.0) * 2.0 * v * hop
+    out[E_DP_COMM] = exposed_dp
+    out[E_ZERO3] = zero3
+    out[E_EP_COMM] = m * ep_t * lps
+    out[E_OPT] = t_opt
+    out[E_MEMORY] = peak
+    out[E_POWER] = power
+    out[E_MICRO_BATCHES] = m
+    out[E_PARAMS_LOCAL] = params
+    out[E_ACTIVATIONS] = act_first
+
+
+@njit(cache=True)
+def evaluate_layouts(layouts, costs, job, dv, tiers, domain, clock, out):
+    """``evaluate_layout`` over every row of ``layouts`` (the layout-search kernel)."""
+    scratch = np.zeros((3, 9))
+    for i in range(layouts.shape[0]):
+        evaluate_layout(layouts[i], costs[int(layouts[i, L_COST])], job, dv, tiers, domain, clock, out[i],
+                        scratch)
+
+
+def layout_row(layout: dict, cost_index: int = 0) -> np.ndarray:
+    row = np.zeros(LAYOUT_LEN)
+    row[L_TP], row[L_PP], row[L_DP] = layout["tp"], layout["pp"], layout["dp"]
+    row[L_EP], row[L_ZERO], row[L_V] = layout.get("ep", 1), layout.get("zero", 0), layout.get("interleave", 1)
+    row[L_SP], row[L_MB], row[L_COST] = layout.get("sp", 0), layout["micro_batch"], cost_index
+    return row
 
 
 def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
              layout: dict, precision_name: str, recompute: str, optimizer: str,
              comm, clock: float = 1.0) -> dict:
-    """Step time breakdown and per-GPU memory of one layout at one clock (Python reference path)."""
+    """Step-time breakdown, power and per-GPU memory of one layout at one clock."""
     prec = precision(precision_name)
     pv = precision_vector(prec, optimizer)
     mv = model_vector(model)
     dv = device.vector(prec.compute_dtype, prec.attention_dtype)
-    tp, pp, dp, ep = layout["tp"], layout["pp"], layout["dp"], layout.get("ep", 1)
-    zero, v, sp, b = layout.get("zero", 0), layout.get("interleave", 1), layout.get("sp", 1), layout["micro_batch"]
-    rc = RECOMPUTE[recompute]
-    m = global_batch // (b * dp)
-    costs = np.zeros(9)
-    saved_per_layer = stage_costs(mv, pv, dv, float(b), float(seq), float(tp), float(sp), float(ep), rc, clock, costs)
-    t_layer, t_emb, t_head = costs[0], costs[1], costs[2]
-    lps = -(-model.layers // pp)
-    t_first = lps * t_layer + t_emb + (t_head if pp == 1 else 0.0)
-    t_last = lps * t_layer + (t_head if pp > 1 else 0.0)
-    comm_t = comm.per_micro_batch(model, layout, seq, prec)  # dict of seconds per micro-batch
-    t_stage = max(t_first, t_last) + comm_t["tp"] * lps + comm_t["ep"] * lps
-    pp_hop = comm_t["pp"] if pp > 1 else 0.0
-    t_unit = t_stage + 2.0 * pp_hop
-    pipe = m * t_unit + (pp - 1) / v * t_unit
-    bubble = (pp - 1) / v * t_unit
-    params_local, tensors = _params_local(model, tp, pp, ep)
-    dp_time = comm.dp_step(params_local, layout, prec)
-    bwd_last = 0.6 * t_stage
-    exposed_dp = max(dp_time - DP_OVERLAP * bwd_last, (1.0 - DP_OVERLAP) * dp_time) if dp > 1 else 0.0
-    zero3 = 0.0
-    if zero >= 3 and dp > 1:
-        z3 = comm.zero3_micro_batch(params_local, layout, prec)
-        zero3 = m * max(z3 - ZERO3_OVERLAP * t_stage, 0.0)
-    opt_ops = new_table(4)
-    shard = dp if zero >= 1 else 1
-    n_opt = fill_optimizer(opt_ops, 0, pv, params_local / shard, tensors, float(m))
-    res = new_result()
-    play(opt_ops, n_opt, dv, clock, False, res)
-    t_opt = max(res[R_GPU_BUSY], res[R_HOST])
-    step = pipe + exposed_dp + zero3 + t_opt
-
-    # Power: busy compute / memory time over the step (bubbles and exposed comm idle-ish).
-    busy_c = m * (lps * costs[3] + costs[5] + costs[7])
-    busy_m = m * (lps * costs[4] + costs[6] + costs[8]) + res[R_MEMORY]
-    pw = np.zeros(9)
-    pw[0] = step
-    pw[R_COMPUTE] = min(busy_c, step)
-    pw[R_MEMORY] = min(busy_m, step - pw[R_COMPUTE])
-    power = average_power(pw, dv, clock)
-    c_tdp = capped_clock(step, pw[R_COMPUTE], pw[R_MEMORY], dv, device.spec.tdp)
-    step_at_tdp = step + pw[R_COMPUTE] * (1.0 / c_tdp - 1.0)
-
-    # Memory of the first stage (holds the most in-flight micro-batches under 1F1B).
-    in_flight = min(pp, m) * (1.0 + (pp - 1.0) / (pp * v) if v > 1 else 1.0)
-    if rc == RC_FULL:
-        act = lps * pv[P_RESID] * b * seq * model.hidden / (tp if sp else 1) * in_flight + saved_per_layer
-    else:
-        act = lps * saved_per_layer * in_flight
-    loss = 0.0
-    if pp == 1:
-        loss = b * seq * model.vocab / tp * (pv[P_ACT] + 8.0)
-    memory = mem.training_memory(
-        params_local=params_local,
-        weight_bytes=pv[P_PARAM_BYTES],
-        grad_bytes=prec.grad_bytes,
-        state_bytes=pv[P_STATE_BYTES],
-        weight_cache_bytes=2.0 if pv[P_WCAST] > 0 else 0.0,
-        activations=act,
-        loss_buffers=loss,
-        optimizer_temp_bytes=4.0 if optimizer == "adamw-foreach" and prec.weight_bytes >= 4 else 0.0,
-        grads_live_in_forward=m > 1 or prec.weight_bytes < 4 or pv[P_GRAD_CAST] == 0,
-        zero_stage=zero,
-        dp=dp,
-    )
-    return {
-        "step_time_s": step, "compute_s": m * max(t_first, t_last), "bubble_s": bubble,
-        "tp_comm_s": m * comm_t["tp"] * lps, "pp_comm_s": (m + pp - 1) * 2.0 * pp_hop,
-        "dp_comm_exposed_s": exposed_dp, "zero3_comm_exposed_s": zero3,
-        "ep_comm_s": m * comm_t["ep"] * lps, "optimizer_s": t_opt, "micro_batches": m,
-        "power_w": power, "memory": memory.as_dict(), "peak_memory_bytes": memory.peak,
-        "step_time_at_tdp_s": step_at_tdp, "clock_at_tdp": c_tdp,
-    }
+    cost = np.zeros(COST_LEN)
+    stage_costs(mv, pv, dv, float(layout["micro_batch"]), float(seq), float(layout["tp"]),
+                float(layout.get("sp", 0)), float(layout.get("ep", 1)), RECOMPUTE[recompute], clock, cost)
+    job = job_vector(model, prec, pv, global_batch, seq, optimizer, recompute, device.spec.tdp)
+    out = np.zeros(EVAL_LEN)
+    evaluate_layout(layout_row(layout), cost, job, dv, comm.tiers, float(comm.scaleup_domain), clock, out,
+                    np.zeros((3, 9)))
+    names = ("step_time_s", "step_time_at_tdp_s", "clock_at_tdp", "compute_s", "bubble_s", "tp_comm_s",
+             "pp_comm_s", "dp_comm_exposed_s", "zero3_comm_exposed_s", "ep_comm_s", "optimizer_s",
+             "peak_memory_bytes", "power_w", "micro_batches", "params_local", "activations_bytes")
+    result = {k: float(out[i]) for i, k in enumerate(names)}
+    result["micro_batches"] = int(result["micro_batches"])
+    return result
 
 
 def validate_layout(model: ModelSpec, gpus: int, global_batch: int, layout: dict, domain: int) -> list[str]:
@@ -313,10 +406,11 @@ def explicit_layout(gpus: int, micro_batch: int, layout) -> dict:
 
 
 def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int,
-                  micro_batch: int, seq: int, precision_name: str, recompute: str,
+                  micro_batch: int | None, seq: int, precision_name: str, recompute: str,
                   optimizer: str, layout, comm, clocks: np.ndarray = DEFAULT_CLOCKS) -> TrainingPlan:
     """Cost tables of one training job for the engine: a layout (explicit, or the fastest that
-    fits when ``layout == 'auto'``) evaluated at a grid of clocks."""
+    fits when ``layout == 'auto'``, over micro-batch sizes too when ``micro_batch`` is None)
+    evaluated at a grid of clocks."""
     usable = mem.usable_bytes(device.spec.hbm)
     evaluated = 1
     if layout == "auto":
@@ -332,7 +426,7 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
         chosen = found.best
         evaluated = found.evaluated
     else:
-        chosen = explicit_layout(gpus, micro_batch, layout)
+        chosen = explicit_layout(gpus, micro_batch or 1, layout)
         reasons = validate_layout(model, gpus, global_batch, chosen, comm.scaleup_domain)
         if reasons:
             raise InputError([Problem("layout", "; ".join(reasons))])
@@ -359,8 +453,7 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     chosen = dict(chosen, micro_batches=base["micro_batches"])
     plan = TrainingPlan(chosen, np.asarray(clocks, dtype=float), steps_arr, powers_arr,
                         base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
-                        {k: v for k, v in base.items() if k != "memory"} | {"memory": base["memory"]},
-                        evaluated)
+                        dict(base), evaluated)
     step_nominal = plan.nominal()[0]
     peak = device.peak(precision(precision_name).compute_dtype)
     return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

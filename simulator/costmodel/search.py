@@ -1,16 +1,43 @@
 """Search every valid parallel layout of a job for the fastest one that fits in memory.
 
-Candidates: tp dividing the heads within the scale-up domain, pp dividing the layers (with
-interleaving where the chunks divide evenly), dp the rest, micro-batch sizes dividing the
-per-replica batch, ZeRO 0/1/3, sequence parallelism on/off, ep dividing the experts.
+Candidates: tp dividing both the heads and the scale-up domain, pp dividing the layers (with
+interleaving where chunks divide evenly and micro-batches fill the pipeline), dp the rest,
+micro-batch sizes dividing the per-replica batch, ZeRO 0/1/3, sequence parallelism on/off,
+ep dividing the experts. Enumeration and evaluation are Numba kernels over arrays of layouts;
+per-layer GPU times are computed once per distinct (tp, micro-batch, sp, ep) and shared.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+from numba import njit
+
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.parallel import (
+    COST_LEN,
+    E_MEMORY,
+    E_STEP_TDP,
+    EVAL_LEN,
+    L_COST,
+    L_DP,
+    L_EP,
+    L_MB,
+    L_PP,
+    L_SP,
+    L_TP,
+    L_V,
+    L_ZERO,
+    LAYOUT_LEN,
+    evaluate_layouts,
+    job_vector,
+    stage_costs,
+)
+from simulator.costmodel.precision import precision, precision_vector
+from simulator.costmodel.training import RECOMPUTE
+from simulator.costmodel.transformer import model_vector
 from simulator.scenario.specs import ModelSpec
 
 MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
@@ -22,36 +49,73 @@ def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def candidate_layouts(model: ModelSpec, gpus: int, global_batch: int, domain: int,
-                      micro_batches: tuple[int, ...] | None = None) -> list[dict]:
-    """Every layout that divides evenly (validity, not memory)."""
-    out = []
-    for tp in divisors(gpus):
-        if tp > domain or domain % tp or model.heads % tp:
+@njit(cache=True)
+def enumerate_layouts(gpus, domain, heads, layers, experts, global_batch, micro_batches,
+                      interleaves, zeros, tp_options, ep_options):
+    """Every layout that divides evenly, as rows of LAYOUT_LEN floats (validity, not memory)."""
+    bound = (tp_options.shape[0] * tp_options.shape[0] * 64 * micro_batches.shape[0]
+             * interleaves.shape[0] * zeros.shape[0] * ep_options.shape[0] * 2)
+    out = np.zeros((bound, LAYOUT_LEN))
+    n = 0
+    for tp in tp_options:
+        if domain % tp != 0 or heads % tp != 0 or gpus % tp != 0:
             continue
-        for pp in divisors(gpus // tp):
-            if pp > model.layers or model.layers % pp:
+        rest = gpus // tp
+        for pp in range(1, rest + 1):
+            if rest % pp != 0 or pp > layers or layers % pp != 0:
                 continue
-            dp = gpus // (tp * pp)
-            for v in INTERLEAVES:
-                if v > 1 and (pp == 1 or model.layers % (pp * v)):
+            dp = rest // pp
+            for v in interleaves:
+                if v > 1 and (pp == 1 or layers % (pp * v) != 0):
                     continue
-                for b in micro_batches or MICRO_BATCHES:
-                    if global_batch % (b * dp):
+                for b in micro_batches:
+                    if global_batch % (b * dp) != 0:
                         continue
                     m = global_batch // (b * dp)
-                    if v > 1 and m % pp:
+                    if v > 1 and m % pp != 0:
                         continue
-                    for ep in (divisors(model.experts) if model.experts > 1 else [1]):
-                        if ep > dp * tp:
+                    for ep in ep_options:
+                        if ep > 1 and (experts % ep != 0 or ep > dp * tp):
                             continue
-                        for zero in ZERO_STAGES:
-                            if zero and dp == 1:
+                        for zero in zeros:
+                            if zero > 0 and dp == 1:
                                 continue
-                            for sp in ((0, 1) if tp > 1 else (0,)):
-                                out.append({"tp": tp, "pp": pp, "dp": dp, "ep": ep, "zero": zero,
-                                            "interleave": v, "sp": sp, "micro_batch": b})
-    return out
+                            for sp in range(2 if tp > 1 else 1):
+                                if n >= bound:
+                                    return out[:n]
+                                row = out[n]
+                                row[L_TP] = tp
+                                row[L_PP] = pp
+                                row[L_DP] = dp
+                                row[L_EP] = ep
+                                row[L_ZERO] = zero
+                                row[L_V] = v
+                                row[L_SP] = sp
+                                row[L_MB] = b
+                                n += 1
+    return out[:n]
+
+
+def candidate_array(model: ModelSpec, gpus: int, global_batch: int, domain: int,
+                    micro_batches: tuple[int, ...] | None = None) -> np.ndarray:
+    ep_options = divisors(model.experts) if model.experts > 1 else [1]
+    return enumerate_layouts(
+        gpus, domain, model.heads, model.layers, model.experts, global_batch,
+        np.array(micro_batches or MICRO_BATCHES, dtype=np.int64), np.array(INTERLEAVES, dtype=np.int64),
+        np.array(ZERO_STAGES, dtype=np.int64), np.array(divisors(domain), dtype=np.int64),
+        np.array(ep_options, dtype=np.int64))
+
+
+def row_to_layout(row: np.ndarray) -> dict:
+    return {"tp": int(row[L_TP]), "pp": int(row[L_PP]), "dp": int(row[L_DP]), "ep": int(row[L_EP]),
+            "zero": int(row[L_ZERO]), "interleave": int(row[L_V]), "sp": int(row[L_SP]),
+            "micro_batch": int(row[L_MB])}
+
+
+def candidate_layouts(model: ModelSpec, gpus: int, global_batch: int, domain: int,
+                      micro_batches: tuple[int, ...] | None = None) -> list[dict]:
+    """Every layout that divides evenly (validity, not memory), as dicts."""
+    return [row_to_layout(r) for r in candidate_array(model, gpus, global_batch, domain, micro_batches)]
 
 
 @dataclass
@@ -65,22 +129,61 @@ class SearchResult:
     ranking: list[tuple[float, dict]] = field(default_factory=list)
 
 
+@dataclass
+class SearchInputs:
+    """Everything the layout kernel needs: candidate rows (with cost indices), the shared
+    per-(tp, micro-batch, sp, ep) stage costs, the job and device vectors, the topology."""
+
+    layouts: np.ndarray
+    costs: np.ndarray
+    job: np.ndarray
+    dv: np.ndarray
+    tiers: np.ndarray
+    domain: float
+
+    def evaluate(self, layouts: np.ndarray | None = None) -> np.ndarray:
+        rows = self.layouts if layouts is None else layouts
+        out = np.zeros((len(rows), EVAL_LEN))
+        evaluate_layouts(rows, self.costs, self.job, self.dv, self.tiers, self.domain, 1.0, out)
+        return out
+
+
+def prepare_search(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
+                   precision_name: str, recompute: str, optimizer: str, comm,
+                   micro_batches: tuple[int, ...] | None = None) -> SearchInputs:
+    """Enumerate candidates and compute the stage costs they share."""
+    layouts = candidate_array(model, gpus, global_batch, comm.scaleup_domain, micro_batches)
+    prec = precision(precision_name)
+    pv = precision_vector(prec, optimizer)
+    mv = model_vector(model)
+    dv = device.vector(prec.compute_dtype, prec.attention_dtype)
+    rc = RECOMPUTE[recompute]
+    costs = np.zeros((0, COST_LEN))
+    if len(layouts):
+        keys, index = np.unique(layouts[:, [L_TP, L_MB, L_SP, L_EP]], axis=0, return_inverse=True)
+        layouts[:, L_COST] = index.reshape(-1)
+        costs = np.zeros((len(keys), COST_LEN))
+        for k, (tp, b, sp, ep) in enumerate(keys):
+            stage_costs(mv, pv, dv, float(b), float(seq), float(tp), float(sp), float(ep), rc, 1.0, costs[k])
+    job = job_vector(model, prec, pv, global_batch, seq, optimizer, recompute, device.spec.tdp)
+    return SearchInputs(layouts, costs, job, dv, comm.tiers, float(comm.scaleup_domain))
+
+
 def search_layouts(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
                    precision_name: str, recompute: str, optimizer: str, comm,
                    micro_batches: tuple[int, ...] | None = None, top: int = 10) -> SearchResult:
-    """Evaluate every candidate layout; keep those whose peak memory fits the usable HBM."""
-    from simulator.costmodel.parallel import evaluate
-
+    """Evaluate every candidate layout; rank those whose peak memory fits the usable HBM by step
+    time at the board's TDP (ties: smaller tp, then pp, then micro-batch)."""
+    inputs = prepare_search(model, device, gpus, global_batch, seq, precision_name, recompute,
+                            optimizer, comm, micro_batches)
+    layouts = inputs.layouts
+    if len(layouts) == 0:
+        return SearchResult(None, 0, 0, float("inf"))
+    out = inputs.evaluate()
     usable = mem.usable_bytes(device.spec.hbm)
-    candidates = candidate_layouts(model, gpus, global_batch, comm.scaleup_domain, micro_batches)
-    ranking: list[tuple[float, dict]] = []
-    min_mem = float("inf")
-    for layout in candidates:
-        r = evaluate(model, device, gpus, global_batch, seq, layout, precision_name, recompute,
-                     optimizer, comm)
-        min_mem = min(min_mem, r["peak_memory_bytes"])
-        if r["peak_memory_bytes"] <= usable:
-            ranking.append((r["step_time_at_tdp_s"], layout))
-    ranking.sort(key=lambda x: (x[0], x[1]["tp"], x[1]["pp"], x[1]["micro_batch"]))
+    fits = out[:, E_MEMORY] <= usable
+    order = np.lexsort((layouts[:, L_MB], layouts[:, L_PP], layouts[:, L_TP], out[:, E_STEP_TDP]))
+    ranked = [i for i in order if fits[i]]
+    ranking = [(float(out[i, E_STEP_TDP]), row_to_layout(layouts[i])) for i in ranked[:top]]
     best = ranking[0][1] if ranking else None
-    return SearchResult(best, len(candidates), len(ranking), min_mem, ranking[:top])
+    return SearchResult(best, len(layouts), int(fits.sum()), float(out[:, E_MEMORY].min()), ranking)

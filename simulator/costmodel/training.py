@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from numba import njit
 
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import (
     MAX_LAYER_OPS,
-    OP_PHASE,
     OP_SAVED,
-    PH_FWD,
     RC_FULL,
     RC_NONE,
     RC_SELECTIVE,
@@ -37,7 +36,7 @@ from simulator.costmodel.timeline import (
     R_TIME,
     play_parts,
 )
-from simulator.costmodel.transformer import model_flops_per_step, model_vector, param_count
+from simulator.costmodel.transformer import M_HIDDEN, model_flops_per_step, model_vector, param_count
 from simulator.errors import DoesNotFitError
 from simulator.scenario.specs import ModelSpec
 
@@ -66,20 +65,29 @@ def build_micro_batch(ops, mv, pv, b, s, layers, tp, sp, ep, recompute, first, l
 
 
 @njit(cache=True)
-def saved_bytes(ops, n, layers, recompute, resid_bytes, tokens_local, hidden):
-    """Activation bytes alive at the start of backward, and the loss buffers among them.
-
-    Full recompute keeps only each layer's input plus one layer's activations (re-created
-    during its backward).
-    """
-    total = 0.0
+def saved_bytes(mv, pv, b, s, layers, tp, sp, ep, recompute, resid_bytes):
+    """Activation bytes alive at the start of backward: every layer's saved tensors plus the
+    embedding's and final norm's. Full recompute keeps only each layer's input plus one
+    layer's activations (re-created during its backward)."""
+    ops = np.zeros((2 * MAX_LAYER_OPS, 10))
+    n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, RC_NONE)
+    per_layer = 0.0
     for i in range(n):
-        if ops[i, OP_PHASE] == PH_FWD:
-            total += ops[i, OP_SAVED]
-    if recompute == RC_FULL and layers > 0:
-        per_layer = total / layers
-        total = layers * resid_bytes * tokens_local * hidden + per_layer
-    return total
+        per_layer += ops[i, OP_SAVED]
+    n = fill_embedding(ops, 0, mv, pv, b, s, tp, 0)
+    n = fill_head(ops, n, mv, pv, b, s, tp, sp, 0, b * s)
+    outside = 0.0
+    for i in range(n):
+        outside += ops[i, OP_SAVED]
+    if recompute == RC_FULL:
+        tokens = b * s / tp if sp > 0.5 else b * s
+        return layers * resid_bytes * tokens * mv[M_HIDDEN] + per_layer + outside
+    if recompute == RC_SELECTIVE:
+        n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, RC_SELECTIVE)
+        per_layer = 0.0
+        for i in range(n):
+            per_layer += ops[i, OP_SAVED]
+    return layers * per_layer + outside
 
 
 @dataclass(frozen=True)
@@ -150,7 +158,7 @@ def estimate_train(
     tokens = micro_batches * micro_batch * seq
     model_flops = micro_batches * model_flops_per_step(model, micro_batch, seq)
     peak = device.peak(prec.compute_dtype)
-    activations = saved_bytes(ops, n, layers, rc, prec.resid_bytes, float(micro_batch * seq), float(model.hidden))
+    activations = saved_bytes(mv, pv, float(micro_batch), float(seq), layers, 1.0, 0.0, 1.0, rc, prec.resid_bytes)
     loss_buffers = _loss_buffers(model, micro_batch, seq, prec)
     temp = 4.0 if optimizer == "adamw-foreach" and prec.weight_bytes >= 4 else 0.0
     memory = mem.training_memory(

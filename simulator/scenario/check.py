@@ -152,8 +152,9 @@ def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog
 
     if isinstance(job.layout, Layout):
         problems += _check_layout(job, job.layout, path, model, domain)
-    elif job.global_batch % job.micro_batch:
-        problems.append(Problem(f"{path}.global_batch", "must be a multiple of micro_batch"))
+    elif job.micro_batch is not None and job.global_batch % job.micro_batch:
+        problems.append(Problem(f"{path}.global_batch", f"global_batch {job.global_batch} is not a "
+                                f"multiple of micro_batch {job.micro_batch}"))
 
     if model is not None and memory > 0:
         from simulator.costmodel.transformer import param_count
@@ -182,10 +183,11 @@ def _check_layout(job: TrainingJob, layout: Layout, path: str, model: ModelSpec 
     if layout.tp > domain:
         problems.append(Problem(f"{lp}.tp", f"tensor parallelism {layout.tp} is larger than the "
                                             f"scale-up domain ({domain} accelerators)"))
-    if job.global_batch % (job.micro_batch * dp):
+    micro_batch = job.micro_batch or 1
+    if job.global_batch % (micro_batch * dp):
         problems.append(Problem(f"{path}.global_batch",
                                 f"global_batch {job.global_batch} is not a multiple of micro_batch*dp = "
-                                f"{job.micro_batch * dp}"))
+                                f"{micro_batch * dp}"))
     if model is not None:
         if layout.pp > model.layers:
             problems.append(Problem(f"{lp}.pp", f"{layout.pp} pipeline stages but the model has {model.layers} layers"))

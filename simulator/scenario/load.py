@@ -32,7 +32,10 @@ class LoadedScenario:
 
     def __getattr__(self, name: str) -> Any:
         # Reach scenario sections directly: loaded.site, loaded.cluster, ...
-        return getattr(self.__dict__["scenario"], name)
+        scenario = self.__dict__.get("scenario")
+        if scenario is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(scenario, name)
 
     def with_changes(self, changes: dict[str, Any]) -> LoadedScenario:
         """A new scenario with values replaced at YAML paths, e.g. {"cluster.racks[0].count": 32}."""
@@ -97,7 +100,8 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         doc = YamlDocument(copy.deepcopy(src), {}, source)
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
     elif isinstance(src, str) and "\n" in src:
-        doc = parse_yaml(src, source or "<text>")
+        source = source or "<text>"
+        doc = parse_yaml(src, source)
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
     else:
         path = Path(src)

@@ -284,7 +284,8 @@ class TrainingJob(Frozen):
     model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
     tokens: Annotated[Amount, Field(gt=0, le=1e16)] = Field(description="Tokens to train on, e.g. '300B'.")
     global_batch: Count = Field(description="Sequences per optimizer step.")
-    micro_batch: Count = Field(1, description="Sequences per micro-batch per GPU.")
+    micro_batch: Count | None = Field(
+        None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
     precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
@@ -295,12 +296,6 @@ class TrainingJob(Frozen):
     priority: int = Field(0, ge=-1000, le=1000)
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.global_batch % self.micro_batch:
-            raise ValueError(
-                f"global_batch ({self.global_batch}) must be a multiple of micro_batch ({self.micro_batch})")
-        return self
 
 
 class Layout(Frozen):

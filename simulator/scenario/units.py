@@ -162,7 +162,10 @@ def parse_quantity(value: object, kind: str) -> float:
     if isinstance(value, bool) or value is None:
         raise UnitError(f"expected {what} such as {examples}, got {value!r}")
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:
+            raise UnitError(f"{value} is too large to be {what}") from None
         if not math.isfinite(result):
             raise UnitError(f"expected a finite {what.split(' ', 1)[1]}, got {value!r}")
         return result
@@ -230,7 +233,8 @@ def format_quantity(value_si: float, kind: str, digits: int | None = None) -> st
         if abs(value_si) >= f:
             factor, unit = f, u
             break
-    number = value_si / factor
+    inverse = 1.0 / factor
+    number = value_si * inverse if inverse.is_integer() else value_si / factor
     text = repr(number) if digits is None else f"{number:.{digits}g}"
     if text.endswith(".0"):
         text = text[:-2]

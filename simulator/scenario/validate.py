@@ -60,14 +60,42 @@ def _tag_member(members: list[Any], tag: str) -> Any:
     return _MISSING
 
 
-def resolve_location(root: type[BaseModel], loc: tuple) -> tuple[str, Any, Any]:
-    """Walk a pydantic error location through the model types.
+_SCALAR_TAGS = ("str", "int", "float", "bool", "none", "bytes")
 
-    Returns (yaml_path, type_at_parent, type_at_location); tags that are not YAML keys are dropped.
+
+def _is_scalar_tag(tag: str) -> bool:
+    """Pydantic's location tag of a non-model union member (e.g. "literal['auto']", "str")."""
+    return tag in _SCALAR_TAGS or tag.startswith(("literal[", "constrained-", "function-", "json-or-python"))
+
+
+def _model_member_for_tag(members: list[Any], tag: str) -> Any:
+    """The model member a tag such as 'Layout' or 'function-after[_check(), ModelSpec]' names."""
+    for member in members:
+        if _model_fields(member) is not None and (tag == member.__name__ or f"{member.__name__}]" in tag):
+            return member
+    return _MISSING
+
+
+def _child(data: Any, key: Any) -> Any:
+    if isinstance(data, dict):
+        return data.get(key, _MISSING)
+    if isinstance(data, list | tuple) and isinstance(key, int) and 0 <= key < len(data):
+        return data[key]
+    return _MISSING
+
+
+def resolve_location(root: type[BaseModel], loc: tuple, data: Any = _MISSING):
+    """Walk a pydantic error location through the model types (and the input ``data``).
+
+    Returns (yaml_path, type_at_parent, type_at_location, branches): tags that are not YAML keys
+    are dropped; ``branches`` lists (is_model_branch, input_at_union) for every union member the
+    location went through, so callers can keep only errors of the branch the input meant.
     """
     path = ""
     current: Any = root
     parent: Any = None
+    branches: list[tuple[bool, Any]] = []
+    value = data
     for elem in loc:
         current = _unwrap(current)
         members = _union_members(current)
@@ -76,19 +104,25 @@ def resolve_location(root: type[BaseModel], loc: tuple) -> tuple[str, Any, Any]:
                 current = members[0]
             elif isinstance(elem, str):
                 chosen = _tag_member(members, elem)
-                if chosen is not _MISSING:
+                if chosen is not _MISSING:          # discriminated union: one branch validated
                     current = chosen
+                    continue
+                chosen = _model_member_for_tag(members, elem)
+                if chosen is not _MISSING:
+                    branches.append((True, value))
+                    current = chosen
+                    continue
+                if _is_scalar_tag(elem):
+                    branches.append((False, value))
+                    current = Any
                     continue
                 model_members = [m for m in members if _model_fields(m)]
                 if len(model_members) == 1:
                     current = model_members[0]
-                else:
-                    # A member name such as 'int' or 'function-after[...]': not a YAML key.
-                    if elem not in {k for m in model_members for k in _model_fields(m)}:
-                        continue
             current = _unwrap(current)
         origin = typing.get_origin(current)
         parent = current
+        value = _child(value, elem)
         if isinstance(elem, int) and origin in (list, tuple):
             args = typing.get_args(current)
             current = args[0] if args else Any
@@ -103,7 +137,14 @@ def resolve_location(root: type[BaseModel], loc: tuple) -> tuple[str, Any, Any]:
         else:
             path = join_path(path, elem)
             current = Any
-    return path, parent, current
+    return path, parent, current, branches
+
+
+def _meant(branches: list[tuple[bool, Any]]) -> bool:
+    """False when the error comes from a union branch the input clearly did not mean: a model
+    branch for a non-mapping input, or a scalar branch for a mapping."""
+    return all(is_model == isinstance(value, dict) for is_model, value in branches
+               if value is not _MISSING)
 
 
 def _allowed_keys(model: Any) -> list[str]:
@@ -114,63 +155,68 @@ def _allowed_keys(model: Any) -> list[str]:
     return [info.alias or name for name, info in fields.items()]
 
 
-def _message(err: dict, root: type[BaseModel]) -> tuple[str, str, object]:
+def _message(err: dict, root: type[BaseModel], data: Any = _MISSING) -> tuple[str, str, object, bool]:
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     value = err.get("input")
+    path, parent, target, branches = resolve_location(root, loc, data)
+    meant = _meant(branches)
+    text, shown = _describe(kind, ctx, value, err, loc, parent, target)
+    return path, text, shown, meant
+
+
+def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
     if kind == "extra_forbidden":
-        path, parent, _ = resolve_location(root, loc)
         key = str(loc[-1]) if loc else "?"
         allowed = _allowed_keys(parent)
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         listing = ", ".join(allowed) if len(allowed) <= 12 else ", ".join(allowed[:12]) + ", ..."
-        return path, f"unknown key '{key}'{hint} (allowed: {listing})", None
-    path, _, target = resolve_location(root, loc)
+        return f"unknown key '{key}'{hint} (allowed: {listing})", None
     if kind == "missing":
-        return path, "missing required key", None
+        return "missing required key", None
     if kind in ("value_error", "assertion_error"):
         text = str(err.get("msg", ""))
         for prefix in ("Value error, ", "Assertion failed, "):
             if text.startswith(prefix):
                 text = text[len(prefix):]
-        return path, text, _value_for(value)
+        return text, _value_for(value)
     if kind == "literal_error":
-        return path, f"must be one of {ctx.get('expected', '')}", _value_for(value)
+        return f"must be one of {ctx.get('expected', '')}", _value_for(value)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = ctx.get("discriminator", "type").strip("'")
         expected = ctx.get("expected_tags", "")
         if kind == "union_tag_not_found":
-            return path, f"missing '{tag}' (one of {expected})", None
-        return path, f"unknown {tag} {ctx.get('tag')!r}; expected one of {expected}", None
+            return f"missing '{tag}' (one of {expected})", None
+        return f"unknown {tag} {ctx.get('tag')!r}; expected one of {expected}", None
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return path, "expected a whole number", _value_for(value)
+        return "expected a whole number", _value_for(value)
     if kind in ("float_type", "float_parsing"):
-        return path, "expected a number", _value_for(value)
+        return "expected a number", _value_for(value)
     if kind in ("finite_number",):
-        return path, "expected a finite number (not NaN or infinity)", _value_for(value)
+        return "expected a finite number (not NaN or infinity)", _value_for(value)
     if kind in ("bool_type", "bool_parsing"):
-        return path, "expected true or false", _value_for(value)
+        return "expected true or false", _value_for(value)
     if kind in ("string_type",):
-        return path, "expected a string", _value_for(value)
+        return "expected a string", _value_for(value)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         keys = _allowed_keys(target)
         hint = f" with keys {', '.join(keys[:10])}" if keys else ""
-        return path, f"expected a mapping{hint}", _value_for(value)
+        return f"expected a mapping{hint}", _value_for(value)
     if kind in ("list_type", "tuple_type"):
-        return path, "expected a list", _value_for(value)
+        return "expected a list", _value_for(value)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
               "less_than_equal": "<="}[kind]
         bound = next(iter(ctx.values()), "?")
-        return path, f"must be {op} {bound}", _value_for(value)
+        return f"must be {op} {bound}", _value_for(value)
     if kind in ("string_too_short", "too_short"):
-        return path, "must not be empty", _value_for(value)
+        return "must not be empty", _value_for(value)
     if kind in ("string_too_long", "too_long"):
         limit = ctx.get("max_length", "?")
-        return path, f"too long (at most {limit})", None
-    return path, str(err.get("msg", kind)), _value_for(value)
+        return f"too long (at most {limit})", None
+    return str(err.get("msg", kind)), _value_for(value)
 
 
 def _value_for(value: object) -> object:
@@ -180,12 +226,14 @@ def _value_for(value: object) -> object:
 
 
 def problems_from(error: ValidationError, root: type[BaseModel], lines: dict[str, int] | None = None,
-                  prefix: str = "") -> list[Problem]:
-    """Every pydantic error as one Problem, deduplicated, in input order."""
+                  prefix: str = "", data: Any = _MISSING) -> list[Problem]:
+    """Every pydantic error as one Problem, deduplicated, in input order; of a union's members,
+    only the errors of the member the input meant (a mapping means the model) are kept."""
+    described = [_message(err, root, data) for err in error.errors(include_url=False)]
+    meant = [d for d in described if d[3]] or described
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for err in error.errors(include_url=False):
-        path, message, value = _message(err, root)
+    for path, message, value, _ in meant:
         full = join_path(prefix, path) if prefix and path else (prefix or path)
         if (full, message) in seen:
             continue
@@ -209,6 +257,6 @@ def validate_model(model: type[M], data: object, lines: dict[str, int] | None = 
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(problems_from(err, model, lines, prefix), source) from None
+        raise ScenarioError(problems_from(err, model, lines, prefix, data), source) from None
     except RecursionError:
         raise ScenarioError([Problem(prefix, "input nested too deeply")], source) from None

@@ -59,7 +59,9 @@ class _Walker:
                     self.problems.append(Problem(join_path(path, key), "duplicate key",
                                                  line=key_node.start_mark.line + 1))
                 seen.add(key)
-                self.walk(value_node, join_path(path, key), depth + 1)
+                child = join_path(path, key)
+                self.lines.setdefault(child, key_node.start_mark.line + 1)
+                self.walk(value_node, child, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self.walk(item, join_path(path, i), depth + 1)

@@ -707,7 +707,8 @@ def test_problem_format():
     p = Problem("a.b", "must be > 0", -1, 7)
     assert p.format() == "a.b: must be > 0 (got -1)"
     assert p.format("s.yaml") == "s.yaml:7: a.b: must be > 0 (got -1)"
-    assert Problem("", "bad").format("s.yaml") == "s.yaml: (top level): bad"
+    assert Problem("", "bad").format("s.yaml") == "s.yaml: bad"
+    assert Problem("", "bad").format() == "bad"
     assert (
         Problem("x", "expected a number, got 'y'", "y").format() == "x: expected a number, got 'y'"
     )

@@ -41,6 +41,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "calibration": CalibrationSpec,
 }
 
+SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
+            "optics": "optic", "climates": "climate", "calibration": "calibration profile"}
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -79,7 +82,7 @@ class Table(Generic[T]):
             hit = difflib.get_close_matches(normalise_name(str(name)), list(by_norm), n=1, cutoff=0.5)
             close = [by_norm[hit[0]]] if hit else []
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        singular = self.kind.rstrip("s") if self.kind != "calibration" else "calibration profile"
+        singular = SINGULAR.get(self.kind, self.kind)
         raise CatalogError([Problem(path, f"unknown {singular} '{name}'{hint} "
                                           f"(known: {', '.join(choices)})")])
 
