@@ -82,6 +82,7 @@ def test_layout_search_rate():
 
     from simulator.costmodel.comm import CommModel
     from simulator.costmodel.device import DeviceModel
+    from simulator.costmodel.precision import Recipe
     from simulator.costmodel.search import prepare_search, search_layouts
     from simulator.scenario.catalog import shipped_catalog
 
@@ -89,7 +90,7 @@ def test_layout_search_rate():
     model = catalog.models.get("gpt3-175b")
     device = DeviceModel.from_name("h100-sxm")
     comm = CommModel.for_node(catalog.nodes.get("dgx-h100"), device.spec)
-    args = (model, device, 4096, 2048, 2048, "bf16-mixed", "selective", "adamw-fused", comm)
+    args = (model, device, 4096, 2048, 2048, Recipe("bf16-mixed", "selective", "adamw-fused"), comm)
     search_layouts(*args)  # warm the Numba cache
     start = time.perf_counter()
     found = search_layouts(*args)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.costmodel.precision import Recipe
+from simulator.errors import InputError, Problem
 from simulator.scenario.catalog import Catalog, shipped_catalog
 from simulator.scenario.model_ref import resolve_model
 from simulator.scenario.specs import ModelSpec
@@ -22,7 +24,7 @@ def _device(accelerator: str, catalog: Catalog):
 def estimate_train(
     model: str | ModelSpec,
     accelerator: str,
-    micro_batch: int,
+    micro_batch: int | None,
     seq: int,
     gpus: int = 1,
     precision: str = "bf16-amp",
@@ -33,19 +35,117 @@ def estimate_train(
     catalog: Catalog | None = None,
     base_dir: Path | None = None,
     check_fit: bool = True,
+    attention: str = "flash",
+    layout: str | dict | None = None,
+    fabric: str | Path | dict | None = None,
+    gpu_hour_usd: float | None = None,
 ) -> dict:
-    """One training step: step_time_s, peak_memory_bytes, tokens_per_s, model_flops_per_step, mfu, ..."""
-    from simulator.costmodel.training import estimate_train as _train
+    """One training step: step_time_s, peak_memory_bytes, tokens_per_s, model_flops_per_step, mfu, ...
 
+    One GPU with no ``layout``: the single-device model (host launch pipeline, power cap).
+    Otherwise a parallel layout over ``gpus``: ``layout`` "auto" (fastest that fits) or a dict
+    with tp, pp, dp, ep, zero, interleave, sequence_parallel; ``global_batch`` defaults to
+    micro_batch * gpus. ``gpu_hour_usd`` also finds the cheapest GPU count per token.
+    """
     catalog = catalog or shipped_catalog()
     spec = resolve_model(model, catalog, base_dir)
-    result = _train(spec, _device(accelerator, catalog), micro_batch, seq, gpus=gpus,
-                    precision_name=precision, recompute=recompute, optimizer=optimizer,
-                    global_batch=global_batch, power_cap_w=power_cap_w, check_fit=check_fit)
-    out = result.as_dict()
-    out["model"] = spec.name
-    out["accelerator"] = _device(accelerator, catalog).name
+    device = _device(accelerator, catalog)
+    if gpus == 1 and layout is None:
+        from simulator.costmodel.training import estimate_train as _train
+
+        if micro_batch is None:
+            raise InputError([Problem("--micro-batch", "required unless --layout auto")])
+        result = _train(spec, device, micro_batch, seq, gpus=1, precision_name=precision,
+                        recompute=recompute, optimizer=optimizer, global_batch=global_batch,
+                        power_cap_w=power_cap_w, check_fit=check_fit, attention=attention)
+        out = result.as_dict()
+        out.update(model=spec.name, accelerator=device.name, gpus=1)
+        return out
+    return _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_batch,
+                              Recipe(precision, recompute, optimizer, attention), layout or {},
+                              fabric, base_dir, gpu_hour_usd)
+
+
+def _comm_for(device, catalog: Catalog, fabric, base_dir: Path | None):
+    """The topology a job sees: the node from the fabric file (or the accelerator's first
+    catalog node) and the fabric's oversubscription."""
+    from simulator.costmodel.comm import CommModel
+    from simulator.scenario.schema import FabricFile
+    from simulator.scenario.validate import validate_model
+    from simulator.scenario.yaml_io import load_yaml_file
+
+    spec = FabricFile()
+    if isinstance(fabric, dict):
+        spec = validate_model(FabricFile, fabric, None, "--fabric")
+    elif fabric is not None:
+        path = Path(fabric)
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        doc = load_yaml_file(path)
+        spec = validate_model(FabricFile, doc.data if doc.data is not None else {}, doc.lines, str(path))
+    if spec.node is not None:
+        node = catalog.nodes.get(spec.node, "node")
+        if catalog.accelerators.get(node.accelerator).name != device.name:
+            raise InputError([Problem("node", f"node {node.name} holds {node.accelerator}, not {device.name}")])
+    else:
+        nodes = [n for n in catalog.nodes.entries if catalog.accelerators.get(n.accelerator).name == device.name]
+        if not nodes:
+            raise InputError([Problem("--fabric", f"no catalog node holds {device.name}; name one in a fabric file")])
+        node = nodes[0]
+    return CommModel.for_node(node, device.spec, spec.oversubscription), node
+
+
+def _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_batch, recipe, layout,
+                       fabric, base_dir, gpu_hour_usd) -> dict:
+    from simulator.costmodel.parallel import layout_name, plan_training
+    from simulator.costmodel.search import search_layouts
+    from simulator.scenario.schema import Layout
+
+    comm, node = _comm_for(device, catalog, fabric, base_dir)
+    if global_batch is None:
+        global_batch = (micro_batch or 1) * gpus
+    if layout == "auto":
+        chosen = "auto"
+    else:
+        chosen = Layout.model_validate(dict(layout) if layout else {"dp": gpus})
+    plan = plan_training(spec, device, gpus, global_batch, micro_batch, seq, recipe, chosen, comm)
+    step, power, clock = plan.nominal()
+    out = {
+        "model": spec.name, "accelerator": device.name, "node": node.name, "gpus": gpus,
+        "layout": plan.layout, "layout_name": layout_name(plan.layout),
+        "layouts_evaluated": plan.layouts_evaluated,
+        "step_time_s": step, "peak_memory_bytes": plan.peak_memory_bytes,
+        "usable_memory_bytes": plan.usable_memory_bytes,
+        "tokens_per_s": plan.tokens_per_step / step, "model_flops_per_step": plan.model_flops_per_step,
+        "mfu": plan.mfu, "avg_power_w": power, "clock_fraction": clock,
+        "energy_per_step_j": power * gpus * step, "global_batch": global_batch,
+        "breakdown": {k: v for k, v in plan.breakdown.items()
+                      if k not in ("step_time_s", "power_w", "peak_memory_bytes")},
+    }
+    if gpu_hour_usd is not None:
+        out["cheapest"] = _cheapest(spec, device, gpus, global_batch, seq, recipe, comm, micro_batch,
+                                    gpu_hour_usd, search_layouts)
+        out["usd_per_mtoken"] = gpu_hour_usd / 3600.0 * gpus * step / plan.tokens_per_step * 1e6
     return out
+
+
+def _cheapest(spec, device, gpus, global_batch, seq, recipe, comm, micro_batch, gpu_hour_usd, search):
+    """The GPU count (a power of two times the scale-up domain, up to ``gpus``) and layout with
+    the lowest GPU-hour cost per token."""
+    counts = sorted({n for n in (comm.scaleup_domain * 2**k for k in range(24)) if n <= gpus} | {gpus})
+    best = None
+    for n in counts:
+        if global_batch % n and global_batch % max(n // comm.scaleup_domain, 1):
+            continue
+        found = search(spec, device, n, global_batch, seq, recipe, comm,
+                       micro_batches=(micro_batch,) if micro_batch else None, top=1)
+        if found.best is None:
+            continue
+        step = found.ranking[0][0]
+        usd = gpu_hour_usd / 3600.0 * n * step / (global_batch * seq) * 1e6
+        if best is None or usd < best["usd_per_mtoken"]:
+            best = {"gpus": n, "layout": found.best, "step_time_s": step, "usd_per_mtoken": usd}
+    return best
 
 
 def estimate_prefill(model: str | ModelSpec, accelerator: str, batch: int, prompt: int,

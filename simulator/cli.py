@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from simulator.errors import DcsimError, InputError
+from simulator.errors import DcsimError, InputError, Problem
 
 app = typer.Typer(
     name="dcsim",
@@ -140,38 +140,87 @@ AccelOpt = Annotated[str, typer.Option("--accelerator", "-a", help="Catalog acce
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
+class LayoutChoice(str, Enum):
+    auto = "auto"
+
+
+class AttentionName(str, Enum):
+    flash = "flash"
+    standard = "standard"
+
+
 @estimate_app.command("train")
 @handle_errors
 def estimate_train_cmd(
     model: ModelOpt,
     accelerator: AccelOpt,
-    micro_batch: Annotated[int, typer.Option("--micro-batch", "-b", min=1, max=1_000_000, help="Sequences per micro-batch.")],
     seq: Annotated[int, typer.Option("--seq", "-s", min=1, max=10_000_000, help="Sequence length (tokens).")],
-    gpus: Annotated[int, typer.Option(min=1, max=10_000_000, help="Data-parallel replicas (each runs this step).")] = 1,
+    micro_batch: Annotated[int | None, typer.Option("--micro-batch", "-b", min=1, max=1_000_000, help="Sequences per micro-batch (searched with --layout auto when omitted).")] = None,
+    gpus: Annotated[int, typer.Option(min=1, max=10_000_000, help="Accelerators the job runs on.")] = 1,
+    tp: Annotated[int | None, typer.Option(min=1, max=4096, help="Tensor-parallel degree.")] = None,
+    pp: Annotated[int | None, typer.Option(min=1, max=4096, help="Pipeline-parallel degree.")] = None,
+    dp: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="Data-parallel degree (default gpus/(tp*pp)).")] = None,
+    ep: Annotated[int, typer.Option(min=1, max=4096, help="Expert-parallel degree.")] = 1,
+    zero: Annotated[int | None, typer.Option(min=0, max=3, help="ZeRO stage (0-3); default 1 with dp > 1.")] = None,
+    interleave: Annotated[int, typer.Option(min=1, max=64, help="Pipeline chunks per stage (interleaved 1F1B).")] = 1,
+    sequence_parallel: Annotated[bool, typer.Option("--sp/--no-sp", help="Sequence parallelism with tp > 1.")] = True,
+    layout: Annotated[LayoutChoice | None, typer.Option(help="'auto': search every layout that fits, take the fastest.")] = None,
+    fabric: Annotated[Path | None, typer.Option(help="Fabric YAML (node, oversubscription, topology, switch, optic).")] = None,
+    global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per optimizer step (default micro-batch x gpus).")] = None,
+    gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report the cheapest GPU count per token.")] = None,
     precision: Annotated[PrecisionName, typer.Option(help="Precision recipe.")] = PrecisionName.bf16_amp,
     recompute: Annotated[Recompute, typer.Option(help="Activation recomputation.")] = Recompute.none,
     optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = OptimizerName.adamw_foreach,
-    global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per step across replicas (gradient accumulation).")] = None,
+    attention: Annotated[AttentionName, typer.Option(help="Attention kernel.")] = AttentionName.flash,
     fmt: FormatOpt = OutputFormat.table,
 ):
-    """Time, memory, throughput and MFU of one training step."""
+    """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
     from simulator import api
+    from simulator.scenario.units import parse_quantity
+    from simulator.errors import UnitError
 
+    explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
+    if ep > 1:
+        explicit["ep"] = ep
+    if interleave > 1:
+        explicit["interleave"] = interleave
+    if layout is not None and explicit:
+        raise InputError([Problem("--layout", "auto searches tp/pp/dp/ep/zero/interleave; give either --layout auto or explicit degrees")])
+    chosen = "auto" if layout is not None else None
+    if explicit or gpus > 1:
+        chosen = chosen or dict(explicit, sequence_parallel=sequence_parallel)
+    price = None
+    if gpu_hour_cost is not None:
+        try:
+            price = parse_quantity(gpu_hour_cost, "money")
+        except UnitError as err:
+            raise InputError([Problem("--gpu-hour-cost", str(err))]) from None
     r = api.estimate_train(model, accelerator, micro_batch, seq, gpus=gpus, precision=precision.value,
                            recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
-                           base_dir=Path.cwd())
+                           base_dir=Path.cwd(), attention=attention.value, layout=chosen, fabric=fabric,
+                           gpu_hour_usd=price)
     if fmt == OutputFormat.json:
         print_json(r)
         return
-    print_rows(f"train step: {r['model']} on {r['accelerator']} (micro-batch {micro_batch} x {seq})", [
-        ("step time", _h(r["step_time_s"], "time")),
+    title = f"train step: {r['model']} on {r['gpus']} x {r['accelerator']}"
+    rows = [("step time", _h(r["step_time_s"], "time"))]
+    if "layout_name" in r:
+        rows.insert(0, ("layout", f"{r['layout_name']} ({r['layouts_evaluated']:,} evaluated)"))
+    rows += [
         ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
         ("MFU", f"{100 * r['mfu']:.1f}%"),
         ("model FLOPs/step", _h(r["model_flops_per_step"], "flop")),
-        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("peak memory per GPU", _h(r["peak_memory_bytes"], "bytes")),
         ("avg board power", _h(r["avg_power_w"], "power")),
-        ("energy/step", _h(r["energy_per_step_j"], "energy")),
-    ], fmt)
+    ]
+    for key in ("bubble_s", "tp_comm_s", "pp_comm_s", "dp_comm_exposed_s", "ep_comm_s", "optimizer_s"):
+        if r.get("breakdown", {}).get(key):
+            rows.append((key.removesuffix("_s").replace("_", " "), _h(r["breakdown"][key], "time")))
+    if r.get("cheapest"):
+        c = r["cheapest"]
+        rows.append(("$/M tokens at this size", f"${r['usd_per_mtoken']:.2f}"))
+        rows.append(("cheapest per token", f"{c['gpus']} GPUs, ${c['usd_per_mtoken']:.2f}/M tokens"))
+    print_rows(title, rows, fmt)
 
 
 @estimate_app.command("prefill")

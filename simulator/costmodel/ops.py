@@ -19,6 +19,7 @@ from numba import njit
 
 from simulator.costmodel.precision import (
     P_ACT,
+    P_ATTN_STANDARD,
     P_FP8,
     P_GEMM_ELEM,
     P_GRAD_ACC,
@@ -104,6 +105,31 @@ def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
 
 
 @njit(cache=True)
+def put_standard_attention(ops, n, heads, s, d, e, phase, save):
+    """Unfused attention (Megatron-LM 2021): QK^T per head, fused scale-mask-softmax, dropout
+    (1-byte mask), PV; the whole s x s score matrix is computed and, when ``save``, the softmax
+    output, dropout mask and dropout output are kept (Korthikanti et al. 2022: 5*a*s^2*b bytes
+    in 16-bit)."""
+    scores = heads * s * s
+    n = put_gemm(ops, n, s, s, d, e, phase, 0.0, heads)                          # Q K^T
+    n = put_mem(ops, n, 2.0 * e * scores, phase, e * scores if save else 0.0, 1.0)  # softmax
+    n = put_mem(ops, n, (2.0 * e + 1.0) * scores, phase, (e + 1.0) * scores if save else 0.0, 1.0)
+    return put_gemm(ops, n, s, d, s, e, phase, 0.0, heads)                       # P V
+
+
+@njit(cache=True)
+def put_standard_attention_backward(ops, n, heads, s, d, e):
+    """Backward of ``put_standard_attention``: dP and dV, dropout and softmax backward, dQ, dK."""
+    scores = heads * s * s
+    n = put_gemm(ops, n, s, s, d, e, PH_BWD, 0.0, heads)                         # dP = dO V^T
+    n = put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                         # dV = P^T dO
+    n = put_mem(ops, n, (2.0 * e + 1.0) * scores, PH_BWD, 0.0, 1.0)               # dropout bwd
+    n = put_mem(ops, n, 3.0 * e * scores, PH_BWD, 0.0, 1.0)                       # softmax bwd
+    n = put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                         # dQ = dS K
+    return put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                      # dK = dS^T Q
+
+
+@njit(cache=True)
 def attention_tile_fraction(s, causal):
     """Fraction of the score matrix flash attention computes (whole tiles on/below the diagonal)."""
     if causal < 0.5:
@@ -158,6 +184,7 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     mlp_mats = 3.0 if swiglu else 2.0
     attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[M_CAUSAL])
     fp8 = pv[P_FP8] > 0.5
+    standard = pv[P_ATTN_STANDARD] > 0.5
     # A norm saves its input; its output is saved too (for the next GEMM's weight gradient)
     # unless a separate cast kernel writes the GEMM's input copy (AMP, fp8), which saves it.
     norm_saved = r * tn * h if (wcast > 0.0 or fp8) else (r + e) * tn * h
@@ -173,11 +200,14 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
         n = put_gemm(ops, n, t_tok, qkv_n, h, ge, PH_FWD, e * t_tok * qkv_n, 1.0)  # QKV
         if rope:
             n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_FWD, 0.0, 1.0)
-        saved_attn = e * t_tok * qd + 4.0 * b * s * a / tp
-        if recompute == RC_SELECTIVE:
-            saved_attn = 0.0
-        n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
-                e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_FWD, saved_attn)
+        if standard:
+            n = put_standard_attention(ops, n, b * a / tp, s, d, e, PH_FWD, recompute != RC_SELECTIVE)
+        else:
+            saved_attn = e * t_tok * qd + 4.0 * b * s * a / tp
+            if recompute == RC_SELECTIVE:
+                saved_attn = 0.0
+            n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
+                    e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_FWD, saved_attn)
         n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_FWD, e * t_tok * qd, 1.0)    # heads -> rows
         if wcast > 0.0:
             n = put_mem(ops, n, wcast * qd * h, PH_FWD, 0.0, 1.0)
@@ -222,8 +252,11 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
 
     # --------------------------- backward ---------------------------
     if recompute == RC_SELECTIVE:
-        n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
-                e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_BWD, 0.0)
+        if standard:
+            n = put_standard_attention(ops, n, b * a / tp, s, d, e, PH_BWD, False)
+        else:
+            n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
+                    e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_BWD, 0.0)
         n = put_mem(ops, n, 2.0 * e * t_tok * fl * (2.0 if swiglu else 1.0), PH_BWD, 0.0, 1.0)
     if wcast > 0.0:
         n = put_mem(ops, n, (r + e) * tn * h, PH_BWD, 0.0, 1.0)                    # grad to bf16
@@ -263,9 +296,12 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     # attention
     n = put_linear_backward(ops, n, t_tok, h, qd, ge, pv, h * qd)                  # out proj
     n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_BWD, 0.0, 1.0)                    # rows -> heads
-    n = put_mem(ops, n, 2.0 * e * t_tok * qd + 4.0 * b * s * a / tp, PH_BWD, 0.0, 1.0)  # dot(o, do)
-    n = put(ops, n, K_ATTN_BWD, s, s, d, 2.5 * attn_flop,
-            e * t_tok * (4.0 * qd + 4.0 * kvd) + 8.0 * t_tok * qd, H_OP, 1.0, PH_BWD, 0.0)
+    if standard:
+        n = put_standard_attention_backward(ops, n, b * a / tp, s, d, e)
+    else:
+        n = put_mem(ops, n, 2.0 * e * t_tok * qd + 4.0 * b * s * a / tp, PH_BWD, 0.0, 1.0)  # dot(o, do)
+        n = put(ops, n, K_ATTN_BWD, s, s, d, 2.5 * attn_flop,
+                e * t_tok * (4.0 * qd + 4.0 * kvd) + 8.0 * t_tok * qd, H_OP, 1.0, PH_BWD, 0.0)
     if rope:
         n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_BWD, 0.0, 1.0)
     n = put_linear_backward(ops, n, t_tok, qkv_n, h, ge, pv, h * qkv_n)            # QKV

@@ -42,6 +42,7 @@ from simulator.costmodel.ops import (
 )
 from simulator.costmodel.precision import (
     P_ACT,
+    Recipe,
     P_GRAD_CAST,
     P_OPT_BYTES,
     P_OPT_PASSES,
@@ -85,8 +86,9 @@ COST_LEN = 10
 # Job-vector indices.
 (J_GB, J_SEQ, J_LAYERS, J_HIDDEN, J_VOCAB, J_EXPERTS, J_TOPK, J_LAYER_DENSE, J_LAYER_EXPERTS,
  J_EMBED, J_ACT, J_RESID, J_GRAD_COMM, J_WEIGHT_COMM, J_WEIGHT_BYTES, J_GRAD_BYTES, J_STATE_BYTES,
- J_WCACHE, J_OPT_BYTES, J_OPT_PASSES, J_OPT_TEMP, J_RC, J_TDP, J_GRADS_LIVE, J_EMBED_STAGE) = range(25)
-JOB_LEN = 25
+ J_WCACHE, J_OPT_BYTES, J_OPT_PASSES, J_OPT_TEMP, J_RC, J_TDP, J_GRADS_LIVE, J_EMBED_STAGE,
+ J_DP_OVERLAP) = range(26)
+JOB_LEN = 26
 
 # Evaluation columns.
 (E_STEP, E_STEP_TDP, E_CLOCK_TDP, E_COMPUTE, E_BUBBLE, E_TP_COMM, E_PP_COMM, E_DP_COMM, E_ZERO3,
@@ -194,9 +196,11 @@ def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
     out[C_SAVED] = saved
 
 
-def job_vector(model: ModelSpec, prec, pv: np.ndarray, global_batch: int, seq: int,
-               optimizer: str, recompute: str, tdp_w: float) -> np.ndarray:
+def job_vector(model: ModelSpec, recipe: Recipe, global_batch: int, seq: int, tdp_w: float) -> np.ndarray:
     """The job's constants for the layout kernel (model sizes, bytes per parameter, ...)."""
+    prec = recipe.prec
+    pv = recipe.vector()
+    optimizer = recipe.optimizer
     j = np.zeros(JOB_LEN)
     expert = mlp_params_per_expert(model) * model.experts if model.experts > 1 else 0.0
     j[J_GB], j[J_SEQ], j[J_LAYERS], j[J_HIDDEN] = global_batch, seq, model.layers, model.hidden
@@ -215,7 +219,8 @@ def job_vector(model: ModelSpec, prec, pv: np.ndarray, global_batch: int, seq: i
     j[J_WCACHE] = 2.0 if pv[P_WCAST] > 0 else 0.0
     j[J_OPT_BYTES], j[J_OPT_PASSES] = pv[P_OPT_BYTES], pv[P_OPT_PASSES]
     j[J_OPT_TEMP] = 4.0 if optimizer == "adamw-foreach" and prec.weight_bytes >= 4 else 0.0
-    j[J_RC] = RECOMPUTE[recompute]
+    j[J_RC] = RECOMPUTE[recipe.recompute]
+    j[J_DP_OVERLAP] = DP_OVERLAP if recipe.overlap_grad_reduce else 0.0
     j[J_TDP] = tdp_w
     j[J_GRADS_LIVE] = 1.0 if (prec.weight_bytes < 4 or pv[P_GRAD_CAST] == 0) else 0.0
     return j
@@ -274,7 +279,7 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
     dp_t = dp_step_s(tiers, domain, dp, tp, zero, params * job[J_GRAD_COMM], params * job[J_WEIGHT_COMM], group)
     exposed_dp = 0.0
     if dp > 1:
-        exposed_dp = max(dp_t - DP_OVERLAP * 0.6 * t_stage, (1.0 - DP_OVERLAP) * dp_t)
+        exposed_dp = max(dp_t - job[J_DP_OVERLAP] * 0.6 * t_stage, (1.0 - job[J_DP_OVERLAP]) * dp_t)
     zero3 = 0.0
     if zero >= 3 and dp > 1:
         z3 = zero3_micro_batch_s(tiers, domain, dp, tp, params * job[J_WEIGHT_COMM], params * 2.0, group)
@@ -350,17 +355,16 @@ def layout_row(layout: dict, cost_index: int = 0) -> np.ndarray:
 
 
 def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
-             layout: dict, precision_name: str, recompute: str, optimizer: str,
-             comm, clock: float = 1.0) -> dict:
+             layout: dict, recipe: Recipe, comm, clock: float = 1.0) -> dict:
     """Step-time breakdown, power and per-GPU memory of one layout at one clock."""
-    prec = precision(precision_name)
-    pv = precision_vector(prec, optimizer)
+    prec = recipe.prec
+    pv = recipe.vector()
     mv = model_vector(model)
     dv = device.vector(prec.compute_dtype, prec.attention_dtype)
     cost = np.zeros(COST_LEN)
     stage_costs(mv, pv, dv, float(layout["micro_batch"]), float(seq), float(layout["tp"]),
-                float(layout.get("sp", 0)), float(layout.get("ep", 1)), RECOMPUTE[recompute], clock, cost)
-    job = job_vector(model, prec, pv, global_batch, seq, optimizer, recompute, device.spec.tdp)
+                float(layout.get("sp", 0)), float(layout.get("ep", 1)), RECOMPUTE[recipe.recompute], clock, cost)
+    job = job_vector(model, recipe, global_batch, seq, device.spec.tdp)
     out = np.zeros(EVAL_LEN)
     evaluate_layout(layout_row(layout), cost, job, dv, comm.tiers, float(comm.scaleup_domain), clock, out,
                     np.zeros((3, 9)))
@@ -406,8 +410,8 @@ def explicit_layout(gpus: int, micro_batch: int, layout) -> dict:
 
 
 def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int,
-                  micro_batch: int | None, seq: int, precision_name: str, recompute: str,
-                  optimizer: str, layout, comm, clocks: np.ndarray = DEFAULT_CLOCKS) -> TrainingPlan:
+                  micro_batch: int | None, seq: int, recipe: Recipe, layout, comm,
+                  clocks: np.ndarray = DEFAULT_CLOCKS) -> TrainingPlan:
     """Cost tables of one training job for the engine: a layout (explicit, or the fastest that
     fits when ``layout == 'auto'``, over micro-batch sizes too when ``micro_batch`` is None)
     evaluated at a grid of clocks."""
@@ -416,8 +420,8 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     if layout == "auto":
         from simulator.costmodel.search import search_layouts
 
-        found = search_layouts(model, device, gpus, global_batch, seq, precision_name, recompute,
-                               optimizer, comm, micro_batches=(micro_batch,) if micro_batch else None)
+        found = search_layouts(model, device, gpus, global_batch, seq, recipe, comm,
+                               micro_batches=(micro_batch,) if micro_batch else None)
         if found.best is None:
             raise DoesNotFitError(
                 f"{model.name}: no layout of {gpus} x {device.name} fits in memory "
@@ -434,8 +438,7 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     powers = []
     base = None
     for c in clocks:
-        r = evaluate(model, device, gpus, global_batch, seq, chosen, precision_name, recompute,
-                     optimizer, comm, clock=float(c))
+        r = evaluate(model, device, gpus, global_batch, seq, chosen, recipe, comm, clock=float(c))
         steps.append(r["step_time_s"])
         powers.append(r["power_w"])
         if c == clocks[-1]:
@@ -455,5 +458,5 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
                         base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
                         dict(base), evaluated)
     step_nominal = plan.nominal()[0]
-    peak = device.peak(precision(precision_name).compute_dtype)
+    peak = device.peak(recipe.prec.compute_dtype)
     return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

@@ -5,7 +5,8 @@
   forward and weight gradients cast back to fp32 (PyTorch AMP documentation).
 - ``fp16-amp``: the same with fp16 GEMMs.
 - ``bf16-mixed`` (Megatron-LM / DeepSpeed style): bf16 weights and activations, fp32 gradient
-  accumulation buffer, fp32 master weights and Adam states: 2+4+4+4+4 = 18 B/param.
+  accumulation buffer, fp32 master weights and Adam states: 2+4+4+4+4 = 18 B/param;
+  ``fp16-mixed`` the same in fp16 (with loss scaling, which costs nothing measurable).
 - ``fp8-mixed`` (Transformer Engine): as bf16-mixed, GEMMs in fp8 with per-tensor casts.
 - ``tf32`` / ``fp32``: fp32 everywhere (16 B/param), GEMMs on TF32 tensor cores or plain fp32.
 
@@ -23,10 +24,12 @@ import numpy as np
 
 P_RESID, P_ACT, P_GEMM_ELEM, P_WCAST, P_GRAD_CAST, P_LOGIT_CAST = 0, 1, 2, 3, 4, 5
 P_OPT_BYTES, P_GRAD_ACC, P_FP8, P_PARAM_BYTES, P_STATE_BYTES, P_INFER_WEIGHT = 6, 7, 8, 9, 10, 11
-P_OPT_PASSES = 12
-PRECISION_VECTOR_LEN = 13
+P_OPT_PASSES, P_ATTN_STANDARD = 12, 13
+PRECISION_VECTOR_LEN = 14
 
-PRECISIONS = ("bf16-amp", "fp16-amp", "bf16-mixed", "fp8-mixed", "tf32", "fp32")
+ATTENTIONS = ("flash", "standard")
+
+PRECISIONS = ("bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32")
 OPTIMIZERS = ("adamw-foreach", "adamw-fused", "sgd")
 
 
@@ -55,6 +58,7 @@ _RECIPES = {
     "bf16-amp": Precision("bf16-amp", "bf16", "bf16", 4, 2, 2, 6, 6, 1, 12, 0, 4, 4, 8, 2),
     "fp16-amp": Precision("fp16-amp", "fp16", "fp16", 4, 2, 2, 6, 6, 1, 12, 0, 4, 4, 8, 2),
     "bf16-mixed": Precision("bf16-mixed", "bf16", "bf16", 2, 2, 2, 0, 0, 0, 0, 0, 2, 4, 12, 2),
+    "fp16-mixed": Precision("fp16-mixed", "fp16", "fp16", 2, 2, 2, 0, 0, 0, 0, 0, 2, 4, 12, 2),
     "fp8-mixed": Precision("fp8-mixed", "fp8", "bf16", 2, 2, 1, 3, 0, 0, 0, 1, 2, 4, 12, 1),
     "tf32": Precision("tf32", "tf32", "fp32", 4, 4, 4, 0, 0, 0, 12, 0, 4, 4, 8, 4),
     "fp32": Precision("fp32", "fp32", "fp32", 4, 4, 4, 0, 0, 0, 12, 0, 4, 4, 8, 4),
@@ -79,6 +83,25 @@ def precision(name: str) -> Precision:
         raise KeyError(f"unknown precision {name!r}; known: {', '.join(PRECISIONS)}") from None
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How a job trains: precision recipe, activation recomputation, optimizer implementation,
+    attention kernel, and whether DP gradient reduction overlaps the backward pass."""
+
+    precision: str = "bf16-mixed"
+    recompute: str = "selective"
+    optimizer: str = "adamw-fused"
+    attention: str = "flash"
+    overlap_grad_reduce: bool = True
+
+    @property
+    def prec(self) -> Precision:
+        return precision(self.precision)
+
+    def vector(self) -> np.ndarray:
+        return precision_vector(self.prec, self.optimizer, self.attention)
+
+
 def optimizer_state_bytes(prec: Precision, optimizer: str) -> float:
     """Resident optimizer bytes per parameter (Adam: master copy if any + two moments)."""
     if optimizer == "sgd":
@@ -86,8 +109,9 @@ def optimizer_state_bytes(prec: Precision, optimizer: str) -> float:
     return prec.state_bytes
 
 
-def precision_vector(prec: Precision, optimizer: str = "adamw-foreach") -> np.ndarray:
-    """Flat float64 parameters for the Numba kernels."""
+def precision_vector(prec: Precision, optimizer: str = "adamw-foreach", attention: str = "flash") -> np.ndarray:
+    """Flat float64 parameters for the Numba kernels. ``attention``: ``flash`` (fused,
+    FlashAttention-2) or ``standard`` (unfused QK^T, softmax, dropout, PV)."""
     master = prec.weight_bytes < 4
     v = np.zeros(PRECISION_VECTOR_LEN)
     v[P_RESID] = prec.resid_bytes
@@ -97,6 +121,7 @@ def precision_vector(prec: Precision, optimizer: str = "adamw-foreach") -> np.nd
     v[P_GRAD_CAST] = prec.grad_cast_bytes
     v[P_LOGIT_CAST] = prec.logit_cast
     v[P_OPT_BYTES], v[P_OPT_PASSES] = _OPT_TRAFFIC[(optimizer, master)]
+    v[P_ATTN_STANDARD] = 1.0 if attention == "standard" else 0.0
     v[P_GRAD_ACC] = prec.grad_accumulate_bytes
     v[P_FP8] = prec.fp8
     v[P_PARAM_BYTES] = prec.weight_bytes

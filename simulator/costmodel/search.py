@@ -35,7 +35,7 @@ from simulator.costmodel.parallel import (
     job_vector,
     stage_costs,
 )
-from simulator.costmodel.precision import precision, precision_vector
+from simulator.costmodel.precision import Recipe
 from simulator.costmodel.training import RECOMPUTE
 from simulator.costmodel.transformer import model_vector
 from simulator.scenario.specs import ModelSpec
@@ -149,15 +149,14 @@ class SearchInputs:
 
 
 def prepare_search(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
-                   precision_name: str, recompute: str, optimizer: str, comm,
-                   micro_batches: tuple[int, ...] | None = None) -> SearchInputs:
+                   recipe: Recipe, comm, micro_batches: tuple[int, ...] | None = None) -> SearchInputs:
     """Enumerate candidates and compute the stage costs they share."""
     layouts = candidate_array(model, gpus, global_batch, comm.scaleup_domain, micro_batches)
-    prec = precision(precision_name)
-    pv = precision_vector(prec, optimizer)
+    prec = recipe.prec
+    pv = recipe.vector()
     mv = model_vector(model)
     dv = device.vector(prec.compute_dtype, prec.attention_dtype)
-    rc = RECOMPUTE[recompute]
+    rc = RECOMPUTE[recipe.recompute]
     costs = np.zeros((0, COST_LEN))
     if len(layouts):
         keys, index = np.unique(layouts[:, [L_TP, L_MB, L_SP, L_EP]], axis=0, return_inverse=True)
@@ -165,17 +164,16 @@ def prepare_search(model: ModelSpec, device: DeviceModel, gpus: int, global_batc
         costs = np.zeros((len(keys), COST_LEN))
         for k, (tp, b, sp, ep) in enumerate(keys):
             stage_costs(mv, pv, dv, float(b), float(seq), float(tp), float(sp), float(ep), rc, 1.0, costs[k])
-    job = job_vector(model, prec, pv, global_batch, seq, optimizer, recompute, device.spec.tdp)
+    job = job_vector(model, recipe, global_batch, seq, device.spec.tdp)
     return SearchInputs(layouts, costs, job, dv, comm.tiers, float(comm.scaleup_domain))
 
 
 def search_layouts(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
-                   precision_name: str, recompute: str, optimizer: str, comm,
-                   micro_batches: tuple[int, ...] | None = None, top: int = 10) -> SearchResult:
+                   recipe: Recipe, comm, micro_batches: tuple[int, ...] | None = None,
+                   top: int = 10) -> SearchResult:
     """Evaluate every candidate layout; rank those whose peak memory fits the usable HBM by step
     time at the board's TDP (ties: smaller tp, then pp, then micro-batch)."""
-    inputs = prepare_search(model, device, gpus, global_batch, seq, precision_name, recompute,
-                            optimizer, comm, micro_batches)
+    inputs = prepare_search(model, device, gpus, global_batch, seq, recipe, comm, micro_batches)
     layouts = inputs.layouts
     if len(layouts) == 0:
         return SearchResult(None, 0, 0, float("inf"))

@@ -126,10 +126,11 @@ def estimate_train(
     global_batch: int | None = None,
     power_cap_w: float | None = None,
     check_fit: bool = True,
+    attention: str = "flash",
 ) -> TrainEstimate:
     """Estimate one data-parallel-free training step (each of ``gpus`` runs its own replica)."""
     prec: Precision = precision(precision_name)
-    pv = precision_vector(prec, optimizer)
+    pv = precision_vector(prec, optimizer, attention)
     mv = model_vector(model)
     dv = device.vector(prec.compute_dtype, prec.attention_dtype)
     rc = RECOMPUTE[recompute]

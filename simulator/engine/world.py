@@ -17,6 +17,7 @@ import simpy
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.parallel import TrainingPlan, plan_training
+from simulator.costmodel.precision import Recipe
 from simulator.engine import profiles
 from simulator.engine.cluster import GroupState, build_groups
 from simulator.engine.fabric import FabricSize, size_fabric
@@ -104,8 +105,10 @@ class World:
             device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
             comm = CommModel.for_node(group.node, group.accel, sc.cluster.fabric.oversubscription)
             try:
+                recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention,
+                                job.overlap_grad_reduce)
                 plan = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                     job.precision, job.recompute, job.optimizer, job.layout, comm)
+                                     recipe, job.layout, comm)
             except InputError as err:
                 problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
                 continue

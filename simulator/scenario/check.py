@@ -17,7 +17,7 @@ from simulator.scenario.specs import ModelSpec
 from simulator.scenario.units import human
 
 # Bytes per parameter of the training state that must live somewhere (weights + grads + Adam).
-_STATE_BYTES = {"bf16-amp": 16.0, "fp16-amp": 16.0, "bf16-mixed": 18.0, "fp8-mixed": 18.0,
+_STATE_BYTES = {"bf16-amp": 16.0, "fp16-amp": 16.0, "bf16-mixed": 18.0, "fp16-mixed": 18.0, "fp8-mixed": 18.0,
                 "tf32": 16.0, "fp32": 16.0}
 
 

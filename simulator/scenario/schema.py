@@ -184,6 +184,13 @@ class Fabric(Frozen):
     tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
 
 
+class FabricFile(Fabric):
+    """A fabric description for ``dcsim estimate train --fabric FILE``: the Fabric keys plus the
+    catalog node the job runs on (default: the first catalog node with the accelerator)."""
+
+    node: str | None = Field(None, description="Catalog node name, e.g. dgx-h100.")
+
+
 class Cluster(Frozen):
     """Racks of servers and the network between them."""
 
@@ -288,9 +295,11 @@ class TrainingJob(Frozen):
         None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
-    precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
+    precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
     recompute: Literal["none", "selective", "full"] = "selective"
     optimizer: Literal["adamw-foreach", "adamw-fused", "sgd"] = "adamw-fused"
+    attention: Literal["flash", "standard"] = Field("flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
+    overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")
     layout: Literal["auto"] | Layout = Field("auto", description="'auto' or an explicit parallel layout.")
     start: NonNegSeconds = Field(0.0, description="Submission time after t=0.")
     priority: int = Field(0, ge=-1000, le=1000)

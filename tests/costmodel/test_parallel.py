@@ -17,6 +17,7 @@ from simulator.costmodel.parallel import (
     plan_training,
     validate_layout,
 )
+from simulator.costmodel.precision import Recipe
 from simulator.costmodel.search import INTERLEAVES, MICRO_BATCHES, candidate_layouts
 from simulator.scenario.catalog import shipped_catalog
 from simulator.scenario.schema import Layout
@@ -44,8 +45,8 @@ def lay(*, tp=1, pp=1, dp=1, mb=1, v=1, zero=0, sp=0, ep=1) -> dict:
 
 
 def run(h100, comm, layout, *, gpus, global_batch, spec="gpt3-350m", recompute="none", seq=1024):
-    return evaluate(model(spec), h100, gpus, global_batch, seq, layout, "bf16-amp", recompute,
-                    "adamw-foreach", comm)
+    return evaluate(model(spec), h100, gpus, global_batch, seq, layout,
+                    Recipe("bf16-amp", recompute, "adamw-foreach"), comm)
 
 
 # ------------------------------------------------------------------ validity
@@ -197,8 +198,8 @@ def test_at_power_by_hand():
 
 
 def test_at_power_on_a_planned_job(h100, dgx):
-    plan = plan_training(model("gpt3-125m"), h100, 8, 64, 2, 2048, "bf16-amp", "none",
-                         "adamw-foreach", Layout(tp=2, pp=2, zero=1), dgx)
+    plan = plan_training(model("gpt3-125m"), h100, 8, 64, 2, 2048, Recipe("bf16-amp", "none", "adamw-foreach"),
+                         Layout(tp=2, pp=2, zero=1), dgx)
     power, clocks, steps = plan.gpu_power_w, plan.clocks, plan.step_time_s
     assert np.all(np.diff(power) >= 0) and np.all(np.diff(steps) <= 0)
     assert plan.at_power(power[-1] + 100.0) == (steps[-1], power[-1], clocks[-1])
