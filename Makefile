@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/dcsim run $(SCENARIO) -o $(OUT) --force
 
 test: $(STAMP)
+	$(BIN)/ruff check simulator tests benchmarks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

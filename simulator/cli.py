@@ -176,8 +176,8 @@ def estimate_train_cmd(
 ):
     """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
     from simulator import api
-    from simulator.scenario.units import parse_quantity
     from simulator.errors import UnitError
+    from simulator.scenario.units import parse_quantity
 
     explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
     if ep > 1:

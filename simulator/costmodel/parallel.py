@@ -42,7 +42,6 @@ from simulator.costmodel.ops import (
 )
 from simulator.costmodel.precision import (
     P_ACT,
-    Recipe,
     P_GRAD_CAST,
     P_OPT_BYTES,
     P_OPT_PASSES,
@@ -50,8 +49,7 @@ from simulator.costmodel.precision import (
     P_RESID,
     P_STATE_BYTES,
     P_WCAST,
-    precision,
-    precision_vector,
+    Recipe,
 )
 from simulator.costmodel.timeline import (
     R_COMPUTE,
@@ -357,6 +355,9 @@ def layout_row(layout: dict, cost_index: int = 0) -> np.ndarray:
 def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
              layout: dict, recipe: Recipe, comm, clock: float = 1.0) -> dict:
     """Step-time breakdown, power and per-GPU memory of one layout at one clock."""
+    if layout["tp"] * layout["pp"] * layout["dp"] != gpus:
+        raise InputError([Problem("layout", f"tp*pp*dp = {layout['tp'] * layout['pp'] * layout['dp']} "
+                                            f"but gpus = {gpus}")])
     prec = recipe.prec
     pv = recipe.vector()
     mv = model_vector(model)

@@ -16,10 +16,10 @@ from numba import njit
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import (
+    H_OP,
     K_ATTN_FWD,
     MAX_LAYER_OPS,
     PH_FWD,
-    H_OP,
     fill_head,
     fill_layer,
     new_table,
@@ -27,7 +27,7 @@ from simulator.costmodel.ops import (
     put_gemm,
     put_mem,
 )
-from simulator.costmodel.precision import precision, precision_vector
+from simulator.costmodel.precision import P_ACT, P_GEMM_ELEM, precision, precision_vector
 from simulator.costmodel.timeline import R_TIME, play_parts
 from simulator.costmodel.transformer import (
     M_EXPERTS,
@@ -82,8 +82,8 @@ def fill_decode_layer(ops, n, mv, pv, b, context, tp):
     g = mv[M_KV_HEADS]
     d = mv[M_HEAD_DIM]
     f = mv[M_FFN] / tp
-    e = 2.0
-    ge = 2.0
+    e = pv[P_ACT]
+    ge = pv[P_GEMM_ELEM]
     qd = a * d / tp
     kvd = max(g, tp) * d / tp
     swiglu = mv[M_SWIGLU] > 0.5

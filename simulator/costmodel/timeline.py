@@ -101,7 +101,7 @@ def kernel_times(ops, i, dv, clock):
     if kind == K_GEMM:
         eff = gemm_efficiency(ops[i, OP_M], ops[i, OP_N], ops[i, OP_K], dv)
         return ops[i, OP_FLOP] / (dv[D_PEAK] * eff * clock), t_mem
-    if kind == K_ATTN_FWD or kind == K_ATTN_BWD:
+    if kind in (K_ATTN_FWD, K_ATTN_BWD):
         eff = attention_efficiency(ops[i, OP_M], ops[i, OP_K], kind == K_ATTN_BWD, dv)
         return ops[i, OP_FLOP] / (dv[D_ATTN_PEAK] * eff * clock), t_mem
     if kind == K_HOST:

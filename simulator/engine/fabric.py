@@ -47,7 +47,7 @@ def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Cat
     # Ports of the switch that match the endpoint speed (e.g. 64 x 400G from 32 x 800G cages).
     radix = max(int(switch.ports * switch.port_bw / max(endpoint_bw, 1.0)), 2)
     o = fabric.oversubscription
-    down = max(int(round(radix * o / (1.0 + o))), 1)
+    down = max(round(radix * o / (1.0 + o)), 1)
     up = radix - down
     if endpoints <= 0:
         return FabricSize(0, 0, 0, 0, 0, down, 0, 0, 0.0, 0.0, endpoint_bw, o)
@@ -68,7 +68,7 @@ def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Cat
     node_optics = endpoints * 2 if fabric.node_link == "optic" else 0
     optics_count = 2 * links + node_optics
     # Optic entries are per link end; a twin-port optic serves two ports.
-    ports_per_optic = max(int(round(optic.bw / endpoint_bw)), 1)
+    ports_per_optic = max(round(optic.bw / endpoint_bw), 1)
     optic_units = math.ceil(optics_count / ports_per_optic)
     switches = leaves + spines + cores
     power = switches * switch.power + optic_units * optic.power

@@ -82,7 +82,7 @@ def facility_power(it_w, cooling_w, other_w, chain: PowerChain,
     }
 
 
-def max_it_power_within(envelope_w, cooling_w_per_it_w, chain: PowerChain,  # noqa: PLR0917
+def max_it_power_within(envelope_w, cooling_w_per_it_w, chain: PowerChain,
                         ups_capacity_w: float | None = None, other_w=0.0,
                         iterations: int = 48) -> np.ndarray:
     """The largest IT power (W) whose facility power stays within ``envelope_w`` (broadcast).

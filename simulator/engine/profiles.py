@@ -99,7 +99,7 @@ def ar1_noise(hours: int, std: float, corr_hours: float, rng: np.random.Generato
     return lfilter([1.0], [1.0, -phi], draws)
 
 
-def hourly_temperature_c(  # noqa: PLR0917 - the calling convention agreed for the engine
+def hourly_temperature_c(
         climate: BuiltinClimate | ConstantClimate | CsvProfile, hours: int, start_day_of_year: int,
         start_hour: float, rng: np.random.Generator, catalog: Catalog | None = None,
         base_dir: Path | str | None = None) -> np.ndarray:

@@ -51,7 +51,7 @@ class Recorder:
     _row: int = 0
 
     def __post_init__(self):
-        self.n_samples = max(int(math.ceil(self.horizon_s / self.sample_interval_s - 1e-9)), 1)
+        self.n_samples = max(math.ceil(self.horizon_s / self.sample_interval_s - 1e-9), 1)
         self.t_s = np.zeros(self.n_samples)
         self.power = np.zeros((self.n_samples, len(POWER_COLUMNS)))
         self.state = np.zeros((self.n_samples, len(STATE_COLUMNS)))

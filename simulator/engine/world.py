@@ -16,7 +16,7 @@ import simpy
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.parallel import TrainingPlan, plan_training
+from simulator.costmodel.parallel import plan_training
 from simulator.costmodel.precision import Recipe
 from simulator.engine import profiles
 from simulator.engine.cluster import GroupState, build_groups
@@ -66,15 +66,16 @@ class World:
         root = np.random.SeedSequence(sim.seed)
         names = ("climate", "failures", "arrivals", "spare")
         children = root.spawn(len(names))
-        self.seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in zip(names, children)}}
-        rngs = {n: np.random.default_rng(c) for n, c in zip(names, children)}
+        pairs = list(zip(names, children, strict=True))
+        self.seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in pairs}}
+        rngs = {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
         self.groups = build_groups(sc.cluster.racks, self.loaded.catalog)
         endpoints = sum(g.nodes_total * g.node.nics for g in self.groups)
         nic_bw = max((g.node.nic_bw for g in self.groups), default=50e9)
         self.fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, self.loaded.catalog)
 
-        hours = int(math.ceil(sim.horizon / HOUR_S)) + 1
+        hours = math.ceil(sim.horizon / HOUR_S) + 1
         args = (hours, sim.start_day_of_year, sim.start_hour)
         self.ambient_c = profiles.hourly_temperature_c(sc.site.climate, *args, rngs["climate"],
                                                        self.loaded.catalog, self.loaded.base_dir)
@@ -155,7 +156,8 @@ class World:
         hosts = np.array([g.host_power_w() for g in self.groups])
         if extra is not None:
             group = extra[1]
-            hosts[group.index] += (group.node.host_power - group.node.host_idle_power) * busy_extra / group.gpus_per_node
+            dynamic = group.node.host_power - group.node.host_idle_power
+            hosts[group.index] += dynamic * busy_extra / group.gpus_per_node
         return self.site.breakdown(accel, hosts, ambient)["facility_power_w"]
 
     def _power_allows(self, job: JobRun, group: GroupState) -> bool:

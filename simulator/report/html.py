@@ -81,7 +81,7 @@ def _figure_html(fig: Figure, alt: str) -> str:
     )
 
 
-def render_html(  # noqa: PLR0917 - the signature the CLI and API call positionally
+def render_html(
     summary: Mapping[str, object],
     costs: Mapping[str, object],
     timeseries: pd.DataFrame,

@@ -298,7 +298,8 @@ class TrainingJob(Frozen):
     precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
     recompute: Literal["none", "selective", "full"] = "selective"
     optimizer: Literal["adamw-foreach", "adamw-fused", "sgd"] = "adamw-fused"
-    attention: Literal["flash", "standard"] = Field("flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
+    attention: Literal["flash", "standard"] = Field(
+        "flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
     overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")
     layout: Literal["auto"] | Layout = Field("auto", description="'auto' or an explicit parallel layout.")
     start: NonNegSeconds = Field(0.0, description="Submission time after t=0.")
@@ -367,7 +368,25 @@ class Scenario(Frozen):
 
 
 __all__ = [
-    "BuiltinClimate", "Chiller", "Cluster", "ConstantClimate", "Cooling", "Costs", "CsvProfile",
-    "Electricity", "Fabric", "FlatProfile", "Layout", "PowerChain", "RackGroup", "Scenario", "Simulation",
-    "Site", "SolarDipProfile", "TimeOfUseProfile", "TrainingJob", "Workloads", "NonNegCount",
+    "BuiltinClimate",
+    "Chiller",
+    "Cluster",
+    "ConstantClimate",
+    "Cooling",
+    "Costs",
+    "CsvProfile",
+    "Electricity",
+    "Fabric",
+    "FlatProfile",
+    "Layout",
+    "NonNegCount",
+    "PowerChain",
+    "RackGroup",
+    "Scenario",
+    "Simulation",
+    "Site",
+    "SolarDipProfile",
+    "TimeOfUseProfile",
+    "TrainingJob",
+    "Workloads",
 ]

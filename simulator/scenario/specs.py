@@ -39,7 +39,8 @@ class ModelSpec(Frozen):
     kv_heads: Count | None = Field(None, description="Key/value heads (GQA/MQA when < heads); default heads.")
     head_dim: Count | None = Field(None, description="Width of one head; default hidden / heads.")
     ffn_hidden: Count | None = Field(None, description="MLP inner width (per expert); default 4*hidden.")
-    mlp: Literal["gelu", "swiglu", "relu"] = Field("gelu", description="MLP type: gelu/relu (2 matrices) or swiglu (3).")
+    mlp: Literal["gelu", "swiglu", "relu"] = Field(
+        "gelu", description="MLP type: gelu/relu (2 matrices) or swiglu (3).")
     vocab: Count = Field(description="Vocabulary size.")
     experts: Count = Field(1, description="Experts per MoE layer (1 = dense).")
     top_k: Count = Field(1, description="Experts each token is routed to.")

@@ -129,7 +129,7 @@ def _normalise_unit(unit: str) -> str:
     return unit.replace(" ", "").replace("·", "")
 
 
-def _lookup(unit: str, kind: str, currency: bool) -> float | None:
+def _lookup(unit: str, kind: str) -> float | None:
     table = _TABLES[kind]
     for candidate in (unit, _normalise_unit(unit)):
         if candidate in table:
@@ -138,12 +138,12 @@ def _lookup(unit: str, kind: str, currency: bool) -> float | None:
     return None
 
 
-def _kinds_of(unit: str, currency: bool) -> list[str]:
+def _kinds_of(unit: str) -> list[str]:
     found = []
     for kind in _TABLES:
         if kind in ("dimensionless", "fraction") and unit == "":
             continue
-        if _lookup(unit, kind, currency) is not None:
+        if _lookup(unit, kind) is not None:
             found.append(kind)
     if _normalise_unit(unit) in _TEMPERATURE:
         found.append("temperature")
@@ -158,7 +158,7 @@ def parse_quantity(value: object, kind: str) -> float:
     """
     if kind not in KIND_NAMES:
         raise ValueError(f"unknown quantity kind {kind!r}")
-    what, examples, si = KIND_NAMES[kind]
+    what, examples, _si = KIND_NAMES[kind]
     if isinstance(value, bool) or value is None:
         raise UnitError(f"expected {what} such as {examples}, got {value!r}")
     if isinstance(value, int | float):
@@ -187,7 +187,7 @@ def parse_quantity(value: object, kind: str) -> float:
             return float(convert(number))
         factor = None
     else:
-        factor = _lookup(unit, kind, currency)
+        factor = _lookup(unit, kind)
     if factor is not None:
         if kind in _CURRENCY_KINDS and not currency and unit and not unit.startswith("USD"):
             raise UnitError(f"expected {what} with a currency, such as {examples}, got {value!r}")
@@ -196,7 +196,7 @@ def parse_quantity(value: object, kind: str) -> float:
         if not math.isfinite(result):
             raise UnitError(f"{value!r} is too large to be {what}")
         return result
-    others = [k for k in _kinds_of(unit, currency) if k != kind]
+    others = [k for k in _kinds_of(unit) if k != kind]
     if unit and others:
         other_what = KIND_NAMES[others[0]][0]
         raise UnitError(f"{value!r} is {other_what}, expected {what} such as {examples}")
