@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from simulator.costmodel.collectives import (
+    T_BW,
     all_gather_time,
     all_reduce_time,
     all_to_all_time,
@@ -123,6 +124,12 @@ class CommModel:
         tiers = make_tiers(accel.scaleup.bw, None, domain, nic_per_gpu, NETWORK_LATENCY_S,
                            oversubscription=oversubscription)
         return cls(tiers, int(domain))
+
+    def scaled(self, factor: float) -> CommModel:
+        """The same topology with the scale-out bandwidth multiplied by ``factor`` (contention)."""
+        tiers = self.tiers.copy()
+        tiers[1, T_BW] *= factor
+        return CommModel(tiers, self.scaleup_domain)
 
     def all_reduce(self, n: int, stride: int, nbytes: float) -> float:
         return float(all_reduce_time(nbytes, place(float(n), float(stride), float(self.scaleup_domain)), self.tiers))

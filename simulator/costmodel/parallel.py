@@ -117,23 +117,40 @@ class TrainingPlan:
     tdp_w: float = float("inf")
     breakdown: dict = field(default_factory=dict)
     layouts_evaluated: int = 1
+    network_shares: np.ndarray = field(default_factory=lambda: np.ones(1))
+    step_time_by_share: np.ndarray | None = None
+    power_by_share: np.ndarray | None = None
 
-    def at_power(self, cap_w: float) -> tuple[float, float, float]:
-        """(step time, board power, clock) at the highest clock whose power stays within cap_w,
+    def _row(self, steps: np.ndarray, power: np.ndarray, cap_w: float) -> tuple[float, float, float]:
+        """(step time, board power, clock) of one table row at the highest clock within cap_w,
         interpolating linearly between the tabulated clocks (power rises with clock)."""
-        power = self.gpu_power_w
         if cap_w >= power[-1]:
-            return float(self.step_time_s[-1]), float(power[-1]), float(self.clocks[-1])
+            return float(steps[-1]), float(power[-1]), float(self.clocks[-1])
         if cap_w <= power[0]:
-            return float(self.step_time_s[0]), float(power[0]), float(self.clocks[0])
+            return float(steps[0]), float(power[0]), float(self.clocks[0])
         i = int(np.searchsorted(power, cap_w, side="right")) - 1
         w = (cap_w - power[i]) / (power[i + 1] - power[i])
         clock = self.clocks[i] + w * (self.clocks[i + 1] - self.clocks[i])
         # Step time is ~ a + b/clock between grid points: interpolate in 1/clock.
         inv = 1.0 / self.clocks
         u = (1.0 / clock - inv[i]) / (inv[i + 1] - inv[i])
-        step = self.step_time_s[i] + u * (self.step_time_s[i + 1] - self.step_time_s[i])
+        step = steps[i] + u * (steps[i + 1] - steps[i])
         return float(step), float(cap_w), float(clock)
+
+    def at_power(self, cap_w: float, network_share: float = 1.0) -> tuple[float, float, float]:
+        """(step time, board power, clock) at the highest clock whose power stays within cap_w,
+        with the job's scale-out links at ``network_share`` of their bandwidth (contention)."""
+        if network_share >= 1.0 or self.step_time_by_share is None:
+            return self._row(self.step_time_s, self.gpu_power_w, cap_w)
+        shares = self.network_shares                     # descending, shares[0] == 1
+        k = min(int(np.searchsorted(-shares, -network_share, side="right")), len(shares) - 1)
+        k = max(k, 1)
+        lo = self._row(self.step_time_by_share[k - 1], self.power_by_share[k - 1], cap_w)
+        hi = self._row(self.step_time_by_share[k], self.power_by_share[k], cap_w)
+        # Communication time goes as 1/bandwidth: interpolate in 1/share.
+        a, b = 1.0 / shares[k - 1], 1.0 / shares[k]
+        u = min(max((1.0 / network_share - a) / (b - a), 0.0), 1.0) if b > a else 0.0
+        return tuple(float(x + u * (y - x)) for x, y in zip(lo, hi, strict=True))
 
     def nominal(self) -> tuple[float, float, float]:
         """(step time, board power, clock) with the board at its own power limit (no site cap)."""
@@ -141,9 +158,9 @@ class TrainingPlan:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out["clocks"] = self.clocks.tolist()
-        out["step_time_s"] = self.step_time_s.tolist()
-        out["gpu_power_w"] = self.gpu_power_w.tolist()
+        for key, value in out.items():
+            if isinstance(value, np.ndarray):
+                out[key] = value.tolist()
         return out
 
 
@@ -412,7 +429,8 @@ def explicit_layout(gpus: int, micro_batch: int, layout) -> dict:
 
 def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int,
                   micro_batch: int | None, seq: int, recipe: Recipe, layout, comm,
-                  clocks: np.ndarray = DEFAULT_CLOCKS) -> TrainingPlan:
+                  clocks: np.ndarray = DEFAULT_CLOCKS,
+                  network_shares: tuple[float, ...] = (1.0,)) -> TrainingPlan:
     """Cost tables of one training job for the engine: a layout (explicit, or the fastest that
     fits when ``layout == 'auto'``, over micro-batch sizes too when ``micro_batch`` is None)
     evaluated at a grid of clocks."""
@@ -452,12 +470,20 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
             base["peak_memory_bytes"], usable)
     steps_arr = np.array(steps)
     powers_arr = np.maximum.accumulate(np.array(powers))
+    shares = np.array(sorted(set(network_shares) | {1.0}, reverse=True))
+    by_share_steps = [steps_arr]
+    by_share_power = [powers_arr]
+    for share in shares[1:]:
+        slow = comm.scaled(float(share))
+        rows = [evaluate(model, device, gpus, global_batch, seq, chosen, recipe, slow, clock=float(c)) for c in clocks]
+        by_share_steps.append(np.array([r["step_time_s"] for r in rows]))
+        by_share_power.append(np.maximum.accumulate(np.array([r["power_w"] for r in rows])))
     tokens = float(global_batch * seq)
     model_flops = model_flops_per_step(model, global_batch, seq)
     chosen = dict(chosen, micro_batches=base["micro_batches"])
     plan = TrainingPlan(chosen, np.asarray(clocks, dtype=float), steps_arr, powers_arr,
                         base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
-                        dict(base), evaluated)
+                        dict(base), evaluated, shares, np.array(by_share_steps), np.array(by_share_power))
     step_nominal = plan.nominal()[0]
     peak = device.peak(recipe.prec.compute_dtype)
     return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

@@ -8,7 +8,9 @@ hosts draw idle power plus a share of their dynamic range proportional to busy a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from simulator.scenario.catalog import Catalog
 from simulator.scenario.schema import RackGroup
@@ -26,6 +28,30 @@ class GroupState:
     nodes_total: int
     nodes_free: int
     busy_gpus: int = 0
+    first_node: int = 0                      # index of this group's first node cluster-wide
+    free: np.ndarray = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.free is None:
+            self.free = np.ones(self.nodes_total, dtype=bool)
+
+    def take_nodes(self, count: int) -> np.ndarray:
+        """Mark ``count`` free nodes busy, preferring one contiguous run (fewest leaves);
+        returns their cluster-wide indices."""
+        free = self.free
+        run = 0
+        for i in range(len(free)):
+            run = run + 1 if free[i] else 0
+            if run == count:
+                chosen = np.arange(i - count + 1, i + 1)
+                break
+        else:
+            chosen = np.flatnonzero(free)[:count]
+        free[chosen] = False
+        return chosen + self.first_node
+
+    def give_back(self, nodes: np.ndarray) -> None:
+        self.free[nodes - self.first_node] = True
 
     @property
     def name(self) -> str:
@@ -70,9 +96,11 @@ class GroupState:
 def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
     """Resolve catalog entries for every rack group (names were checked at load time)."""
     groups = []
+    first = 0
     for i, rack in enumerate(racks):
         node = catalog.nodes.get(rack.node)
         accel = catalog.accelerators.get(node.accelerator)
         nodes = rack.count * rack.nodes_per_rack
-        groups.append(GroupState(i, rack, node, accel, nodes, nodes))
+        groups.append(GroupState(i, rack, node, accel, nodes, nodes, first_node=first))
+        first += nodes
     return groups

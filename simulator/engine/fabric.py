@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from simulator.scenario.catalog import Catalog
 from simulator.scenario.schema import Fabric
 
@@ -35,12 +37,48 @@ class FabricSize:
     per_endpoint_bw_bytes_per_s: float
     oversubscription: float
 
+    nodes_per_leaf: int = 1
+
     @property
     def switches(self) -> int:
         return self.leaves + self.spines + self.cores
 
 
-def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Catalog) -> FabricSize:
+def network_shares(fabric: FabricSize, jobs_nodes: list[np.ndarray]) -> list[float]:
+    """Share of its NIC bandwidth each job's cross-leaf traffic gets (1 = line rate).
+
+    A leaf serves ``nodes_per_leaf`` nodes and has uplinks for 1/o of them (o the
+    oversubscription). A job whose nodes span several leaves sends the fraction of its traffic
+    addressed to nodes under other leaves up (uniform peers: (n - n_leaf) / (n - 1)); where the
+    jobs under a leaf want more than its uplinks carry, each gets the same share of them. A job
+    is as fast as its most contended leaf. Non-blocking fabrics (o = 1) never contend.
+    """
+    shares = [1.0] * len(jobs_nodes)
+    if fabric.oversubscription <= 1.0 or fabric.leaves <= 1:
+        return shares
+    per_leaf = max(fabric.nodes_per_leaf, 1)
+    demand: dict[int, float] = {}
+    spans = []
+    for nodes in jobs_nodes:
+        leaves, counts = np.unique(nodes // per_leaf, return_counts=True)
+        n = len(nodes)
+        cross = {int(leaf): (cnt * (n - cnt) / (n - 1) if n > 1 else 0.0)
+                 for leaf, cnt in zip(leaves, counts, strict=True)}
+        spans.append(cross)
+        for leaf, want in cross.items():
+            demand[leaf] = demand.get(leaf, 0.0) + want
+    capacity = per_leaf / fabric.oversubscription
+    for j, cross in enumerate(spans):
+        worst = 1.0
+        for leaf, want in cross.items():
+            if want > 0 and demand[leaf] > capacity:
+                worst = min(worst, capacity / demand[leaf])
+        shares[j] = worst
+    return shares
+
+
+def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Catalog,
+                nics_per_node: int = 8) -> FabricSize:
     """Size a Clos network for ``endpoints`` NIC ports of ``endpoint_bw`` bytes/s each."""
     switch = catalog.switches.get(fabric.switch)
     optic = catalog.optics.get(fabric.optic)
@@ -50,7 +88,7 @@ def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Cat
     down = max(round(radix * o / (1.0 + o)), 1)
     up = radix - down
     if endpoints <= 0:
-        return FabricSize(0, 0, 0, 0, 0, down, 0, 0, 0.0, 0.0, endpoint_bw, o)
+        return FabricSize(0, 0, 0, 0, 0, down, 0, 0, 0.0, 0.0, endpoint_bw, o, 1)
     leaves = math.ceil(endpoints / down)
     tiers = fabric.tiers or (1 if leaves == 1 else (2 if leaves <= radix else 3))
     spines = cores = 0
@@ -77,4 +115,5 @@ def size_fabric(fabric: Fabric, endpoints: int, endpoint_bw: float, catalog: Cat
         power += endpoints * dac.power
     price = switches * switch.price + optic_units * optic.price
     bw = endpoint_bw / (o if leaves > 1 else 1.0)
-    return FabricSize(endpoints, tiers, leaves, spines, cores, down, links, optic_units, power, price, bw, o)
+    return FabricSize(endpoints, tiers, leaves, spines, cores, down, links, optic_units, power, price, bw, o,
+                      nodes_per_leaf=down if fabric.topology == "rail-optimized" else max(down // nics_per_node, 1))

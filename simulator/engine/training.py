@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import simpy
 
 from simulator.costmodel.parallel import TrainingPlan
@@ -37,6 +38,9 @@ class JobRun:
     clock: float = 1.0
     paused: bool = False
     energy_j: float = 0.0
+    network_share: float = 1.0       # share of NIC bandwidth its cross-leaf traffic gets now
+    share_s: float = 0.0             # integral of network_share over running time
+    node_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     last_change_s: float = 0.0
     wake: simpy.Event | None = field(default=None, repr=False)
     started: simpy.Event | None = field(default=None, repr=False)

@@ -20,7 +20,7 @@ from simulator.costmodel.parallel import plan_training
 from simulator.costmodel.precision import Recipe
 from simulator.engine import profiles
 from simulator.engine.cluster import GroupState, build_groups
-from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.fabric import FabricSize, network_shares, size_fabric
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.site_power import SitePower
@@ -73,7 +73,8 @@ class World:
         self.groups = build_groups(sc.cluster.racks, self.loaded.catalog)
         endpoints = sum(g.nodes_total * g.node.nics for g in self.groups)
         nic_bw = max((g.node.nic_bw for g in self.groups), default=50e9)
-        self.fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, self.loaded.catalog)
+        nics = max((g.node.nics for g in self.groups), default=8)
+        self.fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, self.loaded.catalog, nics)
 
         hours = math.ceil(sim.horizon / HOUR_S) + 1
         args = (hours, sim.start_day_of_year, sim.start_hour)
@@ -104,12 +105,14 @@ class World:
             group = self._group_for(job)
             model = resolve_model(job.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
             device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
-            comm = CommModel.for_node(group.node, group.accel, sc.cluster.fabric.oversubscription)
+            # Plans take line-rate NICs; oversubscribed uplinks are shared among the jobs that
+            # cross them while the run plays (engine/fabric.py network_shares).
+            comm = CommModel.for_node(group.node, group.accel, 1.0)
             try:
                 recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention,
                                 job.overlap_grad_reduce)
                 plan = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                     recipe, job.layout, comm)
+                                     recipe, job.layout, comm, network_shares=self._shares_grid())
             except InputError as err:
                 problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
                 continue
@@ -121,6 +124,12 @@ class World:
         if problems:
             raise ScenarioError(problems, self.loaded.source)
         return runs
+
+    def _shares_grid(self) -> tuple[float, ...]:
+        o = self.loaded.scenario.cluster.fabric.oversubscription
+        if o <= 1.0:
+            return (1.0,)
+        return tuple(sorted({1.0, 1.0 / o, 0.5 / o, 0.25 / o}, reverse=True))
 
     def _group_for(self, job) -> GroupState:
         if job.rack_group is not None:
@@ -140,7 +149,7 @@ class World:
         for job in self.running:
             if job.paused:
                 continue
-            _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction))
+            _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
             g = job.group
             accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
             job_power[job.name] = power
@@ -204,11 +213,14 @@ class World:
         now = self.env.now
         ambient = self._ambient_now()
         self._integrate_jobs(now)
+        shares = network_shares(self.fabric, [j.node_ids for j in self.running])
+        for job, share in zip(self.running, shares, strict=True):
+            job.network_share = share
         fraction, paused = self._choose_cap(ambient)
         self.cap_fraction = fraction
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self._job_cap_w(job, fraction))
+            step, power, clock = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         accel, _ = self._demand(fraction)
@@ -240,6 +252,7 @@ class World:
         if dt > 0:
             for job in self.running:
                 job.energy_j += self._job_power_w.get(job.name, 0.0) * dt
+                job.share_s += job.network_share * dt
         self._jobs_t = now
 
     # ------------------------------------------------------------------ processes
@@ -255,6 +268,7 @@ class World:
         for job, group in self.scheduler.pick(self.env.now, self.running):
             job.group = group.index
             job.nodes = group.nodes_for(job.gpus)
+            job.node_ids = group.take_nodes(job.nodes)
             group.busy_gpus += job.gpus
             job.status = "running"
             job.start_s = self.env.now
@@ -271,6 +285,7 @@ class World:
         job.end_s = self.env.now
         group = self.groups[job.group]
         group.nodes_free += job.nodes
+        group.give_back(job.node_ids)
         group.busy_gpus -= job.gpus
         self.running.remove(job)
         self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)

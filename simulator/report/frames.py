@@ -17,7 +17,7 @@ TIMESERIES_COLUMNS = (
 
 JOB_COLUMNS = (
     "job", "model", "gpus", "layout", "submit_s", "start_s", "end_s", "tokens_target", "tokens_done",
-    "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "status",
+    "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "network_share_mean", "status",
 )
 
 
@@ -63,6 +63,7 @@ def jobs_frame(world) -> pd.DataFrame:
             "tokens_per_s": tokens / ran if ran > 0 else 0.0,
             "mfu": job.plan.mfu,
             "energy_j": job.energy_j,
+            "network_share_mean": job.share_s / ran if ran > 0 else float("nan"),
             "status": job.status if job.status != "pending" else "queued",
         })
     frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
