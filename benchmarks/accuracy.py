@@ -73,7 +73,8 @@ def collective_cases() -> Iterator[dict]:
     except ImportError:
         return
     for r in rows():
-        yield {"group": r.get("group", "nccl"), "case": r["case"], "unit": "s",
+        where = f"{r['nodes']} node" + ("s" if r["nodes"] > 1 else "")
+        yield {"group": f"nccl {r['collective']} {r['ranks']} GPUs, {where}", "case": r["case"], "unit": "s",
                "predicted": r["predicted_s"], "measured": r["measured_s"]}
 
 
@@ -114,7 +115,7 @@ def main() -> int:
               f"{100 * c['error']:+6.1f}%  {c['unit']}")
     print("\n== summary (absolute relative error)")
     for g, s in summarise(cases).items():
-        print(f"{g:<20} n={s['n']:<4} mean {100 * s['mean']:5.1f}%  max {100 * s['max']:5.1f}%")
+        print(f"{g:<38} n={s['n']:<4} mean {100 * s['mean']:5.1f}%  max {100 * s['max']:5.1f}%")
     return 0
 
 

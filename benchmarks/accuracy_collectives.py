@@ -15,15 +15,18 @@ Run: ``.venv/bin/python benchmarks/accuracy_collectives.py`` (``--summary`` skip
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
-from calibrate_collectives import (  # sibling script: run from benchmarks/ or with it on the path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.calibrate_collectives import (
     ALL_REDUCE_CSV,
     MIN_BYTES,
     SEND_RECV_CSV,
     load_measurements,
 )
-
 from simulator.costmodel import collectives as coll
 from simulator.scenario.catalog import shipped_catalog
 
