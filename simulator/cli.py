@@ -377,8 +377,13 @@ def run_cmd(
 
 @app.command("schema")
 @handle_errors
-def schema_cmd():
-    """Print the JSON Schema of a scenario file."""
+def schema_cmd(fmt: FormatOpt = OutputFormat.json):
+    """Print the JSON Schema of a scenario file (or the Markdown reference with --format md)."""
+    if fmt == OutputFormat.md:
+        from simulator.scenario.reference import scenario_reference
+
+        sys.stdout.write(scenario_reference() + "\n")
+        return
     from simulator.scenario.schema import Scenario
 
     print_json(Scenario.model_json_schema())
