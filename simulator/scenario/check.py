@@ -11,6 +11,7 @@ from pathlib import Path
 
 from simulator.errors import DcsimError, InputError, Problem
 from simulator.scenario.catalog import Catalog
+from simulator.scenario.csvfile import profile_problems
 from simulator.scenario.model_ref import resolve_model
 from simulator.scenario.schema import CsvProfile, Layout, Scenario, TrainingJob
 from simulator.scenario.specs import ModelSpec
@@ -50,9 +51,24 @@ def _lookup(table, name: str, path: str) -> tuple[object | None, list[Problem]]:
         return None, list(err.problems)
 
 
+def _check_overrides(scenario: Scenario, catalog: Catalog) -> list[Problem]:
+    """Catalog entries the scenario adds must name things that exist: a node's accelerator, an
+    accelerator's calibration profile (else they would fail only once a run uses them)."""
+    problems: list[Problem] = []
+    for i, node in enumerate(scenario.catalog.nodes):
+        problems += _lookup(catalog.accelerators, node.accelerator, f"catalog.nodes[{i}].accelerator")[1]
+    for i, accel in enumerate(scenario.catalog.accelerators):
+        try:
+            catalog.calibration_for(accel.calibration, f"catalog.accelerators[{i}].calibration")
+        except InputError as err:
+            problems += err.problems
+    return problems
+
+
 def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
     """Every cross-reference problem of ``scenario``, in document order."""
-    problems: list[Problem] = []
+    problems: list[Problem] = _check_overrides(scenario, catalog)
+    overridden_nodes = {n.name for n in scenario.catalog.nodes}
     group_gpus: dict[str, int] = {}
     group_domain: dict[str, int] = {}
     group_memory: dict[str, float] = {}
@@ -64,7 +80,8 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
         if node is None:
             continue
         accel, found = _lookup(catalog.accelerators, node.accelerator, f"{path}.node")
-        problems += found
+        if node.name not in overridden_nodes:  # else reported at catalog.nodes[i].accelerator
+            problems += found
         if accel is None:
             continue
         n_nodes = group.count * group.nodes_per_rack
@@ -91,7 +108,10 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
                           ("site.electricity.price_profile", scenario.site.electricity.price_profile),
                           ("site.electricity.carbon_profile", scenario.site.electricity.carbon_profile)):
         if isinstance(profile, CsvProfile):
-            problems += check_file(folder, profile.path, f"{path}.path")
+            found = check_file(folder, profile.path, f"{path}.path")
+            kind = "temperature" if path == "site.climate" else path.rsplit(".", 1)[1].split("_")[0]
+            problems += found or profile_problems(folder, profile.path, profile.column,
+                                                  f"{path}.path", kind)
 
     known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics")
                    for e in getattr(catalog, kind).entries}
@@ -107,13 +127,17 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
 
     envelope = scenario.site.power_envelope
     if idle_it_w > 0:
-        chain = scenario.power.pdu_efficiency * scenario.power.transformer_efficiency
-        idle_facility_w = idle_it_w / chain
+        # A lower bound of the idle facility load: every efficiency at its best, no cooling.
+        power = scenario.power
+        best_ups = max(e for _, e in power.ups_efficiency.points)
+        chain = power.pdu_efficiency * best_ups * power.transformer_efficiency
+        idle_facility_w = idle_it_w / chain + scenario.cooling.other_overhead
         if envelope < idle_facility_w:
             problems.append(Problem(
                 "site.power_envelope",
                 f"{human(envelope, 'power')} is below the cluster's idle load of "
-                f"{human(idle_facility_w, 'power')} (before cooling)", None))
+                f"{human(idle_facility_w, 'power')} (IT at idle through the power chain, before "
+                "cooling)", None))
     return problems
 
 
@@ -130,8 +154,10 @@ def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog
     try:
         model = resolve_model(job.model, catalog, folder, f"{path}.model")
     except InputError as err:
+        # Problems inside a spec file read "spec.yaml:LINE: key: message", the file named as written.
+        shown = job.model if isinstance(job.model, str) and err.source else err.source
         problems += [Problem(p.path if p.path.startswith(path) else f"{path}.model",
-                             p.message if not err.source else f"{err.source}: {p.format()}", p.value)
+                             p.message if not err.source else p.format(shown), p.value)
                      for p in err.problems]
     except DcsimError as err:
         problems.append(Problem(f"{path}.model", str(err)))

@@ -29,6 +29,7 @@ class LoadedScenario:
     base_dir: Path
     source: str | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __getattr__(self, name: str) -> Any:
         # Reach scenario sections directly: loaded.site, loaded.cluster, ...
@@ -43,6 +44,15 @@ class LoadedScenario:
         for path, value in changes.items():
             set_path(data, path, value)
         return load_scenario(data, base_dir=self.base_dir, source=self.source)
+
+    def locate(self, err: InputError) -> InputError:
+        """``err`` raised after loading (by the engine, say) with this scenario's file name and
+        the line of each YAML path, like the errors the loader raises itself."""
+        if err.source is not None:
+            return err
+        problems = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(self.lines, p.path))
+                    for p in err.problems]
+        return type(err)(problems, self.source)
 
     def to_dict(self) -> dict:
         """The scenario as plain data (as loaded, before unit conversion)."""
@@ -120,7 +130,7 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         located = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(lines, p.path))
                    for p in problems]
         raise ScenarioError(located, source)
-    return LoadedScenario(scenario, catalog, folder, source, doc.data)
+    return LoadedScenario(scenario, catalog, folder, source, doc.data, doc.lines)
 
 
 def _line(lines: dict[str, int], path: str) -> int | None:

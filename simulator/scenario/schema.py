@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from simulator.scenario.specs import (
     AcceleratorSpec,
@@ -32,13 +32,16 @@ from simulator.scenario.types import (
     NonNegUsd,
     NonNegUsdPerJ,
     NonNegWatts,
+    OutdoorCelsius,
     PositiveSeconds,
     PositiveWatts,
     UnitFraction,
     Usd,
 )
+from simulator.scenario.units import human
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
+MAX_SAMPLES = 5_000_000
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -51,17 +54,26 @@ class Simulation(Frozen):
     start_day_of_year: int = Field(1, ge=1, le=366, description="Day of year at t=0 (sets the season).")
     start_hour: float = Field(0.0, ge=0, lt=24, description="Hour of day at t=0.")
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.horizon > MAX_HORIZON_S:
-            raise ValueError(f"horizon {self.horizon:.0f} s is longer than 10 years")
-        if self.sample_interval > self.horizon:
-            raise ValueError("sample_interval is longer than the horizon")
-        if self.horizon / self.sample_interval > 5_000_000:
+    @field_validator("horizon")
+    @classmethod
+    def _horizon_limit(cls, horizon: float) -> float:
+        if horizon > MAX_HORIZON_S:
+            raise ValueError("longer than the limit of 10 years (3650 d)")
+        return horizon
+
+    @field_validator("sample_interval")
+    @classmethod
+    def _fits_horizon(cls, interval: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon")
+        if horizon is None:  # the horizon has its own error
+            return interval
+        if interval > horizon:
+            raise ValueError(f"must not be longer than the horizon, {human(horizon, 'time')}")
+        if horizon / interval > MAX_SAMPLES:
             raise ValueError(
-                f"{self.horizon / self.sample_interval:.0f} samples (horizon / sample_interval); "
-                "at most 5,000,000: lengthen sample_interval")
-        return self
+                f"gives {horizon / interval:,.0f} samples over the horizon; "
+                f"at most {MAX_SAMPLES:,}: use at least {human(horizon / MAX_SAMPLES, 'time')}")
+        return interval
 
 
 # ----------------------------------------------------------------------------- site
@@ -99,7 +111,7 @@ class ConstantClimate(Frozen):
     """A fixed outdoor temperature (for tests and what-ifs)."""
 
     type: Literal["constant"] = "constant"
-    temperature: Celsius
+    temperature: OutdoorCelsius
 
 
 Climate = Annotated[
@@ -125,11 +137,13 @@ class TimeOfUseProfile(Frozen):
     offpeak_multiplier: float = Field(0.8, gt=0, le=100)
     weekend_offpeak: bool = True
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.peak_end_hour <= self.peak_start_hour:
-            raise ValueError("peak_end_hour must be after peak_start_hour")
-        return self
+    @field_validator("peak_end_hour")
+    @classmethod
+    def _after_start(cls, end: float, info: ValidationInfo) -> float:
+        start = info.data.get("peak_start_hour")
+        if start is not None and end <= start:
+            raise ValueError(f"must be after peak_start_hour ({start:g}); got {end:g}")
+        return end
 
 
 class SolarDipProfile(Frozen):
@@ -252,7 +266,7 @@ class Chiller(Frozen):
     """Mechanical cooling: COP falls linearly as outdoor temperature rises (Carnot-like trend)."""
 
     cop_at_reference: float = Field(6.0, gt=0.5, le=30.0, description="COP at the reference outdoor temperature.")
-    reference_temperature: Celsius = Field(25.0)
+    reference_temperature: OutdoorCelsius = Field(25.0)
     cop_slope_per_c: float = Field(0.12, ge=0.0, le=2.0, description="COP lost per degree C above reference.")
     min_cop: float = Field(2.0, gt=0.1, le=30.0)
 

@@ -17,6 +17,7 @@ from simulator.scenario.types import (
     Frozen,
     NonNegUsd,
     NonNegWatts,
+    OutdoorCelsius,
     PositiveBytes,
     PositiveBytesPerS,
     PositiveFlopPerS,
@@ -219,11 +220,11 @@ class ClimateSpec(Frozen):
 
     name: str
     aliases: tuple[str, ...] = ()
-    mean: Celsius
-    annual_amplitude: Celsius = Field(ge=0)
-    diurnal_amplitude: Celsius = Field(ge=0)
+    mean: OutdoorCelsius
+    annual_amplitude: Celsius = Field(ge=0, le=100)
+    diurnal_amplitude: Celsius = Field(ge=0, le=100)
     warmest_day: int = Field(ge=1, le=366)
     warmest_hour: float = Field(ge=0, lt=24)
-    noise_std: Celsius = Field(ge=0)
+    noise_std: Celsius = Field(ge=0, le=50)
     noise_corr_hours: float = Field(gt=0)
     source: str

@@ -35,7 +35,7 @@ UsdPerJ = _quantity("price_energy")
 UsdPerS = _quantity("price_time")
 KgPerJ = _quantity("carbon_intensity")
 PerS = _quantity("rate")
-Celsius = _quantity("temperature")
+Celsius = Annotated[_quantity("temperature"), Field(ge=-273.15, le=10_000)]  # a temperature or a difference
 Fraction = _quantity("fraction")
 
 PositiveSeconds = Annotated[Seconds, Field(gt=0)]
@@ -49,6 +49,8 @@ NonNegUsd = Annotated[Usd, Field(ge=0)]
 NonNegUsdPerJ = Annotated[UsdPerJ, Field(ge=0)]
 NonNegKgPerJ = Annotated[KgPerJ, Field(ge=0)]
 UnitFraction = Annotated[Fraction, Field(ge=0, le=1)]
+# Outdoor air: WMO world records are -89.2 C (Vostok, 1983) and 56.7 C (Death Valley, 1913).
+OutdoorCelsius = Annotated[Celsius, Field(ge=-90, le=60)]
 Efficiency = Annotated[Fraction, Field(gt=0, le=1)]
 Count = Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
 NonNegCount = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]

@@ -88,13 +88,13 @@ def resolve_location(root: type[BaseModel], loc: tuple, data: Any = _MISSING):
     """Walk a pydantic error location through the model types (and the input ``data``).
 
     Returns (yaml_path, type_at_parent, type_at_location, branches): tags that are not YAML keys
-    are dropped; ``branches`` lists (is_model_branch, input_at_union) for every union member the
-    location went through, so callers can keep only errors of the branch the input meant.
+    are dropped; ``branches`` lists (is_model_branch, input_at_union, model) for every union member
+    the location went through, so callers can keep only errors of the branch the input meant.
     """
     path = ""
     current: Any = root
     parent: Any = None
-    branches: list[tuple[bool, Any]] = []
+    branches: list[tuple[bool, Any, Any]] = []
     value = data
     for elem in loc:
         current = _unwrap(current)
@@ -109,11 +109,11 @@ def resolve_location(root: type[BaseModel], loc: tuple, data: Any = _MISSING):
                     continue
                 chosen = _model_member_for_tag(members, elem)
                 if chosen is not _MISSING:
-                    branches.append((True, value))
+                    branches.append((True, value, chosen))
                     current = chosen
                     continue
                 if _is_scalar_tag(elem):
-                    branches.append((False, value))
+                    branches.append((False, value, None))
                     current = Any
                     continue
                 model_members = [m for m in members if _model_fields(m)]
@@ -140,11 +140,19 @@ def resolve_location(root: type[BaseModel], loc: tuple, data: Any = _MISSING):
     return path, parent, current, branches
 
 
-def _meant(branches: list[tuple[bool, Any]]) -> bool:
+def _meant(branches: list[tuple[bool, Any, Any]]) -> bool:
     """False when the error comes from a union branch the input clearly did not mean: a model
     branch for a non-mapping input, or a scalar branch for a mapping."""
-    return all(is_model == isinstance(value, dict) for is_model, value in branches
+    return all(is_model == isinstance(value, dict) for is_model, value, _ in branches
                if value is not _MISSING)
+
+
+def _unmeant_model(branches: list[tuple[bool, Any, Any]]) -> Any:
+    """The model of a union branch the input was not a mapping for (it was a scalar or a list)."""
+    for is_model, value, model in branches:
+        if is_model and value is not _MISSING and not isinstance(value, dict):
+            return model
+    return None
 
 
 def _allowed_keys(model: Any) -> list[str]:
@@ -155,7 +163,8 @@ def _allowed_keys(model: Any) -> list[str]:
     return [info.alias or name for name, info in fields.items()]
 
 
-def _message(err: dict, root: type[BaseModel], data: Any = _MISSING) -> tuple[str, str, object, bool]:
+def _message(err: dict, root: type[BaseModel], data: Any = _MISSING):
+    """(yaml_path, message, value shown, meant, model of an unmeant mapping branch or None)."""
     loc = tuple(err.get("loc", ()))
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
@@ -163,7 +172,7 @@ def _message(err: dict, root: type[BaseModel], data: Any = _MISSING) -> tuple[st
     path, parent, target, branches = resolve_location(root, loc, data)
     meant = _meant(branches)
     text, shown = _describe(kind, ctx, value, err, loc, parent, target)
-    return path, text, shown, meant
+    return path, text, shown, meant, None if meant else _unmeant_model(branches)
 
 
 def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
@@ -183,7 +192,9 @@ def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
                 text = text[len(prefix):]
         return text, _value_for(value)
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}", _value_for(value)
+        expected = str(ctx.get("expected", ""))
+        several = " or " in expected or "," in expected
+        return f"must be {'one of ' if several else ''}{expected}", _value_for(value)
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = ctx.get("discriminator", "type").strip("'")
         expected = ctx.get("expected_tags", "")
@@ -231,9 +242,16 @@ def problems_from(error: ValidationError, root: type[BaseModel], lines: dict[str
     only the errors of the member the input meant (a mapping means the model) are kept."""
     described = [_message(err, root, data) for err in error.errors(include_url=False)]
     meant = [d for d in described if d[3]] or described
+    # A scalar where a union also takes a mapping: say so ("'auto', or a mapping with keys ...").
+    mapping_too = {d[0]: d[4] for d in described if d[4] is not None}
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for path, message, value, _ in meant:
+    for path, message, value, _, _ in meant:
+        model = mapping_too.get(path)
+        if model is not None and "mapping" not in message:
+            keys = _allowed_keys(model)
+            listing = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
+            message = f"{message}, or a mapping with keys {listing}"
         full = join_path(prefix, path) if prefix and path else (prefix or path)
         if (full, message) in seen:
             continue

@@ -17,6 +17,10 @@ from simulator.errors import InputError, Problem
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 48
 MAX_NODES = 200_000
+MAX_DIGITS = 100  # a whole number longer than this is a mistake (Python refuses > 4300 anyway)
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_CHECKED_TAGS = (_INT_TAG, "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
 
 
 @dataclass
@@ -35,13 +39,37 @@ def join_path(parent: str, key: object) -> str:
     return f"{parent}.{key}" if parent else str(key)
 
 
-class _Walker:
-    """Counts expanded nodes (aliases included) and depth, and records line numbers."""
+def short_path(path: str, limit: int = 80) -> str:
+    """A YAML path cut in the middle when it is too long to read on one line."""
+    if len(path) <= limit:
+        return path
+    return f"{path[:limit // 2]} ... {path[-(limit // 2 - 5):]}"
 
-    def __init__(self):
+
+class _Walker:
+    """Counts expanded nodes (aliases included) and depth, records line numbers, and checks that
+    numbers and dates can be constructed (so such errors name their path and line)."""
+
+    def __init__(self, loader: yaml.SafeLoader | None = None):
         self.count = 0
         self.lines: dict[str, int] = {}
         self.problems: list[Problem] = []
+        self.loader = loader
+
+    def _check_scalar(self, node: yaml.ScalarNode, path: str) -> None:
+        line = node.start_mark.line + 1
+        if node.tag == _INT_TAG and len(node.value) > MAX_DIGITS:
+            self.problems.append(Problem(path, f"a number with {len(node.value)} digits; at most "
+                                               f"{MAX_DIGITS} digits are accepted", line=line))
+            return
+        if self.loader is None:
+            return
+        try:
+            self.loader.yaml_constructors[node.tag](self.loader, node)
+        except (ValueError, OverflowError, TypeError) as err:
+            what = node.tag.rsplit(":", 1)[-1]
+            self.problems.append(Problem(path, f"not a valid {what}: {err}",
+                                         node.value[:40], line=line))
 
     def walk(self, node: yaml.Node, path: str, depth: int) -> None:
         self.count += 1
@@ -49,9 +77,13 @@ class _Walker:
             raise InputError(f"too many YAML nodes after expanding aliases (more than {MAX_NODES}); "
                              "is this an alias bomb?")
         if depth > MAX_DEPTH:
-            raise InputError([Problem(path, f"nested more than {MAX_DEPTH} levels deep")])
+            raise InputError([Problem(short_path(path), f"nested more than {MAX_DEPTH} levels deep",
+                                      line=node.start_mark.line + 1)])
         self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag in _CHECKED_TAGS:
+                self._check_scalar(node, path)
+        elif isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
@@ -67,6 +99,10 @@ class _Walker:
                 self.walk(item, join_path(path, i), depth + 1)
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
 def read_text(path: Path) -> str:
     """Read a file as UTF-8 text with a size cap; errors name the file and what is wrong."""
     source = str(path)
@@ -75,30 +111,51 @@ def read_text(path: Path) -> str:
     except FileNotFoundError:
         raise InputError(f"file not found: {source}") from None
     except OSError as err:
-        raise InputError(f"cannot read {source}: {err.strerror}") from None
+        raise InputError(f"cannot read {source}: {err.strerror or err}") from None
     if path.is_dir():
         raise InputError(f"{source} is a folder, expected a file")
+    if not path.is_file():
+        raise InputError(f"{source} is not a regular file (a device, pipe or socket)")
     if size > MAX_FILE_BYTES:
         raise InputError(f"{source} is {size} bytes; input files are limited to {MAX_FILE_BYTES} bytes")
-    raw = path.read_bytes()
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise InputError(f"cannot read {source}: {err.strerror or err}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{source} is larger than {MAX_FILE_BYTES} bytes; input files are limited "
+                         f"to {MAX_FILE_BYTES} bytes")
+    return decode_utf8(raw, source)
+
+
+def decode_utf8(raw: bytes, source: str | None) -> str:
+    """UTF-8 text from bytes; a UTF-16/32 byte-order mark or a stray byte is named with its line."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            raise InputError([Problem("", f"the file is {encoding} text (it starts with a "
+                                          f"{encoding} byte-order mark); save it as UTF-8", line=1)],
+                             source)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputError(
-            f"{source} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
-        ) from None
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise InputError([Problem("", f"not UTF-8 text: byte 0x{raw[err.start]:02x} at offset "
+                                      f"{err.start}; save the file as UTF-8", line=line)],
+                         source) from None
 
 
 def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
     """Parse one YAML document from text, safely and within the limits above."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise InputError(f"YAML text is larger than {MAX_FILE_BYTES} bytes", source)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return YamlDocument({}, {}, source)
-        walker = _Walker()
+        walker = _Walker(loader)
         walker.walk(node, "", 0)
         if walker.problems:
             raise InputError(walker.problems)
@@ -110,6 +167,12 @@ def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
         what = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
         raise InputError([Problem("", f"invalid YAML: {what}{context}", line=line)], source) from None
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        raise InputError([Problem("", f"invalid YAML: character U+{code:04X} is not allowed in YAML "
+                                      "text (control characters other than tab and newline are not)",
+                                  line=line)], source) from None
     except yaml.YAMLError as err:
         raise InputError(f"invalid YAML: {err}", source) from None
     except RecursionError:
@@ -117,7 +180,8 @@ def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
     except (ValueError, TypeError, OverflowError) as err:
         raise InputError(f"invalid YAML value: {err}", source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(data, walker.lines, source)
 
 
