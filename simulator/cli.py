@@ -16,11 +16,77 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from simulator.errors import DcsimError, InputError, Problem
 
+
+def _usage_line(err: click.ClickException, args: list[str]) -> str:
+    """A bad flag or argument as one line: ``--flag: what is wrong (got 'value'); see ... --help``."""
+    ctx = getattr(err, "ctx", None)
+    hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+    if isinstance(err, click.NoSuchOption):
+        near = sorted(err.possibilities or ())
+        tip = f"; did you mean {near[0]}?" if len(near) == 1 else (
+            f" (possible options: {', '.join(near)})" if near else "")
+        return f"{err.option_name}: unknown option{tip}{hint}"
+    param = getattr(err, "param", None)
+    message = err.message if isinstance(err, click.BadParameter) else err.format_message()
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.replace(prefix, "")
+    message = message[:1].lower() + message[1:]
+    if param is None:
+        return f"usage: {message.rstrip('.')}{hint}"
+    names = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+    where = names[0] if param.param_type_name == "option" and names else param.human_readable_name
+    if isinstance(err, click.MissingParameter):
+        return f"{where}: missing {param.param_type_name}{hint}"
+    value = _raw_value(param, args)
+    shown = f" (got {value!r})" if value is not None and "got" not in message else ""
+    return f"{where}: {message.rstrip('.')}{shown}{hint}"
+
+
+def _raw_value(param: click.Parameter, args: list[str]) -> str | None:
+    """The text given on the command line for option ``param``, as typed."""
+    if param.param_type_name != "option":
+        return None
+    for i, token in enumerate(args):
+        for opt in param.opts:
+            if token == opt and i + 1 < len(args):
+                return args[i + 1]
+            if token.startswith(opt + "="):
+                return token[len(opt) + 1:]
+    return None
+
+
+class DcsimGroup(TyperGroup):
+    """Usage errors (a bad flag, a missing argument) print as one ``error:`` line like every other
+    dcsim error, with exit code 2, instead of a usage panel."""
+
+    def _report(self, err: click.ClickException, args: list[str]):
+        if isinstance(err, click.exceptions.NoArgsIsHelpError):
+            raise err
+        _err(f"error: {_usage_line(err, args)}")
+        raise typer.Exit(err.exit_code) from None
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, list(args), parent=parent, **extra)
+        except click.ClickException as err:
+            self._report(err, list(args))
+
+    def invoke(self, ctx: click.Context):
+        args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            self._report(err, args)
+
+
 app = typer.Typer(
+    cls=DcsimGroup,
     name="dcsim",
     help="Datacenter capacity-planning simulator for AI clusters.",
     no_args_is_help=True,
@@ -82,6 +148,8 @@ def handle_errors(func):
         except KeyboardInterrupt:
             _err("interrupted")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise  # the reader went away (| head): typer exits quietly
         except Exception as err:
             if os.environ.get("DCSIM_DEBUG"):
                 raise
@@ -314,14 +382,32 @@ def validate_cmd(scenario: ScenarioArg):
                      f"{len(sc.workloads.training)} training job(s), horizon {_h(sc.simulation.horizon, 'time')}\n")
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an output folder that cannot be written before spending time on a simulation."""
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem("--out", f"{out} is a file, not an output folder")])
+    if out.exists() and not force:
+        raise InputError([Problem("--out", f"output folder {out} already exists (use --force to "
+                                           "replace it)")])
+    ancestor = out.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError([Problem("--out", f"cannot create {out}: {ancestor} is not a folder")])
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError([Problem("--out", f"cannot create {out}: {ancestor} is not writable")])
+
+
 def _progress_bar(enabled: bool):
     """A rich progress bar over simulated time, or nothing when output is not a terminal."""
     if not enabled:
         return None, None
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # On stderr, so stdout stays clean for --format json/md even when a bar is forced on.
     progress = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                        TimeRemainingColumn(), transient=True)
+                        TimeRemainingColumn(), transient=True, console=Console(stderr=True))
     task = progress.add_task("run", total=1.0)
 
     def update(now: float, horizon: float) -> None:
@@ -343,15 +429,17 @@ def run_cmd(
     from simulator import api
 
     loaded = api.load_scenario(scenario)
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists (use --force to replace it)")
+    _check_out(out, force)
     show = sys.stderr.isatty() if progress is None else progress
     bar, callback = _progress_bar(show)
-    if bar is not None:
-        with bar:
-            result = api.simulate(loaded, progress=callback)
-    else:
-        result = api.simulate(loaded)
+    try:
+        if bar is not None:
+            with bar:
+                result = api.simulate(loaded, progress=callback)
+        else:
+            result = api.simulate(loaded)
+    except InputError as err:  # found while building the run: name the file and lines too
+        raise loaded.locate(err) from None
     result.write(out, force=force)
     if fmt == OutputFormat.json:
         print_json({"summary": result.summary, "costs": result.costs, "out": str(out)})
@@ -373,6 +461,47 @@ def run_cmd(
         ("$/GPU-hour", f"${c['usd_per_gpu_hour']:.2f}"),
         ("carbon", f"{s['carbon_kg'] / 1000:,.1f} t CO2e"),
     ], OutputFormat.table)
+
+
+@app.command("compare")
+@handle_errors
+def compare_cmd(
+    baseline: Annotated[Path, typer.Argument(help="Baseline JSON (tracked metrics) or a run folder.")],
+    current: Annotated[Path, typer.Argument(help="A run folder written by `dcsim run` (or a metrics JSON).")],
+    tol: Annotated[list[str] | None, typer.Option("--tol", help="Tolerance override METRIC=REL, e.g. pue_mean=0.01 (repeatable).")] = None,
+    update: Annotated[bool, typer.Option("--update", help="Write CURRENT's metrics into BASELINE instead of comparing.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Compare a run with a baseline; exit 1 when a metric moved beyond its tolerance (CI gate)."""
+    from simulator.report.compare import compare, metrics_of, write_baseline
+
+    now = metrics_of(current)
+    if update:
+        write_baseline(now, baseline)
+        sys.stdout.write(f"wrote {baseline}\n")
+        return
+    tolerances: dict[str, float] = {}
+    for item in tol or []:
+        name, _, value = item.partition("=")
+        try:
+            tolerances[name] = float(value)
+        except ValueError:
+            raise InputError([Problem("--tol", f"expected METRIC=REL (a number), got {item!r}")]) from None
+        if not tolerances[name] >= 0:
+            raise InputError([Problem("--tol", f"tolerance must be >= 0, got {item!r}")])
+    rows = compare(metrics_of(baseline), now, tolerances)
+    failed = [r for r in rows if not r.ok]
+    if fmt == OutputFormat.json:
+        print_json({"ok": not failed, "rows": [{"metric": r.metric, "baseline": r.baseline, "current": r.current,
+                                                 "change": r.change, "tolerance": r.tolerance, "ok": r.ok}
+                                                for r in rows]})
+    else:
+        table = [(r.metric, f"{r.baseline!s:>14} -> {r.current!s:<14} {100 * r.change:+.4f}% "
+                            f"(tol {100 * r.tolerance:g}%) {'ok' if r.ok else 'REGRESSION'}") for r in rows]
+        print_rows(f"compare {baseline} -> {current}", table, fmt)
+    if failed:
+        _err(f"{len(failed)} metric(s) outside tolerance: {', '.join(r.metric for r in failed)}")
+        raise typer.Exit(1)
 
 
 @app.command("schema")
