@@ -16,39 +16,47 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as _cx
+except ImportError:  # pragma: no cover - typer on click
+    from click import exceptions as _cx
 
 from simulator.errors import DcsimError, InputError, Problem
 
 
-def _usage_line(err: click.ClickException, args: list[str]) -> str:
+def _usage_line(err: _cx.ClickException, args: list[str]) -> str:
     """A bad flag or argument as one line: ``--flag: what is wrong (got 'value'); see ... --help``."""
     ctx = getattr(err, "ctx", None)
-    hint = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-    if isinstance(err, click.NoSuchOption):
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    if isinstance(err, _cx.NoSuchOption):
         near = sorted(err.possibilities or ())
         tip = f"; did you mean {near[0]}?" if len(near) == 1 else (
             f" (possible options: {', '.join(near)})" if near else "")
         return f"{err.option_name}: unknown option{tip}{hint}"
     param = getattr(err, "param", None)
-    message = err.message if isinstance(err, click.BadParameter) else err.format_message()
+    message = err.message if isinstance(err, _cx.BadParameter) else err.format_message()
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.replace(prefix, "")
     message = message[:1].lower() + message[1:]
     if param is None:
-        return f"usage: {message.rstrip('.')}{hint}"
+        where = getattr(err, "option_name", None) or "usage"
+        return f"{where}: {message.rstrip('.')}{hint}"
     names = [o for o in param.opts if o.startswith("--")] or list(param.opts)
-    where = names[0] if param.param_type_name == "option" and names else param.human_readable_name
-    if isinstance(err, click.MissingParameter):
+    if param.param_type_name == "option" and names:
+        where = names[0]
+    else:
+        where = str(getattr(param, "metavar", None) or param.name or "argument").upper()
+    if isinstance(err, _cx.MissingParameter):
         return f"{where}: missing {param.param_type_name}{hint}"
     value = _raw_value(param, args)
-    shown = f" (got {value!r})" if value is not None and "got" not in message else ""
+    shown = f" (got {value!r})" if value is not None and repr(value) not in message else ""
     return f"{where}: {message.rstrip('.')}{shown}{hint}"
 
 
-def _raw_value(param: click.Parameter, args: list[str]) -> str | None:
+def _raw_value(param, args: list[str]) -> str | None:
     """The text given on the command line for option ``param``, as typed."""
     if param.param_type_name != "option":
         return None
@@ -65,8 +73,8 @@ class DcsimGroup(TyperGroup):
     """Usage errors (a bad flag, a missing argument) print as one ``error:`` line like every other
     dcsim error, with exit code 2, instead of a usage panel."""
 
-    def _report(self, err: click.ClickException, args: list[str]):
-        if isinstance(err, click.exceptions.NoArgsIsHelpError):
+    def _report(self, err: _cx.ClickException, args: list[str]):
+        if isinstance(err, _cx.NoArgsIsHelpError):
             raise err
         _err(f"error: {_usage_line(err, args)}")
         raise typer.Exit(err.exit_code) from None
@@ -74,14 +82,14 @@ class DcsimGroup(TyperGroup):
     def make_context(self, info_name, args, parent=None, **extra):
         try:
             return super().make_context(info_name, list(args), parent=parent, **extra)
-        except click.ClickException as err:
+        except _cx.ClickException as err:
             self._report(err, list(args))
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         args = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
-        except click.ClickException as err:
+        except _cx.ClickException as err:
             self._report(err, args)
 
 

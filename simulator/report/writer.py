@@ -41,13 +41,23 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_outputs(out_dir: str | Path, files: dict[str, object], force: bool = False) -> Path:
-    """Write ``files`` (name -> str | bytes | DataFrame) into ``out_dir`` atomically."""
+    """Write ``files`` (name -> str | bytes | DataFrame) into ``out_dir`` atomically.
+
+    Everything goes into a temporary sibling ``.NAME.tmp-*`` that is renamed into place; on any
+    failure or interrupt the temporary folder is removed, and with ``force`` a folder being
+    replaced is put back, so ``out_dir`` is always either the old folder, complete, or absent.
+    """
     out = Path(out_dir)
     if out.exists() and not force:
         raise DcsimError(f"output folder {out} already exists (use --force to replace it)")
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    if out.exists() and not out.is_dir():
+        raise DcsimError(f"{out} is a file, not an output folder")
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as err:
+        raise DcsimError(f"cannot create the output folder {out}: {err.strerror or err}") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
@@ -61,13 +71,27 @@ def write_outputs(out_dir: str | Path, files: dict[str, object], force: bool = F
             else:
                 target.write_text(str(content), encoding="utf-8")
         if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.replace(out, trash / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
+            _replace(tmp, out, parent)
         else:
             os.replace(tmp, out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DcsimError(f"cannot write the output folder {out}: {err.strerror or err}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _replace(tmp: Path, out: Path, parent: Path) -> None:
+    """Swap ``tmp`` in for the existing folder ``out``; put ``out`` back if the swap fails."""
+    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+    try:
+        os.replace(out, trash / out.name)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(trash / out.name, out)
+            raise
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
