@@ -471,6 +471,58 @@ def run_cmd(
     ], OutputFormat.table)
 
 
+@app.command("sweep")
+@handle_errors
+def sweep_cmd(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: sweep.parquet and sweep.json.")] = Path("out-sweep"),
+    axis: Annotated[list[str] | None, typer.Option("--axis", help="PATH=V1,V2,... (repeatable; adds to the scenario's sweep.axes).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Local worker processes.")] = 1,
+    dask: Annotated[str | None, typer.Option("--dask", help="dask.distributed scheduler address, or 'local'.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Folder of cached variant results (reused when unchanged).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output folder if it exists.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Run every combination of axis values; one row of headline numbers per variant."""
+    from simulator import api
+    from simulator.sweep.grid import expand, parse_axis
+    from simulator.sweep.local import run_all
+    from simulator.sweep.table import sweep_frame
+
+    loaded = api.load_scenario(scenario)
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists (use --force to replace it)")
+    axes = dict(loaded.scenario.sweep.axes) if loaded.scenario.sweep else {}
+    for text in axis or []:
+        path, values = parse_axis(text)
+        axes[path] = values
+    variants = expand(loaded, axes)
+    bar, callback = _progress_bar(sys.stderr.isatty())
+
+    def tick(done: int, total: int) -> None:
+        if callback is not None:
+            callback(done, total)
+
+    if bar is not None:
+        with bar:
+            results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask, tick)
+    else:
+        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask)
+    frame = sweep_frame(variants, results)
+    from simulator.report.writer import dumps, write_outputs
+
+    write_outputs(out, {"sweep.parquet": frame, "sweep.json": dumps({"axes": axes, "rows": frame.to_dict("records")})},
+                  force=force)
+    if fmt == OutputFormat.json:
+        print_json({"axes": axes, "rows": frame.to_dict("records"), "out": str(out)})
+        return
+    shown = [c for c in frame.columns if c in axes or c in ("tokens_trained", "pue_mean", "total_usd",
+                                                             "usd_per_mtoken", "capped_fraction")]
+    rows = [(", ".join(f"{k}={row[k]}" for k in axes) or "base",
+             "  ".join(f"{c}={row[c]:.4g}" for c in shown if c not in axes)) for row in frame.to_dict("records")]
+    print_rows(f"sweep of {len(variants)} variant(s) -> {out}", rows, fmt)
+
+
 @app.command("compare")
 @handle_errors
 def compare_cmd(

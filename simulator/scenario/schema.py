@@ -364,6 +364,27 @@ class CatalogOverrides(Frozen):
     climates: list[ClimateSpec] = Field(default_factory=list)
 
 
+# ----------------------------------------------------------------------------- sweeps
+class Sweep(Frozen):
+    """Axes of a parameter sweep: YAML paths and the values each takes (``dcsim sweep``)."""
+
+    axes: dict[str, list[str | int | float | bool]] = Field(
+        default_factory=dict, description="YAML path -> values, e.g. {site.power_envelope: [1MW, 1.5MW]}.")
+
+    @field_validator("axes")
+    @classmethod
+    def _non_empty(cls, axes):
+        empty = [k for k, v in axes.items() if not v]
+        if empty:
+            raise ValueError(f"axes need at least one value: {', '.join(empty)}")
+        size = 1
+        for values in axes.values():
+            size *= len(values)
+        if size > 100_000:
+            raise ValueError(f"{size} variants; at most 100,000")
+        return axes
+
+
 # ----------------------------------------------------------------------------- scenario
 class Scenario(Frozen):
     """A whole planning scenario. ``base_dir`` (not part of the YAML) is where relative paths
@@ -379,6 +400,7 @@ class Scenario(Frozen):
     costs: Costs = Field(default_factory=Costs)
     workloads: Workloads = Field(default_factory=Workloads)
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
+    sweep: Sweep | None = Field(None, description="Axes for `dcsim sweep` (ignored by `dcsim run`).")
 
 
 __all__ = [
