@@ -205,30 +205,44 @@ def load_scenario(source, base_dir: Path | None = None):
 
 
 class Result:
-    """What one run produced: summary and costs (dicts), timeseries, jobs, progress (DataFrames)."""
+    """What one run produced, as pandas objects: ``summary`` and ``costs`` (Series of headline
+    numbers; the plain dicts are ``summary_dict`` and ``costs_dict``), ``timeseries``, ``jobs``
+    and ``progress`` (DataFrames, columns in docs/outputs.md)."""
 
     def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress):
         self.scenario = scenario
-        self.summary = summary
-        self.costs = costs
+        self.summary_dict = summary
+        self.costs_dict = costs
         self.timeseries = timeseries
         self.jobs = jobs
         self.progress = progress
+
+    @property
+    def summary(self):
+        import pandas as pd
+
+        return pd.Series(self.summary_dict, dtype=object, name="summary")
+
+    @property
+    def costs(self):
+        import pandas as pd
+
+        return pd.Series(self.costs_dict, dtype=object, name="costs")
 
     def files(self) -> dict[str, object]:
         """Every output file's content, by name (see docs/outputs.md)."""
         from simulator.report.html import render_html
         from simulator.report.writer import dumps
 
-        title = f"dcsim: {self.summary['scenario']}"
+        title = f"dcsim: {self.summary_dict['scenario']}"
         return {
-            "summary.json": dumps(self.summary),
-            "costs.json": dumps(self.costs),
+            "summary.json": dumps(self.summary_dict),
+            "costs.json": dumps(self.costs_dict),
             "timeseries.parquet": self.timeseries,
             "jobs.parquet": self.jobs,
             "progress.parquet": self.progress,
             "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
-            "report.html": render_html(self.summary, self.costs, self.timeseries, self.jobs,
+            "report.html": render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
                                        self.progress, title),
         }
 
@@ -241,7 +255,7 @@ class Result:
     def markdown(self) -> str:
         from simulator.report.markdown import render_markdown
 
-        return render_markdown(self.summary, self.costs, self.jobs)
+        return render_markdown(self.summary_dict, self.costs_dict, self.jobs)
 
     def plot_power(self):
         """Figure: the facility power stack over time."""
@@ -262,12 +276,12 @@ class Result:
     def plot_costs(self):
         from simulator.report.figures import cost_breakdown
 
-        return cost_breakdown(self.costs)
+        return cost_breakdown(self.costs_dict)
 
     def __repr__(self) -> str:
-        s = self.summary
+        s = self.summary_dict
         return (f"Result({s['scenario']!r}: facility {s['facility_energy_j'] / 3.6e9:.1f} MWh, "
-                f"PUE {s['pue_mean']:.3f}, total ${self.costs['total_usd']:,.0f})")
+                f"PUE {s['pue_mean']:.3f}, total ${self.costs_dict['total_usd']:,.0f})")
 
 
 def simulate(scenario, progress=None) -> Result:

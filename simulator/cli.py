@@ -43,6 +43,7 @@ def _usage_line(err: _cx.ClickException, args: list[str]) -> str:
     message = message[:1].lower() + message[1:]
     if param is None:
         where = getattr(err, "option_name", None) or "usage"
+        message = message.removeprefix(f"option '{where}' ")
         return f"{where}: {message.rstrip('.')}{hint}"
     names = [o for o in param.opts if o.startswith("--")] or list(param.opts)
     if param.param_type_name == "option" and names:
@@ -450,12 +451,12 @@ def run_cmd(
         raise loaded.locate(err) from None
     result.write(out, force=force)
     if fmt == OutputFormat.json:
-        print_json({"summary": result.summary, "costs": result.costs, "out": str(out)})
+        print_json({"summary": result.summary_dict, "costs": result.costs_dict, "out": str(out)})
         return
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
-    s, c = result.summary, result.costs
+    s, c = result.summary_dict, result.costs_dict
     print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}", [
         ("facility energy", _h(s["facility_energy_j"], "energy")),
         ("IT energy", _h(s["it_energy_j"], "energy")),

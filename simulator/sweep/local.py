@@ -20,7 +20,7 @@ def run_variant(raw: dict, base_dir: str, source: str | None = None) -> dict:
     from simulator.scenario.load import load_scenario
 
     result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
-    return {"summary": result.summary, "costs": result.costs}
+    return {"summary": result.summary_dict, "costs": result.costs_dict}
 
 
 def run_all(variants: list[Variant], base_dir: str, source: str | None = None, workers: int = 1,
