@@ -141,3 +141,59 @@ class CommModel:
         """(ranks inside one domain, domains spanned) of a group of n ranks with this stride."""
         g = place(float(n), float(stride), float(self.scaleup_domain))
         return int(g[0]), int(g[1])
+
+
+def _ring_split(n: float, stride: float, domain: float, nbytes: float, phases: float) -> tuple[float, float]:
+    """Bytes one rank sends inside / outside its scale-up domain for ``phases`` ring passes
+    (all-gather or reduce-scatter = 1, all-reduce = 2) of an ``nbytes`` buffer, run
+    hierarchically: the in-domain phase on the whole buffer, the cross-domain one on 1/inner."""
+    inner, outer = place(n, stride, domain)
+    up = phases * (inner - 1.0) / inner * nbytes if inner > 1 else 0.0
+    out = phases * (outer - 1.0) / outer * nbytes / inner if outer > 1 else 0.0
+    return up, out
+
+
+def step_volumes(layout: dict, domain: int, micro_batches: int, layers_per_stage: int,
+                 s_bytes: float, params_local: float, grad_bytes: float, weight_bytes: float,
+                 top_k: int = 1, experts: int = 1, recompute_full: bool = False) -> dict[str, float]:
+    """Bytes each GPU sends in one training step, by collective class (tp, pp, dp, ep, zero3)
+    and by tier (scaleup: NVLink/ICI, scaleout: the network), for the volumes above."""
+    tp, pp, dp, ep = layout["tp"], layout["pp"], layout["dp"], layout.get("ep", 1)
+    v, zero, m = layout.get("interleave", 1), layout.get("zero", 0), micro_batches
+    d = float(domain)
+    by_class = dict.fromkeys(("tp", "pp", "dp", "ep", "zero3"), 0.0)
+    tiers = {"scaleup": 0.0, "scaleout": 0.0}
+
+    def add(name: str, up: float, out: float, times: float) -> None:
+        by_class[name] += (up + out) * times
+        tiers["scaleup"] += up * times
+        tiers["scaleout"] += out * times
+
+    passes = 3.0 if recompute_full else 2.0
+    if tp > 1:
+        up, out = _ring_split(tp, 1.0, d, s_bytes, 2.0)          # per all-reduce-equivalent
+        add("tp", up, out, passes * 2.0 * layers_per_stage * m)
+    if pp > 1:
+        hop = s_bytes / tp if layout.get("sp", 0) else s_bytes
+        cross = tp * dp >= d
+        add("pp", 0.0 if cross else hop, hop if cross else 0.0, 2.0 * v * m)
+    if dp > 1:
+        if zero >= 1:
+            up1, out1 = _ring_split(dp, tp, d, params_local * grad_bytes, 1.0)
+            up2, out2 = _ring_split(dp, tp, d, params_local * weight_bytes, 1.0)
+            add("dp", up1 + up2, out1 + out2, 1.0)
+        else:
+            up, out = _ring_split(dp, tp, d, params_local * grad_bytes, 2.0)
+            add("dp", up, out, 1.0)
+        if zero >= 3:
+            up1, out1 = _ring_split(dp, tp, d, params_local * weight_bytes, 2.0)
+            up2, out2 = _ring_split(dp, tp, d, params_local * 2.0, 1.0)
+            add("zero3", up1 + up2, out1 + out2, float(m))
+    if ep > 1 and experts > 1:
+        inner = place(ep, tp, d)[0]
+        nbytes = top_k * s_bytes / tp
+        moved = (ep - 1.0) / ep * nbytes
+        share_out = (ep - inner) / (ep - 1.0) if ep > 1 else 0.0
+        add("ep", moved * (1 - share_out), moved * share_out, 4.0 * layers_per_stage * m)
+    return {**{f"{k}_bytes": val for k, val in by_class.items()},
+            **{f"{k}_bytes": val for k, val in tiers.items()}}

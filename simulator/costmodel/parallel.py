@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from simulator.costmodel import memory as mem
-from simulator.costmodel.comm import dp_step_s, ep_comm_s, pp_hop_s, tp_comm_s, zero3_micro_batch_s
+from simulator.costmodel.comm import dp_step_s, ep_comm_s, pp_hop_s, step_volumes, tp_comm_s, zero3_micro_batch_s
 from simulator.costmodel.device import D_HOST_OP, D_KERNEL_OVERHEAD, D_MEM_BW, DeviceModel
 from simulator.costmodel.memory import memory_parts
 from simulator.costmodel.ops import (
@@ -391,6 +391,10 @@ def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int
              "peak_memory_bytes", "power_w", "micro_batches", "params_local", "activations_bytes")
     result = {k: float(out[i]) for i, k in enumerate(names)}
     result["micro_batches"] = int(result["micro_batches"])
+    result["comm_bytes_per_gpu"] = step_volumes(
+        layout, comm.scaleup_domain, result["micro_batches"], -(-model.layers // layout["pp"]),
+        layout["micro_batch"] * seq * model.hidden * prec.act_bytes, result["params_local"],
+        job[J_GRAD_COMM], job[J_WEIGHT_COMM], model.top_k, model.experts, recipe.recompute == "full")
     return result
 
 

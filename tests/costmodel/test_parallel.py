@@ -209,3 +209,26 @@ def test_at_power_on_a_planned_job(h100, dgx):
     assert p == pytest.approx(cap)
     assert clocks[i] < clock < clocks[i + 1]
     assert steps[i + 1] < step < steps[i]
+
+
+def test_step_volumes_by_hand():
+    from simulator.costmodel.comm import step_volumes
+
+    # tp 8, pp 8, dp 1 on 8-GPU domains, 512 micro-batches of S = 2048*12288*2 bytes, 12 layers a stage.
+    s_bytes = 2048 * 12288 * 2.0
+    v = step_volumes({"tp": 8, "pp": 8, "dp": 1, "sp": 1, "micro_batch": 1}, 8, 512, 12, s_bytes,
+                     2.8e9, 4.0, 2.0)
+    # TP: 2 passes x 2 all-reduce-equivalents x 2*(7/8)*S per layer and micro-batch, all on NVLink.
+    assert v["tp_bytes"] == pytest.approx(2 * 2 * 2 * 7 / 8 * s_bytes * 12 * 512)
+    # PP: one activation and one gradient of S/tp per micro-batch, between nodes (tp*dp = 8).
+    assert v["pp_bytes"] == pytest.approx(2 * 512 * s_bytes / 8)
+    assert v["scaleout_bytes"] == pytest.approx(v["pp_bytes"])
+    assert v["scaleup_bytes"] == pytest.approx(v["tp_bytes"])
+    # DP over 32 ranks of stride 1 on 8-GPU domains: reduce-scatter + all-gather, hierarchical:
+    # inside the node 7/8 of each buffer, across the 4 nodes 3/4 of an eighth of it.
+    w = step_volumes({"tp": 1, "pp": 1, "dp": 32, "zero": 1, "micro_batch": 1}, 8, 4, 24, s_bytes,
+                     1e9, 4.0, 2.0)
+    up = 7 / 8 * (4e9 + 2e9)
+    out = 3 / 4 * (4e9 + 2e9) / 8
+    assert w["scaleup_bytes"] == pytest.approx(up) and w["scaleout_bytes"] == pytest.approx(out)
+    assert w["dp_bytes"] == pytest.approx(up + out)
