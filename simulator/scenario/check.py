@@ -40,7 +40,7 @@ def check_file(folder: Path, rel: str, path: str) -> list[Problem]:
     if not inside(folder, full):
         return [Problem(path, "points outside the scenario's folder", rel)]
     if not full.is_file():
-        return [Problem(path, f"file not found: {full}", None)]
+        return [Problem(path, f"file not found: {rel} (in {folder})", None)]
     return []
 
 

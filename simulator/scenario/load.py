@@ -119,8 +119,9 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         folder = Path(base_dir) if base_dir is not None else path.resolve().parent
         source = source or str(path)
     if not isinstance(doc.data, dict):
-        raise ScenarioError([Problem("", "a scenario is a mapping with keys site, cluster, workloads, ...",
-                                     line=doc.lines.get(""))], source)
+        found = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__} {doc.data!r:.40}"
+        raise ScenarioError([Problem("", f"a scenario is a mapping with keys site, cluster, workloads, ... "
+                                         f"(got {found})", line=doc.lines.get(""))], source)
     scenario = validate_model(Scenario, doc.data, doc.lines, source)
     catalog = shipped_catalog().with_entries(
         {kind: list(getattr(scenario.catalog, kind)) for kind in type(scenario.catalog).model_fields})

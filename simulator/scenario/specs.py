@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simulator.scenario.types import (
     BytesPerS,
@@ -25,6 +25,7 @@ from simulator.scenario.types import (
     PositiveWatts,
     Seconds,
 )
+from simulator.scenario.units import human
 
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
@@ -56,19 +57,28 @@ class ModelSpec(Frozen):
     aliases: tuple[str, ...] = Field((), description="Other names this entry answers to.")
     source: str | None = Field(None, description="Where the numbers come from.")
 
+    @field_validator("kv_heads")
+    @classmethod
+    def _divides_heads(cls, kv_heads: int | None, info: ValidationInfo) -> int | None:
+        heads = info.data.get("heads")
+        if kv_heads is not None and heads is not None and heads % kv_heads:
+            raise ValueError(f"must divide heads ({heads})")
+        return kv_heads
+
+    @field_validator("top_k")
+    @classmethod
+    def _within_experts(cls, top_k: int, info: ValidationInfo) -> int:
+        experts = info.data.get("experts")
+        if experts is not None and top_k > experts:
+            raise ValueError(f"cannot exceed experts ({experts})")
+        return top_k
+
     @model_validator(mode="after")
     def _check(self):
-        problems = []
-        if self.kv_heads is not None and self.heads % self.kv_heads:
-            problems.append(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         if self.head_dim is None and self.hidden % self.heads:
-            problems.append(
+            raise ValueError(
                 f"hidden ({self.hidden}) must be a multiple of heads ({self.heads}), or give head_dim"
             )
-        if self.top_k > self.experts:
-            problems.append(f"top_k ({self.top_k}) cannot exceed experts ({self.experts})")
-        if problems:
-            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -117,13 +127,20 @@ class AcceleratorSpec(Frozen):
     calibration: str = Field(description="Name of the efficiency-curve profile in calibration.yaml.")
     source: str
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.idle_power >= self.tdp:
-            raise ValueError(f"idle_power ({self.idle_power} W) must be below tdp ({self.tdp} W)")
-        if "bf16" not in self.peak_flops:
-            raise ValueError("peak_flops needs at least a bf16 entry")
-        return self
+    @field_validator("peak_flops")
+    @classmethod
+    def _has_bf16(cls, peak_flops: dict) -> dict:
+        if "bf16" not in peak_flops:
+            raise ValueError(f"needs at least a bf16 entry (got {', '.join(peak_flops) or 'none'})")
+        return peak_flops
+
+    @field_validator("idle_power")
+    @classmethod
+    def _below_tdp(cls, idle_power: float, info: ValidationInfo) -> float:
+        tdp = info.data.get("tdp")
+        if tdp is not None and idle_power >= tdp:
+            raise ValueError(f"must be below tdp ({human(tdp, 'power')})")
+        return idle_power
 
 
 class GemmCurve(Frozen):
@@ -183,11 +200,13 @@ class NodeSpec(Frozen):
     price: NonNegUsd = 0.0
     source: str
 
-    @model_validator(mode="after")
-    def _check(self):
-        if self.host_idle_power > self.host_power:
-            raise ValueError("host_idle_power cannot exceed host_power")
-        return self
+    @field_validator("host_idle_power")
+    @classmethod
+    def _within_host_power(cls, idle: float, info: ValidationInfo) -> float:
+        host_power = info.data.get("host_power")
+        if host_power is not None and idle > host_power:
+            raise ValueError(f"cannot exceed host_power ({human(host_power, 'power')})")
+        return idle
 
 
 class SwitchSpec(Frozen):

@@ -50,7 +50,7 @@ NonNegUsdPerJ = Annotated[UsdPerJ, Field(ge=0)]
 NonNegKgPerJ = Annotated[KgPerJ, Field(ge=0)]
 UnitFraction = Annotated[Fraction, Field(ge=0, le=1)]
 # Outdoor air: WMO world records are -89.2 C (Vostok, 1983) and 56.7 C (Death Valley, 1913).
-OutdoorCelsius = Annotated[Celsius, Field(ge=-90, le=60)]
+OutdoorCelsius = Annotated[_quantity("temperature"), Field(ge=-90, le=60)]
 Efficiency = Annotated[Fraction, Field(gt=0, le=1)]
 Count = Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
 NonNegCount = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]

@@ -252,6 +252,8 @@ def problems_from(error: ValidationError, root: type[BaseModel], lines: dict[str
             keys = _allowed_keys(model)
             listing = ", ".join(keys[:8]) + (", ..." if len(keys) > 8 else "")
             message = f"{message}, or a mapping with keys {listing}"
+        if value is not None and repr(value) in message:
+            value = None  # the message already shows it
         full = join_path(prefix, path) if prefix and path else (prefix or path)
         if (full, message) in seen:
             continue
