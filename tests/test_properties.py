@@ -1,0 +1,357 @@
+"""Invariants that hold for every valid scenario, checked with hypothesis on generated ones.
+
+The strategy builds small scenarios: 1-3 rack groups of catalog nodes, a constant or built-in
+climate, 0-3 training jobs of small catalog models with an explicit layout or ``auto``, horizons
+of hours to a few days sampled every 5-60 minutes, and a power envelope that is generous or
+tight (but above the idle load). Examples are derandomized so CI sees the same ones every run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from simulator import api
+from simulator.engine.fabric import size_fabric
+from simulator.errors import ScenarioError
+from simulator.report import writer
+from simulator.scenario.catalog import shipped_catalog
+from simulator.scenario.schema import Fabric
+
+CATALOG = shipped_catalog()
+NODES = ("dgx-h100", "hgx-h200", "dgx-a100", "dgx-b200", "mi300x-8gpu", "tpu-v5p-host")
+MODELS = ("gpt3-125m", "gpt3-350m", "gpt3-760m")
+CLIMATES = ("temperate", "hot-dry", "nordic", "hot-humid", "continental")
+OUTPUT_FILES = {"summary.json", "costs.json", "timeseries.parquet", "jobs.parquet",
+                "progress.parquet", "scenario.json", "report.html"}
+REL = 1e-9
+SEEN: Counter = Counter()  # what the generated scenarios reached (checked by the last test)
+
+
+
+def examples(n: int) -> settings:
+    """Fixed examples (derandomized, no example database): CI sees the same ones every run."""
+    return settings(max_examples=n, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])
+
+
+# ----------------------------------------------------------------------------- strategies
+def _node_power(name: str) -> tuple[float, float, int]:
+    """(idle W, peak W, accelerators) of one server of catalog node ``name``."""
+    node = CATALOG.nodes.get(name)
+    accel = CATALOG.accelerators.get(node.accelerator)
+    n = node.accelerators_per_node
+    return node.host_idle_power + n * accel.idle_power, node.host_power + n * accel.tdp, n
+
+
+@st.composite
+def rack_groups(draw) -> list[dict]:
+    groups = []
+    for i in range(draw(st.integers(1, 3))):
+        group = {"name": f"g{i}", "node": draw(st.sampled_from(NODES)),
+                 "nodes_per_rack": draw(st.integers(1, 4)), "count": draw(st.integers(1, 3)),
+                 "cooling": draw(st.sampled_from(["air", "liquid"]))}
+        groups.append(group)
+    return groups
+
+
+def _network_power(groups: list[dict]) -> float:
+    """Switch and optic power of the default fabric for these racks (idle or busy alike)."""
+    endpoints, nic_bw = 0, 0.0
+    for g in groups:
+        node = CATALOG.nodes.get(g["node"])
+        endpoints += g["nodes_per_rack"] * g["count"] * node.nics
+        nic_bw = max(nic_bw, node.nic_bw)
+    return size_fabric(Fabric(), endpoints, nic_bw, CATALOG).power_w
+
+
+def _busy_extra_w(job: dict, groups: list[dict]) -> float:
+    """Power a job adds above idle when its GPUs and their servers run flat out."""
+    group = next(g for g in groups if g["name"] == job["rack_group"])
+    node = CATALOG.nodes.get(group["node"])
+    accel = CATALOG.accelerators.get(node.accelerator)
+    per_gpu = accel.tdp - accel.idle_power
+    per_gpu += (node.host_power - node.host_idle_power) / node.accelerators_per_node
+    return job["gpus"] * per_gpu
+
+
+def _gpus_of(group: dict) -> int:
+    return group["nodes_per_rack"] * group["count"] * _node_power(group["node"])[2]
+
+
+@st.composite
+def training_job(draw, name: str, groups: list[dict], horizon_s: float) -> dict:
+    group = draw(st.sampled_from(groups))
+    capacity, per_node = _gpus_of(group), _node_power(group["node"])[2]
+    model = CATALOG.models.get(draw(st.sampled_from(MODELS)))
+    job = {"name": name, "model": model.name, "seq": draw(st.sampled_from([512, 1024, 2048])),
+           "rack_group": group["name"], "precision": "bf16-mixed",
+           "start": draw(st.floats(0, 0.5)) * horizon_s,
+           "tokens": draw(st.sampled_from([1e7, 1e8, 1e9, 1e10])),
+           "priority": draw(st.integers(-2, 2))}
+    micro = draw(st.sampled_from([1, 2]))
+    if draw(st.booleans()):
+        tp = draw(st.sampled_from([t for t in (1, 2, 4, 8) if model.heads % t == 0 and t <= per_node]))
+        pp = draw(st.sampled_from([p for p in (1, 2, 4) if model.layers % p == 0]))
+        dps = [d for d in (1, 2, 4, 8, 16) if tp * pp * d <= capacity]
+        assume(dps)
+        dp = draw(st.sampled_from(dps))
+        job.update(gpus=tp * pp * dp, layout={"tp": tp, "pp": pp, "dp": dp}, micro_batch=micro,
+                   global_batch=micro * dp * draw(st.sampled_from([1, 2, 4, 8])))
+    else:
+        gpus = draw(st.sampled_from([g for g in (1, 2, 4, 8, 16, 32, 64) if g <= capacity]))
+        job.update(gpus=gpus, layout="auto", global_batch=gpus * draw(st.sampled_from([2, 4, 8])))
+    return job
+
+
+@st.composite
+def scenarios(draw, max_jobs: int = 3) -> dict:
+    horizon_h = draw(st.sampled_from([6, 12, 24, 48, 72]))
+    horizon_s = horizon_h * 3600.0
+    interval_min = draw(st.sampled_from([5, 10, 15, 30, 60]))
+    groups = draw(rack_groups())
+    if draw(st.booleans()):
+        climate: object = {"type": "constant", "temperature": f"{draw(st.integers(-10, 40))}C"}
+    else:
+        climate = draw(st.sampled_from(CLIMATES))
+    overhead = draw(st.sampled_from([0, 1000, 5000]))
+    jobs = [draw(training_job(f"job-{k}", groups, horizon_s))
+            for k in range(draw(st.integers(0, max_jobs)))]
+    network = _network_power(groups)
+    idle = sum(g["nodes_per_rack"] * g["count"] * _node_power(g["node"])[0] for g in groups) + network
+    peak = sum(g["nodes_per_rack"] * g["count"] * _node_power(g["node"])[1] for g in groups) + network
+    busy = idle + sum(_busy_extra_w(job, groups) for job in jobs)  # every job running at once
+    # Generous: twice the peak IT load. Tight: a fraction of what the jobs draw running together
+    # (x1.3 for losses and cooling), but at least 1.5x the idle IT load (the idle facility load
+    # with losses and chillers; the rare hot site where that is not enough is filtered out in
+    # simulate(), since a run refuses an envelope below its idle load up front).
+    if draw(st.booleans()):
+        envelope = 2.0 * peak + overhead
+    else:
+        envelope = max(1.5 * idle, draw(st.floats(0.5, 1.2)) * 1.3 * busy) + 1.1 * overhead
+    return {
+        "name": "property",
+        "simulation": {"horizon": f"{horizon_h}h", "sample_interval": f"{interval_min}min",
+                       "seed": draw(st.integers(0, 2**31)),
+                       "start_day_of_year": draw(st.integers(1, 365))},
+        "site": {"power_envelope": f"{envelope:.0f}W", "climate": climate,
+                 "electricity": {"price": f"${draw(st.sampled_from([0.05, 0.1, 0.2]))}/kWh"}},
+        "cluster": {"racks": groups},
+        "cooling": {"other_overhead": f"{overhead}W"},
+        "workloads": {"training": jobs},
+    }
+
+
+def simulate(scenario: dict) -> api.Result:
+    try:
+        return api.simulate(api.load_scenario(scenario, base_dir=Path.cwd()))
+    except ScenarioError as err:
+        # A tight envelope below the idle load on the site's hottest hour is a bad scenario,
+        # not a counterexample (the run refuses it up front, as it should).
+        assume("idle facility load" not in str(err))
+        raise
+
+
+def _energy(frame: pd.DataFrame, column: str) -> float:
+    """Sum of power x interval: each row is the mean over the interval that ends at t_s."""
+    t = frame["t_s"].to_numpy()
+    dt = np.diff(np.concatenate(([0.0], t)))
+    return float(np.sum(frame[column].to_numpy() * dt))
+
+
+# ----------------------------------------------------------------------------- properties
+@examples(200)
+@given(scenarios())
+def test_energy_power_cost_and_job_invariants(scenario):
+    result = simulate(scenario)
+    s, c, ts, jobs = result.summary_dict, result.costs_dict, result.timeseries, result.jobs
+    sim = result.scenario.scenario.simulation
+
+    # Samples cover the horizon: the last one ends it, intervals are positive.
+    t = ts["t_s"].to_numpy()
+    assert t[-1] == pytest.approx(sim.horizon)
+    assert np.all(np.diff(np.concatenate(([0.0], t))) > 0)
+
+    # Energy conservation: facility = IT + losses + cooling + other, IT = accel + hosts + network,
+    # every summary energy = sum of its power column x interval.
+    for part in ("it", "losses", "cooling", "other", "facility", "accelerator", "host", "network"):
+        assert _energy(ts, f"{part}_power_w") == pytest.approx(s[f"{part}_energy_j"], rel=REL)
+    facility_parts = s["it_energy_j"] + s["losses_energy_j"] + s["cooling_energy_j"] + s["other_energy_j"]
+    assert s["facility_energy_j"] == pytest.approx(facility_parts, rel=REL)
+    it_parts = s["accelerator_energy_j"] + s["host_energy_j"] + s["network_energy_j"]
+    assert s["it_energy_j"] == pytest.approx(it_parts, rel=REL)
+    stack = ts[["it_power_w", "losses_power_w", "cooling_power_w", "other_power_w"]].sum(axis=1)
+    np.testing.assert_allclose(ts["facility_power_w"], stack, rtol=REL)
+    np.testing.assert_allclose(
+        ts["it_power_w"], ts[["accelerator_power_w", "host_power_w", "network_power_w"]].sum(axis=1),
+        rtol=REL)
+    for column in ("accelerator_power_w", "host_power_w", "network_power_w", "losses_power_w",
+                   "cooling_power_w", "other_power_w"):
+        assert (ts[column] >= 0).all(), column
+
+    # The envelope holds (power capping is on by default), and PUE >= 1.
+    envelope = s["power_envelope_w"]
+    assert (ts["facility_power_w"] <= envelope * (1 + REL)).all()
+    assert s["peak_facility_power_w"] <= envelope * (1 + REL)
+    assert (ts["pue"] >= 1.0).all() and s["pue_mean"] >= 1.0
+    assert ((ts["clock_fraction"] > 0) & (ts["clock_fraction"] <= 1)).all()
+    assert ((ts["gpu_utilization"] >= 0) & (ts["gpu_utilization"] <= 1 + REL)).all()
+
+    # Costs are non-negative and add up: items -> totals, total = amortised capex + opex.
+    for section in ("capex_usd", "amortised_usd", "opex_usd"):
+        items = {k: v for k, v in c[section].items() if k != "total"}
+        assert all(v >= 0 for v in items.values()), (section, items)
+        assert c[section]["total"] == pytest.approx(sum(items.values()), rel=REL), section
+    assert c["total_usd"] == pytest.approx(c["amortised_usd"]["total"] + c["opex_usd"]["total"], rel=REL)
+    assert c["opex_usd"]["energy"] == pytest.approx(s["energy_cost_usd"], rel=REL)
+    assert c["usd_per_gpu_hour"] >= 0
+    per_job = c.get("per_job", {})
+    assert all(v >= 0 for v in per_job.values())
+    assert sum(per_job.values()) <= c["total_usd"] * (1 + REL)
+
+    SEEN["runs"] += 1
+    SEEN["capped"] += s["capped_fraction"] > 0
+    for status in jobs["status"]:
+        SEEN[status] += 1
+        event(f"job {status}")
+    event("capped" if s["capped_fraction"] > 0 else "not capped")
+
+    # Jobs: progress never exceeds the goal (rounded up to whole optimizer steps), finished jobs
+    # reached it, and times are ordered submit <= start <= end.
+    assert len(jobs) == len(scenario["workloads"]["training"])
+    assert s["jobs_finished"] == int((jobs["status"] == "finished").sum())
+    assert s["tokens_trained"] == pytest.approx(float(jobs["tokens_done"].sum()), rel=REL)
+    by_name = {j["name"]: j for j in scenario["workloads"]["training"]}
+    for job in jobs.to_dict("records"):
+        config = by_name[job["job"]]
+        step_tokens = config["global_batch"] * config["seq"]
+        assert 0 <= job["tokens_done"] < job["tokens_target"] + step_tokens
+        assert job["submit_s"] == pytest.approx(config["start"])
+        if job["status"] == "finished":
+            assert job["tokens_done"] >= job["tokens_target"]
+            assert job["submit_s"] <= job["start_s"] <= job["end_s"] <= sim.horizon * (1 + REL)
+        else:
+            assert job["tokens_done"] < job["tokens_target"]
+            assert math.isnan(job["end_s"])
+        if job["status"] == "queued":
+            assert job["tokens_done"] == 0 and math.isnan(job["start_s"])
+        elif not math.isnan(job["start_s"]):
+            assert job["start_s"] >= job["submit_s"]
+            assert job["energy_j"] >= 0 and job["step_time_s"] > 0
+
+
+@st.composite
+def scaling_pairs(draw) -> tuple[dict, dict]:
+    """One job with an explicit layout, and the same job with data parallelism doubled."""
+    node = draw(st.sampled_from(NODES[:5]))
+    model = CATALOG.models.get(draw(st.sampled_from(MODELS)))
+    tp = draw(st.sampled_from([t for t in (1, 2, 4, 8) if model.heads % t == 0]))
+    pp = draw(st.sampled_from([1, 2]))
+    dp = draw(st.sampled_from([1, 2, 4]))
+    micro = draw(st.sampled_from([1, 2]))
+    global_batch = micro * dp * 2 * draw(st.sampled_from([1, 2, 4, 8]))
+    base = {
+        "name": "scaling",
+        "simulation": {"horizon": "2d", "sample_interval": "30min", "seed": 1},
+        "site": {"power_envelope": "10MW", "climate": {"type": "constant", "temperature": "20C"}},
+        "cluster": {"racks": [{"name": "g", "node": node, "nodes_per_rack": 4, "count": 4}]},
+        "workloads": {"training": [{
+            "name": "j", "model": model.name, "tokens": "1B", "global_batch": global_batch,
+            "micro_batch": micro, "seq": draw(st.sampled_from([1024, 2048])), "gpus": tp * pp * dp,
+            "layout": {"tp": tp, "pp": pp, "dp": dp}}]},
+    }
+    wider = {**base, "workloads": {"training": [{
+        **base["workloads"]["training"][0], "gpus": tp * pp * dp * 2,
+        "layout": {"tp": tp, "pp": pp, "dp": 2 * dp}}]}}
+    return base, wider
+
+
+@examples(150)
+@given(scaling_pairs())
+def test_more_gpus_never_slow_a_fixed_job(pair):
+    """Same model, global batch and micro-batch; doubling data parallelism halves each rank's
+    gradient-accumulation steps, so a step (and the whole run) must not take longer."""
+    small, wide = (simulate(s).jobs.iloc[0] for s in pair)
+    assert wide["step_time_s"] <= small["step_time_s"] * (1 + 1e-9), (small["layout"], wide["layout"])
+    assert wide["end_s"] - wide["start_s"] <= (small["end_s"] - small["start_s"]) * (1 + 1e-9)
+
+
+@examples(6)
+@given(scenarios(max_jobs=2))
+def test_same_seed_same_bytes(tmp_path_factory, scenario):
+    first, second = simulate(scenario), simulate(scenario)
+    assert first.summary_dict == second.summary_dict
+    a, b = first.files(), second.files()
+    for name in ("summary.json", "costs.json", "scenario.json", "report.html"):
+        assert a[name] == b[name], name
+    folder = tmp_path_factory.mktemp("same-seed")
+    pa, pb = writer.write_outputs(folder / "a", a), writer.write_outputs(folder / "b", b)
+    for name in OUTPUT_FILES:
+        assert (pa / name).read_bytes() == (pb / name).read_bytes(), name
+
+
+class BoomError(Exception):
+    """A failure injected while the outputs are being written."""
+
+
+@examples(20)
+@given(scenario=scenarios(max_jobs=1), fail_at=st.integers(0, 7),
+       error=st.sampled_from([OSError(28, "No space left on device"), KeyboardInterrupt(), BoomError()]),
+       existing=st.booleans())
+def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, error, existing):
+    """A write interrupted at any file leaves no output folder and no temporary sibling (or, with
+    --force over an old folder, the old folder untouched); an uninterrupted one writes them all."""
+    result = simulate(scenario)
+    folder = tmp_path_factory.mktemp("atomic")
+    out = folder / "out"
+    if existing:
+        out.mkdir()
+        (out / "old.txt").write_text("previous run")
+    files = result.files()
+    calls = {"n": 0}
+    real_parquet, real_write_text = writer.write_parquet, Path.write_text
+
+    def counted(real):
+        def wrapper(*args, **kwargs):
+            if calls["n"] == fail_at:
+                raise error
+            calls["n"] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    writer.write_parquet = counted(real_parquet)
+    Path.write_text = counted(real_write_text)
+    try:
+        if fail_at < len(files):
+            with pytest.raises((BoomError, KeyboardInterrupt, writer.DcsimError)):
+                writer.write_outputs(out, files, force=True)
+        else:
+            writer.write_outputs(out, files, force=True)
+    finally:
+        writer.write_parquet, Path.write_text = real_parquet, real_write_text
+    names = sorted(os.listdir(folder))
+    if fail_at < len(files):
+        assert names == (["out"] if existing else []), names
+        if existing:
+            assert sorted(os.listdir(out)) == ["old.txt"]
+    else:
+        assert names == ["out"], names
+        assert set(os.listdir(out)) == OUTPUT_FILES
+
+
+def test_generated_scenarios_reach_the_interesting_states():
+    """The examples above are not all trivial: some runs cap the GPUs, and jobs end in every
+    state (finished, still running, still queued)."""
+    if not SEEN["runs"]:
+        pytest.skip("runs only after test_energy_power_cost_and_job_invariants")
+    assert SEEN["capped"] > 0, SEEN
+    assert SEEN["finished"] > 0 and SEEN["running"] > 0 and SEEN["queued"] > 0, SEEN
