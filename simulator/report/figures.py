@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simulator.report.fmt import finite, fmt_usd
 
@@ -107,9 +107,16 @@ def _legend_outside(fig: Figure, ax: Axes) -> None:
         fig.legend(handles, labels, loc="outside right upper", fontsize="small")
 
 
-def _label(text: object) -> str:
-    """User text made safe as a matplotlib label: no mathtext, not hidden by a leading '_'."""
-    label = str(text).replace("$", r"\$")
+MAX_LABEL = 30  # characters of a job name in a legend: a long name must not squeeze the plot
+
+
+def _label(text: object, limit: int | None = None) -> str:
+    """User text made safe as a matplotlib label: no mathtext, not hidden by a leading '_', and
+    cut to ``limit`` characters with an ellipsis (the tables show names in full)."""
+    text = str(text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    label = text.replace("$", r"\$")
     return " " + label if label.startswith("_") else label
 
 
@@ -213,6 +220,7 @@ def utilisation(timeseries: pd.DataFrame) -> Figure:
         bottom.plot(x, _steps_y(_column(ts, col)), drawstyle="steps-pre", color=colour, label=name)
     bottom.set(xlabel=t_label, ylabel="training jobs (count)", xlim=(x[0], x[-1]))
     bottom.set_ylim(bottom=0)
+    bottom.yaxis.set_major_locator(MaxNLocator(integer=True))  # no "0.4 jobs" ticks
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
     _legend_outside(fig, top)
@@ -229,8 +237,9 @@ def _token_scale(peak: float) -> tuple[float, str]:
 MAX_LEGEND_JOBS = 12
 
 
-def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame) -> Figure:
-    """Tokens trained over time, one line per job, with each finished job's end marked."""
+def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame, horizon_s: float | None = None) -> Figure:
+    """Tokens trained over time, one line per job, with each finished job's end marked; the time
+    axis spans ``horizon_s`` when given (as the site figures do), else the last sample."""
     title = "Training progress"
     if len(jobs) == 0 or len(progress) == 0 or "job" not in progress.columns:
         return no_data(title)
@@ -238,7 +247,8 @@ def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame) -> Figure:
     ends = jobs[np.isfinite(_column(jobs, "end_s"))] if "end_s" in jobs.columns else jobs[:0]
     times = np.concatenate((_column(prog, "t_s"), _column(ends, "end_s")))
     tokens = np.concatenate((_column(prog, "tokens_done"), _column(ends, "tokens_done")))
-    t_scale, t_label = _time_scale(float(np.nanmax(times, initial=0.0)))
+    span = horizon_s if horizon_s else float(np.nanmax(times, initial=0.0))
+    t_scale, t_label = _time_scale(span)
     y_scale, y_unit = _token_scale(float(np.nanmax(tokens, initial=0.0)))
     fig = _figure()
     ax = fig.add_subplot()
@@ -252,7 +262,7 @@ def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame) -> Figure:
         (line,) = ax.plot(
             _column(rows, "t_s") / t_scale,
             _column(rows, "tokens_done") / y_scale,
-            label=_label(name),
+            label=_label(name, MAX_LABEL),
         )
         colours[name] = line.get_color()
     for end in ends.to_dict("records"):
@@ -265,10 +275,9 @@ def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame) -> Figure:
         )
     if len(ends):
         ax.plot([], [], "o", color="0.3", label="finished")
-    ax.set(
-        title=f"{title} ({len(by_job)} jobs)", xlabel=t_label, ylabel=f"tokens trained ({y_unit})"
-    )
-    ax.set_xlim(left=0)
+    count = f"{len(by_job)} job" + ("" if len(by_job) == 1 else "s")
+    ax.set(title=f"{title} ({count})", xlabel=t_label, ylabel=f"tokens trained ({y_unit})")
+    ax.set_xlim(left=0, right=span / t_scale if horizon_s else None)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     if len(by_job) <= MAX_LEGEND_JOBS:

@@ -50,34 +50,52 @@ def _template() -> Template:
     return Template(text.read_text(encoding="utf-8"))
 
 
-def _table_html(table: Table, css_class: str) -> str:
-    """A Table as an HTML table; every cell is escaped."""
+SHORT = 12
 
-    def cell(tag: str, text: str, numeric: bool) -> str:
-        attr = ' class="num"' if numeric else ""
+
+def _table_html(table: Table, css_class: str) -> str:
+    """A Table as an HTML table; every cell is escaped. Numbers and short words (a column whose
+    cells are all at most SHORT characters, such as a status) never wrap; long names may."""
+
+    def cell(tag: str, text: str, kind: str) -> str:
+        attr = f' class="{kind}"' if kind else ""
         return f"<{tag}{attr}>{html.escape(text)}</{tag}>"
 
-    head = "".join(cell("th", c, n) for c, n in zip(table.columns, table.numeric, strict=True))
+    kinds = [
+        "num" if numeric else ("short" if all(len(row[i]) <= SHORT for row in table.rows) else "")
+        for i, numeric in enumerate(table.numeric)
+    ]
+    head = "".join(cell("th", c, "num" if k == "num" else "") for c, k in zip(table.columns, kinds, strict=True))
     body = "\n".join(
-        "<tr>"
-        + "".join(cell("td", v, n) for v, n in zip(row, table.numeric, strict=True))
-        + "</tr>"
+        "<tr>" + "".join(cell("td", v, k) for v, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in table.rows
     )
-    out = f'<table class="{css_class}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n'
-    out += "</tbody>\n</table>"
+    out = f'<div class="table-wrap"><table class="{css_class}">\n<thead><tr>{head}</tr></thead>\n'
+    out += f"<tbody>\n{body}\n</tbody>\n</table></div>"
     if table.note:
         out += f'\n<p class="note">{html.escape(table.note)}</p>'
     return out
 
 
-def _figure_html(fig: Figure, alt: str) -> str:
-    """A figure as an <img> with a base64 PNG data URL and its alt text."""
+# What to read in each figure (its title is already drawn in the image, so not repeated here).
+CAPTION = {
+    "power": "Stacked by component; the dashed line is the site's grid limit.",
+    "pue": "PUE (left axis) rises with the outdoor temperature (right axis) as chillers work harder.",
+    "utilisation": (
+        "Top: share of accelerators busy, and their clock (below 100% while power capping slows "
+        "them). Bottom: training jobs running and waiting."
+    ),
+    "progress": "Tokens trained by each job; a dot marks where a job finished.",
+    "costs": "Capital cost amortised over the simulated span, and operating cost, by item.",
+}
+
+
+def _figure_html(fig: Figure, alt: str, caption: str = "") -> str:
+    """A figure as an <img> with a base64 PNG data URL, its alt text and a caption."""
     data = base64.b64encode(figures.png_bytes(fig)).decode("ascii")
-    title = fig.axes[0].get_title() if fig.axes else ""
     return (
         f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
-        f"<figcaption>{html.escape(title)}</figcaption></figure>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
 
@@ -95,17 +113,21 @@ def render_html(
         f"simulated span {fmt_duration(summary.get('horizon_s'))}."
     )
     site = [
-        _figure_html(figures.power_stack(timeseries), ALT_TEXT["power"]),
-        _figure_html(figures.pue_and_temperature(timeseries), ALT_TEXT["pue"]),
-        _figure_html(figures.utilisation(timeseries), ALT_TEXT["utilisation"]),
+        _figure_html(figures.power_stack(timeseries), ALT_TEXT["power"], CAPTION["power"]),
+        _figure_html(figures.pue_and_temperature(timeseries), ALT_TEXT["pue"], CAPTION["pue"]),
+        _figure_html(figures.utilisation(timeseries), ALT_TEXT["utilisation"],
+                     CAPTION["utilisation"]),
     ]
+    horizon = summary.get("horizon_s")
+    horizon_s = float(horizon) if isinstance(horizon, int | float) and horizon > 0 else None
     return _template().substitute(
         title=html.escape(title),
         meta=html.escape(meta),
         headline=_table_html(headline_table(summary), "headline"),
         site_figures="\n".join(site),
         jobs=_table_html(jobs_table(jobs, costs), "jobs"),
-        jobs_figures=_figure_html(figures.job_progress(jobs, progress), ALT_TEXT["progress"]),
+        jobs_figures=_figure_html(figures.job_progress(jobs, progress, horizon_s),
+                                  ALT_TEXT["progress"], CAPTION["progress"]),
         costs=_table_html(cost_table(costs), "costs"),
-        cost_figures=_figure_html(figures.cost_breakdown(costs), ALT_TEXT["costs"]),
+        cost_figures=_figure_html(figures.cost_breakdown(costs), ALT_TEXT["costs"], CAPTION["costs"]),
     )

@@ -1,0 +1,215 @@
+"""The report as a person sees it: a real run's report.html rendered by headless Chromium at
+1000 px, the Markdown summary `dcsim run --format md` prints, and units on every figure axis.
+
+Chromium is optional (CI may not have it): the browser tests skip with the reason when it is not
+installed (`apt-get install chromium` on Debian). Everything else runs everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from matplotlib.category import StrCategoryConverter
+from typer.testing import CliRunner
+
+from simulator import api
+from simulator.cli import app
+from simulator.report import figures
+
+PAGE_WIDTH = 1000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+UNIT = re.compile(r"\(([^()]+)\)|\[([^\[\]]+)\]")  # "power (kW)", "temperature [°C]"
+
+# Three jobs on a tight envelope: one long, one with a long unbroken name, one with markup in its
+# name; enough to fill the jobs table, cap the GPUs and keep a job waiting.
+SCENARIO = """\
+name: report-render
+simulation: {horizon: 3d, sample_interval: 15min, seed: 5}
+site:
+  power_envelope: 70kW
+  climate: hot-dry
+  electricity: {price: $0.12/kWh, price_profile: {type: time-of-use}}
+cluster:
+  racks:
+    - {name: h100, node: dgx-h100, nodes_per_rack: 4, count: 2}
+workloads:
+  training:
+    - {name: llama-pretrain, model: gpt3-1.3b, tokens: 300B, global_batch: 256, gpus: 32}
+    - name: a-very-long-experiment-name-without-any-spaces-to-break-at-v2
+      model: gpt3-350m
+      tokens: 100B
+      global_batch: 128
+      gpus: 16
+      layout: {tp: 2, pp: 1}
+      start: 6h
+    - {name: "<b>bold</b> & co", model: gpt3-760m, tokens: 80B, global_batch: 128, gpus: 32, start: 1d}
+"""
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = _chromium()
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict:
+    """One real run through the CLI with --format md: its folder and what it printed."""
+    folder = tmp_path_factory.mktemp("report-render")
+    scenario = folder / "scenario.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(scenario), "-o", str(folder / "out"), "--format", "md"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["capped_fraction"] > 0  # the figures show capping, not a flat line
+    return {"folder": folder, "out": folder / "out", "stdout": result.stdout, "scenario": scenario}
+
+
+def _browse(page: Path, *extra: str) -> subprocess.CompletedProcess:
+    profile = page.parent / "chromium-profile"
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+            f"--user-data-dir={profile}", f"--window-size={PAGE_WIDTH},4000", *extra, page.as_uri()]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+
+
+PROBE = """
+<script>
+window.addEventListener("load", () => {
+  const root = document.documentElement;
+  const result = {
+    scrollWidth: root.scrollWidth,
+    images: [...document.images].map(img => ({
+      src: img.getAttribute("src").slice(0, 22), complete: img.complete,
+      natural: img.naturalWidth, shown: img.getBoundingClientRect().width})),
+    wide: [...document.querySelectorAll("body *")]
+      .filter(el => el.getBoundingClientRect().right > root.clientWidth + 0.5)
+      .map(el => el.tagName + "." + el.className),
+  };
+  const out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify(result);
+  document.body.appendChild(out);
+});
+</script>
+"""
+
+
+@needs_chromium
+def test_report_renders_at_1000px_without_broken_images_or_sideways_scrolling(run, tmp_path):
+    page = tmp_path / "probe.html"
+    html = (run["out"] / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower()  # the report itself runs no code; the probe is ours
+    page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    done = _browse(page, "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000",
+                   "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"the page did not finish loading:\n{done.stdout[-2000:]}"
+    probe = json.loads(found[1].replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["scrollWidth"] <= PAGE_WIDTH, probe
+    assert probe["wide"] == [], f"elements wider than the page: {probe['wide']}"
+    assert len(probe["images"]) == 5, probe["images"]
+    for image in probe["images"]:
+        assert image["src"] == "data:image/png;base64,", image
+        assert image["complete"] and image["natural"] > 0, f"broken image: {image}"
+        assert 0 < image["shown"] <= PAGE_WIDTH, image
+
+
+@needs_chromium
+def test_screenshot_shows_the_whole_report(run, tmp_path):
+    from PIL import Image
+
+    shot = tmp_path / "report.png"
+    done = _browse(run["out"] / "report.html", f"--screenshot={shot}")
+    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
+    image = Image.open(shot).convert("L")
+    assert image.size == (PAGE_WIDTH, 4000)
+    # Ink on the page: the title at the top, figures further down (not a blank or error page).
+    top, middle = image.crop((0, 0, PAGE_WIDTH, 200)), image.crop((0, 1000, PAGE_WIDTH, 2000))
+    assert top.getextrema()[0] < 100 and middle.getextrema()[0] < 100
+
+
+def test_every_img_is_an_inline_png(run):
+    html = (run["out"] / "report.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<img src="([^"]*)"', html)
+    assert len(sources) == 5
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1], validate=True).startswith(PNG_MAGIC)
+
+
+def _shown_axes(fig):
+    """(axis name, label) for every axis of ``fig`` that shows tick values."""
+    for ax in fig.axes:
+        for name, axis, sides in (("x", ax.xaxis, ("labelbottom", "labeltop")),
+                                  ("y", ax.yaxis, ("labelleft", "labelright"))):
+            params = axis.get_tick_params()
+            if not ax.get_visible() or not axis.get_visible() or not any(params.get(s) for s in sides):
+                continue
+            if isinstance(axis.get_converter(), StrCategoryConverter):
+                continue  # named categories (cost items), not quantities
+            yield f"{ax.get_title() or fig.axes[0].get_title()} {name}", axis.get_label_text()
+
+
+@pytest.fixture(scope="module")
+def built_figures(run) -> dict:
+    result = api.simulate(api.load_scenario(run["scenario"]))
+    built = {
+        "power": figures.power_stack(result.timeseries),
+        "pue": figures.pue_and_temperature(result.timeseries),
+        "utilisation": figures.utilisation(result.timeseries),
+        "progress": figures.job_progress(result.jobs, result.progress, result.summary_dict["horizon_s"]),
+        "costs": figures.cost_breakdown(result.costs_dict),
+    }
+    for fig in built.values():
+        fig.draw_without_rendering()
+    return built
+
+
+def test_every_figure_axis_is_labelled_with_its_unit(built_figures):
+    checked = 0
+    for name, fig in built_figures.items():
+        assert fig.axes[0].get_title(), name
+        for where, label in _shown_axes(fig):
+            assert UNIT.search(label), f"{name}: axis '{where}' label {label!r} names no unit"
+            checked += 1
+    assert checked >= 10  # x and y of every plot, the temperature axis, both utilisation panels
+
+
+def test_legends_do_not_squeeze_the_plots(built_figures):
+    """A legend (a long job name, say) may take the margin, not the data: every plot keeps at
+    least 60% of the figure's width."""
+    for name, fig in built_figures.items():
+        for ax in fig.axes:
+            assert ax.get_position().width >= 0.6, (name, ax.get_title(), ax.get_position())
+
+
+def test_run_format_md_prints_a_markdown_summary(run):
+    text = run["stdout"]
+    assert text.startswith("# dcsim run: report-render\n")
+    for heading in ("## Headline", "## Costs", "## Training jobs"):
+        assert f"\n{heading}\n" in text, heading
+    lines = text.splitlines()
+    header = lines.index("## Headline") + 2
+    assert lines[header] == "| quantity | value |"
+    assert re.fullmatch(r"\|-{3,}\|-{3,}:\|", lines[header + 1]), lines[header + 1]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[header + 2:] if line.startswith("|")}
+    assert "facility energy (from the grid)" in rows and "Wh |" in rows["facility energy (from the grid)"]
+    assert "mean PUE" in rows
+    # Markup in a job name is escaped, so it cannot break the table or render as HTML.
+    assert "\\<b\\>bold\\</b\\> & co" in text
+    assert "<b>" not in text
