@@ -30,10 +30,32 @@ class GroupState:
     busy_gpus: int = 0
     first_node: int = 0                      # index of this group's first node cluster-wide
     free: np.ndarray = field(default=None, repr=False)
+    spares: list = field(default_factory=list, repr=False)   # idle hot-spare node indices
 
     def __post_init__(self):
         if self.free is None:
             self.free = np.ones(self.nodes_total, dtype=bool)
+            count = self.config.spare_nodes
+            if count:
+                self.free[self.nodes_total - count:] = False       # spares are never scheduled
+                self.spares = list(range(self.first_node + self.nodes_total - count,
+                                         self.first_node + self.nodes_total))
+
+    @property
+    def spare_total(self) -> int:
+        return self.config.spare_nodes
+
+    def take_spare(self) -> int | None:
+        return self.spares.pop(0) if self.spares else None
+
+    def return_repaired(self, node: int) -> bool:
+        """A repaired node refills the spare pool first; True when it went back to scheduling."""
+        if len(self.spares) < self.spare_total:
+            self.spares.append(int(node))
+            self.spares.sort()
+            return False
+        self.give_back(np.array([node]))
+        return True
 
     def take_nodes(self, count: int) -> np.ndarray:
         """Mark ``count`` free nodes busy, preferring one contiguous run (fewest leaves);
@@ -64,6 +86,10 @@ class GroupState:
     @property
     def gpus_total(self) -> int:
         return self.nodes_total * self.gpus_per_node
+
+    @property
+    def schedulable_gpus(self) -> int:
+        return (self.nodes_total - self.config.spare_nodes) * self.gpus_per_node
 
     def nodes_for(self, gpus: int) -> int:
         return math.ceil(gpus / self.gpus_per_node)
@@ -101,6 +127,6 @@ def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
         node = catalog.nodes.get(rack.node)
         accel = catalog.accelerators.get(node.accelerator)
         nodes = rack.count * rack.nodes_per_rack
-        groups.append(GroupState(i, rack, node, accel, nodes, nodes, first_node=first))
+        groups.append(GroupState(i, rack, node, accel, nodes, nodes - rack.spare_nodes, first_node=first))
         first += nodes
     return groups

@@ -30,7 +30,7 @@ class Scheduler:
     def _eligible(self, job: JobRun) -> list[GroupState]:
         if job.config.rack_group is not None:
             return [g for g in self.groups if g.name == job.config.rack_group]
-        return [g for g in self.groups if g.gpus_total >= job.gpus]
+        return [g for g in self.groups if g.schedulable_gpus >= job.gpus]
 
     def _fits_now(self, job: JobRun) -> GroupState | None:
         for group in self._eligible(job):

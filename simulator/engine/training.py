@@ -14,6 +14,7 @@ import numpy as np
 import simpy
 
 from simulator.costmodel.parallel import TrainingPlan
+from simulator.engine.failures import CheckpointPlan, lost_since_checkpoint
 from simulator.scenario.schema import TrainingJob
 
 
@@ -44,6 +45,19 @@ class JobRun:
     last_change_s: float = 0.0
     wake: simpy.Event | None = field(default=None, repr=False)
     started: simpy.Event | None = field(default=None, repr=False)
+    ended: simpy.Event | None = field(default=None, repr=False)
+    # Failures (engine/failures.py): checkpoint plan, and time accounting for goodput.
+    checkpoint: CheckpointPlan | None = field(default=None, repr=False)
+    down: bool = False               # restarting after a failure, or waiting for a node
+    waiting_for_node: bool = False
+    failures: int = 0
+    lost_steps: float = 0.0
+    seg_run_s: float = 0.0           # running seconds since the last restart
+    seg_start_steps: float = 0.0
+    run_s: float = 0.0               # running seconds in all
+    checkpoint_s: float = 0.0        # of which writing checkpoints
+    lost_s: float = 0.0              # running seconds whose progress a failure threw away
+    down_s: float = 0.0              # seconds holding nodes while restarting or waiting
 
     @property
     def name(self) -> str:
@@ -57,16 +71,27 @@ class JobRun:
     def tokens_per_step(self) -> float:
         return self.plan.tokens_per_step
 
+    @property
+    def checkpoint_efficiency(self) -> float:
+        return self.checkpoint.efficiency if self.checkpoint is not None else 1.0
+
     def rate_steps_per_s(self) -> float:
-        if self.paused or not math.isfinite(self.step_time_s) or self.step_time_s <= 0:
+        """Steps per second now: 0 while paused or down; checkpoint writes take their share."""
+        if self.paused or self.down or not math.isfinite(self.step_time_s) or self.step_time_s <= 0:
             return 0.0
-        return 1.0 / self.step_time_s
+        return self.checkpoint_efficiency / self.step_time_s
 
     def book(self, now: float) -> None:
-        """Add the steps made since the last change at the current rate."""
+        """Add the steps made since the last change at the current rate, and the time spent."""
         dt = now - self.last_change_s
         if dt > 0 and self.status == "running":
-            self.steps_done = min(self.steps_total, self.steps_done + dt * self.rate_steps_per_s())
+            if self.down:
+                self.down_s += dt
+            elif not self.paused:
+                self.steps_done = min(self.steps_total, self.steps_done + dt * self.rate_steps_per_s())
+                self.run_s += dt
+                self.seg_run_s += dt
+                self.checkpoint_s += dt * (1.0 - self.checkpoint_efficiency)
         self.last_change_s = now
 
     def tokens_done(self, now: float | None = None) -> float:
@@ -97,6 +122,33 @@ def job_process(env: simpy.Environment, job: JobRun, on_finish):
             job.steps_done = job.steps_total
     job.wake = None
     on_finish(job)
+
+
+def fail(job: JobRun, now: float) -> float:
+    """A node of the job failed at ``now``: throw away the progress since the last checkpoint
+    and take the job down. Returns the steps lost."""
+    job.book(now)
+    lost_run = lost_since_checkpoint(job.seg_run_s, job.checkpoint) if job.checkpoint else job.seg_run_s
+    rate = job.checkpoint_efficiency / job.step_time_s if math.isfinite(job.step_time_s) else 0.0
+    lost = min(lost_run * rate, job.steps_done - job.seg_start_steps)
+    job.steps_done -= lost
+    job.lost_steps += lost
+    job.lost_s += lost_run
+    job.failures += 1
+    job.down = True
+    if job.wake is not None and not job.wake.triggered:
+        job.wake.succeed()
+    return lost
+
+
+def restart(job: JobRun, now: float) -> None:
+    """The job is back up: a new segment starts from its checkpoint."""
+    job.book(now)
+    job.down = False
+    job.seg_run_s = 0.0
+    job.seg_start_steps = job.steps_done
+    if job.wake is not None and not job.wake.triggered:
+        job.wake.succeed()
 
 
 def change_rate(job: JobRun, now: float, step_time_s: float, power_w: float, clock: float,

@@ -18,13 +18,15 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.parallel import plan_training
 from simulator.costmodel.precision import Recipe
+from simulator.costmodel.transformer import param_count
 from simulator.engine import profiles
 from simulator.engine.cluster import GroupState, build_groups
 from simulator.engine.fabric import FabricSize, network_shares, size_fabric
+from simulator.engine.failures import checkpoint_plan
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.site_power import SitePower
-from simulator.engine.training import JobRun, change_rate, job_process
+from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
 from simulator.scenario.model_ref import resolve_model
@@ -83,10 +85,16 @@ class World:
         self.price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, self.loaded.base_dir)
         self.carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, self.loaded.base_dir)
 
+        self.failures_cfg = getattr(sc, "failures", None)
+        if self.failures_cfg is not None and not self.failures_cfg.enabled:
+            self.failures_cfg = None
+        self._failure_seeds = children[names.index("failures")]
         self.site = SitePower(sc, self.groups, self.fabric.power_w)
         self.site.check_idle_within_envelope(float(np.max(self.ambient_c)))
         self.recorder = Recorder(sim.horizon, sim.sample_interval)
         self.jobs = self._plan_jobs()
+        job_seeds = self._failure_seeds.spawn(max(len(self.jobs), 1))
+        self._job_rngs = [np.random.default_rng(seed) for seed in job_seeds]
         self.scheduler = Scheduler(self.groups, self._power_allows)
         self.running: list[JobRun] = []
         self.cap_fraction = 1.0
@@ -120,7 +128,14 @@ class World:
                 problems.append(Problem(f"{path}.model", str(err)))
                 continue
             steps = math.ceil(job.tokens / plan.tokens_per_step)
-            runs.append(JobRun(job, plan, model.name, i, float(steps)))
+            run = JobRun(job, plan, model.name, i, float(steps))
+            if self.failures_cfg is not None:
+                f = self.failures_cfg
+                run.checkpoint = checkpoint_plan(
+                    float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+                    group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw,
+                    f.checkpoint_interval)
+            runs.append(run)
         if problems:
             raise ScenarioError(problems, self.loaded.source)
         return runs
@@ -134,8 +149,8 @@ class World:
     def _group_for(self, job) -> GroupState:
         if job.rack_group is not None:
             return next(g for g in self.groups if g.name == job.rack_group)
-        fitting = [g for g in self.groups if g.gpus_total >= job.gpus]
-        return fitting[0] if fitting else max(self.groups, key=lambda g: g.gpus_total)
+        fitting = [g for g in self.groups if g.schedulable_gpus >= job.gpus]
+        return fitting[0] if fitting else max(self.groups, key=lambda g: g.schedulable_gpus)
 
     # ------------------------------------------------------------------ power
     def _job_cap_w(self, job: JobRun, fraction: float) -> float:
@@ -147,7 +162,7 @@ class World:
         accel = np.array([g.idle_accelerator_power_w() for g in self.groups])
         job_power = {}
         for job in self.running:
-            if job.paused:
+            if job.paused or job.down:
                 continue
             _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
             g = job.group
@@ -228,8 +243,8 @@ class World:
         parts = self.site.breakdown(accel, hosts, ambient)
         power = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
-        busy = sum(j.gpus for j in self.running if not j.paused)
-        clocks = [j.clock for j in self.running if not j.paused]
+        busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
+        clocks = [j.clock for j in self.running if not (j.paused or j.down)]
         state = np.zeros(len(STATE_COLUMNS))
         state[STATE_COLUMNS.index("gpus_allocated")] = sum(j.gpus for j in self.running)
         state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
@@ -241,7 +256,7 @@ class World:
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
-        board = group.accel.idle_power if job.paused else job.gpu_power_w
+        board = group.accel.idle_power if (job.paused or job.down) else job.gpu_power_w
         host = (group.node.host_power - group.node.host_idle_power) / group.gpus_per_node
         idle_host = group.node.host_idle_power / group.gpus_per_node
         return job.gpus * (board + host + idle_host)
@@ -277,6 +292,8 @@ class World:
             self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
             job.started.succeed()
             self.recorder.count("jobs_started")
+            if job.checkpoint is not None:
+                self.env.process(self._failures(job))
         self.update()
 
     def _finish(self, job: JobRun) -> None:
@@ -288,9 +305,71 @@ class World:
         group.give_back(job.node_ids)
         group.busy_gpus -= job.gpus
         self.running.remove(job)
+        job.ended.succeed()
         self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)
         self.recorder.count("jobs_finished")
+        self._serve_waiting(group)
         self._schedule()
+
+    # ------------------------------------------------------------------ failures
+    def _failures(self, job: JobRun):
+        """Node failures of one running job (Poisson at nodes/MTBF), each handled in turn."""
+        rng = self._job_rngs[job.index]
+        while True:
+            gap = rng.exponential(job.checkpoint.job_mtbf_s)
+            yield self.env.timeout(gap) | job.ended
+            if job.ended.triggered:
+                return
+            if job.down:
+                continue                       # already restarting: nothing more to lose
+            self._integrate_jobs(self.env.now)
+            fail(job, self.env.now)
+            self.recorder.count("failures")
+            broken = job.node_ids[int(rng.integers(len(job.node_ids)))]
+            job.node_ids = job.node_ids[job.node_ids != broken]
+            group = self.groups[job.group]
+            self.env.process(self._repair(group, broken))
+            if not self._replace_node(job, group):
+                job.waiting_for_node = True
+            self.update()
+
+    def _replace_node(self, job: JobRun, group: GroupState) -> bool:
+        """Swap a free node (else a hot spare) in for the failed one and start the restart;
+        False if there is none."""
+        if group.nodes_free >= 1:
+            group.nodes_free -= 1
+            new = group.take_nodes(1)
+        else:
+            spare = group.take_spare()
+            if spare is None:
+                return False
+            new = np.array([spare])
+            self.recorder.count("spares_used")
+        job.node_ids = np.sort(np.concatenate([job.node_ids, new]))
+        job.waiting_for_node = False
+        self.env.process(self._restart(job))
+        return True
+
+    def _restart(self, job: JobRun):
+        yield self.env.timeout(self.failures_cfg.restart_time + job.checkpoint.write_s)
+        if job.status != "running":
+            return
+        self._integrate_jobs(self.env.now)
+        restart(job, self.env.now)
+        self.update()
+
+    def _repair(self, group: GroupState, node: int):
+        yield self.env.timeout(self.failures_cfg.repair_time)
+        if group.return_repaired(node):
+            group.nodes_free += 1
+        self._serve_waiting(group)
+        self._schedule()
+
+    def _serve_waiting(self, group: GroupState) -> None:
+        """Jobs waiting for a healthy node get the nodes freed first, before the queue."""
+        for job in self.running:
+            if job.waiting_for_node and job.group == group.index and not self._replace_node(job, group):
+                break
 
     def _sampler(self):
         interval = self.recorder.sample_interval_s
@@ -329,6 +408,7 @@ class World:
         env = self.env
         for job in self.jobs:
             job.started = env.event()
+            job.ended = env.event()
             env.process(self._submit(job))
             env.process(job_process(env, job, self._finish))
         self.update()

@@ -6,6 +6,18 @@ import numpy as np
 import pandas as pd
 
 
+def _weighted_goodput(jobs: pd.DataFrame, horizon_s: float) -> float | None:
+    """Goodput of all jobs weighted by the GPU-seconds each held its nodes (None: no job ran)."""
+    if not len(jobs):
+        return None
+    start = jobs["start_s"].to_numpy()
+    end = np.where(np.isfinite(jobs["end_s"].to_numpy()), jobs["end_s"].to_numpy(), horizon_s)
+    held = np.where(np.isfinite(start), (end - start) * jobs["gpus"].to_numpy(), 0.0)
+    good = jobs["goodput"].to_numpy()
+    mask = np.isfinite(good) & (held > 0)
+    return float(np.sum(good[mask] * held[mask]) / np.sum(held[mask])) if mask.any() else None
+
+
 def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame) -> dict:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
     rec = world.recorder
@@ -47,6 +59,8 @@ def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame) -> dict:
         "jobs_finished": int((jobs["status"] == "finished").sum()) if len(jobs) else 0,
         "tokens_trained": float(jobs["tokens_done"].sum()) if len(jobs) else 0.0,
         "capped_fraction": rec.capped_samples / rec.rows if rec.rows else 0.0,
+        "failures": int(jobs["failures"].sum()) if len(jobs) else 0,
+        "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
         "fabric": {"tiers": world.fabric.tiers, "leaves": world.fabric.leaves,
                    "spines": world.fabric.spines, "cores": world.fabric.cores,
                    "optics": world.fabric.optics},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulator.engine.failures import goodput
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS
 
 TIMESERIES_COLUMNS = (
@@ -17,7 +18,8 @@ TIMESERIES_COLUMNS = (
 
 JOB_COLUMNS = (
     "job", "model", "gpus", "layout", "submit_s", "start_s", "end_s", "tokens_target", "tokens_done",
-    "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "network_share_mean", "status",
+    "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "network_share_mean", "failures",
+    "lost_tokens", "checkpoint_s", "downtime_s", "goodput", "status",
 )
 
 
@@ -64,10 +66,15 @@ def jobs_frame(world) -> pd.DataFrame:
             "mfu": job.plan.mfu,
             "energy_j": job.energy_j,
             "network_share_mean": job.share_s / ran if ran > 0 else float("nan"),
+            "failures": job.failures,
+            "lost_tokens": job.lost_steps * job.tokens_per_step,
+            "checkpoint_s": job.checkpoint_s,
+            "downtime_s": job.down_s,
+            "goodput": goodput(ran, job.checkpoint_s, job.lost_s, job.down_s),
             "status": job.status if job.status != "pending" else "queued",
         })
     frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
-    return frame.astype({"gpus": "int64"}) if len(frame) else frame
+    return frame.astype({"gpus": "int64", "failures": "int64"}) if len(frame) else frame
 
 
 def progress_frame(world) -> pd.DataFrame:

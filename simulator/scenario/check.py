@@ -85,7 +85,7 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
         if accel is None:
             continue
         n_nodes = group.count * group.nodes_per_rack
-        group_gpus[group.name] = n_nodes * node.accelerators_per_node
+        group_gpus[group.name] = (n_nodes - group.spare_nodes) * node.accelerators_per_node
         group_domain[group.name] = min(node.accelerators_per_node, accel.scaleup.domain) \
             if accel.scaleup.topology == "switched" else accel.scaleup.domain
         group_memory[group.name] = accel.hbm
