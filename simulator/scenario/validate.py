@@ -214,9 +214,9 @@ def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         keys = _allowed_keys(target)
         hint = f" with keys {', '.join(keys[:10])}" if keys else ""
-        return f"expected a mapping{hint}", _value_for(value)
+        return f"expected a mapping{hint}{_got_container(value)}", _value_for(value)
     if kind in ("list_type", "tuple_type"):
-        return "expected a list", _value_for(value)
+        return f"expected a list{_got_container(value)}", _value_for(value)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
               "less_than_equal": "<="}[kind]
@@ -228,6 +228,17 @@ def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
         limit = ctx.get("max_length", "?")
         return f"too long (at most {limit})", None
     return str(err.get("msg", kind)), _value_for(value)
+
+
+def _got_container(value: object) -> str:
+    """', got a list' / ', got a mapping with keys a, b' for a container where a scalar or the
+    other container belongs (scalars are shown as '(got ...)' by the caller)."""
+    if isinstance(value, dict):
+        keys = ", ".join(str(k) for k in list(value)[:5]) + (", ..." if len(value) > 5 else "")
+        return f", got a mapping with keys {keys}" if value else ", got an empty mapping"
+    if isinstance(value, list | tuple):
+        return f", got a list of {len(value)}"
+    return ""
 
 
 def _value_for(value: object) -> object:

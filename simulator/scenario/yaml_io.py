@@ -145,6 +145,21 @@ def decode_utf8(raw: bytes, source: str | None) -> str:
                          source) from None
 
 
+def _syntax_problem(err: yaml.MarkedYAMLError) -> Problem:
+    """A YAML syntax error as one Problem at its line, saying where an unclosed thing began."""
+    line = err.problem_mark.line + 1 if err.problem_mark else None
+    what = err.problem or "invalid YAML"
+    if what == "but found another document":
+        return Problem("", "invalid YAML: a second document starts here; a scenario is one "
+                           "YAML document (remove the '---' or '...' line)", line=line)
+    context = ""
+    if err.context:
+        start = err.context_mark.line + 1 if err.context_mark else None
+        context = (f" ({err.context} that starts on line {start})"
+                   if start is not None and start != line else f" ({err.context})")
+    return Problem("", f"invalid YAML: {what}{context}", line=line)
+
+
 def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
     """Parse one YAML document from text, safely and within the limits above."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
@@ -163,10 +178,7 @@ def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
     except InputError as err:
         raise InputError(err.problems, source) from None
     except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else None
-        what = err.problem or "invalid YAML"
-        context = f" ({err.context})" if err.context else ""
-        raise InputError([Problem("", f"invalid YAML: {what}{context}", line=line)], source) from None
+        raise InputError([_syntax_problem(err)], source) from None
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1
         code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
