@@ -44,6 +44,14 @@ def _three_figures(number: float) -> str:
     return f"{number:.{decimals}f}"
 
 
+HUGE = 1e6  # beyond a million of the largest unit, exponent notation keeps the text short
+
+
+def _bounded(number: float, text: str) -> str:
+    """``text``, or ``number`` in exponent notation when it is absurdly large (1e300 USD)."""
+    return f"{number:.2e}" if abs(number) >= HUGE else text
+
+
 def _scaled(value: float, units: list[tuple[float, str]]) -> tuple[str, str]:
     """(digits, unit) for |value| in the largest unit of ``units`` that keeps it >= 1."""
     magnitude = abs(value)
@@ -55,6 +63,7 @@ def _scaled(value: float, units: list[tuple[float, str]]) -> tuple[str, str]:
     if float(digits) >= 1000 and index + 1 < len(units):  # 999.7 kWh rounds to 1.00 MWh
         index += 1
         digits = _three_figures(magnitude / units[index][0])
+    digits = _bounded(magnitude / units[index][0], digits)
     sign = "-" if value < 0 and float(digits) != 0 else ""
     return sign + digits, units[index][1]
 
@@ -104,19 +113,21 @@ def fmt_usd(usd: object) -> str:
 def fmt_fraction(fraction: object) -> str:
     """A 0-1 fraction as a percentage with one decimal: ``fmt_fraction(0.8734) == "87.3%"``."""
     number = finite(fraction)
-    return MISSING if number is None else f"{number * 100:.1f}%"
+    return MISSING if number is None else f"{_bounded(number * 100, f'{number * 100:.1f}')}%"
 
 
 def fmt_ratio(ratio: object, decimals: int = 2) -> str:
     """A dimensionless ratio such as PUE: ``fmt_ratio(1.234) == "1.23"``."""
     number = finite(ratio)
-    return MISSING if number is None else f"{number:.{decimals}f}"
+    return MISSING if number is None else _bounded(number, f"{number:.{decimals}f}")
 
 
 def fmt_count(count: object) -> str:
     """A whole number with thousands separators: ``fmt_count(16384) == "16,384"``."""
     number = finite(count)
-    return MISSING if number is None else f"{round(number):,}"
+    if number is None:
+        return MISSING
+    return f"{number:.2e}" if abs(number) >= HUGE * 1e9 else f"{round(number):,}"
 
 
 def fmt_si(value: object) -> str:

@@ -213,3 +213,15 @@ def test_run_format_md_prints_a_markdown_summary(run):
     # Markup in a job name is escaped, so it cannot break the table or render as HTML.
     assert "\\<b\\>bold\\</b\\> & co" in text
     assert "<b>" not in text
+
+
+def test_absurd_numbers_still_read_as_short_text():
+    """A planner's typo ($1e300 per watt) must not turn a table cell or a bar label into a
+    300-digit number that pushes the page sideways."""
+    from simulator.report import fmt
+
+    for name in ("fmt_usd", "fmt_energy", "fmt_power", "fmt_duration", "fmt_carbon", "fmt_count",
+                 "fmt_si", "fmt_tokens", "fmt_ratio", "fmt_fraction"):
+        for value in (1e300, -1e300, 1e20):
+            text = getattr(fmt, name)(value)
+            assert len(text) <= 20, (name, value, text)
