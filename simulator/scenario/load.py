@@ -48,8 +48,8 @@ class LoadedScenario:
     def locate(self, err: InputError) -> InputError:
         """``err`` raised after loading (by the engine, say) with this scenario's file name and
         the line of each YAML path, like the errors the loader raises itself."""
-        if err.source is not None:
-            return err
+        if err.source not in (None, self.source):
+            return err  # about another file (a model spec, say): its own lines
         problems = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(self.lines, p.path))
                     for p in err.problems]
         return type(err)(problems, self.source)
