@@ -108,7 +108,8 @@ class GroupState:
         return self.nodes_total * self.node.host_idle_power + dynamic * self.busy_gpus / self.gpus_per_node
 
     def idle_accelerator_power_w(self) -> float:
-        return (self.gpus_total - self.busy_gpus) * self.accel.idle_power
+        """Every accelerator of the group at idle; running work adds its draw above idle."""
+        return self.gpus_total * self.accel.idle_power
 
     def idle_power_w(self) -> float:
         """The whole group with nothing running."""

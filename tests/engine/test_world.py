@@ -87,6 +87,18 @@ def test_job_energy_within_it_energy_and_positive():
     assert 0 < job["energy_j"] < r.summary["it_energy_j"]
 
 
+def test_accelerator_power_counts_busy_and_idle_boards():
+    # 8 of the 16 H100s train at the plan's board power P; the other 8 idle at 123 W.
+    from simulator.engine.world import World
+
+    world = World(api.load_scenario(training_scenario(gpus=8)))
+    board_w = world.jobs[0].plan.nominal()[1]
+    assert 123.0 < board_w <= 700.0
+    world.run()
+    first = world.recorder.power[0, 0]          # accelerator_power_w of the first sample
+    assert first == pytest.approx(8 * board_w + 8 * 123.0)
+
+
 def test_training_time_matches_step_time_times_steps():
     r = api.simulate(training_scenario())
     job = r.jobs.iloc[0]
