@@ -12,6 +12,8 @@ import json
 import math
 import os
 import sys
+from contextlib import contextmanager
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -120,12 +122,16 @@ class Recompute(str, Enum):
 
 
 class PrecisionName(str, Enum):
+    """The recipes of simulator/costmodel/precision.py (PRECISIONS; a test keeps the two equal).
+    Spelled out rather than imported so ``--help`` does not load the cost model."""
+
     bf16_amp = "bf16-amp"
     fp16_amp = "fp16-amp"
     bf16_mixed = "bf16-mixed"
     fp8_mixed = "fp8-mixed"
     tf32 = "tf32"
     fp32 = "fp32"
+    fp16_mixed = "fp16-mixed"
 
 
 class OptimizerName(str, Enum):
@@ -212,6 +218,93 @@ def _h(value: float, kind: str) -> str:
     return human(value, kind)
 
 
+def _under_flag(err: InputError, flag: str) -> InputError:
+    """``err`` with every line led by ``flag``, so the user sees which option held the bad input."""
+    return InputError([Problem(flag, p.format(err.source)) for p in err.problems])
+
+
+@contextmanager
+def _blame(flag: str):
+    """Report any bad input found inside the block under the command-line ``flag``."""
+    try:
+        yield
+    except InputError as err:
+        raise _under_flag(err, flag) from None
+
+
+def _estimate_model(model: str, catalog):
+    """--model as a ModelSpec: a catalog name, or a spec file read relative to the working folder."""
+    from simulator.scenario.model_ref import resolve_model
+
+    with _blame("--model"):
+        return resolve_model(model, catalog, None, path="")
+
+
+def _estimate_accelerator(accelerator: str, catalog) -> str:
+    """--accelerator as its catalog name (aliases and case resolved)."""
+    with _blame("--accelerator"):
+        return catalog.accelerators.get(accelerator, "").name
+
+
+def _fabric_names(spec, lines: dict[str, int], accelerator: str | None, catalog) -> list[Problem]:
+    """Catalog names in a fabric file that do not exist, and a node that holds another accelerator
+    (not checked when ``accelerator`` is None: --accelerator itself was bad)."""
+    problems: list[Problem] = []
+    for key, table in (("node", catalog.nodes), ("switch", catalog.switches), ("optic", catalog.optics)):
+        name = getattr(spec, key)
+        if name is None:
+            continue
+        try:
+            entry = table.get(name, key)
+        except InputError as err:
+            problems += [replace(p, line=lines.get(key)) for p in err.problems]
+            continue
+        held = catalog.accelerators.get(entry.accelerator).name if key == "node" else None
+        if held is not None and accelerator is not None and held != accelerator:
+            problems.append(Problem("node", f"node {entry.name} holds {entry.accelerator}, not {accelerator}",
+                                    line=lines.get(key)))
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _check_fabric(fabric: Path, accelerator: str | None, catalog) -> None:
+    """Read and check --fabric before any estimate: YAML, keys, and the catalog names it gives."""
+    from simulator.scenario.schema import FabricFile
+    from simulator.scenario.validate import validate_model
+    from simulator.scenario.yaml_io import load_yaml_file
+
+    with _blame("--fabric"):
+        doc = load_yaml_file(fabric)
+        data = doc.data if doc.data is not None else {}
+        spec = validate_model(FabricFile, data, doc.lines, str(fabric))
+        problems = _fabric_names(spec, doc.lines, accelerator, catalog)
+        if problems:
+            raise InputError(problems, str(fabric))
+
+
+def _attempt(problems: list[Problem], func, *args):
+    """``func(*args)``, or None with its input problems added to ``problems`` (to report all at once)."""
+    try:
+        return func(*args)
+    except InputError as err:
+        problems.extend(err.problems)
+        return None
+
+
+def _estimate_inputs(model: str, accelerator: str, fabric: Path | None = None):
+    """(model spec, accelerator name) checked up front, so each bad one is named by its flag."""
+    from simulator.scenario.catalog import shipped_catalog
+
+    catalog = shipped_catalog()
+    problems: list[Problem] = []
+    spec = _attempt(problems, _estimate_model, model, catalog)
+    device = _attempt(problems, _estimate_accelerator, accelerator, catalog)
+    if fabric is not None:
+        _attempt(problems, _check_fabric, fabric, device, catalog)
+    if problems:
+        raise InputError(problems)
+    return spec, device
+
+
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a model spec YAML.")]
 AccelOpt = Annotated[str, typer.Option("--accelerator", "-a", help="Catalog accelerator name (e.g. h100-sxm).")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -256,6 +349,7 @@ def estimate_train_cmd(
     from simulator.errors import UnitError
     from simulator.scenario.units import parse_quantity
 
+    spec, device = _estimate_inputs(model, accelerator, fabric)
     explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
     if ep > 1:
         explicit["ep"] = ep
@@ -272,7 +366,7 @@ def estimate_train_cmd(
             price = parse_quantity(gpu_hour_cost, "money")
         except UnitError as err:
             raise InputError([Problem("--gpu-hour-cost", str(err))]) from None
-    r = api.estimate_train(model, accelerator, micro_batch, seq, gpus=gpus, precision=precision.value,
+    r = api.estimate_train(spec, device, micro_batch, seq, gpus=gpus, precision=precision.value,
                            recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
                            base_dir=Path.cwd(), attention=attention.value, layout=chosen, fabric=fabric,
                            gpu_hour_usd=price)
@@ -312,7 +406,8 @@ def estimate_prefill_cmd(
     """Latency and throughput of prefilling a batch of prompts."""
     from simulator import api
 
-    r = api.estimate_prefill(model, accelerator, batch, prompt, base_dir=Path.cwd())
+    spec, device = _estimate_inputs(model, accelerator)
+    r = api.estimate_prefill(spec, device, batch, prompt, base_dir=Path.cwd())
     if fmt == OutputFormat.json:
         print_json(r)
         return
@@ -337,7 +432,8 @@ def estimate_decode_cmd(
     """Time per decode step (one token per sequence) and throughput."""
     from simulator import api
 
-    r = api.estimate_decode(model, accelerator, batch, context, base_dir=Path.cwd())
+    spec, device = _estimate_inputs(model, accelerator)
+    r = api.estimate_decode(spec, device, batch, context, base_dir=Path.cwd())
     if fmt == OutputFormat.json:
         print_json(r)
         return

@@ -341,7 +341,7 @@ def test_estimate_unknown_model_exits_2(runner):
     )
     assert result.exit_code == 2
     assert "did you mean 'gpt3-175b'?" in result.stderr
-    assert result.stderr.startswith("error: model: unknown model 'gpt3-17b'")
+    assert result.stderr.startswith("error: --model: unknown model 'gpt3-17b'")
 
 
 def test_estimate_unknown_accelerator_exits_2(runner):
