@@ -552,6 +552,8 @@ def run_cmd(
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
+    from simulator.report.tables import reliability_table
+
     s, c = result.summary_dict, result.costs_dict
     print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}", [
         ("facility energy", _h(s["facility_energy_j"], "energy")),
@@ -565,6 +567,7 @@ def run_cmd(
         ("total cost", f"${c['total_usd']:,.0f}"),
         ("$/GPU-hour", f"${c['usd_per_gpu_hour']:.2f}"),
         ("carbon", f"{s['carbon_kg'] / 1000:,.1f} t CO2e"),
+        *reliability_table(s).rows,
     ], OutputFormat.table)
 
 

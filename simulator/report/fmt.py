@@ -116,6 +116,12 @@ def fmt_fraction(fraction: object) -> str:
     return MISSING if number is None else f"{_bounded(number * 100, f'{number * 100:.1f}')}%"
 
 
+def fmt_percent(fraction: object) -> str:
+    """A 0-1 fraction as a bare percentage for a column headed "(%)": ``fmt_percent(0.8734) == "87.3"``."""
+    number = finite(fraction)
+    return MISSING if number is None else _bounded(number * 100, f"{number * 100:.1f}")
+
+
 def fmt_ratio(ratio: object, decimals: int = 2) -> str:
     """A dimensionless ratio such as PUE: ``fmt_ratio(1.234) == "1.23"``."""
     number = finite(ratio)

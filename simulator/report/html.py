@@ -1,4 +1,4 @@
-"""The single-file HTML report: headline, cost and job tables and the figures as inline PNGs.
+"""The single-file HTML report: headline, reliability, cost and job tables and the figures as inline PNGs.
 
 The page has no external references (CSS inline, images as base64 ``data:`` URLs) so it can be
 mailed or archived as one file, and it is deterministic: the same inputs give the same bytes.
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from simulator.report import figures
 from simulator.report.fmt import fmt_duration, fmt_text
-from simulator.report.tables import Table, cost_table, headline_table, jobs_table
+from simulator.report.tables import Table, cost_table, headline_table, jobs_table, reliability_table
 
 ALT_TEXT = {
     "power": (
@@ -77,6 +77,16 @@ def _table_html(table: Table, css_class: str) -> str:
     return out
 
 
+def _headline_html(summary: Mapping[str, object]) -> str:
+    """The headline table, then the reliability block under its own small heading (the page
+    template has one slot for the headline section)."""
+    return "\n".join([
+        _table_html(headline_table(summary), "headline"),
+        "<h3>Reliability</h3>",
+        _table_html(reliability_table(summary), "headline"),
+    ])
+
+
 # What to read in each figure (its title is already drawn in the image, so not repeated here).
 CAPTION = {
     "power": "Stacked by component; the dashed line is the site's grid limit.",
@@ -123,7 +133,7 @@ def render_html(
     return _template().substitute(
         title=html.escape(title),
         meta=html.escape(meta),
-        headline=_table_html(headline_table(summary), "headline"),
+        headline=_headline_html(summary),
         site_figures="\n".join(site),
         jobs=_table_html(jobs_table(jobs, costs), "jobs"),
         jobs_figures=_figure_html(figures.job_progress(jobs, progress, horizon_s),

@@ -1,4 +1,4 @@
-"""A compact Markdown summary (headline, costs, jobs) for terminals and pull requests.
+"""A compact Markdown summary (headline, reliability, costs, jobs) for terminals and pull requests.
 
 Same tables and number formatting as the HTML report, without figures. Text from the inputs is
 escaped so a job name cannot break a table row or inject markup.
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from simulator.report.fmt import fmt_text
-from simulator.report.tables import Table, cost_table, headline_table, jobs_table
+from simulator.report.tables import Table, cost_table, headline_table, jobs_table, reliability_table
 
 _SPECIAL = "\\`*[]<>|"
 
@@ -41,6 +41,8 @@ def render_markdown(
         f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}",
         "## Headline",
         _table_markdown(headline_table(summary)),
+        "## Reliability",
+        _table_markdown(reliability_table(summary)),
         "## Costs",
         _table_markdown(cost_table(costs)),
         "## Training jobs",

@@ -19,6 +19,7 @@ from simulator.report.fmt import (
     fmt_duration,
     fmt_energy,
     fmt_fraction,
+    fmt_percent,
     fmt_power,
     fmt_ratio,
     fmt_si,
@@ -69,6 +70,17 @@ def headline_table(summary: Mapping[str, object]) -> Table:
     return Table(("quantity", "value"), rows, (False, True))
 
 
+def reliability_table(summary: Mapping[str, object]) -> Table:
+    """Node failures, hot spares swapped in and GPU-time-weighted goodput from summary.json; the
+    spares row only when the summary counts them (a dash would read as "unknown")."""
+    s = summary.get
+    rows = [("node failures", fmt_count(s("failures")))]
+    if "spares_used" in summary:
+        rows.append(("hot spares used", fmt_count(s("spares_used"))))
+    rows.append(("mean goodput (GPU-time weighted)", fmt_fraction(s("goodput_mean"))))
+    return Table(("quantity", "value"), tuple(rows), (False, True))
+
+
 def _items(section: object) -> dict[str, object]:
     """A costs.json section as a dict (an absent or malformed one as empty)."""
     return dict(section) if isinstance(section, Mapping) else {}
@@ -107,51 +119,60 @@ def _tokens_cell(done: object, target: object) -> str:
     return f"{fmt_si(done)} / {fmt_si(target)}"
 
 
+def _finished_cell(end: object, status: object) -> str:
+    """When the job finished, or its status (running, queued) when it did not: one column for both."""
+    return fmt_duration(end) if finite(end) is not None else fmt_text(status)
+
+
 def _difference(end: object, start: object) -> float | None:
     a, b = finite(end), finite(start)
     return None if a is None or b is None else a - b
 
 
 def jobs_table(jobs: pd.DataFrame, costs: Mapping[str, object]) -> Table:
-    """jobs.parquet, one row per job (the first MAX_JOB_ROWS), with each job's cost."""
+    """jobs.parquet, one row per job (the first MAX_JOB_ROWS), with each job's cost. Percentages
+    carry their unit in the header so the many columns stay narrow."""
     per_job = _items(costs.get("per_job"))
     columns = (
-        "job",
-        "model",
+        "job (model)",
         "GPUs",
         "layout",
-        "status",
         "waited",
         "finished at",
         "tokens done / target",
         "tokens/s",
-        "MFU",
+        "MFU (%)",
+        "goodput (%)",
+        "failures",
+        "network share (%)",
         "IT energy",
         "cost",
     )
-    numeric = (False, False, True, False, False, True, True, True, True, True, True, True)
-    rows = []
-    for job in jobs.head(MAX_JOB_ROWS).to_dict("records"):
-        g = job.get
-        rows.append(
-            (
-                fmt_text(g("job")),
-                fmt_text(g("model")),
-                fmt_count(g("gpus")),
-                fmt_text(g("layout")),
-                fmt_text(g("status")),
-                fmt_duration(_difference(g("start_s"), g("submit_s"))),
-                fmt_duration(g("end_s")),
-                _tokens_cell(g("tokens_done"), g("tokens_target")),
-                fmt_si(g("tokens_per_s")),
-                fmt_fraction(g("mfu")),
-                fmt_energy(g("energy_j")),
-                fmt_usd(job_cost(per_job.get(str(g("job"))))),
-            )
-        )
+    numeric = (False, True, False, *(True,) * 10)
+    rows = [_job_row(job, per_job) for job in jobs.head(MAX_JOB_ROWS).to_dict("records")]
     note = ""
     if len(jobs) > MAX_JOB_ROWS:
         note = f"First {MAX_JOB_ROWS} of {len(jobs):,} jobs; all are in jobs.parquet."
     elif len(jobs) == 0:
         note = "No training jobs."
     return Table(columns, tuple(rows), numeric, note)
+
+
+def _job_row(job: Mapping[str, object], per_job: Mapping[str, object]) -> tuple[str, ...]:
+    """One jobs.parquet record as the cells of jobs_table (absent columns render as a dash)."""
+    g = job.get
+    return (
+        f"{fmt_text(g('job'))} ({fmt_text(g('model'))})",
+        fmt_count(g("gpus")),
+        fmt_text(g("layout")),
+        fmt_duration(_difference(g("start_s"), g("submit_s"))),
+        _finished_cell(g("end_s"), g("status")),
+        _tokens_cell(g("tokens_done"), g("tokens_target")),
+        fmt_si(g("tokens_per_s")),
+        fmt_percent(g("mfu")),
+        fmt_percent(g("goodput")),
+        fmt_count(g("failures")),
+        fmt_percent(g("network_share_mean")),
+        fmt_energy(g("energy_j")),
+        fmt_usd(job_cost(per_job.get(str(g("job"))))),
+    )

@@ -47,7 +47,8 @@ def timeseries() -> pd.DataFrame:
 
 @pytest.fixture
 def jobs() -> pd.DataFrame:
-    """One finished job, one running job with a hostile name, one queued job."""
+    """One finished job, one running job with a hostile name, one queued job; the first two lost
+    time to node failures."""
     return pd.DataFrame(
         {
             "job": ["llama-8b", EVIL, "$x$_queued"],
@@ -64,6 +65,12 @@ def jobs() -> pd.DataFrame:
             "tokens_per_s": [1.157e6, 3.3e6, np.nan],
             "mfu": [0.41, 0.38, np.nan],
             "energy_j": [5.4e12, 7.9e13, 0.0],
+            "network_share_mean": [0.8, 0.6543, np.nan],
+            "failures": np.array([2, 5, 0], dtype=np.int64),
+            "lost_tokens": [1.2e9, 3.4e10, 0.0],
+            "checkpoint_s": [1800.0, 5400.0, 0.0],
+            "downtime_s": [3600.0, 7200.0, 0.0],
+            "goodput": [0.9512, 0.8876, np.nan],
             "status": ["finished", "running", "queued"],
         }
     )
@@ -104,6 +111,9 @@ def summary() -> dict:
         "jobs_finished": 1,
         "tokens_trained": 9.4e11,
         "capped_fraction": 0.125,
+        "failures": 7,
+        "spares_used": 3,
+        "goodput_mean": 0.8931,
         "events_processed": 123456,
     }
 

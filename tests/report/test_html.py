@@ -73,3 +73,26 @@ def test_empty_run_still_renders(timeseries, jobs, progress):
     assert len(images) == FIGURES
     assert all(base64.b64decode(data).startswith(PNG_MAGIC) for data, _ in images)
     assert "No training jobs." in page
+
+
+def test_reliability_block_follows_the_headline(page):
+    block = page[page.index("<h3>Reliability</h3>"):page.index("<h2>Power and cooling</h2>")]
+    assert page.index('<table class="headline">') < page.index("<h3>Reliability</h3>")
+    rows = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">([^<]*)</td></tr>", block)
+    assert rows == [("node failures", "7"), ("hot spares used", "3"),
+                    ("mean goodput (GPU-time weighted)", "89.3%")]
+
+
+def test_jobs_table_has_goodput_failures_and_network_share(page):
+    jobs = page[page.index('<table class="jobs">'):]
+    jobs = jobs[:jobs.index("</table>")]
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", jobs)
+    assert header[-6:] == ["MFU (%)", "goodput (%)", "failures", "network share (%)", "IT energy", "cost"]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(<td.*?)</tr>", jobs)]
+    got = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(r["goodput (%)"], r["failures"], r["network share (%)"]) for r in got] == [
+        ("95.1", "2", "80.0"), ("88.8", "5", "65.4"), ("—", "0", "—")]
+    assert [r["finished at"] for r in got] == ["1.00 days", "running", "queued"]
+    # numbers are right-aligned and never wrap
+    assert '<th class="num">goodput (%)</th>' in jobs
+    assert '<td class="num">95.1</td>' in jobs

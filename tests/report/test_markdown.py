@@ -13,6 +13,7 @@ from simulator.report.fmt import (
     fmt_duration,
     fmt_energy,
     fmt_fraction,
+    fmt_percent,
     fmt_power,
     fmt_ratio,
     fmt_si,
@@ -75,6 +76,10 @@ def test_fmt_fraction_ratio_counts():
     assert fmt_si(1.2e12) == "1.20T"
     assert fmt_si(1.157e6) == "1.16M"
     assert fmt_tokens(2e9) == "2.00B tokens"
+    assert fmt_percent(0.8734) == "87.3"
+    assert fmt_percent(1) == "100.0"
+    assert fmt_percent(0.00049) == "0.0"
+    assert fmt_percent(1e300) == "1.00e+302"
 
 
 @pytest.mark.parametrize("missing", [None, math.nan, math.inf, -math.inf, "n/a", True])
@@ -86,6 +91,7 @@ def test_missing_values_render_as_dash(missing):
         fmt_carbon,
         fmt_usd,
         fmt_fraction,
+        fmt_percent,
         fmt_ratio,
         fmt_count,
         fmt_si,
@@ -116,7 +122,7 @@ def test_render_markdown(summary, costs, jobs):
     assert "<script>" not in text
     job_rows = [line for line in text.splitlines() if "llama3" in line or "gpt-13b" in line]
     assert len(job_rows) == 3
-    header = next(line for line in text.splitlines() if line.startswith("| job |"))
+    header = next(line for line in text.splitlines() if line.startswith("| job (model) |"))
     columns = header.count(" | ")
     assert all(row.count(" | ") == columns for row in job_rows)
     assert render_markdown(summary, costs, jobs) == text
@@ -131,3 +137,52 @@ def test_render_markdown_without_jobs_or_costs(jobs):
     text = render_markdown({}, {}, jobs.head(0))
     assert "No training jobs." in text
     assert "| scenario | — |" in text
+
+
+def _job_cells(text: str) -> dict[str, dict[str, str]]:
+    """The Markdown jobs table as {job cell: {column header: cell}} (cells as printed, escaped)."""
+    lines = text[text.index("## Training jobs"):].splitlines()
+    rows = [line for line in lines if line.startswith("| ")]
+    header = [c.strip() for c in rows[0].strip("|").split(" | ")]
+    table = {}
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert len(cells) == len(header), row
+        table[cells[0]] = dict(zip(header, cells, strict=True))
+    return table
+
+
+def test_markdown_reliability_block(summary, costs, jobs):
+    text = render_markdown(summary, costs, jobs)
+    block = text[text.index("## Reliability"):text.index("## Costs")]
+    assert text.index("## Headline") < text.index("## Reliability") < text.index("## Costs")
+    assert block.splitlines()[2:7] == [
+        "| quantity | value |",
+        "|---|---:|",
+        "| node failures | 7 |",
+        "| hot spares used | 3 |",
+        "| mean goodput (GPU-time weighted) | 89.3% |",
+    ]
+
+
+def test_markdown_reliability_without_spares_count_or_jobs(summary, costs, jobs):
+    no_spares = {k: v for k, v in summary.items() if k != "spares_used"}
+    text = render_markdown(dict(no_spares, failures=0, goodput_mean=None), costs, jobs.head(0))
+    block = text[text.index("## Reliability"):text.index("## Costs")]
+    assert "| node failures | 0 |" in block
+    assert "| mean goodput (GPU-time weighted) | — |" in block  # None: no job ran
+    assert "spares" not in block  # not counted by this summary: no row rather than a dash
+
+
+def test_markdown_jobs_table_reliability_columns(summary, costs, jobs):
+    table = _job_cells(render_markdown(summary, costs, jobs))
+    assert list(table) == ["llama-8b (llama3-8b)", "\\<script\\>alert(1)\\</script\\> (llama3-70b)",
+                           "$x$_queued (gpt-13b)"]
+    first, running, queued = table.values()
+    # goodput 0.9512, 2 failures, network share 0.8; percentages carry "%" in the header only
+    assert (first["goodput (%)"], first["failures"], first["network share (%)"]) == ("95.1", "2", "80.0")
+    assert (running["goodput (%)"], running["failures"], running["network share (%)"]) == ("88.8", "5", "65.4")
+    assert (queued["goodput (%)"], queued["failures"], queued["network share (%)"]) == ("—", "0", "—")
+    assert first["MFU (%)"] == "41.0"
+    # the finish time, or the status of a job that did not finish
+    assert (first["finished at"], running["finished at"], queued["finished at"]) == ("1.00 days", "running", "queued")

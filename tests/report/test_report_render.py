@@ -14,6 +14,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.category import StrCategoryConverter
 from typer.testing import CliRunner
@@ -225,3 +227,34 @@ def test_absurd_numbers_still_read_as_short_text():
         for value in (1e300, -1e300, 1e20):
             text = getattr(fmt, name)(value)
             assert len(text) <= 20, (name, value, text)
+
+
+@needs_chromium
+def test_jobs_table_with_large_values_fits_the_page(summary, costs, timeseries, progress, tmp_path):
+    """Big clusters, long waits, many failures and long names: the jobs table, with its goodput,
+    failures and network-share columns, still fits 1000 px without scrolling sideways."""
+    from simulator.report.html import render_html
+
+    day = 86400.0
+    names = ["pretrain-405b-main", "x" * 70, "finetune"]
+    jobs = pd.DataFrame({
+        "job": names, "model": ["llama3-405b", "mixtral-8x7b", "gpt3-175b"],
+        "gpus": [16384, 12288, 10240], "layout": ["tp8-pp16-dp128-z1-mb1"] * 3,
+        "submit_s": [0.0, 0.0, 0.0], "start_s": [12.3 * day, 99.9 * day, np.nan],
+        "end_s": [99.9 * day, np.nan, np.nan], "tokens_target": [15.6e12] * 3,
+        "tokens_done": [15.6e12, 1.23e12, 0.0], "steps_done": [1, 1, 0], "step_time_s": [1.0] * 3,
+        "tokens_per_s": [123.4e6, 123.4e6, np.nan], "mfu": [0.412, 0.399, np.nan],
+        "energy_j": [3.6e15 * 123.4, 3.6e15 * 12.3, 0.0], "network_share_mean": [0.876, 0.123, np.nan],
+        "failures": [1234, 12, 0], "lost_tokens": [1e12, 1e11, 0.0], "checkpoint_s": [1e5, 1e4, 0.0],
+        "downtime_s": [1e5, 1e4, 0.0], "goodput": [0.876, 0.912, np.nan],
+        "status": ["finished", "running", "queued"]})
+    costs = dict(costs, per_job={names[0]: 123.4e6, names[1]: 12.3e6, names[2]: 0.0})
+    page = tmp_path / "wide.html"
+    html = render_html(summary, costs, timeseries, jobs, progress, title="wide")
+    page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    done = _browse(page, "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000", "--dump-dom")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stderr[-2000:]
+    probe = json.loads(found[1].replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["scrollWidth"] <= PAGE_WIDTH, probe
+    assert probe["wide"] == [], f"elements wider than the page: {probe['wide']}"
