@@ -148,3 +148,14 @@ def test_terminal_table_of_dcsim_run_shows_reliability(run):
     assert lines["node failures"].split("│")[2].strip() == fmt_count(int(jobs["failures"].sum()))
     goodput = fmt_fraction(_weighted_goodput(jobs, 4 * 86400.0))
     assert lines["mean goodput (GPU-time weighted)"].split("│")[2].strip() == goodput
+
+
+def test_tokens_done_overshoots_the_target_by_less_than_one_step(run):
+    """docs/outputs.md: a job runs whole optimizer steps, so a finished job's tokens_done is its
+    target rounded up to a whole global batch. small: 64 x 2048 = 131,072 tokens per step;
+    150e9 / 131,072 = 1,144,409.2, so 1,144,410 steps."""
+    small = run["jobs"].set_index("job").loc["small"]
+    assert small["status"] == "finished"
+    assert small["steps_done"] == 1_144_410
+    assert small["tokens_done"] == 1_144_410 * 131_072
+    assert 0 <= small["tokens_done"] - small["tokens_target"] < 131_072
