@@ -207,15 +207,20 @@ def load_scenario(source, base_dir: Path | None = None):
 class Result:
     """What one run produced, as pandas objects: ``summary`` and ``costs`` (Series of headline
     numbers; the plain dicts are ``summary_dict`` and ``costs_dict``), ``timeseries``, ``jobs``
-    and ``progress`` (DataFrames, columns in docs/outputs.md)."""
+    ``services`` and ``progress`` (DataFrames, columns in docs/outputs.md)."""
 
-    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress):
+    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress, services=None):
+        import pandas as pd
+
+        from simulator.report.frames import SERVICE_COLUMNS
+
         self.scenario = scenario
         self.summary_dict = summary
         self.costs_dict = costs
         self.timeseries = timeseries
         self.jobs = jobs
         self.progress = progress
+        self.services = services if services is not None else pd.DataFrame(columns=list(SERVICE_COLUMNS))
 
     @property
     def summary(self):
@@ -240,6 +245,7 @@ class Result:
             "costs.json": dumps(self.costs_dict),
             "timeseries.parquet": self.timeseries,
             "jobs.parquet": self.jobs,
+            "services.parquet": self.services,
             "progress.parquet": self.progress,
             "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
             "report.html": render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
@@ -289,13 +295,14 @@ def simulate(scenario, progress=None) -> Result:
     from simulator.engine.world import World
     from simulator.report.cost import cost_report
     from simulator.report.energy import summary_report
-    from simulator.report.frames import jobs_frame, progress_frame, timeseries_frame
+    from simulator.report.frames import jobs_frame, progress_frame, services_frame, timeseries_frame
     from simulator.scenario.load import LoadedScenario
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     world = World(loaded, progress_callback=progress).run()
     timeseries = timeseries_frame(world)
     jobs = jobs_frame(world)
-    summary = summary_report(world, timeseries, jobs)
-    costs = cost_report(world, summary, jobs)
-    return Result(loaded, summary, costs, timeseries, jobs, progress_frame(world))
+    services = services_frame(world)
+    summary = summary_report(world, timeseries, jobs, services)
+    costs = cost_report(world, summary, jobs, services)
+    return Result(loaded, summary, costs, timeseries, jobs, progress_frame(world), services)

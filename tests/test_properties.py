@@ -1,7 +1,8 @@
 """Invariants that hold for every valid scenario, checked with hypothesis on generated ones.
 
 The strategy builds small scenarios: 1-3 rack groups of catalog nodes, a constant or built-in
-climate, 0-3 training jobs of small catalog models with an explicit layout or ``auto``, horizons
+climate, 0-3 training jobs of small catalog models with an explicit layout or ``auto``, at most one
+inference service (from idle to overloaded), horizons
 of hours to a few days sampled every 5-60 minutes, and a power envelope that is generous or
 tight (but above the idle load). Examples are derandomized so CI sees the same ones every run.
 """
@@ -31,7 +32,7 @@ NODES = ("dgx-h100", "hgx-h200", "dgx-a100", "dgx-b200", "mi300x-8gpu", "tpu-v5p
 MODELS = ("gpt3-125m", "gpt3-350m", "gpt3-760m")
 CLIMATES = ("temperate", "hot-dry", "nordic", "hot-humid", "continental")
 OUTPUT_FILES = {"summary.json", "costs.json", "timeseries.parquet", "jobs.parquet",
-                "progress.parquet", "scenario.json", "report.html"}
+                "progress.parquet", "scenario.json", "report.html", "services.parquet"}
 REL = 1e-9
 SEEN: Counter = Counter()  # what the generated scenarios reached (checked by the last test)
 
@@ -114,6 +115,21 @@ def training_job(draw, name: str, groups: list[dict], horizon_s: float) -> dict:
 
 
 @st.composite
+def inference_service(draw, name: str, groups: list[dict], horizon_s: float) -> dict:
+    """A small always-on service, loaded anywhere from idle to several times its capacity."""
+    group = draw(st.sampled_from(groups))
+    per_node = _node_power(group["node"])[2]
+    model = CATALOG.models.get(draw(st.sampled_from(MODELS)))
+    tp = draw(st.sampled_from([t for t in (1, 2, 4) if model.heads % t == 0 and t <= per_node]))
+    return {"name": name, "model": model.name, "rack_group": group["name"], "gpus_per_replica": tp,
+            "replicas": draw(st.integers(1, 4)), "arrival_rate": f"{draw(st.sampled_from([0, 1, 20, 200, 2000]))}/s",
+            "daily_profile": draw(st.sampled_from(["flat", "diurnal"])),
+            "prompt_tokens": draw(st.sampled_from([128, 1024])), "output_tokens": draw(st.sampled_from([16, 256])),
+            "max_batch": draw(st.sampled_from([8, 64])), "start": draw(st.floats(0, 0.5)) * horizon_s,
+            "slo": {"ttft": draw(st.sampled_from(["100ms", "2s"])), "tpot": draw(st.sampled_from(["5ms", "50ms"]))}}
+
+
+@st.composite
 def scenarios(draw, max_jobs: int = 3) -> dict:
     horizon_h = draw(st.sampled_from([6, 12, 24, 48, 72]))
     horizon_s = horizon_h * 3600.0
@@ -126,10 +142,12 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
     overhead = draw(st.sampled_from([0, 1000, 5000]))
     jobs = [draw(training_job(f"job-{k}", groups, horizon_s))
             for k in range(draw(st.integers(0, max_jobs)))]
+    services = [draw(inference_service("svc", groups, horizon_s))] if draw(st.integers(0, 2)) == 0 else []
     network = _network_power(groups)
     idle = sum(g["nodes_per_rack"] * g["count"] * _node_power(g["node"])[0] for g in groups) + network
     peak = sum(g["nodes_per_rack"] * g["count"] * _node_power(g["node"])[1] for g in groups) + network
-    busy = idle + max((_busy_extra_w(job, groups) for job in jobs), default=0.0)
+    loads = [{"gpus": sv["replicas"] * sv["gpus_per_replica"], "rack_group": sv["rack_group"]} for sv in services]
+    busy = idle + max((_busy_extra_w(job, groups) for job in jobs + loads), default=0.0)
     # Generous: twice the peak IT load. Tight: around what the cluster draws from the grid with
     # its biggest job running (x1.25 for losses and cooling), so that job runs capped or waits;
     # at least 1.5x the idle IT load (the idle facility load with losses and chillers; the rare
@@ -148,7 +166,7 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
                  "electricity": {"price": f"${draw(st.sampled_from([0.05, 0.1, 0.2]))}/kWh"}},
         "cluster": {"racks": groups},
         "cooling": {"other_overhead": f"{overhead}W"},
-        "workloads": {"training": jobs},
+        "workloads": {"training": jobs, "inference": services},
     }
 
 
@@ -219,6 +237,25 @@ def test_energy_power_cost_and_job_invariants(scenario):
     assert all(v >= 0 for v in per_job.values())
     assert sum(per_job.values()) <= c["total_usd"] * (1 + REL)
 
+    # Inference requests are conserved: every arrival is served or still queued, per service and
+    # per sample; arrivals are whole requests; SLO attainment is a share.
+    services = result.services
+    assert len(services) == len(scenario["workloads"]["inference"])
+    for svc in services.to_dict("records"):
+        arrived = svc["requests_arrived"]
+        assert arrived == pytest.approx(svc["requests_served"] + svc["requests_backlog"], rel=REL, abs=1e-6)
+        assert svc["requests_served"] >= 0 and svc["requests_backlog"] >= -1e-6 * max(arrived, 1.0)
+        assert arrived == pytest.approx(round(arrived), abs=1e-6 * max(arrived, 1.0))
+        assert math.isnan(svc["slo_attainment"]) or 0.0 <= svc["slo_attainment"] <= 1.0 + REL
+        SEEN["service " + ("backlogged" if svc["requests_backlog"] > 1 else "keeping up")] += 1
+    for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"])):
+        assert float(ts[column].sum()) == pytest.approx(total, rel=REL, abs=1e-6)
+    if len(services):
+        assert ts["requests_backlog"].iloc[-1] == pytest.approx(s["requests_backlog"], rel=REL, abs=1e-6)
+    per_service = c.get("per_service", {})
+    assert all(v >= 0 for v in per_service.values())
+    assert sum(per_job.values()) + sum(per_service.values()) <= c["total_usd"] * (1 + REL)
+
     SEEN["runs"] += 1
     SEEN["capped"] += s["capped_fraction"] > 0
     for status in jobs["status"]:
@@ -248,6 +285,7 @@ def test_energy_power_cost_and_job_invariants(scenario):
         elif not math.isnan(job["start_s"]):
             assert job["start_s"] >= job["submit_s"]
             assert job["energy_j"] >= 0 and job["step_time_s"] > 0
+            assert 0 < job["network_share_mean"] <= 1 + REL
 
 
 @st.composite
@@ -356,3 +394,4 @@ def test_generated_scenarios_reach_the_interesting_states():
         pytest.skip("runs only after test_energy_power_cost_and_job_invariants")
     assert SEEN["capped"] > 0, SEEN
     assert SEEN["finished"] > 0 and SEEN["running"] > 0 and SEEN["queued"] > 0, SEEN
+    assert SEEN["service backlogged"] > 0 and SEEN["service keeping up"] > 0, SEEN

@@ -27,7 +27,6 @@ class GroupState:
     accel: AcceleratorSpec
     nodes_total: int
     nodes_free: int
-    busy_gpus: int = 0
     first_node: int = 0                      # index of this group's first node cluster-wide
     free: np.ndarray = field(default=None, repr=False)
     spares: list = field(default_factory=list, repr=False)   # idle hot-spare node indices
@@ -102,10 +101,10 @@ class GroupState:
         per_node = limit / self.config.nodes_per_rack
         return (per_node - self.node.host_power) / self.gpus_per_node
 
-    def host_power_w(self) -> float:
-        """All hosts of the group: idle plus the busy share of their dynamic range."""
+    def host_power_w(self, active_gpus: float) -> float:
+        """All hosts of the group: idle plus the dynamic range's share of ``active_gpus``."""
         dynamic = self.node.host_power - self.node.host_idle_power
-        return self.nodes_total * self.node.host_idle_power + dynamic * self.busy_gpus / self.gpus_per_node
+        return self.nodes_total * self.node.host_idle_power + dynamic * active_gpus / self.gpus_per_node
 
     def idle_accelerator_power_w(self) -> float:
         """Every accelerator of the group at idle; running work adds its draw above idle."""

@@ -18,6 +18,7 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.parallel import plan_training
 from simulator.costmodel.precision import Recipe
+from simulator.costmodel.serving_plan import plan_serving
 from simulator.costmodel.transformer import param_count
 from simulator.engine import profiles
 from simulator.engine.cluster import GroupState, build_groups
@@ -25,6 +26,7 @@ from simulator.engine.fabric import FabricSize, network_shares, size_fabric
 from simulator.engine.failures import checkpoint_plan
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
 from simulator.engine.scheduler import Scheduler
+from simulator.engine.serving import ServiceRun
 from simulator.engine.site_power import SitePower
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
@@ -95,6 +97,9 @@ class World:
         self.jobs = self._plan_jobs()
         job_seeds = self._failure_seeds.spawn(max(len(self.jobs), 1))
         self._job_rngs = [np.random.default_rng(seed) for seed in job_seeds]
+        self.services = self._plan_services()
+        service_seeds = children[names.index("arrivals")].spawn(max(len(self.services), 1))
+        self._service_rngs = [np.random.default_rng(seed) for seed in service_seeds]
         self.scheduler = Scheduler(self.groups, self._power_allows)
         self.running: list[JobRun] = []
         self.cap_fraction = 1.0
@@ -102,6 +107,7 @@ class World:
         self._hour = 0
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
+        self._service_power_w: dict[str, float] = {}
 
     # ------------------------------------------------------------------ planning
     def _plan_jobs(self) -> list[JobRun]:
@@ -140,6 +146,28 @@ class World:
             raise ScenarioError(problems, self.loaded.source)
         return runs
 
+    def _plan_services(self) -> list[ServiceRun]:
+        """Tabulate each inference service's replica costs once (costmodel/serving_plan.py)."""
+        sc = self.loaded.scenario
+        runs = []
+        problems: list[Problem] = []
+        for i, svc in enumerate(sc.workloads.inference):
+            path = f"workloads.inference[{i}]"
+            group = self._group_for(svc)
+            model = resolve_model(svc.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
+            device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
+            comm = CommModel.for_node(group.node, group.accel, 1.0)
+            try:
+                plan = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
+                                    svc.output_tokens, svc.max_batch, svc.precision)
+            except DcsimError as err:
+                problems.append(Problem(f"{path}.max_batch", str(err)))
+                continue
+            runs.append(ServiceRun(svc, plan, model.name, i, self.recorder.n_samples))
+        if problems:
+            raise ScenarioError(problems, self.loaded.source)
+        return runs
+
     def _shares_grid(self) -> tuple[float, ...]:
         o = self.loaded.scenario.cluster.fabric.oversubscription
         if o <= 1.0:
@@ -157,40 +185,60 @@ class World:
         group = self.groups[job.group]
         return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
 
-    def _demand(self, fraction: float, extra: tuple[JobRun, GroupState] | None = None):
-        """Accelerator power per group and per job at a cap fraction of TDP."""
+    def _cap_w(self, group: GroupState, fraction: float) -> float:
+        return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
+
+    def _demand(self, fraction: float, extra: tuple[GroupState, int, object] | None = None) -> np.ndarray:
+        """Accelerator power per group at a cap fraction of TDP: every board at idle, plus what
+        running jobs and services draw above it, plus ``extra`` = (group, gpus, board power at a
+        cap) for a candidate being admitted."""
         accel = np.array([g.idle_accelerator_power_w() for g in self.groups])
-        job_power = {}
         for job in self.running:
             if job.paused or job.down:
                 continue
             _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
             g = job.group
             accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
-            job_power[job.name] = power
+        for svc in self.services:
+            if svc.status == "running":
+                group = self.groups[svc.group]
+                board = svc.evaluate(self._cap_w(group, fraction)).board_power_w
+                accel[svc.group] += svc.gpus * (board - group.accel.idle_power)
         if extra is not None:
-            job, group = extra
-            cap = min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
-            _, power, _ = job.plan.at_power(cap)
-            accel[group.index] += job.gpus * (power - group.accel.idle_power)
-        return accel, job_power
+            group, gpus, board_at = extra
+            accel[group.index] += gpus * (board_at(self._cap_w(group, fraction)) - group.accel.idle_power)
+        return accel
 
-    def _facility_at(self, fraction: float, ambient: float, extra=None, busy_extra: int = 0) -> float:
-        accel, _ = self._demand(fraction, extra)
-        hosts = np.array([g.host_power_w() for g in self.groups])
+    def _host_power(self) -> np.ndarray:
+        """Host power per group: every server idle, plus the dynamic share of the accelerators
+        running work now (paused or restarting jobs leave their hosts idle)."""
+        active = np.zeros(len(self.groups))
+        for job in self.running:
+            if not (job.paused or job.down):
+                active[job.group] += job.gpus
+        for svc in self.services:
+            if svc.status == "running":
+                active[svc.group] += svc.gpus
+        return np.array([g.host_power_w(active[g.index]) for g in self.groups])
+
+    def _facility_at(self, fraction: float, ambient: float, extra=None) -> float:
+        accel = self._demand(fraction, extra)
+        hosts = self._host_power()
         if extra is not None:
-            group = extra[1]
+            group, gpus, _ = extra
             dynamic = group.node.host_power - group.node.host_idle_power
-            hosts[group.index] += dynamic * busy_extra / group.gpus_per_node
+            hosts[group.index] += dynamic * gpus / group.gpus_per_node
         return self.site.breakdown(accel, hosts, ambient)["facility_power_w"]
 
-    def _power_allows(self, job: JobRun, group: GroupState) -> bool:
-        """Admission: the job may start if the site stays within its envelope at the lowest cap."""
+    def _admits(self, group: GroupState, gpus: int, board_at) -> bool:
+        """Admission: new work may start if the site stays within its envelope at the lowest cap."""
         if not self.loaded.scenario.power.power_capping:
             return True
-        ambient = self._ambient_now()
         floor = self.site.min_cap_fraction
-        return self._facility_at(floor, ambient, (job, group), job.gpus) <= self.site.envelope_w
+        return self._facility_at(floor, self._ambient_now(), (group, gpus, board_at)) <= self.site.envelope_w
+
+    def _power_allows(self, job: JobRun, group: GroupState) -> bool:
+        return self._admits(group, job.gpus, lambda cap: job.plan.at_power(cap)[1])
 
     def _ambient_now(self) -> float:
         return float(self.ambient_c[min(int(self.env.now // HOUR_S), len(self.ambient_c) - 1)])
@@ -238,36 +286,59 @@ class World:
             step, power, clock = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
-        accel, _ = self._demand(fraction)
-        hosts = np.array([g.host_power_w() for g in self.groups])
+        for svc in self.services:
+            if svc.status != "pending":
+                svc.state = svc.evaluate(self._cap_w(self.groups[svc.group], fraction)) \
+                    if svc.status == "running" else None
+        accel = self._demand(fraction)
+        hosts = self._host_power()
         parts = self.site.breakdown(accel, hosts, ambient)
         power = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
         busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
         clocks = [j.clock for j in self.running if not (j.paused or j.down)]
+        serving = [s for s in self.services if s.status == "running"]
+        for svc in serving:
+            p = svc.state.point
+            busy += svc.gpus * (p.prefill_share + min(p.batch, 1.0) * (1.0 - p.prefill_share))
         state = np.zeros(len(STATE_COLUMNS))
-        state[STATE_COLUMNS.index("gpus_allocated")] = sum(j.gpus for j in self.running)
+        state[STATE_COLUMNS.index("gpus_allocated")] = sum(j.gpus for j in self.running) + \
+            sum(s.gpus for s in serving)
         state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
         state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
         self.recorder.set_values(now, power, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
+        self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
+                                 for s in serving}
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
-        board = group.accel.idle_power if (job.paused or job.down) else job.gpu_power_w
-        host = (group.node.host_power - group.node.host_idle_power) / group.gpus_per_node
-        idle_host = group.node.host_idle_power / group.gpus_per_node
-        return job.gpus * (board + host + idle_host)
+        if job.paused or job.down:
+            return self._it_power(job.group, job.gpus, group.accel.idle_power, False)
+        return self._it_power(job.group, job.gpus, job.gpu_power_w, True)
+
+    def _it_power(self, group_index: int, gpus: int, board_w: float, active: bool) -> float:
+        """IT power of ``gpus`` accelerators at ``board_w`` each, with their hosts' share (busy
+        or idle)."""
+        group = self.groups[group_index]
+        host = group.node.host_power if active else group.node.host_idle_power
+        return gpus * (board_w + host / group.gpus_per_node)
 
     def _integrate_jobs(self, now: float) -> None:
-        """Book each running job's IT energy since the last change."""
+        """Book each running job's and service's IT energy, and the services' queues, since the
+        last change."""
         dt = now - self._jobs_t
         if dt > 0:
             for job in self.running:
                 job.energy_j += self._job_power_w.get(job.name, 0.0) * dt
                 job.share_s += job.network_share * dt
+            for svc in self.services:
+                svc.energy_j += self._service_power_w.get(svc.name, 0.0) * dt
+        for svc in self.services:
+            if svc.status != "pending":
+                svc.book(now, self.recorder.rows)
         self._jobs_t = now
 
     # ------------------------------------------------------------------ processes
@@ -279,12 +350,59 @@ class World:
         self.recorder.count("jobs_submitted")
         self._schedule()
 
+    def _start_service(self, svc: ServiceRun):
+        """At its start time the service's arrivals begin; it queues them until it has nodes."""
+        yield self.env.timeout(svc.config.start)
+        self._integrate_jobs(self.env.now)
+        svc.status = "queued"
+        svc.last_t = self.env.now
+        interval = self.recorder.sample_interval_s
+        end = min((math.floor(self.env.now / interval + 1e-9) + 1) * interval, self.recorder.horizon_s)
+        self._draw_arrivals(svc, self.env.now, end)
+        self.recorder.count("services_started")
+        self._schedule()
+
+    def _draw_arrivals(self, svc: ServiceRun, start: float, end: float) -> None:
+        """Poisson arrivals for [start, end), spread evenly over it."""
+        if end <= start:
+            svc.arrival_per_s = 0.0
+            return
+        mean = svc.config.arrival_rate * svc.multiplier(start, self.loaded.scenario.simulation.start_hour)
+        count = self._service_rngs[svc.index].poisson(mean * (end - start))
+        svc.arrival_per_s = float(count) / (end - start)
+
+    def _place_services(self) -> None:
+        """Services waiting for nodes take them before queued training jobs, if the site has the
+        power for them at full load."""
+        for svc in self.services:
+            if svc.status != "queued":
+                continue
+            for group in self._groups_for(svc):
+                need = group.nodes_for(svc.gpus)
+                full = svc.plan.at_cap
+                if group.nodes_free >= need and self._admits(
+                        group, svc.gpus, lambda cap, full=full: float(np.max(full(cap).decode_power_w))):
+                    group.nodes_free -= need
+                    svc.group = group.index
+                    svc.nodes = need
+                    svc.node_ids = group.take_nodes(need)
+                    svc.status = "running"
+                    svc.start_s = self.env.now
+                    self.recorder.count("services_placed")
+                    break
+
+    def _groups_for(self, work) -> list[GroupState]:
+        if work.config.rack_group is not None:
+            return [g for g in self.groups if g.name == work.config.rack_group]
+        return [g for g in self.groups if g.schedulable_gpus >= work.gpus]
+
     def _schedule(self) -> None:
+        self._integrate_jobs(self.env.now)      # book the time so far before anything starts
+        self._place_services()
         for job, group in self.scheduler.pick(self.env.now, self.running):
             job.group = group.index
             job.nodes = group.nodes_for(job.gpus)
             job.node_ids = group.take_nodes(job.nodes)
-            group.busy_gpus += job.gpus
             job.status = "running"
             job.start_s = self.env.now
             job.last_change_s = self.env.now
@@ -303,7 +421,6 @@ class World:
         group = self.groups[job.group]
         group.nodes_free += job.nodes
         group.give_back(job.node_ids)
-        group.busy_gpus -= job.gpus
         self.running.remove(job)
         job.ended.succeed()
         self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)
@@ -381,6 +498,7 @@ class World:
             end = min(start + interval, horizon)
             yield self.env.timeout(end - self.env.now)
             env_row = self._env_now_at(start)
+            self._integrate_jobs(self.env.now)
             self.recorder.close_sample(self.env.now, start, env_row, self.capped)
             k += 1
             if k % every == 0:
@@ -388,8 +506,12 @@ class World:
                     self.recorder.add_progress(self.env.now, job.name, job.tokens_done(self.env.now), job.clock)
             if self.progress_callback is not None:
                 self.progress_callback(self.env.now, horizon)
+            nxt = min(end + interval, horizon)
+            for svc in self.services:
+                if svc.status != "pending":
+                    self._draw_arrivals(svc, end, nxt)
             hour = int(self.env.now // HOUR_S)
-            if hour != self._hour:
+            if hour != self._hour or self.services:
                 self._hour = hour
                 self.update()
             start = end
@@ -411,6 +533,8 @@ class World:
             job.ended = env.event()
             env.process(self._submit(job))
             env.process(job_process(env, job, self._finish))
+        for svc in self.services:
+            env.process(self._start_service(svc))
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

@@ -35,7 +35,16 @@ def capex_usd(world) -> dict[str, float]:
             "total": servers + network + facility}
 
 
-def cost_report(world, summary: dict, jobs) -> dict:
+def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fixed_per_gpu_s: float,
+                    pue: float, price_usd_per_j: float) -> float:
+    """A workload's share of the bill: the fixed cost of the GPUs it held, and its IT energy
+    grossed up by the site's PUE at the run's mean price."""
+    if not np.isfinite(start_s):
+        return 0.0
+    return gpus * (end_s - start_s) * fixed_per_gpu_s + energy_j * pue * price_usd_per_j
+
+
+def cost_report(world, summary: dict, jobs, services=None) -> dict:
     """costs.json: capex, amortised capex, opex, totals and unit costs."""
     sc = world.loaded.scenario
     c = sc.costs
@@ -58,13 +67,14 @@ def cost_report(world, summary: dict, jobs) -> dict:
     mean_price = energy / facility_j if facility_j > 0 else 0.0
     pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
     for _, row in jobs.iterrows():
-        start = row["start_s"]
-        if not np.isfinite(start):
-            per_job[row["job"]] = 0.0
-            continue
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon
-        held = row["gpus"] * (end - start)
-        per_job[row["job"]] = held * fixed_per_gpu_s + row["energy_j"] * pue * mean_price
+        per_job[row["job"]] = _attributed_usd(row["gpus"], row["start_s"], end, row["energy_j"],
+                                              fixed_per_gpu_s, pue, mean_price)
+    per_service = {}
+    for _, row in (services if services is not None else []).iterrows():
+        per_service[row["service"]] = _attributed_usd(row["gpus"], row["start_s"], horizon, row["energy_j"],
+                                                      fixed_per_gpu_s, pue, mean_price)
+    generated = summary.get("tokens_generated", 0.0)
     return {
         "capex_usd": capex,
         "amortised_usd": amortised,
@@ -73,4 +83,7 @@ def cost_report(world, summary: dict, jobs) -> dict:
         "usd_per_gpu_hour": total / gpu_hours if gpu_hours else float("nan"),
         "usd_per_mtoken": total / (tokens / 1e6) if tokens > 0 else float("nan"),
         "per_job": per_job,
+        "per_service": per_service,
+        "usd_per_mtoken_generated": (sum(per_service.values()) / (generated / 1e6) if generated > 0
+                                     else float("nan")),
     }

@@ -18,7 +18,25 @@ def _weighted_goodput(jobs: pd.DataFrame, horizon_s: float) -> float | None:
     return float(np.sum(good[mask] * held[mask]) / np.sum(held[mask])) if mask.any() else None
 
 
-def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame) -> dict:
+def _services_summary(services: pd.DataFrame | None) -> dict:
+    """Request totals over all inference services; SLO attainment is None when none was served."""
+    if services is None or not len(services):
+        return {"services_total": 0, "requests_arrived": 0.0, "requests_served": 0.0, "requests_backlog": 0.0,
+                "slo_attainment": None, "tokens_generated": 0.0}
+    served = float(services["requests_served"].sum())
+    met = float((services["slo_attainment"].fillna(0.0) * services["requests_served"]).sum())
+    return {
+        "services_total": len(services),
+        "requests_arrived": float(services["requests_arrived"].sum()),
+        "requests_served": served,
+        "requests_backlog": float(services["requests_backlog"].sum()),
+        "slo_attainment": met / served if served > 0 else None,
+        "tokens_generated": float(services["tokens_generated"].sum()),
+    }
+
+
+def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame,
+                   services: pd.DataFrame | None = None) -> dict:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
     rec = world.recorder
     sc = world.loaded.scenario
@@ -60,7 +78,9 @@ def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame) -> dict:
         "tokens_trained": float(jobs["tokens_done"].sum()) if len(jobs) else 0.0,
         "capped_fraction": rec.capped_samples / rec.rows if rec.rows else 0.0,
         "failures": int(jobs["failures"].sum()) if len(jobs) else 0,
+        "spares_used": int(rec.counters.get("spares_used", 0)),
         "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
+        **_services_summary(services),
         "fabric": {"tiers": world.fabric.tiers, "leaves": world.fabric.leaves,
                    "spines": world.fabric.spines, "cores": world.fabric.cores,
                    "optics": world.fabric.optics},

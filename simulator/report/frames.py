@@ -13,7 +13,13 @@ TIMESERIES_COLUMNS = (
     "cooling_power_w", "chiller_power_w", "economiser_power_w", "fan_power_w", "pump_power_w",
     "other_power_w", "facility_power_w", "power_envelope_w", "pue", "ambient_c", "gpu_utilization",
     "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
-    "queued_jobs",
+    "queued_jobs", "requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
+)
+
+SERVICE_COLUMNS = (
+    "service", "model", "replicas", "gpus", "start_s", "arrival_rate_per_s", "requests_arrived",
+    "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "tpot_mean_s",
+    "tokens_generated", "capacity_per_s", "energy_j", "status",
 )
 
 JOB_COLUMNS = (
@@ -34,6 +40,10 @@ def timeseries_frame(world) -> pd.DataFrame:
         data[name] = rec.env[:n, i].copy()
     for i, name in enumerate(STATE_COLUMNS):
         data[name] = rec.state[:n, i].copy()
+    # Inference requests in each interval, summed over services; backlog at the interval's end.
+    per_sample = sum((svc.per_sample[:n] for svc in world.services), np.zeros((n, 4)))
+    for i, name in enumerate(("requests_arrived", "requests_served", "requests_slo_met", "requests_backlog")):
+        data[name] = per_sample[:, i].copy()
     it = data["it_power_w"]
     with np.errstate(divide="ignore", invalid="ignore"):
         data["pue"] = np.where(it > 0, data["facility_power_w"] / it, np.nan)
@@ -81,3 +91,32 @@ def progress_frame(world) -> pd.DataFrame:
     """Training progress points: t_s, job, tokens_done, clock_fraction."""
     rows = world.recorder.progress
     return pd.DataFrame(rows, columns=["t_s", "job", "tokens_done", "clock_fraction"])
+
+
+def services_frame(world) -> pd.DataFrame:
+    """One row per inference service, in scenario order; latencies are means over served requests."""
+    rows = []
+    for svc in world.services:
+        served = svc.served
+        cfg = svc.config
+        capacity = svc.state.capacity_per_s if svc.state is not None else 0.0
+        rows.append({
+            "service": svc.name,
+            "model": svc.model_name,
+            "replicas": cfg.replicas,
+            "gpus": svc.gpus,
+            "start_s": svc.start_s,
+            "arrival_rate_per_s": float(cfg.arrival_rate),
+            "requests_arrived": svc.arrived,
+            "requests_served": served,
+            "requests_backlog": svc.backlog,
+            "slo_attainment": svc.met / served if served > 0 else float("nan"),
+            "ttft_mean_s": svc.ttft_weighted_s / served if served > 0 else float("nan"),
+            "tpot_mean_s": svc.tpot_weighted_s / served if served > 0 else float("nan"),
+            "tokens_generated": served * cfg.output_tokens,
+            "capacity_per_s": capacity,
+            "energy_j": svc.energy_j,
+            "status": svc.status,
+        })
+    frame = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
+    return frame.astype({"replicas": "int64", "gpus": "int64"}) if len(frame) else frame

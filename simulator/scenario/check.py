@@ -13,7 +13,7 @@ from simulator.errors import DcsimError, InputError, Problem
 from simulator.scenario.catalog import Catalog
 from simulator.scenario.csvfile import profile_problems
 from simulator.scenario.model_ref import resolve_model
-from simulator.scenario.schema import CsvProfile, Layout, Scenario, TrainingJob
+from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 from simulator.scenario.specs import ModelSpec
 from simulator.scenario.units import human
 
@@ -124,6 +124,9 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     for i, job in enumerate(scenario.workloads.training):
         problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,
                                group_gpus, group_domain, group_memory, total_gpus)
+    for i, svc in enumerate(scenario.workloads.inference):
+        problems += _check_service(svc, f"workloads.inference[{i}]", scenario, catalog, folder,
+                                   group_gpus, group_domain, group_memory, total_gpus)
 
     envelope = scenario.site.power_envelope
     if idle_it_w > 0:
@@ -141,38 +144,86 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     return problems
 
 
+def _check_model(ref, path: str, catalog: Catalog, folder: Path) -> tuple[ModelSpec | None, list[Problem]]:
+    """The workload's model (catalog name, spec file inside the folder, or inline spec)."""
+    if isinstance(ref, str) and ("/" in ref or ref.endswith((".yaml", ".yml"))):
+        found = check_file(folder, ref, f"{path}.model")
+        if found:
+            return None, found
+    try:
+        return resolve_model(ref, catalog, folder, f"{path}.model"), []
+    except InputError as err:
+        # Problems inside a spec file read "spec.yaml:LINE: key: message", the file named as written.
+        shown = ref if isinstance(ref, str) and err.source else err.source
+        return None, [Problem(p.path if p.path.startswith(path) else f"{path}.model",
+                              p.message if not err.source else p.format(shown), p.value)
+                      for p in err.problems]
+    except DcsimError as err:
+        return None, [Problem(f"{path}.model", str(err))]
+
+
+def _check_placement(work, path: str, scenario: Scenario, group_gpus: dict[str, int],
+                     total_gpus: int) -> tuple[str | None, list[Problem]]:
+    """Start within the horizon, rack group known, GPU count within the group; returns the
+    group the work will be sized against."""
+    problems: list[Problem] = []
+    if work.start >= scenario.simulation.horizon:
+        problems.append(Problem(f"{path}.start", "starts after the simulation horizon ends", None))
+    if work.rack_group is not None and work.rack_group not in group_gpus:
+        known = ", ".join(r.name for r in scenario.cluster.racks)
+        problems.append(Problem(f"{path}.rack_group", f"no rack group named '{work.rack_group}' (known: {known})"))
+        return None, problems
+    capacity = group_gpus.get(work.rack_group, total_gpus) if work.rack_group else max(group_gpus.values(), default=0)
+    if capacity and work.gpus > capacity:
+        where = f"rack group '{work.rack_group}'" if work.rack_group else "the largest rack group"
+        problems.append(Problem(f"{path}.gpus" if isinstance(work, TrainingJob) else f"{path}.replicas",
+                                f"{work.gpus} GPUs requested but {where} has {capacity}"))
+    return work.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None), problems
+
+
+def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
+                   group_gpus: dict[str, int], group_domain: dict[str, int],
+                   group_memory: dict[str, float], total_gpus: int) -> list[Problem]:
+    """An inference service: model, placement, tensor parallelism within the scale-up domain,
+    and weights plus a full batch's KV cache within the replica's memory."""
+    model, problems = _check_model(svc.model, path, catalog, folder)
+    group, found = _check_placement(svc, path, scenario, group_gpus, total_gpus)
+    problems += found
+    if group is None and svc.rack_group is not None:
+        return problems
+    domain = group_domain.get(group, 8) if group else 8
+    memory = group_memory.get(group, 0.0) if group else 0.0
+    tp = svc.gpus_per_replica
+    if tp > domain:
+        problems.append(Problem(f"{path}.gpus_per_replica", f"{tp} accelerators per replica but the scale-up "
+                                f"domain holds {domain} (tensor parallelism stays within it)"))
+    if model is not None:
+        if model.heads % tp:
+            problems.append(Problem(f"{path}.gpus_per_replica",
+                                    f"{tp} does not divide the {model.heads} attention heads"))
+        elif memory > 0:
+            from simulator.costmodel.memory import usable_bytes
+            from simulator.costmodel.serving_plan import replica_memory_bytes
+
+            context = svc.prompt_tokens + svc.output_tokens
+            need = replica_memory_bytes(model, tp, svc.max_batch, context, svc.precision)
+            if need > usable_bytes(memory):
+                problems.append(Problem(
+                    f"{path}.max_batch",
+                    f"{model.name} with {svc.max_batch} requests of {context} tokens needs {human(need, 'bytes')} "
+                    f"per accelerator with {tp} per replica; {human(usable_bytes(memory), 'bytes')} usable "
+                    "(lower max_batch or raise gpus_per_replica)"))
+    return problems
+
+
 def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
                group_gpus: dict[str, int], group_domain: dict[str, int],
                group_memory: dict[str, float], total_gpus: int) -> list[Problem]:
-    problems: list[Problem] = []
-    model: ModelSpec | None = None
-    if isinstance(job.model, str) and ("/" in job.model or job.model.endswith((".yaml", ".yml"))):
-        found = check_file(folder, job.model, f"{path}.model")
-        problems += found
-        if found:
-            return problems
-    try:
-        model = resolve_model(job.model, catalog, folder, f"{path}.model")
-    except InputError as err:
-        # Problems inside a spec file read "spec.yaml:LINE: key: message", the file named as written.
-        shown = job.model if isinstance(job.model, str) and err.source else err.source
-        problems += [Problem(p.path if p.path.startswith(path) else f"{path}.model",
-                             p.message if not err.source else p.format(shown), p.value)
-                     for p in err.problems]
-    except DcsimError as err:
-        problems.append(Problem(f"{path}.model", str(err)))
-    if job.start >= scenario.simulation.horizon:
-        problems.append(Problem(f"{path}.start", "starts after the simulation horizon ends", None))
-
-    if job.rack_group is not None and job.rack_group not in group_gpus:
-        known = ", ".join(r.name for r in scenario.cluster.racks)
-        problems.append(Problem(f"{path}.rack_group", f"no rack group named '{job.rack_group}' (known: {known})"))
+    model, problems = _check_model(job.model, path, catalog, folder)
+    group, found = _check_placement(job, path, scenario, group_gpus, total_gpus)
+    problems += found
+    if group is None and job.rack_group is not None:
         return problems
-    capacity = group_gpus.get(job.rack_group, total_gpus) if job.rack_group else max(group_gpus.values(), default=0)
-    if capacity and job.gpus > capacity:
-        where = f"rack group '{job.rack_group}'" if job.rack_group else "the largest rack group"
-        problems.append(Problem(f"{path}.gpus", f"{job.gpus} GPUs requested but {where} has {capacity}"))
-    group = job.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None)
     domain = group_domain.get(group, 8) if group else 8
     memory = group_memory.get(group, 0.0) if group else 0.0
 

@@ -33,6 +33,7 @@ from simulator.scenario.types import (
     NonNegUsdPerJ,
     NonNegWatts,
     OutdoorCelsius,
+    PerS,
     PositiveBytesPerS,
     PositiveSeconds,
     PositiveWatts,
@@ -347,19 +348,81 @@ class Layout(Frozen):
 TrainingJob.model_rebuild()
 
 
+class ServiceSlo(Frozen):
+    """Latency targets a served request must meet to count as within its SLO."""
+
+    ttft: PositiveSeconds = Field(2.0, description="Time to first token (queueing + prefill), e.g. '2s'.")
+    tpot: PositiveSeconds = Field(0.1, description="Time per output token after the first, e.g. '50ms'.")
+
+
+def _diurnal() -> list[float]:
+    """Hourly multipliers of a day, mean 1: a cosine peaking at 15:00 at 1.5x, 0.5x at 03:00."""
+    import math
+
+    return [1.0 + 0.5 * math.cos(2.0 * math.pi * (h + 0.5 - 15.0) / 24.0) for h in range(24)]
+
+
+def _daily_profile(value):
+    """'flat', 'diurnal', or a list of exactly 24 hourly multipliers."""
+    if isinstance(value, str):
+        shapes = {"flat": [1.0] * 24, "diurnal": _diurnal()}
+        if value not in shapes:
+            raise ValueError(f"expected 'flat', 'diurnal' or a list of 24 hourly multipliers (got {value!r})")
+        return shapes[value]
+    if isinstance(value, list | tuple) and len(value) != 24:
+        raise ValueError(f"needs 24 hourly multipliers (local hours 0-23), got {len(value)}")
+    return value
+
+
+class InferenceService(Frozen):
+    """An always-on inference service: replicas of a model serving Poisson request arrivals with
+    continuous batching (engine/serving.py)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
+    replicas: Count = Field(description="Model replicas behind the load balancer.")
+    gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel, within a node).")
+    precision: Literal["bf16", "fp16", "fp8"] = Field("bf16", description="Weight and activation precision.")
+    arrival_rate: Annotated[PerS, Field(ge=0, le=1e9)] = Field(
+        description="Mean requests per second, e.g. '20/s' or '50 req/s'.")
+    daily_profile: Annotated[
+        list[Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]], BeforeValidator(_daily_profile)] = Field(
+        default_factory=lambda: [1.0] * 24,
+        description="'flat', 'diurnal', or 24 hourly multipliers of arrival_rate (local hours 0-23).")
+    prompt_tokens: Count = Field(1024, description="Prompt length per request.")
+    output_tokens: Count = Field(256, description="Generated tokens per request.")
+    max_batch: Count = Field(64, description="Requests in flight per replica (decode batch limit).")
+    slo: ServiceSlo = Field(default_factory=ServiceSlo)
+    start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
+    rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
+
+    @property
+    def gpus(self) -> int:
+        return self.replicas * self.gpus_per_replica
+
+
 class Workloads(Frozen):
     """Everything that runs on the cluster."""
 
     training: list[TrainingJob] = Field(default_factory=list, max_length=10_000)
+    inference: list[InferenceService] = Field(default_factory=list, max_length=1_000)
 
-    @field_validator("training")
+    @field_validator("training", "inference")
     @classmethod
     def _unique(cls, jobs):
         names = [j.name for j in jobs]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"job names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"names must be unique; repeated: {', '.join(dupes)}")
         return jobs
+
+    @model_validator(mode="after")
+    def _distinct_across(self):
+        both = sorted({j.name for j in self.training} & {s.name for s in self.inference})
+        if both:
+            raise ValueError(f"training jobs and inference services need distinct names; both have: "
+                             f"{', '.join(both)}")
+        return self
 
 
 # ----------------------------------------------------------------------------- catalog overrides
@@ -442,11 +505,13 @@ __all__ = [
     "Electricity",
     "Fabric",
     "FlatProfile",
+    "InferenceService",
     "Layout",
     "NonNegCount",
     "PowerChain",
     "RackGroup",
     "Scenario",
+    "ServiceSlo",
     "Simulation",
     "Site",
     "SolarDipProfile",

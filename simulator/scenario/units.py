@@ -68,6 +68,11 @@ def _build_tables() -> dict[str, dict[str, float]]:
     rate = {"/s": 1.0, "/min": 1 / 60.0, "/h": 1 / 3600.0, "/hr": 1 / 3600.0, "/d": 1 / 86400.0,
             "/day": 1 / 86400.0, "Hz": 1.0, "kHz": 1e3, "per s": 1.0, "per min": 1 / 60.0,
             "per h": 1 / 3600.0, "per hour": 1 / 3600.0, "/hour": 1 / 3600.0}
+    for word in ("req", "request", "requests", "queries", "tokens", "tok"):
+        for per, f in list(rate.items()):
+            if per.startswith("/"):
+                rate[word + per] = f
+    rate.update({"rps": 1.0, "qps": 1.0})
     price_time = {"/" + k: 1.0 / v for k, v in time.items()}
     price_time.update({"USD/" + k: 1.0 / v for k, v in time.items()})
     count = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}

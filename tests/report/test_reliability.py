@@ -110,8 +110,7 @@ def test_markdown_reliability_block_matches_the_run(run):
 
 def test_spares_used_row_counts_the_engine_swaps(run):
     swaps = run["world"].recorder.counters["spares_used"]
-    if "spares_used" not in run["summary"]:
-        pytest.xfail("summary.json does not count spares_used yet (simulator/report/energy.py)")
+    assert run["summary"]["spares_used"] == swaps
     assert _markdown_rows(run["stdout"], "Reliability")["hot spares used"] == fmt_count(swaps)
 
 

@@ -1,0 +1,105 @@
+"""Closed-form operating point of a continuously batched serving replica.
+
+A replica interleaves prefills (one prompt each, ``t_pre`` seconds, stalling decode) with decode
+iterations over its batch of in-flight requests (``t_dec(b)`` seconds each, every request gets one
+token). At a per-replica request rate ``lam`` the prefills take a share ``lam * t_pre`` of the
+time, so one token of every request takes TPOT = t_dec(b) / (1 - lam * t_pre), and by Little's law
+the batch holds b = lam * output_tokens * TPOT requests. The replica saturates when b reaches
+``max_batch``: capacity = B / (output_tokens * t_dec(B) + B * t_pre) requests per second.
+
+Waiting for the prefill engine is an M/D/1 queue (Pollaczek-Khinchine): W = rho * t_pre /
+(2 * (1 - rho)), rho = lam * t_pre; its tail is taken as exponential, P(wait > t) = rho *
+exp(-t * rho / W) (exact for M/M/1, the usual approximation otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A replica's steady state at one request rate."""
+
+    rate_per_s: float          # requests per second this replica serves
+    batch: float               # mean requests in flight (decode batch)
+    tpot_s: float              # time per output token
+    prefill_share: float       # share of time spent in prefill
+    prefill_wait_s: float      # mean wait for the prefill engine
+
+
+def capacity_per_s(t_pre_s: float, t_dec_max_s: float, output_tokens: int, max_batch: int) -> float:
+    """Requests per second one replica serves with its batch full."""
+    return max_batch / (output_tokens * t_dec_max_s + max_batch * t_pre_s)
+
+
+def batch_fixed_point(c: float, batches, decode_s) -> float:
+    """The batch b solving b = c * t_dec(max(b, 1)) with t_dec linear between the tabulated
+    ``batches`` (ascending, from 1) and constant below 1; capped at the last batch."""
+    t1 = float(decode_s[0])
+    if c * t1 <= 1.0:
+        return c * t1
+    for k in range(len(batches) - 1):
+        b0, b1 = float(batches[k]), float(batches[k + 1])
+        slope = (float(decode_s[k + 1]) - float(decode_s[k])) / (b1 - b0)
+        # On this segment t_dec(b) = t0 + slope * (b - b0): b = c * t_dec(b) is linear in b.
+        t0 = float(decode_s[k])
+        denom = 1.0 - c * slope
+        if denom > 0:                      # else b - c * t_dec(b) falls along the segment: no root
+            b = c * (t0 - slope * b0) / denom
+            if b <= b1:
+                return max(b, b0)
+    return float(batches[-1])
+
+
+def operating_point(rate_per_s: float, t_pre_s: float, batches, decode_s, output_tokens: int) -> OperatingPoint:
+    """The steady state at ``rate_per_s``: b = rate * output_tokens * t_dec(b) / (1 - rate * t_pre)
+    (``batches``/``decode_s`` tabulate t_dec); the rate must not exceed the capacity."""
+    if rate_per_s <= 0:
+        return OperatingPoint(0.0, 0.0, float(decode_s[0]), 0.0, 0.0)
+    rho = rate_per_s * t_pre_s
+    if rho >= 1.0:
+        raise ValueError("request rate above the prefill capacity")
+    b = batch_fixed_point(rate_per_s * output_tokens / (1.0 - rho), batches, decode_s)
+    tpot = float(np.interp(max(b, 1.0), batches, decode_s)) / (1.0 - rho)
+    wait = rho * t_pre_s / (2.0 * (1.0 - rho))
+    return OperatingPoint(rate_per_s, b, tpot, rho, wait)
+
+
+def share_within(limit_s: float, mean_wait_s: float, p_wait: float) -> float:
+    """Share of requests whose wait is at most ``limit_s`` when a share ``p_wait`` waits at all,
+    exponentially with conditional mean ``mean_wait_s / p_wait``."""
+    if limit_s < 0:
+        return 0.0
+    if mean_wait_s <= 0 or p_wait <= 0:
+        return 1.0
+    return 1.0 - p_wait * math.exp(-limit_s * p_wait / mean_wait_s)
+
+
+@dataclass(frozen=True)
+class FluidStep:
+    """What a fluid queue does over one segment of constant arrival and service rates."""
+
+    served: float
+    backlog_end: float
+    mean_backlog: float
+
+
+def fluid_step(backlog: float, arrival_per_s: float, capacity_per_s: float, dt_s: float) -> FluidStep:
+    """Serve at capacity while there is a backlog or arrivals exceed capacity, else at the
+    arrival rate; backlog + arrivals = served + new backlog exactly."""
+    if dt_s <= 0:
+        return FluidStep(0.0, backlog, backlog)
+    arrived = arrival_per_s * dt_s
+    drain = capacity_per_s - arrival_per_s
+    if drain >= 0 and backlog <= drain * dt_s:
+        empty_s = backlog / drain if drain > 0 else 0.0
+        served = backlog + arrived
+        mean = 0.5 * backlog * empty_s / dt_s
+        return FluidStep(served, 0.0, mean)
+    served = capacity_per_s * dt_s
+    end = backlog + arrived - served
+    return FluidStep(served, end, 0.5 * (backlog + end))

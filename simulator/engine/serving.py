@@ -1,0 +1,127 @@
+"""An inference service in the event loop, aggregated: requests are counted, not simulated one
+by one. Each sample interval draws its Poisson arrival count; between engine changes the
+service is a fluid queue in front of ``replicas`` continuously batched replicas whose capacity,
+batch, time per token and board power come from the serving plan at the current power cap
+(engine/queueing.py has the closed forms). Requests are conserved: arrived = served + backlog.
+
+Time to first token = prefill + M/D/1 wait for the prefill engine + backlog wait (Little's law
+on the fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both
+within target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.costmodel.serving_plan import ServingPlan
+from simulator.engine.queueing import OperatingPoint, capacity_per_s, fluid_step, operating_point, share_within
+from simulator.scenario.schema import InferenceService
+
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service's rates over one segment at one power cap."""
+
+    capacity_per_s: float          # all placed replicas with full batches
+    point: OperatingPoint
+    prefill_s: float
+    board_power_w: float           # mean per accelerator
+
+
+@dataclass
+class ServiceRun:
+    """Runtime state and running totals of one inference service."""
+
+    config: InferenceService
+    plan: ServingPlan
+    model_name: str
+    index: int
+    n_samples: int
+    status: str = "pending"         # pending (arrivals queue, no nodes yet), running
+    group: int = -1
+    nodes: int = 0
+    node_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    start_s: float = math.nan
+    arrival_per_s: float = 0.0      # this interval's arrivals / its length
+    backlog: float = 0.0
+    state: ServiceState | None = None
+    last_t: float = 0.0
+    arrived: float = 0.0
+    served: float = 0.0
+    met: float = 0.0
+    ttft_weighted_s: float = 0.0    # sum over served requests of their mean TTFT
+    tpot_weighted_s: float = 0.0
+    energy_j: float = 0.0
+    per_sample: np.ndarray = field(init=False, repr=False)   # [sample, (arrived, served, met, backlog)]
+
+    def __post_init__(self):
+        self.per_sample = np.zeros((self.n_samples, 4))
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def gpus(self) -> int:
+        return self.config.gpus
+
+    def multiplier(self, t_s: float, start_hour: float) -> float:
+        """The daily profile's multiplier for the local hour at simulated time ``t_s``."""
+        hour = int((start_hour + t_s / HOUR_S) % 24.0)
+        return self.config.daily_profile[hour]
+
+    def evaluate(self, cap_w: float) -> ServiceState:
+        """Rates for the current arrivals and backlog with every board capped at ``cap_w``."""
+        cfg = self.config
+        at = self.plan.at_cap(cap_w)
+        if self.status != "running":
+            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, 0.0)
+        per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+        capacity = per_replica * cfg.replicas
+        saturated = self.backlog > 0 or self.arrival_per_s >= capacity
+        rate = per_replica if saturated else self.arrival_per_s / cfg.replicas
+        point = operating_point(min(rate, per_replica * (1.0 - 1e-12)), at.prefill_s, at.batches, at.decode_s,
+                                cfg.output_tokens)
+        decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
+        idle = max(1.0 - point.prefill_share - decoding, 0.0)
+        power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1]
+                 + idle * self.plan.idle_power_w)
+        return ServiceState(capacity, point, at.prefill_s, power)
+
+    def book(self, now: float, row: int) -> None:
+        """Advance the queue from the last change to ``now`` at the current state; add the
+        arrivals, completions and SLO hits to the totals and to sample ``row``."""
+        dt = now - self.last_t
+        self.last_t = now
+        if dt <= 0:
+            return
+        capacity = self.state.capacity_per_s if self.state is not None else 0.0
+        step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)
+        arrived = self.arrival_per_s * dt
+        self.backlog = step.backlog_end
+        self.arrived += arrived
+        met = 0.0
+        if step.served > 0:
+            state = self.state
+            queue_wait = step.mean_backlog / capacity
+            prefill_wait = state.point.prefill_wait_s
+            ttft = state.prefill_s + prefill_wait + queue_wait
+            budget = self.config.slo.ttft - state.prefill_s
+            if queue_wait > 0:
+                within = share_within(budget, prefill_wait + queue_wait, 1.0)
+            else:
+                within = share_within(budget, prefill_wait, state.point.prefill_share)
+            tpot_ok = state.point.tpot_s <= self.config.slo.tpot
+            met = step.served * within * tpot_ok
+            self.served += step.served
+            self.met += met
+            self.ttft_weighted_s += step.served * ttft
+            self.tpot_weighted_s += step.served * state.point.tpot_s
+        if 0 <= row < self.n_samples:
+            self.per_sample[row, :3] += (arrived, step.served, met)
+            self.per_sample[row, 3] = self.backlog

@@ -1,0 +1,138 @@
+"""Inference services in the event loop (engine/serving.py): requests conserved, capacity from
+the cost model, overload, daily profiles, power and capping, against closed forms."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from simulator import api
+from simulator.engine.queueing import capacity_per_s
+from simulator.engine.world import World
+
+HOUR = 3600.0
+
+
+def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h", **service) -> dict:
+    """One 8-GPU H100 node at 10 C serving Llama-3 8B on single-GPU replicas."""
+    svc = {"name": "chat", "model": "llama-3-8b", "replicas": replicas, "arrival_rate": rate,
+           "prompt_tokens": 512, "output_tokens": 128, "max_batch": 32,
+           "slo": {"ttft": "2s", "tpot": "100ms"}}
+    svc.update(service)
+    return {
+        "name": "svc",
+        "simulation": {"horizon": horizon, "sample_interval": "5min", "seed": 7},
+        "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "10C"},
+                 "electricity": {"price": "$0.10/kWh", "carbon": "400g/kWh"}},
+        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}]},
+        "workloads": {"inference": [svc]},
+    }
+
+
+def full_capacity_per_s(world: World) -> float:
+    """Closed form from the plan at full power: replicas x B / (out * t_dec(B) + B * t_pre)."""
+    svc = world.services[0]
+    at = svc.plan.at_cap(world.groups[0].accel.tdp)
+    cfg = svc.config
+    return cfg.replicas * capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+
+
+def test_light_load_serves_every_request_within_slo():
+    r = api.simulate(service_scenario("20/s"))
+    svc = r.services.iloc[0]
+    # Poisson arrivals over 6 h at 20/s: 432,000 expected, sd 657.
+    assert abs(svc["requests_arrived"] - 432_000) < 5 * np.sqrt(432_000)
+    assert svc["requests_arrived"] == round(svc["requests_arrived"])
+    assert svc["requests_served"] == pytest.approx(svc["requests_arrived"])
+    assert svc["requests_backlog"] == pytest.approx(0.0, abs=1e-6)
+    assert svc["slo_attainment"] == pytest.approx(1.0, abs=1e-9)
+    assert svc["tokens_generated"] == pytest.approx(128 * svc["requests_served"])
+    # Per-interval counts add up to the totals.
+    assert r.timeseries["requests_arrived"].sum() == pytest.approx(svc["requests_arrived"])
+    assert r.timeseries["requests_served"].sum() == pytest.approx(svc["requests_served"])
+
+
+def test_overload_serves_at_capacity_and_queues_the_rest():
+    world = World(api.load_scenario(service_scenario("500/s")))
+    capacity = full_capacity_per_s(world)
+    assert capacity < 500
+    r = api.simulate(service_scenario("500/s"))
+    svc = r.services.iloc[0]
+    assert svc["capacity_per_s"] == pytest.approx(capacity, rel=1e-9)
+    assert svc["requests_served"] == pytest.approx(capacity * 6 * HOUR, rel=1e-9)
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"], rel=1e-12)
+    # The backlog grows by (arrivals - capacity) each interval; nearly nobody meets a 2 s TTFT.
+    backlog = r.timeseries["requests_backlog"].to_numpy()
+    assert np.all(np.diff(backlog) > 0)
+    assert svc["slo_attainment"] < 0.01
+
+
+def test_twice_the_replicas_serve_twice_as_many_in_overload():
+    one = api.simulate(service_scenario("500/s", replicas=2)).services.iloc[0]
+    two = api.simulate(service_scenario("500/s", replicas=4)).services.iloc[0]
+    assert two["requests_served"] == pytest.approx(2 * one["requests_served"], rel=1e-9)
+
+
+def test_a_tpot_target_below_the_decode_step_is_never_met():
+    r = api.simulate(service_scenario("20/s", slo={"ttft": "2s", "tpot": "1ms"}))
+    assert r.services.iloc[0]["slo_attainment"] == 0.0
+    assert r.summary_dict["slo_attainment"] == 0.0
+
+
+def test_diurnal_profile_shapes_the_arrivals():
+    r = api.simulate(service_scenario("50/s", horizon="1d", daily_profile="diurnal"))
+    ts = r.timeseries
+    hour = ((ts["t_s"].to_numpy() - 1.0) // HOUR).astype(int)
+    per_hour = np.bincount(hour, weights=ts["requests_arrived"].to_numpy(), minlength=24)
+    # Multipliers 1 + 0.5 cos(2 pi (h + 0.5 - 15) / 24): hour 14 ~ 1.50x, hour 2 ~ 0.50x of 50/s.
+    assert per_hour[14] == pytest.approx(50 * HOUR * (1 + 0.5 * np.cos(2 * np.pi * (14.5 - 15) / 24)), rel=0.02)
+    assert per_hour[2] == pytest.approx(50 * HOUR * (1 + 0.5 * np.cos(2 * np.pi * (2.5 - 15) / 24)), rel=0.03)
+    assert r.services.iloc[0]["requests_arrived"] == pytest.approx(50 * 86400, rel=0.01)
+
+
+def test_service_power_between_idle_and_tdp_and_in_the_it_energy():
+    r = api.simulate(service_scenario("20/s"))
+    accel = r.timeseries["accelerator_power_w"].to_numpy()
+    # 4 of 8 boards serve; the other 4 idle at 123 W.
+    assert np.all(accel > 8 * 123.0) and np.all(accel < 4 * 700.0 + 4 * 123.0)
+    svc = r.services.iloc[0]
+    assert 0 < svc["energy_j"] < r.summary_dict["it_energy_j"]
+    assert r.costs_dict["per_service"]["chat"] > 0
+    assert r.costs_dict["usd_per_mtoken_generated"] == pytest.approx(
+        r.costs_dict["per_service"]["chat"] / (svc["tokens_generated"] / 1e6))
+
+
+def test_a_tight_envelope_caps_the_service_and_holds():
+    free = api.simulate(service_scenario("500/s"))
+    sc = service_scenario("500/s")
+    idle_and_some = free.summary_dict["peak_facility_power_w"] * 0.85
+    sc["site"]["power_envelope"] = f"{idle_and_some:.0f}W"
+    capped = api.simulate(sc)
+    assert capped.summary_dict["capped_fraction"] > 0.9
+    assert (capped.timeseries["facility_power_w"] <= idle_and_some * (1 + 1e-9)).all()
+    assert capped.services.iloc[0]["requests_served"] < free.services.iloc[0]["requests_served"]
+
+
+def test_late_start_and_seed_determinism():
+    sc = service_scenario("20/s", start="2h")
+    a, b = api.simulate(sc), api.simulate(copy.deepcopy(sc))
+    assert a.services.equals(b.services) and a.timeseries.equals(b.timeseries)
+    arrived = a.timeseries["requests_arrived"].to_numpy()
+    assert arrived[:24].sum() == 0 and arrived[24:].min() > 0          # 24 x 5 min = 2 h
+    other = copy.deepcopy(sc)
+    other["simulation"]["seed"] = 8
+    assert api.simulate(other).services.iloc[0]["requests_arrived"] != a.services.iloc[0]["requests_arrived"]
+
+
+def test_service_waits_for_nodes_held_by_a_training_job():
+    sc = service_scenario("20/s", replicas=8, start="1h")
+    sc["workloads"]["training"] = [{"name": "train", "model": "gpt3-125m", "tokens": "2B", "global_batch": 64,
+                                    "micro_batch": 8, "seq": 2048, "gpus": 8}]
+    r = api.simulate(sc)
+    job = r.jobs.iloc[0]
+    svc = r.services.iloc[0]
+    assert svc["start_s"] == pytest.approx(max(job["end_s"], HOUR))
+    # Requests that arrived while it waited were queued, then served.
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"])
