@@ -63,10 +63,20 @@ class DeviceModel:
         return self.spec.peak_flops.get(dtype, self.spec.peak_flops["bf16"])
 
     def compute_power_w(self) -> float:
-        """Board power a compute-bound kernel would draw at full clock (above TDP: capped)."""
+        """Board power the compute units would draw flat out at full clock (above TDP: capped),
+        from the sustained 8192^3 bf16 GEMM that holds the board at TDP at a measured clock:
+        TDP = idle + (P - idle) * clock^alpha + (memory draw above idle) * (its memory time /
+        its compute time) (timeline.busy_power)."""
         p = self.calibration["power"]
         idle, tdp = self.spec.idle_power, self.spec.tdp
-        return idle + (tdp - idle) / p.clock_at_tdp_compute_bound ** p.dvfs_exponent
+        clock = p.clock_at_tdp_compute_bound
+        curve = self.calibration["gemm"]["bf16"]
+        size = 8192.0
+        compute_s = 2.0 * size**3 / (self.peak("bf16") * curve.peak_fraction
+                                     / (1.0 + curve.m0 / size + curve.n0 / size + curve.k0 / size) * clock)
+        memory_s = 3.0 * size**2 * 2.0 / (self.calibration["memory_bw_fraction"] * self.spec.hbm_bw)
+        memory_w = (self.memory_power_w() - idle) * memory_s / compute_s
+        return idle + (tdp - idle - memory_w) / clock ** p.dvfs_exponent
 
     def memory_power_w(self) -> float:
         return self.calibration["power"].memory_bound_fraction_of_tdp * self.spec.tdp

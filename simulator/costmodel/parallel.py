@@ -52,13 +52,15 @@ from simulator.costmodel.precision import (
     Recipe,
 )
 from simulator.costmodel.timeline import (
+    R_BUSY_C,
+    R_BUSY_M,
     R_COMPUTE,
     R_GPU_BUSY,
     R_HOST,
-    R_MEMORY,
-    R_TIME,
-    average_power,
+    RESULT_LEN,
+    busy_power,
     capped_clock,
+    duty_cycle_stretch,
     play,
 )
 from simulator.costmodel.training import RECOMPUTE, TENSORS_PER_LAYER
@@ -78,8 +80,11 @@ LAYOUT_LEN = 9
 
 # Stage-cost columns (per micro-batch, at one clock): GPU time of one layer (fwd+bwd), of the
 # embedding, of the head+loss; their compute-/memory-bound busy times; saved bytes per layer.
-C_LAYER, C_EMB, C_HEAD, C_LAYER_C, C_LAYER_M, C_EMB_C, C_EMB_M, C_HEAD_C, C_HEAD_M, C_SAVED = range(10)
-COST_LEN = 10
+# Per micro-batch: time of a layer / embedding / head (fwd+bwd), the compute- and memory-busy
+# time of each (for power), compute-bound time (stretches with the clock), saved activations.
+(C_LAYER, C_EMB, C_HEAD, C_LAYER_C, C_LAYER_M, C_EMB_C, C_EMB_M, C_HEAD_C, C_HEAD_M, C_SAVED,
+ C_LAYER_B, C_EMB_B, C_HEAD_B) = range(13)
+COST_LEN = 13
 
 # Job-vector indices.
 (J_GB, J_SEQ, J_LAYERS, J_HIDDEN, J_VOCAB, J_EXPERTS, J_TOPK, J_LAYER_DENSE, J_LAYER_EXPERTS,
@@ -120,6 +125,7 @@ class TrainingPlan:
     network_shares: np.ndarray = field(default_factory=lambda: np.ones(1))
     step_time_by_share: np.ndarray | None = None
     power_by_share: np.ndarray | None = None
+    idle_w: float = 0.0
 
     def _row(self, steps: np.ndarray, power: np.ndarray, cap_w: float) -> tuple[float, float, float]:
         """(step time, board power, clock) of one table row at the highest clock within cap_w,
@@ -127,7 +133,10 @@ class TrainingPlan:
         if cap_w >= power[-1]:
             return float(steps[-1]), float(power[-1]), float(self.clocks[-1])
         if cap_w <= power[0]:
-            return float(steps[0]), float(power[0]), float(self.clocks[0])
+            # Below the lowest clock's draw the board idles between kernels (duty cycling).
+            stretch = duty_cycle_stretch(float(power[0]), cap_w, self.idle_w)
+            drawn = self.idle_w + (float(power[0]) - self.idle_w) / stretch
+            return float(steps[0]) * stretch, drawn, float(self.clocks[0])
         i = int(np.searchsorted(power, cap_w, side="right")) - 1
         w = (cap_w - power[i]) / (power[i + 1] - power[i])
         clock = self.clocks[i] + w * (self.clocks[i + 1] - self.clocks[i])
@@ -188,7 +197,7 @@ def _steady_time(ops, n, dv, clock, res):
 def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
     """Fill ``out`` (C_* columns) for one micro-batch of ``b`` sequences at ``clock``."""
     ops = np.zeros((3 * MAX_LAYER_OPS, 10))
-    res = np.zeros(9)
+    res = np.zeros(RESULT_LEN)
     n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, rc)
     saved = 0.0
     for i in range(n):
@@ -196,18 +205,21 @@ def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
             saved += ops[i, OP_SAVED]
     n = fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, 1, rc)
     out[C_LAYER] = _steady_time(ops, n, dv, clock, res)
-    out[C_LAYER_C] = res[R_COMPUTE]
-    out[C_LAYER_M] = res[R_MEMORY]
+    out[C_LAYER_C] = res[R_BUSY_C]
+    out[C_LAYER_M] = res[R_BUSY_M]
+    out[C_LAYER_B] = res[R_COMPUTE]
     n = fill_embedding(ops, 0, mv, pv, b, s, tp, 0)
     n = fill_embedding(ops, n, mv, pv, b, s, tp, 1)
     out[C_EMB] = _steady_time(ops, n, dv, clock, res)
-    out[C_EMB_C] = res[R_COMPUTE]
-    out[C_EMB_M] = res[R_MEMORY]
+    out[C_EMB_C] = res[R_BUSY_C]
+    out[C_EMB_M] = res[R_BUSY_M]
+    out[C_EMB_B] = res[R_COMPUTE]
     n = fill_head(ops, 0, mv, pv, b, s, tp, sp, 0, b * s)
     n = fill_head(ops, n, mv, pv, b, s, tp, sp, 1, b * s)
     out[C_HEAD] = _steady_time(ops, n, dv, clock, res)
-    out[C_HEAD_C] = res[R_COMPUTE]
-    out[C_HEAD_M] = res[R_MEMORY]
+    out[C_HEAD_C] = res[R_BUSY_C]
+    out[C_HEAD_M] = res[R_BUSY_M]
+    out[C_HEAD_B] = res[R_COMPUTE]
     out[C_SAVED] = saved
 
 
@@ -258,7 +270,6 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
     work array (no allocation in the search loop).
     """
     group = scratch[0]
-    res = scratch[1]
     parts = scratch[2]
     tp = lay[L_TP]
     pp = lay[L_PP]
@@ -304,13 +315,10 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
     step = pipe + exposed_dp + zero3 + t_opt
 
     busy_c = min(m * (lps * cost[C_LAYER_C] + cost[C_EMB_C] + cost[C_HEAD_C]), step)
-    busy_m = min(m * (lps * cost[C_LAYER_M] + cost[C_EMB_M] + cost[C_HEAD_M]) + opt_mem, step - busy_c)
-    res[:] = 0.0
-    res[R_TIME] = step
-    res[R_COMPUTE] = busy_c
-    res[R_MEMORY] = busy_m
-    power = average_power(res, dv, clock)
-    c_tdp = capped_clock(step, busy_c, busy_m, dv, job[J_TDP])
+    busy_m = min(m * (lps * cost[C_LAYER_M] + cost[C_EMB_M] + cost[C_HEAD_M]) + opt_mem, step)
+    bound_c = min(m * (lps * cost[C_LAYER_B] + cost[C_EMB_B] + cost[C_HEAD_B]), step)
+    power = busy_power(step, busy_c, busy_m, dv, clock)
+    c_tdp = capped_clock(step, bound_c, busy_c, busy_m, dv, job[J_TDP])
 
     # Memory: the first stage holds min(pp, m) micro-batches in flight under 1F1B (more when
     # interleaved); the last stage holds one plus the loss buffers.
@@ -487,7 +495,8 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     chosen = dict(chosen, micro_batches=base["micro_batches"])
     plan = TrainingPlan(chosen, np.asarray(clocks, dtype=float), steps_arr, powers_arr,
                         base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
-                        dict(base), evaluated, shares, np.array(by_share_steps), np.array(by_share_power))
+                        dict(base), evaluated, shares, np.array(by_share_steps), np.array(by_share_power),
+                        float(device.spec.idle_power))
     step_nominal = plan.nominal()[0]
     peak = device.peak(recipe.prec.compute_dtype)
     return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

@@ -55,8 +55,8 @@ from simulator.costmodel.ops import (
 )
 
 # Result-vector indices.
-R_TIME, R_GPU_BUSY, R_COMPUTE, R_MEMORY, R_HOST, R_POWER, R_CLOCK, R_ENERGY, R_FLOP = range(9)
-RESULT_LEN = 9
+R_TIME, R_GPU_BUSY, R_COMPUTE, R_MEMORY, R_HOST, R_POWER, R_CLOCK, R_ENERGY, R_FLOP, R_BUSY_C, R_BUSY_M = range(11)
+RESULT_LEN = 11
 
 REFERENCE_HEAD_DIM = 128.0
 # Efficiency kept by a GEMM with a dimension that is not a multiple of 8. Padding GPT-2's
@@ -137,6 +137,8 @@ def play(ops, n, dv, clock, graph, out):
     busy = 0.0
     t_compute = 0.0
     t_memory = 0.0
+    busy_c = 0.0
+    busy_m = 0.0
     flop = 0.0
     overhead = dv[D_KERNEL_OVERHEAD]
     for i in range(n):
@@ -159,6 +161,8 @@ def play(ops, n, dv, clock, graph, out):
             t_compute += tc * count
         else:
             t_memory += tm * count
+        busy_c += tc * count
+        busy_m += tm * count
         flop += ops[i, OP_FLOP] * count
     total = max(gpu, host)
     out[R_TIME] = total
@@ -168,20 +172,29 @@ def play(ops, n, dv, clock, graph, out):
     out[R_HOST] = host
     out[R_CLOCK] = clock
     out[R_FLOP] = flop
+    out[R_BUSY_C] = busy_c
+    out[R_BUSY_M] = busy_m
+
+
+@njit(cache=True)
+def busy_power(total, busy_c, busy_m, dv, clock):
+    """Average board power over ``total`` seconds in which the compute units are busy
+    ``busy_c`` s at ``clock`` and the memory system ``busy_m`` s: idle, plus each unit's draw
+    above idle for the time it works (compute at clock^alpha). A kernel's compute and memory
+    traffic overlap, so both count: lowering the clock of memory-bound work stretches it only
+    once its compute outlasts its memory traffic, and its power then falls as bytes per second."""
+    if total <= 0.0:
+        return dv[D_IDLE_W]
+    idle = dv[D_IDLE_W]
+    above_c = (dv[D_COMPUTE_W] - idle) * clock ** dv[D_DVFS] * min(busy_c, total)
+    above_m = (dv[D_MEM_W] - idle) * min(busy_m, total)
+    return idle + (above_c + above_m) / total
 
 
 @njit(cache=True)
 def average_power(out, dv, clock):
-    """Average board power over a played table (compute at clock^alpha, memory, idle)."""
-    total = out[R_TIME]
-    if total <= 0.0:
-        return dv[D_IDLE_W]
-    idle = dv[D_IDLE_W]
-    p_compute = idle + (dv[D_COMPUTE_W] - idle) * clock ** dv[D_DVFS]
-    t_c = min(out[R_COMPUTE], total)
-    t_m = min(out[R_MEMORY], total - t_c)
-    t_idle = total - t_c - t_m
-    return (t_c * p_compute + t_m * dv[D_MEM_W] + t_idle * idle) / total
+    """Average board power over a played table."""
+    return busy_power(out[R_TIME], out[R_BUSY_C], out[R_BUSY_M], dv, clock)
 
 
 @njit(cache=True)
@@ -201,22 +214,32 @@ def play_capped(ops, n, dv, cap_w, graph, out):
                 lo = mid
         play(ops, n, dv, lo, graph, out)
         power = average_power(out, dv, lo)
+        stretch = duty_cycle_stretch(power, cap_w, dv[D_IDLE_W])
+        out[R_TIME] *= stretch
+        power = dv[D_IDLE_W] + (power - dv[D_IDLE_W]) / stretch
     out[R_POWER] = power
     out[R_ENERGY] = power * out[R_TIME]
 
 
 @njit(cache=True)
-def capped_clock(t_total, t_compute, t_memory, dv, cap_w):
-    """Clock at which a step of ``t_total`` s (``t_compute`` s compute-bound, ``t_memory`` s
-    memory-bound at full clock) averages ``cap_w``; compute time stretches as 1/clock."""
-    idle = dv[D_IDLE_W]
+def duty_cycle_stretch(power_w, cap_w, idle_w):
+    """Time factor by which a board that draws ``power_w`` even at its lowest clock (memory-bound
+    work) must idle between kernels to average ``cap_w``: active share (cap - idle) / (power -
+    idle). 1 when the cap is met; the cap is held at no less than 1% above idle."""
+    if power_w <= cap_w or power_w <= idle_w:
+        return 1.0
+    cap = max(cap_w, idle_w + 0.01 * (power_w - idle_w))
+    return (power_w - idle_w) / (cap - idle_w)
+
+
+@njit(cache=True)
+def capped_clock(t_total, t_compute, busy_c, busy_m, dv, cap_w):
+    """Clock at which a step of ``t_total`` s (``t_compute`` s of it compute-bound; compute
+    units busy ``busy_c`` s and memory ``busy_m`` s, at full clock) averages ``cap_w``;
+    compute-bound time stretches as 1/clock."""
 
     def power(c):
-        total = t_total + t_compute * (1.0 / c - 1.0)
-        tc = t_compute / c
-        p_c = idle + (dv[D_COMPUTE_W] - idle) * c ** dv[D_DVFS]
-        t_idle = max(total - tc - t_memory, 0.0)
-        return (tc * p_c + t_memory * dv[D_MEM_W] + t_idle * idle) / total
+        return busy_power(t_total + t_compute * (1.0 / c - 1.0), busy_c / c, busy_m, dv, c)
 
     if t_total <= 0.0 or power(1.0) <= cap_w:
         return 1.0
@@ -231,6 +254,7 @@ def capped_clock(t_total, t_compute, t_memory, dv, cap_w):
     return lo
 
 
+@njit(cache=True)
 def new_result() -> np.ndarray:
     return np.zeros(RESULT_LEN)
 
@@ -269,10 +293,33 @@ def play_parts(parts, dv, cap_w: float, graph: bool = False):
                 lo = mid
         clock = lo
         results, power = run(clock)
+        stretch = duty_cycle_stretch(power, cap_w, dv[D_IDLE_W])
+        if stretch > 1.0:
+            power = dv[D_IDLE_W] + (power - dv[D_IDLE_W]) / stretch
+            for out in results:
+                out[R_TIME] *= stretch
+                out[R_POWER] = power
+                out[R_ENERGY] = power * out[R_TIME]
     return clock, results, power
 
 
-__all__ = ["R_CLOCK", "R_COMPUTE", "R_ENERGY", "R_FLOP", "R_GPU_BUSY", "R_HOST", "R_MEMORY",
-           "R_POWER", "R_TIME", "attention_efficiency", "gemm_efficiency", "kernel_times",
-           "new_result", "play", "play_capped", "play_parts"]
+__all__ = [
+    "R_CLOCK",
+    "R_COMPUTE",
+    "R_ENERGY",
+    "R_FLOP",
+    "R_GPU_BUSY",
+    "R_HOST",
+    "R_MEMORY",
+    "R_POWER",
+    "R_TIME",
+    "attention_efficiency",
+    "duty_cycle_stretch",
+    "gemm_efficiency",
+    "kernel_times",
+    "new_result",
+    "play",
+    "play_capped",
+    "play_parts",
+]
 

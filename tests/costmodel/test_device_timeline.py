@@ -180,11 +180,33 @@ def test_compute_bound_kernels_stretch_with_clock():
 def test_average_power_by_hand():
     dv = toy_device()
     out = tl.new_result()
-    out[tl.R_TIME], out[tl.R_COMPUTE], out[tl.R_MEMORY] = 10.0, 4.0, 3.0
-    # 4 s at 800 W, 3 s at 400 W, 3 s idle at 100 W
-    assert tl.average_power(out, dv, 1.0) == pytest.approx((4 * 800 + 3 * 400 + 3 * 100) / 10)
-    # at half clock compute draws idle + (800 - 100) * 0.5^3 = 187.5 W
-    assert tl.average_power(out, dv, 0.5) == pytest.approx((4 * 187.5 + 3 * 400 + 3 * 100) / 10)
+    out[tl.R_TIME], out[tl.R_BUSY_C], out[tl.R_BUSY_M] = 10.0, 4.0, 3.0
+    # idle 100 W throughout, compute units 700 W above idle for 4 s, memory 300 W above for 3 s
+    assert tl.average_power(out, dv, 1.0) == pytest.approx(100 + (4 * 700 + 3 * 300) / 10)
+    # at half clock the compute units draw (800 - 100) * 0.5^3 = 87.5 W above idle
+    assert tl.average_power(out, dv, 0.5) == pytest.approx(100 + (4 * 87.5 + 3 * 300) / 10)
+
+
+def test_overlapping_compute_and_memory_both_draw():
+    # A 2 ms GEMM (2e12 FLOP at 1 PFLOP/s) moving 3 x 1e8 x 2 B = 0.6 GB at 1 TB/s (0.6 ms) plus
+    # 20 us launch overhead: compute busy the whole 2 ms, memory 0.6 ms of it.
+    dv = toy_device()
+    ops, n = table(("gemm", 10000, 10000, 10000))
+    out = played(ops, n, dv)
+    t = out[tl.R_TIME]
+    assert out[tl.R_BUSY_C] == pytest.approx(2e-3) and out[tl.R_BUSY_M] == pytest.approx(0.6e-3)
+    assert tl.average_power(out, dv, 1.0) == pytest.approx(100 + (2e-3 * 700 + 0.6e-3 * 300) / t)
+
+
+def test_lowering_the_clock_of_memory_bound_work_only_saves_once_it_stretches():
+    # 1e9 B copy (1 ms at 1 TB/s, ~no FLOP): memory draws 400 W whatever the clock, so a cap of
+    # 250 W is met by idling between kernels: the 10 x 1 ms of memory traffic, 300 W above idle,
+    # spread at 150 W above idle, takes 20 ms.
+    dv = toy_device()
+    copies, n = table(("mem", 1e9, 10.0))
+    _, (res,), power = tl.play_parts([(copies, n, 1.0)], dv, 250.0)
+    assert power == pytest.approx(250.0)
+    assert res[tl.R_TIME] == pytest.approx(20e-3, rel=1e-6)
 
 
 def test_power_constants_match_measurements(bench, h100):
@@ -193,8 +215,15 @@ def test_power_constants_match_measurements(bench, h100):
     copy = power["copy_4gib_sustained"]["power_w_from_energy"]
     assert h100.spec.idle_power == pytest.approx(idle, rel=0.01)
     assert h100.memory_power_w() == pytest.approx(copy, rel=0.01)
-    # compute-bound power at full clock: idle + (TDP - idle) / 0.893^3
-    assert h100.compute_power_w() == pytest.approx(123 + (700 - 123) / 0.893**3, rel=1e-12)
+    # The 8192^3 GEMM at TDP runs at clock 0.893 and moves 3 x 8192^2 x 2 B while it computes:
+    # TDP = idle + (P - idle) * 0.893^3 + (copy power - idle) * memory time / compute time.
+    cal = h100.calibration
+    curve = cal["gemm"]["bf16"]
+    rate = 989e12 * curve.peak_fraction / (1 + (curve.m0 + curve.n0 + curve.k0) / 8192) * 0.893
+    share = (3 * 8192**2 * 2 / (cal["memory_bw_fraction"] * h100.spec.hbm_bw)) / (2 * 8192**3 / rate)
+    assert 0.05 < share < 0.15
+    expected = 123 + (700 - 123 - (copy - 123) * share) / 0.893**3
+    assert h100.compute_power_w() == pytest.approx(expected, rel=0.01)
 
 
 def test_sustained_copy_draws_measured_power(bench, h100):
@@ -240,5 +269,5 @@ def test_capped_clock_agrees_with_play_parts(h100):
     full = played(ops, n, dv)
     for cap in (650.0, 500.0, 300.0):
         clock, _, _ = tl.play_parts([(ops, n, 1.0)], dv, cap)
-        c = tl.capped_clock(full[tl.R_TIME], full[tl.R_COMPUTE], 0.0, dv, cap)
+        c = tl.capped_clock(full[tl.R_TIME], full[tl.R_COMPUTE], full[tl.R_BUSY_C], full[tl.R_BUSY_M], dv, cap)
         assert c == pytest.approx(clock, rel=1e-6)
