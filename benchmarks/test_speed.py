@@ -4,6 +4,7 @@ Targets are reported as ratios measured in one run, never as wall-clock asserts 
 - engine: 30 simulated days of a 16,384-GPU site with 5-minute samples; simulated seconds per
   wall second at 1k and 16k GPUs, and their ratio (cost independent of GPU count);
 - engine peak memory (tracemalloc) for the 16k-GPU month;
+- a 16k-GPU month with inference services at two request rates (cost per sample, not per request);
 - layout search: layouts evaluated per second on one core;
 - estimate: wall time of `dcsim estimate` including interpreter start.
 Deterministic counters (events processed) are asserted so a change in work is caught.
@@ -66,6 +67,35 @@ def test_engine_cost_is_independent_of_gpu_count():
     samples = s1k["horizon_s"] / s1k["sample_interval_s"]
     for s in (s1k, s16k):
         assert samples <= s["events_processed"] <= samples + 50 * s["jobs_total"]
+
+
+def test_serving_site_cost_is_per_sample_not_per_request():
+    """Inference services are aggregated per sample interval: a month of a 16k-GPU site with
+    services at 10x the request rate costs the same events and about the same wall time."""
+    def with_services(rate: float) -> dict:
+        sc = site(16384)
+        sc["workloads"]["training"] = sc["workloads"]["training"][:2]
+        sc["workloads"]["inference"] = [
+            {"name": "chat", "model": "llama3-70b", "replicas": 512, "gpus_per_replica": 4,
+             "arrival_rate": f"{rate}/s", "daily_profile": "diurnal", "prompt_tokens": 2048,
+             "output_tokens": 512, "max_batch": 64},
+            {"name": "code", "model": "llama3-8b", "replicas": 2048, "arrival_rate": f"{10 * rate}/s",
+             "prompt_tokens": 4096, "output_tokens": 128, "max_batch": 32}]
+        return sc
+
+    walls, events = [], []
+    for rate in (100.0, 1000.0):
+        loaded = api.load_scenario(with_services(rate))
+        start = time.perf_counter()
+        result = api.simulate(loaded)
+        walls.append(time.perf_counter() - start)
+        events.append(result.summary_dict["events_processed"])
+        served = result.summary_dict["requests_served"]
+        print(f"\n16k GPUs, 2 services at {rate:g} and {10 * rate:g} req/s, 30 d / 5 min: {walls[-1]:.2f} s "
+              f"wall, {result.summary_dict['horizon_s'] / walls[-1]:,.0f} simulated s per wall s, "
+              f"{served:,.0f} requests served, {events[-1]} events")
+    print(f"ratio of wall times at 10x the requests: {walls[1] / walls[0]:.2f} (target ~1)")
+    assert events[0] == events[1]
 
 
 def test_engine_peak_memory():

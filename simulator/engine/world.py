@@ -21,6 +21,7 @@ from simulator.costmodel.precision import Recipe
 from simulator.costmodel.serving_plan import plan_serving
 from simulator.costmodel.transformer import param_count
 from simulator.engine import profiles
+from simulator.engine.bracket import largest_within
 from simulator.engine.cluster import GroupState, build_groups
 from simulator.engine.fabric import FabricSize, network_shares, size_fabric
 from simulator.engine.failures import checkpoint_plan
@@ -250,26 +251,29 @@ class World:
         if not self.loaded.scenario.power.power_capping:
             return 1.0, paused
         envelope = self.site.envelope_w
-        if self._facility_at(1.0, ambient) <= envelope:
+        at_full = self._facility_at(1.0, ambient)
+        if at_full <= envelope:
             return 1.0, paused
         floor = self.site.min_cap_fraction
         victims = sorted(self.running, key=lambda j: (j.config.priority, -j.start_s, -j.index))
         saved = {j.name: j.paused for j in self.running}
-        while self._facility_at(floor, ambient) > envelope and victims:
+        at_floor = self._facility_at(floor, ambient)
+        while at_floor > envelope and victims:
             victim = victims.pop(0)
             victim.paused = True
             paused.add(victim.name)
-        lo, hi = floor, 1.0
-        if self._facility_at(floor, ambient) <= envelope:
-            for _ in range(40):
-                mid = 0.5 * (lo + hi)
-                if self._facility_at(mid, ambient) <= envelope:
-                    lo = mid
-                else:
-                    hi = mid
+            at_floor = self._facility_at(floor, ambient)
+        fraction = floor
+        if at_floor <= envelope:
+            at_full = self._facility_at(1.0, ambient) if paused else at_full
+            if at_full <= envelope:
+                fraction = 1.0
+            else:
+                fraction = largest_within(lambda x: self._facility_at(x, ambient), envelope, floor, 1.0,
+                                          at_floor, at_full)
         for job in self.running:
             job.paused = saved[job.name]
-        return lo, paused
+        return fraction, paused
 
     def update(self) -> None:
         """Recompute caps, job rates and the power breakdown after any change."""
