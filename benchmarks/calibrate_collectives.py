@@ -7,16 +7,23 @@ the network profile). ``size`` is bytes, times are the NCCL kernel times in ms (
 runs), as recorded by microsoft/vidur's profiler.
 
 Model: simulator/costmodel/collectives.py on one tier of 450 GB/s per direction (H100 SXM
-NVLink 4, from the accelerator catalog). Six physical parameters, fitted together by least
-squares on log time over every row of at least MIN_BYTES:
-- efficiency: ring/tree bus bandwidth / link bandwidth (2 GPUs: NCCL runs a ring);
-- innet_efficiency: NVLink SHARP (NVLS) all-reduce, S / time / link bandwidth (4 and 8 GPUs:
-  the measured algorithm bandwidth is the same on both, ~220 GB/s, as in-switch reduction
-  predicts and a ring cannot: a ring would move 1.75/1.5 times more per GPU on 8 than on 4);
-- p2p_efficiency: send/recv bandwidth / link bandwidth;
-- latency: per algorithm step; half_size: Hockney's n_1/2 ramp; call_floor: least kernel time
-  of one all-reduce call (the profiler issues calls eagerly back to back, so each kernel also
-  waits for the last rank to launch).
+NVLink 4, from the accelerator catalog), priced like NCCL's tuner (src/graph/tuning.cc): every
+(algorithm, protocol) pair costs ``latency + bytes / bandwidth`` and the fastest one runs.
+Seven physical parameters are fitted together by least squares on log time over every
+all-reduce row of at least MIN_BYTES:
+- efficiency, base_latency, latency: the Simple protocol's bus bandwidth / link bandwidth,
+  per-call latency and per-step latency (ring: 2(n-1) steps; tree: 2 ceil(log2 n));
+- innet_efficiency, innet_base_latency, innet_latency: NVLink SHARP (NVLS), S / time / link
+  bandwidth, per-call latency and latency per rank-step (4 and 8 GPUs: the measured algorithm
+  bandwidth is near the same on both, as in-switch reduction predicts and a ring cannot);
+- call_floor: least kernel time of one all-reduce call (the profiler issues calls eagerly back
+  to back, so each kernel also waits for the last rank to launch).
+LL128 and LL cannot be told apart in these rows (from 1 MB up they lose to Simple and NVLS, or
+hide under the call floor), so they are not fitted: their bandwidth and latencies are the
+fitted Simple ones scaled by the ratios of NCCL's own constants (NCCL_RATIOS below). Send/recv
+has its own two parameters (p2p_efficiency, p2p_latency), fitted the same way to the
+intra-node send/recv rows. No Hockney ramp (half_size 0): NCCL's model has none, and per-call
+latencies play its part.
 
 Run: ``.venv/bin/python benchmarks/calibrate_collectives.py``; copy the printed YAML into
 simulator/scenario/catalog/collectives.yaml (profile ``nvlink-h100-measured``).
@@ -37,13 +44,30 @@ REFERENCE = Path(__file__).resolve().parent / "reference"
 ALL_REDUCE_CSV = REFERENCE / "h100_dgx_nccl_all_reduce.csv"
 SEND_RECV_CSV = REFERENCE / "h100_dgx_nccl_send_recv.csv"
 MIN_BYTES = 1e6  # fit and check from 1 MB (SI) up; below, the call floor is all there is
-PARAMS = ("efficiency", "innet_efficiency", "p2p_efficiency", "latency_s", "half_bytes",
-          "call_floor_s")
-STARTS = (  # a few starting points: the fastest-algorithm choice makes the surface kinked
-    (0.65, 0.50, 0.80, 2e-6, 1e6, 35e-6),
-    (0.80, 0.40, 0.70, 5e-7, 4e6, 30e-6),
-    (0.50, 0.60, 0.90, 5e-6, 2e5, 40e-6),
+
+# All-reduce parameters (fitted), in SI units, with a scale for the optimiser and bounds.
+PARAMS = ("efficiency", "base_latency_s", "latency_s", "innet_efficiency",
+          "innet_base_latency_s", "innet_latency_s", "call_floor_s")
+SCALE = np.array([1.0, 1e-6, 1e-6, 1.0, 1e-6, 1e-6, 1e-6])
+LOWER = np.array([0.2, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0])
+UPPER = np.array([1.0, 100.0, 20.0, 1.0, 100.0, 20.0, 100.0])
+STARTS = (  # a few starting points: the fastest-pair choice and the floor make the surface kinked
+    (0.65, 15.0, 1.3, 0.51, 9.0, 2.7, 37.0),
+    (0.74, 22.0, 0.7, 0.49, 46.0, 0.0, 36.0),
+    (0.60, 5.0, 3.0, 0.50, 20.0, 1.0, 38.0),
+    (0.70, 29.0, 0.1, 0.53, 2.5, 4.0, 37.5),
 )
+# Send/recv parameters (fitted separately on the intra-node rows).
+P2P_PARAMS = ("p2p_efficiency", "p2p_latency_s")
+
+# LL128 and LL relative to Simple, from NCCL's tuning model (src/graph/tuning.cc, NCCL 2.19+,
+# ring on NVLink): bus bandwidth x0.92 for LL128 (120 of 128 bytes are data) and x0.5 for LL
+# (8 of 16); per-call latency baseLat = 14.0 / 6.6 us against Simple's 8.4; per-step latency
+# hwLat[NVLINK] = 1.9 / 0.6 us against Simple's 3.4.
+NCCL_RATIOS = {
+    "ll128": {"efficiency": 0.92, "base_latency_s": 14.0 / 8.4, "latency_s": 1.9 / 3.4},
+    "ll": {"efficiency": 0.5, "base_latency_s": 6.6 / 8.4, "latency_s": 0.6 / 3.4},
+}
 
 
 def load_measurements(path: Path, collective: str) -> dict[str, np.ndarray]:
@@ -75,13 +99,30 @@ def fit_data(min_bytes: float = MIN_BYTES) -> dict[str, np.ndarray]:
             "sr_nbytes": sr["nbytes"][s], "sr_s": sr["seconds"][s]}
 
 
+def derived(params: dict[str, float]) -> dict[str, float]:
+    """LL128 and LL parameters: the Simple ones scaled by NCCL's ratios (NCCL_RATIOS)."""
+    out = {}
+    for proto, ratio in NCCL_RATIOS.items():
+        for key, r in ratio.items():
+            out[f"{proto}_{key}"] = params[key] * r
+    return out
+
+
 def one_tier(params: dict[str, float], bw_bytes_per_s: float) -> np.ndarray:
-    """The NVLink tier as a one-tier topology."""
-    row = coll.tier_row(bw_bytes_per_s, params["latency_s"], 8,
-                        efficiency=params["efficiency"], half_bytes=params["half_bytes"],
-                        innet_efficiency=params["innet_efficiency"],
-                        p2p_efficiency=params["p2p_efficiency"],
-                        call_floor_s=params["call_floor_s"])
+    """The NVLink tier as a one-tier topology (p2p parameters optional: default Simple's)."""
+    p = {**params, **derived(params)}
+    row = coll.tier_row(bw_bytes_per_s, p["latency_s"], 8, efficiency=p["efficiency"],
+                        base_latency_s=p["base_latency_s"],
+                        ll128_efficiency=p["ll128_efficiency"],
+                        ll128_base_latency_s=p["ll128_base_latency_s"],
+                        ll128_latency_s=p["ll128_latency_s"],
+                        ll_efficiency=p["ll_efficiency"], ll_base_latency_s=p["ll_base_latency_s"],
+                        ll_latency_s=p["ll_latency_s"],
+                        innet_efficiency=p["innet_efficiency"],
+                        innet_base_latency_s=p["innet_base_latency_s"],
+                        innet_latency_s=p["innet_latency_s"],
+                        p2p_efficiency=p.get("p2p_efficiency"),
+                        p2p_latency_s=p.get("p2p_latency_s"), call_floor_s=p["call_floor_s"])
     return row[None, :]
 
 
@@ -94,33 +135,64 @@ def predict(params: dict[str, float], data: dict[str, np.ndarray], bw_bytes_per_
     return ar, sr
 
 
-def fit(data: dict[str, np.ndarray] | None = None) -> dict[str, float]:
-    """Least squares on log time over every row; the best of a few starting points."""
-    data = fit_data() if data is None else data
-    bw = nvlink_bw_bytes_per_s()
-    measured = np.log(np.concatenate([data["ar_s"], data["sr_s"]]))
+def fit_all_reduce(data: dict[str, np.ndarray], bw: float) -> dict[str, float]:
+    """Least squares on log time over the all-reduce rows; the best of a few starting points."""
+    measured = np.log(data["ar_s"])
 
-    def residuals(log_params: np.ndarray) -> np.ndarray:
-        ar, sr = predict(dict(zip(PARAMS, np.exp(log_params), strict=True)), data, bw)
-        return np.log(np.concatenate([ar, sr])) - measured
+    def residuals(x: np.ndarray) -> np.ndarray:
+        params = dict(zip(PARAMS, x * SCALE, strict=True))
+        ar, _ = predict(params, {**data, "sr_nbytes": np.zeros(0)}, bw)
+        return np.log(ar) - measured
 
-    upper = np.log([1.0, 1.0, 1.0, 1e-3, 1e9, 1e-3])
     best = None
     for start in STARTS:
-        result = least_squares(residuals, np.log(start), bounds=(np.full(6, -np.inf), upper))
+        x0 = np.clip(np.array(start, dtype=float), LOWER, UPPER)  # in units of SCALE
+        result = least_squares(residuals, x0, bounds=(LOWER, UPPER),
+                               x_scale=np.array([0.1, 5.0, 1.0, 0.1, 5.0, 1.0, 5.0]))
         if best is None or result.cost < best.cost:
             best = result
-    return dict(zip(PARAMS, (float(v) for v in np.exp(best.x)), strict=True))
+    return dict(zip(PARAMS, (float(v) for v in best.x * SCALE), strict=True))
+
+
+def fit_send_recv(data: dict[str, np.ndarray], bw: float) -> dict[str, float]:
+    """``lat + S / (eff * bw)`` by least squares on log time over the intra-node send/recv rows."""
+    def residuals(x: np.ndarray) -> np.ndarray:
+        return np.log(x[1] * 1e-6 + data["sr_nbytes"] / (x[0] * bw)) - np.log(data["sr_s"])
+
+    result = least_squares(residuals, np.array([0.8, 5.0]), bounds=([0.1, 0.0], [1.0, 100.0]))
+    return {"p2p_efficiency": float(result.x[0]), "p2p_latency_s": float(result.x[1] * 1e-6)}
+
+
+def fit(data: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+    """Every parameter of the NVLink profile: fitted all-reduce and send/recv ones, and the
+    LL128 / LL ones derived from them."""
+    data = fit_data() if data is None else data
+    bw = nvlink_bw_bytes_per_s()
+    params = {**fit_all_reduce(data, bw), **fit_send_recv(data, bw)}
+    return {**params, **derived(params)}
 
 
 def yaml_snippet(params: dict[str, float]) -> str:
     """The fitted numbers as the fields of the catalog profile."""
+    def us(key: str) -> str:
+        return f"{params[key] * 1e6:.3f}us"
+
     return "\n".join([
         f"  efficiency: {params['efficiency']:.4f}",
+        f"  base_latency: {us('base_latency_s')}",
+        f"  latency: {us('latency_s')}",
+        f"  ll128_efficiency: {params['ll128_efficiency']:.4f}",
+        f"  ll128_base_latency: {us('ll128_base_latency_s')}",
+        f"  ll128_latency: {us('ll128_latency_s')}",
+        f"  ll_efficiency: {params['ll_efficiency']:.4f}",
+        f"  ll_base_latency: {us('ll_base_latency_s')}",
+        f"  ll_latency: {us('ll_latency_s')}",
         f"  innet_efficiency: {params['innet_efficiency']:.4f}",
+        f"  innet_base_latency: {us('innet_base_latency_s')}",
+        f"  innet_latency: {us('innet_latency_s')}",
         f"  p2p_efficiency: {params['p2p_efficiency']:.4f}",
-        f"  latency: {params['latency_s'] * 1e6:.3f}us",
-        f"  half_size: {params['half_bytes'] / 1e6:.4f}MB",
+        f"  p2p_latency: {us('p2p_latency_s')}",
+        "  half_size: 0MB",
         f"  call_floor: {params['call_floor_s'] * 1e6:.2f}us",
     ])
 
@@ -132,15 +204,18 @@ def main() -> None:
     ar, sr = predict(params, data, bw)
     print(f"fitted to {data['ar_s'].size} all-reduce and {data['sr_s'].size} send/recv rows "
           f">= {MIN_BYTES:.0e} B, NVLink {bw / 1e9:.0f} GB/s per direction")
-    for name in PARAMS:
-        print(f"  {name:18s} {params[name]:.6g}")
-    print(f"  ring/tree busbw  {params['efficiency'] * bw / 1e9:.1f} GB/s; NVLS algbw "
+    for name in (*PARAMS, *P2P_PARAMS):
+        print(f"  {name:22s} {params[name]:.6g}")
+    print(f"  Simple busbw {params['efficiency'] * bw / 1e9:.1f} GB/s; NVLS algbw "
           f"{params['innet_efficiency'] * bw / 1e9:.1f} GB/s; send/recv "
           f"{params['p2p_efficiency'] * bw / 1e9:.1f} GB/s")
     for n in (2, 4, 8):
         m = data["ar_ranks"] == n
         err = np.abs(ar[m] / data["ar_s"][m] - 1.0)
-        print(f"  all-reduce {n} GPUs: mean |err| {err.mean():.3f}, max {err.max():.3f}")
+        large = data["ar_nbytes"][m] >= 8e6
+        print(f"  all-reduce {n} GPUs: mean |err| {err.mean():.3f}, max {err.max():.3f}; "
+              f"1-8 MB within 15% {np.mean(err[~large] <= 0.15):.1%}, "
+              f">= 8 MB max {err[large].max():.3f}")
     err = np.abs(sr / data["sr_s"] - 1.0)
     print(f"  send/recv 2 GPUs: mean |err| {err.mean():.3f}, max {err.max():.3f}")
     print("\nYAML (profile nvlink-h100-measured):")

@@ -8,38 +8,52 @@ x 4 nodes = ``[8, 4]``; a pair of GPUs in two nodes = ``[1, 2]``). ``nbytes`` is
 each rank holds, as in nccl-tests: the all-reduce buffer, the all-gather *output*, the
 reduce-scatter *input*, the all-to-all send buffer, the point-to-point message.
 
-One tier, n ranks, per-rank per-direction bandwidth B, per-step latency a (Thakur, Rabenseifner
-and Gropp, 2005; NCCL's tuning model, src/graph/tuning.cc; bus bandwidth as in nccl-tests
-doc/PERFORMANCE.md):
-- achieved bandwidth for an S-byte buffer ramps up as ``eff * B * S / (S + S_half)`` (Hockney's
-  r_inf / n_1/2 model, 1991): pipelining, protocol and channel start-up cost a fixed S_half bytes;
-- ring all-reduce: ``2(n-1)/n * S / busbw + 2(n-1) a``; double binary tree: ``2 S / busbw +
-  2 ceil(log2 n) a`` (NCCL: tree algorithm bandwidth = busbw / 2); in-network reduction (NVLink
-  SHARP "NVLS" on NVSwitch, SHARP on InfiniBand) sends S up and receives S down whatever n is:
-  ``S / (eff_innet * B * ramp) + 2(n-1) a``, used for n >= 3 only (NCCL disables NVLS on two
-  GPUs, src/transport/nvls.cc). Its latency grows with n like the ring's because the measured
-  8-GPU times sit a near-constant 20-30 us above the 4-GPU ones at every size (NCCL's own
-  model charges NVLS one step whatever n). Like NCCL, the fastest available algorithm is taken;
-- all-gather and reduce-scatter (ring): ``(n-1)/n * S / busbw + (n-1) a``;
-- all-to-all: each rank sends S/n to every peer, ``(n-1)/n * S / (eff_p2p * B * ramp) + (n-1) a``;
-- send/recv: ``a + S / (eff_p2p * B * ramp)``.
+One tier, n ranks, link bandwidth B per rank and direction. NCCL's tuner (src/graph/tuning.cc,
+``ncclTopoTuneModel`` and ``ncclTopoGetAlgoTime``) prices every (algorithm, protocol) pair as
+``latency + bytes / bandwidth`` and runs the pair it predicts fastest; so does this model. The
+ring and tree costs are those of Thakur, Rabenseifner and Gropp (2005); bus bandwidth as in
+nccl-tests doc/PERFORMANCE.md. For protocol p in {Simple, LL128, LL}, with per-call latency
+``base_p``, per-step latency ``hop_p`` and achieved bus bandwidth ``eff_p * B``:
+- ring all-reduce: ``base_p + 2(n-1) hop_p + 2(n-1)/n * S / (eff_p B)``;
+- double binary tree all-reduce: ``base_p + 2 ceil(log2 n) hop_p + 2 S / (eff_p B)`` (NCCL:
+  tree algorithm bandwidth = bus bandwidth / 2; inside a node NCCL's tree is a chain, the
+  model keeps the binary tree of the inter-node case);
+- in-network reduction (NVLink SHARP "NVLS" on NVSwitch, SHARP on InfiniBand; Simple protocol
+  only, as in NCCL) sends S up and receives S down whatever n is:
+  ``base_innet + 2(n-1) hop_innet + S / (eff_innet B)``, for n >= 3 only (NCCL disables NVLS on
+  two GPUs, src/transport/nvls.cc). NCCL's own model charges NVLS one fixed latency; the
+  measured 8-GPU times extrapolate to a ~20 us larger intercept than the 4-GPU ones, so the
+  latency keeps a per-rank term;
+- all-gather and reduce-scatter (ring): ``base_p + (n-1) hop_p + (n-1)/n * S / (eff_p B)``;
+- all-to-all: each rank sends S/n to every peer, ``(n-1) hop + (n-1)/n * S / (eff_p2p B)``
+  (hop of the Simple protocol);
+- send/recv: ``lat_p2p + S / (eff_p2p B)``.
+The all-reduce, all-gather and reduce-scatter of a tier take the minimum over the protocols the
+tier enables (efficiency > 0) and, for all-reduce, over ring, tree and in-network reduction.
+LL moves 8 bytes of data per 16-byte line and LL128 120 of 128, so they reach less bandwidth
+than Simple but start faster; they win on small buffers. Every bandwidth term is ``(S +
+S_half) / (eff B)`` rather than ``S / (eff B)`` when a tier sets a half-bandwidth size S_half
+(Hockney's r_inf / n_1/2 ramp, 1991): a latency proportional to the bytes moved.
 
 Across tiers the collectives run hierarchically (NCCL's and Megatron's two-level scheme):
 all-reduce = reduce-scatter inside each inner domain, all-reduce of the 1/g shard one tier out,
 all-gather back inside (recursively outward); all-gather gathers the outer tier first (fewest
-bytes on the slow links), reduce-scatter the inner tier first; the phases add up. All-to-all
-traffic to peers in other domains crosses the outer tier while local traffic stays inside;
-both run at once, so the slowest tier crossed sets the time.
+bytes on the slow links), reduce-scatter the inner tier first; the phases add up, each with its
+own per-call latency. All-to-all traffic to peers in other domains crosses the outer tier while
+local traffic stays inside; both run at once, so the slowest tier crossed sets the time.
 
 A synchronising collective (every rank waits for every other) never takes less than the tier's
-``call_floor_s``: NCCL all-reduce kernels issued eagerly back to back measure ~35-40 us on the
+``call_floor_s``: NCCL all-reduce kernels issued eagerly back to back measure ~32-45 us on the
 H100 profile however small the buffer, which we read as each kernel waiting for the slowest
-rank to launch (benchmarks/calibrate_collectives.py). The floor of a group is the largest of
-the tiers it crosses; set it to 0 for calls captured in a CUDA graph. Send/recv has none: the
-sender's kernel does not wait for the receiver (measured 5-10 us for small messages).
+rank to launch (benchmarks/calibrate_collectives.py). One floor serves every group size: the
+fitted 37 us sits between the 2-GPU rows (mostly ~45 us, with runs at the kernel's own ~25 us)
+and the 4- and 8-GPU ones (32-34 us at 1 MB). The floor of a group is the largest of the tiers
+it crosses; set it to 0 for calls captured in a CUDA graph. Send/recv has none: the sender's
+kernel does not wait for the receiver (measured 5-10 us for small messages).
 
 Tier parameters come from simulator/scenario/catalog/collectives.yaml: profiles fitted to NCCL
 measurements on an H100 DGX (benchmarks/calibrate_collectives.py) or taken from public numbers.
+All kernels below are Numba-compiled; comm.py calls them from the layout-search kernel.
 """
 
 from __future__ import annotations
@@ -57,14 +71,26 @@ from simulator.scenario.units import parse_quantity
 
 # Tier columns.
 T_BW = 0          # per-rank per-direction link bandwidth, bytes/s (after oversubscription)
-T_LAT = 1         # latency of one algorithm step, s
-T_RANKS = 2       # ranks (tier i-1 groups) one tier-i group can hold; inf = unbounded
-T_EFF = 3         # achieved fraction of T_BW for large ring/tree collectives (bus bandwidth)
-T_HALF = 4        # buffer size at which half of eff * T_BW is reached, bytes
-T_INNET_EFF = 5   # achieved fraction of T_BW for in-network-reduction all-reduce; 0 = none
-T_P2P_EFF = 6     # achieved fraction of T_BW for send/recv and all-to-all
-T_FLOOR = 7       # least time of one synchronising collective call, s
-TIER_COLS = 8
+T_RANKS = 1       # ranks (tier i-1 groups) one tier-i group can hold; inf = unbounded
+T_HALF = 2        # half-bandwidth buffer size of the ramp, bytes (0 = no ramp)
+T_FLOOR = 3       # least time of one synchronising collective call, s
+# Protocols, each three columns from T_PROTO + 3 * p: achieved fraction of T_BW (bus bandwidth;
+# 0 = protocol off), per-call latency (s), per-step latency (s).
+PROTO_SIMPLE, PROTO_LL128, PROTO_LL = 0, 1, 2
+N_PROTOS = 3
+PROTO_NAMES = ("simple", "ll128", "ll")
+T_PROTO = 4
+T_EFF = T_PROTO       # Simple: ring/tree bus bandwidth / T_BW for large buffers
+T_BASE = T_PROTO + 1  # Simple: per-call latency, s
+T_LAT = T_PROTO + 2   # Simple: per-step latency, s (also the all-to-all per-peer latency)
+T_LL128_EFF, T_LL128_BASE, T_LL128_LAT = T_PROTO + 3, T_PROTO + 4, T_PROTO + 5
+T_LL_EFF, T_LL_BASE, T_LL_LAT = T_PROTO + 6, T_PROTO + 7, T_PROTO + 8
+T_INNET_EFF = 13      # in-network-reduction all-reduce: S / time / T_BW; 0 = none
+T_INNET_BASE = 14     # in-network reduction: per-call latency, s
+T_INNET_LAT = 15      # in-network reduction: latency per rank-step (2(n-1) of them), s
+T_P2P_EFF = 16        # achieved fraction of T_BW for send/recv and all-to-all
+T_P2P_LAT = 17        # latency of one point-to-point message, s
+TIER_COLS = 18
 
 # Collective kinds for the vectorised entry point.
 ALL_REDUCE, ALL_GATHER, REDUCE_SCATTER, ALL_TO_ALL, SEND_RECV = 0, 1, 2, 3, 4
@@ -94,21 +120,32 @@ def transfer_s(moved_fraction, nbytes, bw_bytes_per_s, efficiency, half_bytes):
 
 
 @njit(cache=True)
-def ring_all_reduce_s(nbytes, n, tier):
-    """Ring all-reduce: 2(n-1)/n of the buffer over the ring, 2(n-1) latency steps."""
+def ring_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
+    """Ring all-reduce with protocol ``proto``: 2(n-1)/n of the buffer, 2(n-1) steps.
+
+    inf where the tier does not enable the protocol.
+    """
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    wire_s = transfer_s(2.0 * (n - 1.0) / n, nbytes, tier[T_BW], tier[T_EFF], tier[T_HALF])
-    return wire_s + 2.0 * (n - 1.0) * tier[T_LAT]
+    col = T_PROTO + 3 * proto
+    eff = tier[col]
+    if eff <= 0.0:
+        return np.inf
+    wire_s = transfer_s(2.0 * (n - 1.0) / n, nbytes, tier[T_BW], eff, tier[T_HALF])
+    return wire_s + tier[col + 1] + 2.0 * (n - 1.0) * tier[col + 2]
 
 
 @njit(cache=True)
-def tree_all_reduce_s(nbytes, n, tier):
+def tree_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
     """Double binary tree all-reduce: reduce up, broadcast down; 2 S at busbw, 2 log2(n) steps."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    wire_s = transfer_s(2.0, nbytes, tier[T_BW], tier[T_EFF], tier[T_HALF])
-    return wire_s + 2.0 * math.ceil(math.log2(n)) * tier[T_LAT]
+    col = T_PROTO + 3 * proto
+    eff = tier[col]
+    if eff <= 0.0:
+        return np.inf
+    wire_s = transfer_s(2.0, nbytes, tier[T_BW], eff, tier[T_HALF])
+    return wire_s + tier[col + 1] + 2.0 * math.ceil(math.log2(n)) * tier[col + 2]
 
 
 @njit(cache=True)
@@ -119,33 +156,71 @@ def innet_all_reduce_s(nbytes, n, tier):
     if tier[T_INNET_EFF] <= 0.0 or n < INNET_MIN_RANKS:
         return np.inf
     wire_s = transfer_s(1.0, nbytes, tier[T_BW], tier[T_INNET_EFF], tier[T_HALF])
-    return wire_s + 2.0 * (n - 1.0) * tier[T_LAT]
+    return wire_s + tier[T_INNET_BASE] + 2.0 * (n - 1.0) * tier[T_INNET_LAT]
 
 
 @njit(cache=True)
 def flat_all_reduce_s(nbytes, n, tier):
-    """All-reduce inside one tier: the fastest of ring, tree and in-network reduction."""
-    ring = ring_all_reduce_s(nbytes, n, tier)
-    tree = tree_all_reduce_s(nbytes, n, tier)
-    innet = innet_all_reduce_s(nbytes, n, tier)
-    return min(ring, tree, innet)
+    """All-reduce inside one tier: the fastest (algorithm, protocol) pair, as NCCL's tuner picks.
+
+    Ring and tree with every protocol the tier enables, and in-network reduction; the same
+    sums as ring_all_reduce_s and tree_all_reduce_s, with the shared terms computed once (this
+    runs inside the layout-search kernel).
+    """
+    if n <= 1.0 or nbytes <= 0.0:
+        return 0.0
+    best = innet_all_reduce_s(nbytes, n, tier)
+    ring_moved = 2.0 * (n - 1.0) / n
+    ring_steps = 2.0 * (n - 1.0)
+    tree_steps = 2.0 * math.ceil(math.log2(n))
+    wire_bytes = nbytes + tier[T_HALF]
+    for proto in range(N_PROTOS):
+        col = T_PROTO + 3 * proto
+        eff = tier[col]
+        if eff > 0.0:
+            per_byte_s = wire_bytes / (eff * tier[T_BW])
+            base, hop = tier[col + 1], tier[col + 2]
+            best = min(best, base + ring_steps * hop + ring_moved * per_byte_s,
+                       base + tree_steps * hop + 2.0 * per_byte_s)
+    return best
+
+
+@njit(cache=True)
+def ring_all_gather_s(nbytes, n, tier, proto=PROTO_SIMPLE):
+    """Ring all-gather of an ``nbytes`` output with protocol ``proto``: (n-1)/n of it, n-1 steps."""
+    if n <= 1.0 or nbytes <= 0.0:
+        return 0.0
+    col = T_PROTO + 3 * proto
+    eff = tier[col]
+    if eff <= 0.0:
+        return np.inf
+    wire_s = transfer_s((n - 1.0) / n, nbytes, tier[T_BW], eff, tier[T_HALF])
+    return wire_s + tier[col + 1] + (n - 1.0) * tier[col + 2]
 
 
 @njit(cache=True)
 def flat_all_gather_s(nbytes, n, tier):
-    """Ring all-gather of an ``nbytes`` output (or reduce-scatter of an ``nbytes`` input)."""
+    """Ring all-gather of an ``nbytes`` output (or reduce-scatter of an ``nbytes`` input), with
+    the fastest protocol the tier enables (ring_all_gather_s, shared terms computed once)."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    wire_s = transfer_s((n - 1.0) / n, nbytes, tier[T_BW], tier[T_EFF], tier[T_HALF])
-    return wire_s + (n - 1.0) * tier[T_LAT]
+    best = np.inf
+    moved_bytes = (n - 1.0) / n * (nbytes + tier[T_HALF])
+    for proto in range(N_PROTOS):
+        col = T_PROTO + 3 * proto
+        eff = tier[col]
+        if eff > 0.0:
+            best = min(best, tier[col + 1] + (n - 1.0) * tier[col + 2]
+                       + moved_bytes / (eff * tier[T_BW]))
+    return best
 
 
 @njit(cache=True)
 def p2p_s(nbytes, tier):
-    """One point-to-point message: one latency plus the bytes at the send/recv efficiency."""
+    """One point-to-point message: its latency plus the bytes at the send/recv efficiency."""
     if nbytes <= 0.0:
         return 0.0
-    return tier[T_LAT] + transfer_s(1.0, nbytes, tier[T_BW], tier[T_P2P_EFF], tier[T_HALF])
+    return tier[T_P2P_LAT] + transfer_s(1.0, nbytes, tier[T_BW], tier[T_P2P_EFF], tier[T_HALF])
 
 
 # --------------------------------------------------------------------------- a group of tiers
@@ -301,6 +376,21 @@ def times(kind: str, nbytes, group, tiers: np.ndarray) -> np.ndarray:
     return collective_times(KINDS[kind], sizes, g, np.ascontiguousarray(tiers, dtype=np.float64))
 
 
+def fastest_all_reduce(nbytes: float, n: float, tier: np.ndarray) -> tuple[str, str, float]:
+    """(algorithm, protocol, seconds) of the pair flat_all_reduce_s picks on one tier row.
+
+    Algorithm "ring", "tree" or "innet" (protocol "simple"); before the call floor. For reports
+    and tests; the kernels only need the time.
+    """
+    best = ("innet", "simple", float(innet_all_reduce_s(nbytes, n, tier)))
+    for proto in range(N_PROTOS):
+        for name, fn in (("ring", ring_all_reduce_s), ("tree", tree_all_reduce_s)):
+            t = float(fn(nbytes, n, tier, proto))
+            if t < best[2]:
+                best = (name, PROTO_NAMES[proto], t)
+    return best
+
+
 def bus_bandwidth(kind: str, nbytes: float, n_ranks: int, seconds: float) -> float:
     """nccl-tests bus bandwidth (bytes/s) of a collective that took ``seconds`` (PERFORMANCE.md)."""
     factor = {"all_reduce": 2.0 * (n_ranks - 1) / n_ranks, "all_gather": (n_ranks - 1) / n_ranks,
@@ -369,22 +459,47 @@ def _load_profiles(path: str = str(CATALOG_PATH)) -> dict[str, dict]:
 
 
 def _profile_si(entry: dict) -> dict:
-    """One YAML profile in SI units (human units such as "2.2us" or "1.9MB" parsed)."""
+    """One YAML profile in SI units (human units such as "2.2us" or "1.9MB" parsed).
+
+    Optional fields default to "off" (LL128, LL, in-network reduction: efficiency 0) or to the
+    Simple protocol's values (in-network and point-to-point latency: ``latency``; send/recv
+    efficiency: ``efficiency``), so a profile that gives only ``efficiency`` and ``latency``
+    prices every collective with the Simple protocol.
+    """
     eff = float(entry["efficiency"])
+
+    def time(key: str, default: float | None = 0.0) -> float | None:
+        return default if entry.get(key) is None else parse_quantity(entry[key], "time")
+
     prof = {
         "name": entry["name"],
         "kind": entry.get("kind", "scaleup"),
         "source": entry["source"],
         "efficiency": eff,
         "latency_s": parse_quantity(entry["latency"], "time"),
+        "base_latency_s": time("base_latency"),
+        "ll128_efficiency": float(entry.get("ll128_efficiency", 0.0)),
+        "ll128_base_latency_s": time("ll128_base_latency"),
+        "ll128_latency_s": time("ll128_latency"),
+        "ll_efficiency": float(entry.get("ll_efficiency", 0.0)),
+        "ll_base_latency_s": time("ll_base_latency"),
+        "ll_latency_s": time("ll_latency"),
         "half_bytes": parse_quantity(entry.get("half_size", 0.0), "bytes"),
         "innet_efficiency": float(entry.get("innet_efficiency", 0.0)),
+        "innet_base_latency_s": time("innet_base_latency"),
+        "innet_latency_s": time("innet_latency", None),
         "p2p_efficiency": float(entry.get("p2p_efficiency", eff)),
+        "p2p_latency_s": time("p2p_latency", None),
         "call_floor_s": parse_quantity(entry.get("call_floor", 0.0), "time"),
     }
-    for key in ("efficiency", "innet_efficiency", "p2p_efficiency"):
-        if not 0.0 <= prof[key] <= 1.0 or (key != "innet_efficiency" and prof[key] == 0.0):
+    for key in ("efficiency", "ll128_efficiency", "ll_efficiency", "innet_efficiency",
+                "p2p_efficiency"):
+        optional = key in ("ll128_efficiency", "ll_efficiency", "innet_efficiency")
+        if not 0.0 <= prof[key] <= 1.0 or (not optional and prof[key] == 0.0):
             raise ValueError(f"{key} must lie in (0, 1], got {prof[key]}")
+    for key, value in prof.items():
+        if key.endswith("_s") and value is not None and value < 0.0:
+            raise ValueError(f"{key} must be >= 0, got {value}")
     return prof
 
 
@@ -407,34 +522,61 @@ def tier_calibration(accelerator: str) -> tuple[dict, dict]:
 
 
 def tier_row(bw_bytes_per_s: float, latency_s: float, ranks: float, *, efficiency: float = 1.0,
-             half_bytes: float = 0.0, innet_efficiency: float = 0.0,
-             p2p_efficiency: float | None = None, call_floor_s: float = 0.0) -> np.ndarray:
-    """One tier as a TIER_COLS float64 row (ideal links by default: no ramp, no floor)."""
+             base_latency_s: float = 0.0, half_bytes: float = 0.0,
+             ll128_efficiency: float = 0.0, ll128_base_latency_s: float = 0.0,
+             ll128_latency_s: float = 0.0, ll_efficiency: float = 0.0,
+             ll_base_latency_s: float = 0.0, ll_latency_s: float = 0.0,
+             innet_efficiency: float = 0.0, innet_base_latency_s: float = 0.0,
+             innet_latency_s: float | None = None, p2p_efficiency: float | None = None,
+             p2p_latency_s: float | None = None, call_floor_s: float = 0.0) -> np.ndarray:
+    """One tier as a TIER_COLS float64 row (ideal links by default: Simple protocol only, no
+    per-call latency, no ramp, no floor).
+
+    ``latency_s`` and ``efficiency`` are the Simple protocol's per-step latency and bus-bandwidth
+    fraction; the in-network and point-to-point latencies default to ``latency_s`` and the
+    send/recv efficiency to ``efficiency``. LL128 and LL are off unless given an efficiency.
+    """
     row = np.zeros(TIER_COLS)
     row[T_BW] = bw_bytes_per_s
-    row[T_LAT] = latency_s
     row[T_RANKS] = ranks
-    row[T_EFF] = efficiency
     row[T_HALF] = half_bytes
-    row[T_INNET_EFF] = innet_efficiency
-    row[T_P2P_EFF] = efficiency if p2p_efficiency is None else p2p_efficiency
     row[T_FLOOR] = call_floor_s
-    if bw_bytes_per_s <= 0.0 or latency_s < 0.0 or ranks < 1.0 or efficiency <= 0.0:
-        raise ValueError("a tier needs bw > 0, latency >= 0, ranks >= 1 and efficiency > 0")
+    row[T_EFF], row[T_BASE], row[T_LAT] = efficiency, base_latency_s, latency_s
+    row[T_LL128_EFF], row[T_LL128_BASE], row[T_LL128_LAT] = (
+        ll128_efficiency, ll128_base_latency_s, ll128_latency_s)
+    row[T_LL_EFF], row[T_LL_BASE], row[T_LL_LAT] = ll_efficiency, ll_base_latency_s, ll_latency_s
+    row[T_INNET_EFF] = innet_efficiency
+    row[T_INNET_BASE] = innet_base_latency_s
+    row[T_INNET_LAT] = latency_s if innet_latency_s is None else innet_latency_s
+    row[T_P2P_EFF] = efficiency if p2p_efficiency is None else p2p_efficiency
+    row[T_P2P_LAT] = latency_s if p2p_latency_s is None else p2p_latency_s
+    if bw_bytes_per_s <= 0.0 or ranks < 1.0 or efficiency <= 0.0 or row[T_P2P_EFF] <= 0.0:
+        raise ValueError("a tier needs bw > 0, ranks >= 1 and efficiencies > 0")
+    if min(row[T_BASE:T_P2P_LAT + 1].min(), half_bytes, call_floor_s) < 0.0:
+        raise ValueError("latencies, efficiencies, half size and call floor must be >= 0")
     return row
 
 
 def profile_tier(name: str, bw_bytes_per_s: float, ranks: float,
                  latency_s: float | None = None) -> np.ndarray:
-    """A tier row with the efficiencies, ramp and floor of profile ``name``.
+    """A tier row with the protocols, efficiencies, latencies, ramp and floor of profile ``name``.
 
-    ``latency_s`` overrides the profile's per-step latency (None keeps the profile's).
+    ``latency_s`` overrides the profile's per-step latency (None keeps the profile's); the
+    in-network and point-to-point latencies follow it unless the profile sets them.
     """
     p = profile(name)
     return tier_row(bw_bytes_per_s, p["latency_s"] if latency_s is None else latency_s, ranks,
-                    efficiency=p["efficiency"], half_bytes=p["half_bytes"],
-                    innet_efficiency=p["innet_efficiency"], p2p_efficiency=p["p2p_efficiency"],
-                    call_floor_s=p["call_floor_s"])
+                    efficiency=p["efficiency"], base_latency_s=p["base_latency_s"],
+                    half_bytes=p["half_bytes"],
+                    ll128_efficiency=p["ll128_efficiency"],
+                    ll128_base_latency_s=p["ll128_base_latency_s"],
+                    ll128_latency_s=p["ll128_latency_s"],
+                    ll_efficiency=p["ll_efficiency"], ll_base_latency_s=p["ll_base_latency_s"],
+                    ll_latency_s=p["ll_latency_s"],
+                    innet_efficiency=p["innet_efficiency"],
+                    innet_base_latency_s=p["innet_base_latency_s"],
+                    innet_latency_s=p["innet_latency_s"], p2p_efficiency=p["p2p_efficiency"],
+                    p2p_latency_s=p["p2p_latency_s"], call_floor_s=p["call_floor_s"])
 
 
 def make_tiers(scaleup_bw_bytes_per_s: float, scaleup_latency_s: float | None, scaleup_ranks: int,
