@@ -111,63 +111,57 @@ class World:
         self._service_power_w: dict[str, float] = {}
 
     # ------------------------------------------------------------------ planning
-    def _plan_jobs(self) -> list[JobRun]:
-        sc = self.loaded.scenario
+    def _plan_all(self, works, kind: str, plan_one) -> list:
+        """Plan every workload of one kind once, gathering all problems before failing.
+
+        ``plan_one(index, work, group, model, device, comm)`` returns the runtime object;
+        comm assumes line-rate NICs (oversubscribed uplinks are shared while the run plays,
+        engine/fabric.py network_shares)."""
         runs = []
         problems: list[Problem] = []
-        for i, job in enumerate(sc.workloads.training):
-            path = f"workloads.training[{i}]"
-            group = self._group_for(job)
-            model = resolve_model(job.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
+        for i, work in enumerate(works):
+            path = f"workloads.{kind}[{i}]"
+            group = self._group_for(work)
+            model = resolve_model(work.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
             device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
-            # Plans take line-rate NICs; oversubscribed uplinks are shared among the jobs that
-            # cross them while the run plays (engine/fabric.py network_shares).
             comm = CommModel.for_node(group.node, group.accel, 1.0)
             try:
-                recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention,
-                                job.overlap_grad_reduce)
-                plan = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                     recipe, job.layout, comm, network_shares=self._shares_grid())
+                runs.append(plan_one(i, work, group, model, device, comm))
             except InputError as err:
                 problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
-                continue
             except DcsimError as err:
-                problems.append(Problem(f"{path}.model", str(err)))
-                continue
-            steps = math.ceil(job.tokens / plan.tokens_per_step)
-            run = JobRun(job, plan, model.name, i, float(steps))
+                problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'max_batch'}", str(err)))
+        if problems:
+            raise ScenarioError(problems, self.loaded.source)
+        return runs
+
+    def _plan_jobs(self) -> list[JobRun]:
+        """Each training job's layout and step costs (costmodel/parallel.py), and its checkpoints."""
+
+        def plan_one(i, job, group, model, device, comm) -> JobRun:
+            recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention, job.overlap_grad_reduce)
+            plan = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
+                                 recipe, job.layout, comm, network_shares=self._shares_grid())
+            run = JobRun(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)))
             if self.failures_cfg is not None:
                 f = self.failures_cfg
                 run.checkpoint = checkpoint_plan(
                     float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
                     group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw,
                     f.checkpoint_interval)
-            runs.append(run)
-        if problems:
-            raise ScenarioError(problems, self.loaded.source)
-        return runs
+            return run
+
+        return self._plan_all(self.loaded.scenario.workloads.training, "training", plan_one)
 
     def _plan_services(self) -> list[ServiceRun]:
-        """Tabulate each inference service's replica costs once (costmodel/serving_plan.py)."""
-        sc = self.loaded.scenario
-        runs = []
-        problems: list[Problem] = []
-        for i, svc in enumerate(sc.workloads.inference):
-            path = f"workloads.inference[{i}]"
-            group = self._group_for(svc)
-            model = resolve_model(svc.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
-            device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
-            comm = CommModel.for_node(group.node, group.accel, 1.0)
-            try:
-                plan = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
-                                    svc.output_tokens, svc.max_batch, svc.precision)
-            except DcsimError as err:
-                problems.append(Problem(f"{path}.max_batch", str(err)))
-                continue
-            runs.append(ServiceRun(svc, plan, model.name, i, self.recorder.n_samples))
-        if problems:
-            raise ScenarioError(problems, self.loaded.source)
-        return runs
+        """Each inference service's replica costs (costmodel/serving_plan.py)."""
+
+        def plan_one(i, svc, _group, model, device, comm) -> ServiceRun:
+            plan = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
+                                svc.output_tokens, svc.max_batch, svc.precision)
+            return ServiceRun(svc, plan, model.name, i, self.recorder.n_samples)
+
+        return self._plan_all(self.loaded.scenario.workloads.inference, "inference", plan_one)
 
     def _shares_grid(self) -> tuple[float, ...]:
         o = self.loaded.scenario.cluster.fabric.oversubscription

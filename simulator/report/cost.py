@@ -84,6 +84,5 @@ def cost_report(world, summary: dict, jobs, services=None) -> dict:
         "usd_per_mtoken": total / (tokens / 1e6) if tokens > 0 else float("nan"),
         "per_job": per_job,
         "per_service": per_service,
-        "usd_per_mtoken_generated": (sum(per_service.values()) / (generated / 1e6) if generated > 0
-                                     else float("nan")),
+        "usd_per_mtoken_generated": sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
     }
