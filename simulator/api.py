@@ -249,7 +249,7 @@ class Result:
             "progress.parquet": self.progress,
             "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
             "report.html": render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
-                                       self.progress, title),
+                                       self.progress, title, services=self.services),
         }
 
     def write(self, out_dir, force: bool = False) -> Path:
@@ -261,7 +261,7 @@ class Result:
     def markdown(self) -> str:
         from simulator.report.markdown import render_markdown
 
-        return render_markdown(self.summary_dict, self.costs_dict, self.jobs)
+        return render_markdown(self.summary_dict, self.costs_dict, self.jobs, self.services)
 
     def plot_power(self):
         """Figure: the facility power stack over time."""
@@ -278,6 +278,12 @@ class Result:
         from simulator.report.figures import job_progress
 
         return job_progress(self.jobs, self.progress)
+
+    def plot_requests(self):
+        """Figure: inference requests per second arriving and served, and the backlog, over time."""
+        from simulator.report.figures import requests_over_time
+
+        return requests_over_time(self.timeseries)
 
     def plot_costs(self):
         from simulator.report.figures import cost_breakdown

@@ -552,7 +552,7 @@ def run_cmd(
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
-    from simulator.report.tables import reliability_table
+    from simulator.report.tables import reliability_table, services_headline_rows
 
     s, c = result.summary_dict, result.costs_dict
     print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}", [
@@ -563,6 +563,7 @@ def run_cmd(
         ("GPU utilisation", f"{100 * s['gpu_utilization_mean']:.1f}%"),
         ("jobs finished", f"{s['jobs_finished']} / {s['jobs_total']}"),
         ("tokens trained", f"{s['tokens_trained']:.4g}"),
+        *services_headline_rows(s, c),
         ("energy cost", f"${s['energy_cost_usd']:,.0f}"),
         ("total cost", f"${c['total_usd']:,.0f}"),
         ("$/GPU-hour", f"${c['usd_per_gpu_hour']:.2f}"),

@@ -227,6 +227,59 @@ def utilisation(timeseries: pd.DataFrame) -> Figure:
     return fig
 
 
+def _count_scale(peak: float, what: str) -> tuple[float, str]:
+    """Divisor and unit for counts of ``what``: "millions of requests" from a million up."""
+    for factor, name in ((1e9, "billions"), (1e6, "millions"), (1e3, "thousands")):
+        if peak >= factor:
+            return factor, f"{name} of {what}"
+    return 1.0, what
+
+
+# Arrivals wide and pale underneath, so a service keeping up (served on top of it) shows both.
+_REQUEST_SERIES = (
+    ("requests_arrived", "arriving", "tab:blue", {"linewidth": 4.0, "alpha": 0.35}),
+    ("requests_served", "served", "tab:green", {"linewidth": 1.5}),
+    ("requests_slo_met", "served within SLO", "black", {"linewidth": 1.0, "linestyle": ":"}),
+)
+
+
+def requests_over_time(timeseries: pd.DataFrame) -> Figure:
+    """Inference requests per second arriving, served and served within SLO (left axis: each
+    interval's count over its length), and the backlog queued at each interval's end (right axis)."""
+    title = "Inference requests"
+    ts = _sorted_timeseries(timeseries)
+    if ts is None or "requests_arrived" not in ts.columns:
+        return no_data(title)
+    t = _column(ts, "t_s")
+    t_scale, t_label = _time_scale(t[-1] - t[0])
+    edges = _steps_x(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        interval = np.where(np.diff(edges) > 0, np.diff(edges), np.nan)
+    x = edges / t_scale
+    fig = _figure()
+    ax = fig.add_subplot()
+    peak = 0.0
+    for col, name, colour, style in _REQUEST_SERIES:
+        if col in ts.columns:
+            rate = _column(ts, col) / interval
+            peak = max(peak, float(np.nanmax(rate, initial=0.0)))
+            ax.plot(x, _steps_y(rate), drawstyle="steps-pre", color=colour, label=name, **style)
+    ax.set(title=title, xlabel=t_label, ylabel="request rate (requests/s)", xlim=(x[0], x[-1]))
+    ax.set_ylim(0, max(1.1 * peak, 1.0))  # headroom: a steady rate is not drawn along the frame
+    ax.grid(alpha=0.3)
+    queued = np.nan_to_num(_column(ts, "requests_backlog"))
+    at = t
+    if edges[0] == 0.0:  # the run starts with every queue empty
+        at, queued = edges, np.concatenate(([0.0], queued))
+    scale, unit = _count_scale(float(queued.max()), "requests")
+    backlog = ax.twinx()
+    backlog.plot(at / t_scale, queued / scale, color="tab:red", linewidth=1, label="backlog at interval end")
+    backlog.set_ylabel(f"backlog ({unit})")
+    backlog.set_ylim(0, max(1.05 * float(queued.max()) / scale, 1.0))  # an empty queue sits on the axis
+    _legend_outside(fig, ax)
+    return fig
+
+
 def _token_scale(peak: float) -> tuple[float, str]:
     for factor, unit in ((1e12, "trillions"), (1e9, "billions"), (1e6, "millions")):
         if peak >= factor:

@@ -122,6 +122,23 @@ def fmt_percent(fraction: object) -> str:
     return MISSING if number is None else _bounded(number * 100, f"{number * 100:.1f}")
 
 
+def fmt_ms(seconds: object) -> str:
+    """A duration in seconds as bare milliseconds for a column headed "(ms)": three significant
+    figures below 1000 ms, whole milliseconds with separators above (an overloaded service's
+    waits run to minutes): ``fmt_ms(0.01509) == "15.1"``, ``fmt_ms(83.2) == "83,200"``."""
+    number = finite(seconds)
+    if number is None:
+        return MISSING
+    ms = number * 1000.0
+    if abs(ms) >= HUGE * 1e3:
+        return f"{ms:.2e}"
+    digits = _three_figures(abs(ms))
+    if float(digits) >= 1000:
+        digits = f"{round(abs(ms)):,}"
+    sign = "-" if ms < 0 and float(digits.replace(",", "")) != 0 else ""
+    return sign + digits
+
+
 def fmt_ratio(ratio: object, decimals: int = 2) -> str:
     """A dimensionless ratio such as PUE: ``fmt_ratio(1.234) == "1.23"``."""
     number = finite(ratio)
@@ -142,7 +159,7 @@ def fmt_si(value: object) -> str:
     if number is None:
         return MISSING
     if abs(number) < 999.5:
-        return f"{number:,.0f}"
+        return f"{number if abs(number) >= 0.5 else 0.0:,.0f}"  # never "-0"
     digits, suffix = _scaled(number, _COUNT)
     return digits + suffix
 

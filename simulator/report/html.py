@@ -1,4 +1,5 @@
-"""The single-file HTML report: headline, reliability, cost and job tables and the figures as inline PNGs.
+"""The single-file HTML report: headline, reliability, cost, job and inference-service tables and the
+figures as inline PNGs.
 
 The page has no external references (CSS inline, images as base64 ``data:`` URLs) so it can be
 mailed or archived as one file, and it is deterministic: the same inputs give the same bytes.
@@ -18,7 +19,14 @@ from matplotlib.figure import Figure
 
 from simulator.report import figures
 from simulator.report.fmt import fmt_duration, fmt_text
-from simulator.report.tables import Table, cost_table, headline_table, jobs_table, reliability_table
+from simulator.report.tables import (
+    Table,
+    cost_table,
+    headline_table,
+    jobs_table,
+    reliability_table,
+    services_table,
+)
 
 ALT_TEXT = {
     "power": (
@@ -37,6 +45,10 @@ ALT_TEXT = {
     "progress": (
         "Line chart of tokens trained over time, one line per training job, with dots where "
         "jobs finished."
+    ),
+    "requests": (
+        "Line chart over time of inference requests per second arriving, served and served "
+        "within the latency targets (left axis), and the backlog of queued requests (right axis)."
     ),
     "costs": (
         "Horizontal bar chart of amortised capital cost and operating cost over the simulated "
@@ -77,11 +89,11 @@ def _table_html(table: Table, css_class: str) -> str:
     return out
 
 
-def _headline_html(summary: Mapping[str, object]) -> str:
+def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object]) -> str:
     """The headline table, then the reliability block under its own small heading (the page
     template has one slot for the headline section)."""
     return "\n".join([
-        _table_html(headline_table(summary), "headline"),
+        _table_html(headline_table(summary, costs), "headline"),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
     ])
@@ -96,6 +108,10 @@ CAPTION = {
         "them). Bottom: training jobs running and waiting."
     ),
     "progress": "Tokens trained by each job; a dot marks where a job finished.",
+    "requests": (
+        "Requests per second in each sample interval, summed over services; the backlog (right "
+        "axis) is what is still queued at the interval's end."
+    ),
     "costs": "Capital cost amortised over the simulated span, and operating cost, by item.",
 }
 
@@ -109,6 +125,19 @@ def _figure_html(fig: Figure, alt: str, caption: str = "") -> str:
     )
 
 
+def _services_html(services: pd.DataFrame | None, costs: Mapping[str, object], timeseries: pd.DataFrame) -> str:
+    """The inference services section (heading, table, request figure), or nothing without
+    services. The page template has no slot of its own for it: it follows the training jobs."""
+    if services is None or not len(services):
+        return ""
+    return "\n".join([
+        "",
+        "<h2>Inference services</h2>",
+        _table_html(services_table(services, costs), "services"),
+        _figure_html(figures.requests_over_time(timeseries), ALT_TEXT["requests"], CAPTION["requests"]),
+    ])
+
+
 def render_html(
     summary: Mapping[str, object],
     costs: Mapping[str, object],
@@ -116,8 +145,11 @@ def render_html(
     jobs: pd.DataFrame,
     progress: pd.DataFrame,
     title: str,
+    services: pd.DataFrame | None = None,
 ) -> str:
-    """The whole report as one self-contained HTML page (a str; write it as UTF-8)."""
+    """The whole report as one self-contained HTML page (a str; write it as UTF-8). With inference
+    services (``services`` has rows) an "Inference services" section, table and request figure,
+    follows the training jobs; without, the page is as it was before services existed."""
     meta = (
         f"Scenario {fmt_text(summary.get('scenario'))}, seed {fmt_text(summary.get('seed'))}, "
         f"simulated span {fmt_duration(summary.get('horizon_s'))}."
@@ -133,11 +165,12 @@ def render_html(
     return _template().substitute(
         title=html.escape(title),
         meta=html.escape(meta),
-        headline=_headline_html(summary),
+        headline=_headline_html(summary, costs),
         site_figures="\n".join(site),
         jobs=_table_html(jobs_table(jobs, costs), "jobs"),
         jobs_figures=_figure_html(figures.job_progress(jobs, progress, horizon_s),
-                                  ALT_TEXT["progress"], CAPTION["progress"]),
+                                  ALT_TEXT["progress"], CAPTION["progress"])
+        + _services_html(services, costs, timeseries),
         costs=_table_html(cost_table(costs), "costs"),
         cost_figures=_figure_html(figures.cost_breakdown(costs), ALT_TEXT["costs"], CAPTION["costs"]),
     )

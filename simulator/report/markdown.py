@@ -1,4 +1,5 @@
-"""A compact Markdown summary (headline, reliability, costs, jobs) for terminals and pull requests.
+"""A compact Markdown summary (headline, reliability, costs, jobs, inference services) for terminals
+and pull requests.
 
 Same tables and number formatting as the HTML report, without figures. Text from the inputs is
 escaped so a job name cannot break a table row or inject markup.
@@ -11,7 +12,14 @@ from collections.abc import Mapping
 import pandas as pd
 
 from simulator.report.fmt import fmt_text
-from simulator.report.tables import Table, cost_table, headline_table, jobs_table, reliability_table
+from simulator.report.tables import (
+    Table,
+    cost_table,
+    headline_table,
+    jobs_table,
+    reliability_table,
+    services_table,
+)
 
 _SPECIAL = "\\`*[]<>|"
 
@@ -34,13 +42,17 @@ def _table_markdown(table: Table) -> str:
 
 
 def render_markdown(
-    summary: Mapping[str, object], costs: Mapping[str, object], jobs: pd.DataFrame
+    summary: Mapping[str, object],
+    costs: Mapping[str, object],
+    jobs: pd.DataFrame,
+    services: pd.DataFrame | None = None,
 ) -> str:
-    """The summary as Markdown text ending in a newline."""
+    """The summary as Markdown text ending in a newline; the inference services section only
+    when ``services`` has rows."""
     sections = [
         f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}",
         "## Headline",
-        _table_markdown(headline_table(summary)),
+        _table_markdown(headline_table(summary, costs)),
         "## Reliability",
         _table_markdown(reliability_table(summary)),
         "## Costs",
@@ -48,4 +60,6 @@ def render_markdown(
         "## Training jobs",
         _table_markdown(jobs_table(jobs, costs)),
     ]
+    if services is not None and len(services):
+        sections += ["## Inference services", _table_markdown(services_table(services, costs))]
     return "\n\n".join(sections) + "\n"

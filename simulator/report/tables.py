@@ -19,6 +19,7 @@ from simulator.report.fmt import (
     fmt_duration,
     fmt_energy,
     fmt_fraction,
+    fmt_ms,
     fmt_percent,
     fmt_power,
     fmt_ratio,
@@ -29,6 +30,7 @@ from simulator.report.fmt import (
 )
 
 MAX_JOB_ROWS = 100  # a report stays readable; the full list is in jobs.parquet
+MAX_SERVICE_ROWS = 100  # likewise; all services are in services.parquet
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,32 @@ class Table:
     note: str = ""
 
 
-def headline_table(summary: Mapping[str, object]) -> Table:
-    """summary.json as (quantity, value) rows with units."""
+def has_services(summary: Mapping[str, object]) -> bool:
+    """Whether the run had inference services (summary.json ``services_total`` above zero)."""
+    count = finite(summary.get("services_total"))
+    return count is not None and count > 0
+
+
+def services_headline_rows(
+    summary: Mapping[str, object], costs: Mapping[str, object] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """Inference rows of the headline: requests served (of arrived), SLO attainment, tokens
+    generated and USD per million generated tokens; none when the run had no services."""
+    if not has_services(summary):
+        return ()
+    s = summary.get
+    costs = costs or {}
+    return (
+        ("inference requests served", f"{fmt_count(s('requests_served'))} of {fmt_count(s('requests_arrived'))}"),
+        ("SLO attainment (of requests served)", fmt_fraction(s("slo_attainment"))),
+        ("tokens generated", fmt_tokens(s("tokens_generated"))),
+        ("cost per million generated tokens", fmt_usd(costs.get("usd_per_mtoken_generated"))),
+    )
+
+
+def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | None = None) -> Table:
+    """summary.json as (quantity, value) rows with units; with inference services, their rows
+    (services_headline_rows, priced from costs.json) follow the training rows."""
     s = summary.get
     finished, total = fmt_count(s("jobs_finished")), fmt_count(s("jobs_total"))
     rows = (
@@ -65,6 +91,7 @@ def headline_table(summary: Mapping[str, object]) -> Table:
         ("carbon", fmt_carbon(s("carbon_kg"))),
         ("training jobs finished", f"{finished} of {total}"),
         ("tokens trained", fmt_tokens(s("tokens_trained"))),
+        *services_headline_rows(summary, costs),
         ("simulation events", fmt_count(s("events_processed"))),
     )
     return Table(("quantity", "value"), rows, (False, True))
@@ -101,6 +128,8 @@ def cost_table(costs: Mapping[str, object]) -> Table:
         ("per GPU-hour", MISSING, fmt_usd(costs.get("usd_per_gpu_hour"))),
         ("per million training tokens", MISSING, fmt_usd(costs.get("usd_per_mtoken"))),
     ]
+    if _items(costs.get("per_service")):  # a run with inference services
+        rows.append(("per million generated tokens", MISSING, fmt_usd(costs.get("usd_per_mtoken_generated"))))
     return Table(("item", "capex", "over the horizon"), tuple(rows), (False, True, True))
 
 
@@ -175,4 +204,62 @@ def _job_row(job: Mapping[str, object], per_job: Mapping[str, object]) -> tuple[
         fmt_percent(g("network_share_mean")),
         fmt_energy(g("energy_j")),
         fmt_usd(job_cost(per_job.get(str(g("job"))))),
+    )
+
+
+def services_table(services: pd.DataFrame, costs: Mapping[str, object]) -> Table:
+    """services.parquet, one row per inference service (the first MAX_SERVICE_ROWS), with each
+    service's attributed cost from costs.json ``per_service``."""
+    per_service = _items(costs.get("per_service"))
+    columns = (
+        "service (model)",
+        "GPUs",
+        "requests arrived",
+        "served",
+        "backlog at end",
+        "SLO attainment (%)",
+        "mean TTFT (ms)",
+        "mean TPOT (ms)",
+        "tokens generated",
+        "cost",
+    )
+    numeric = (False, *(True,) * 9)
+    rows = [_service_row(svc, per_service) for svc in services.head(MAX_SERVICE_ROWS).to_dict("records")]
+    note = (
+        "GPUs: all the service's accelerators (replicas × GPUs per replica). SLO attainment is the "
+        "share of served requests within both latency targets; TTFT and TPOT are means over served "
+        "requests (docs/outputs.md)."
+    )
+    if len(services) > MAX_SERVICE_ROWS:
+        note += f" First {MAX_SERVICE_ROWS} of {len(services):,} services; all are in services.parquet."
+    return Table(columns, tuple(rows), numeric, note)
+
+
+def _gpus_cell(gpus: object, replicas: object) -> str:
+    """Total GPUs with the split: "8 (4 × 2)" for 4 replicas of 2 GPUs each."""
+    total, count = finite(gpus), finite(replicas)
+    if total is None or count is None or count <= 0:
+        return fmt_count(gpus)
+    return f"{fmt_count(total)} ({fmt_count(count)} × {fmt_count(total / count)})"
+
+
+def _service_row(svc: Mapping[str, object], per_service: Mapping[str, object]) -> tuple[str, ...]:
+    """One services.parquet record as the cells of services_table (absent columns as a dash); a
+    service that never started (no room for it) says so after its name."""
+    g = svc.get
+    name = f"{fmt_text(g('service'))} ({fmt_text(g('model'))})"
+    status = g("status")
+    if fmt_text(status) not in ("running", MISSING):
+        name += f", {fmt_text(status)}"
+    return (
+        name,
+        _gpus_cell(g("gpus"), g("replicas")),
+        fmt_si(g("requests_arrived")),
+        fmt_si(g("requests_served")),
+        fmt_si(g("requests_backlog")),
+        fmt_percent(g("slo_attainment")),
+        fmt_ms(g("ttft_mean_s")),
+        fmt_ms(g("tpot_mean_s")),
+        fmt_si(g("tokens_generated")),
+        fmt_usd(job_cost(per_service.get(str(g("service"))))),
     )

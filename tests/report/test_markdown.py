@@ -13,6 +13,7 @@ from simulator.report.fmt import (
     fmt_duration,
     fmt_energy,
     fmt_fraction,
+    fmt_ms,
     fmt_percent,
     fmt_power,
     fmt_ratio,
@@ -82,6 +83,29 @@ def test_fmt_fraction_ratio_counts():
     assert fmt_percent(1e300) == "1.00e+302"
 
 
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0.015087, "15.1"),
+        (0.0066215, "6.62"),
+        (0.1234, "123"),
+        (0.99995, "1,000"),  # 999.95 ms rounds to four figures: whole milliseconds from there
+        (83.21, "83,210"),
+        (5542.935117, "5,542,935"),
+        (0.0, "0.00"),
+        (-0.0000001, "0.00"),
+        (2e6, "2.00e+09"),  # beyond 1e9 ms (11.6 days), exponent notation keeps the cell short
+    ],
+)
+def test_fmt_ms(seconds, expected):
+    assert fmt_ms(seconds) == expected
+
+
+def test_fmt_si_never_prints_minus_zero():
+    assert fmt_si(-1e-9) == "0"
+    assert fmt_si(-0.6) == "-1"
+
+
 @pytest.mark.parametrize("missing", [None, math.nan, math.inf, -math.inf, "n/a", True])
 def test_missing_values_render_as_dash(missing):
     helpers = [
@@ -96,6 +120,7 @@ def test_missing_values_render_as_dash(missing):
         fmt_count,
         fmt_si,
         fmt_tokens,
+        fmt_ms,
     ]
     assert all(helper(missing) == MISSING for helper in helpers)
 

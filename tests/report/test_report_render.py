@@ -148,7 +148,8 @@ def test_screenshot_shows_the_whole_report(run, tmp_path):
 def test_every_img_is_an_inline_png(run):
     html = (run["out"] / "report.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]*)"', html)
-    assert len(sources) == 5
+    assert len(sources) == 5  # no request figure: the run has no inference services
+    assert "Inference services" not in html and "generated" not in html
     for src in sources:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1], validate=True).startswith(PNG_MAGIC)
@@ -215,6 +216,8 @@ def test_run_format_md_prints_a_markdown_summary(run):
     # Markup in a job name is escaped, so it cannot break the table or render as HTML.
     assert "\\<b\\>bold\\</b\\> & co" in text
     assert "<b>" not in text
+    # A training-only run shows nothing of inference services (no section, headline or cost rows).
+    assert "## Inference services" not in text and "generated" not in text and "SLO" not in text
 
 
 def test_absurd_numbers_still_read_as_short_text():
@@ -223,7 +226,7 @@ def test_absurd_numbers_still_read_as_short_text():
     from simulator.report import fmt
 
     for name in ("fmt_usd", "fmt_energy", "fmt_power", "fmt_duration", "fmt_carbon", "fmt_count",
-                 "fmt_si", "fmt_tokens", "fmt_ratio", "fmt_fraction"):
+                 "fmt_si", "fmt_tokens", "fmt_ratio", "fmt_fraction", "fmt_ms"):
         for value in (1e300, -1e300, 1e20):
             text = getattr(fmt, name)(value)
             assert len(text) <= 20, (name, value, text)
