@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 
 import numpy as np
@@ -261,7 +260,7 @@ def test_a_run_without_services_looks_as_before(summary, costs, timeseries, jobs
     empty = pd.DataFrame(columns=list(SERVICE_COLUMNS))
     plain = render_markdown(summary, costs, jobs)
     with_zero = dict(summary, **NO_SERVICES)
-    costs_zero = dict(costs, per_service={}, usd_per_mtoken_generated=math.nan)
+    costs_zero = dict(costs, per_service={}, usd_per_mtoken_generated=None)
     assert render_markdown(with_zero, costs_zero, jobs, empty) == plain
     assert render_markdown(with_zero, costs_zero, jobs, None) == plain
     assert not any(word in plain.lower() for word in ("inference", "generated", "slo"))
