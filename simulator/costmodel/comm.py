@@ -121,8 +121,9 @@ class CommModel:
         each accelerator's share of the node's NICs across the (possibly oversubscribed) fabric."""
         domain = node.accelerators_per_node if accel.scaleup.topology == "switched" else accel.scaleup.domain
         nic_per_gpu = node.nic_bw * node.nics / node.accelerators_per_node
+        profile = "nvlink-h100-measured" if accel.scaleup.in_switch_reduction else "nvlink-no-nvls"
         tiers = make_tiers(accel.scaleup.bw, None, domain, nic_per_gpu, NETWORK_LATENCY_S,
-                           oversubscription=oversubscription)
+                           oversubscription=oversubscription, scaleup_profile=profile)
         return cls(tiers, int(domain))
 
     def scaled(self, factor: float) -> CommModel:

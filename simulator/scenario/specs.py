@@ -107,6 +107,8 @@ class ScaleUp(Frozen):
     domain: Count = Field(8, description="Accelerators in one scale-up domain.")
     latency: PositiveSeconds = Field(2.5e-6, description="One-hop latency.")
     topology: Literal["switched", "torus3d"] = Field("switched", description="Scale-up topology.")
+    in_switch_reduction: bool = Field(
+        False, description="The switches reduce in the network (NVLink SHARP / NVLS, Hopper and later).")
 
 
 class AcceleratorSpec(Frozen):
