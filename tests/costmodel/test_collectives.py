@@ -402,3 +402,20 @@ def test_catalog_holds_what_the_calibration_script_fits():
     for key in keys:
         assert stored[key] == pytest.approx(fitted[key], rel=2e-3, abs=1e-9), key
     assert stored["half_bytes"] == 0.0
+
+
+def test_in_switch_reduction_only_where_the_switches_have_it():
+    from simulator.costmodel.comm import CommModel
+    from simulator.scenario.catalog import shipped_catalog
+
+    cat = shipped_catalog()
+    comms = {}
+    for node in ("dgx-a100", "dgx-h100"):
+        spec = cat.nodes.get(node)
+        comms[node] = CommModel.for_node(spec, cat.accelerators.get(spec.accelerator))
+    size = 1 << 30
+    a100 = comms["dgx-a100"].all_reduce(8, 1, size)
+    # A100 NVSwitch 2 has no NVLS: a ring, 2 (n - 1) / n of the buffer over 0.6554 of 300 GB/s.
+    assert a100 == pytest.approx(2 * 7 / 8 * size / (0.6554 * 300e9), rel=0.03)
+    # The H100 has 1.5x the link bandwidth and NVLS on top.
+    assert a100 / comms["dgx-h100"].all_reduce(8, 1, size) > 1.5
