@@ -26,9 +26,13 @@ TRACKED = {
     "tokens_trained": ("summary", 1e-6),
     "jobs_finished": ("summary", 0.0),
     "events_processed": ("summary", 0.0),
+    "failures": ("summary", 0.0),
+    "requests_served": ("summary", 1e-6),
+    "slo_attainment": ("summary", 1e-6),
     "total_usd": ("costs", 1e-6),
     "usd_per_gpu_hour": ("costs", 1e-6),
     "usd_per_mtoken": ("costs", 1e-6),
+    "usd_per_mtoken_generated": ("costs", 1e-6),
 }
 
 
