@@ -484,7 +484,8 @@ def validate_cmd(scenario: ScenarioArg):
         node = loaded.catalog.nodes.get(group.node)
         gpus += group.count * group.nodes_per_rack * node.accelerators_per_node
     sys.stdout.write(f"ok: {sc.name}: {len(sc.cluster.racks)} rack group(s), {gpus} accelerators, "
-                     f"{len(sc.workloads.training)} training job(s), horizon {_h(sc.simulation.horizon, 'time')}\n")
+                     f"{len(sc.workloads.training)} training job(s), {len(sc.workloads.inference)} inference "
+                     f"service(s), horizon {_h(sc.simulation.horizon, 'time')}\n")
 
 
 def _check_out(out: Path, force: bool) -> None:

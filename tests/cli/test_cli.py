@@ -157,7 +157,7 @@ def test_validate_good_file(runner, tmp_path):
     assert result.exit_code == 0, result.output
     # 2 racks x 4 nodes x 8 GPUs = 64 accelerators
     assert result.stdout.startswith(
-        "ok: cli-test: 1 rack group(s), 64 accelerators, 1 training job(s)"
+        "ok: cli-test: 1 rack group(s), 64 accelerators, 1 training job(s), 0 inference service(s)"
     )
     assert "horizon 2 d" in result.stdout
     assert result.stderr == ""
