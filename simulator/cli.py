@@ -11,8 +11,9 @@ import functools
 import json
 import math
 import os
+import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -522,6 +523,32 @@ def _progress_bar(enabled: bool):
     return progress, update
 
 
+@contextmanager
+def _interruptible():
+    """Ctrl-C raises KeyboardInterrupt as usual, and again at the next progress tick if the first
+    one was swallowed (Numba's compiler callbacks ignore exceptions raised inside them). Yields
+    the check to call at each tick."""
+    hit = []
+
+    def handler(signum, _frame):
+        hit.append(signum)
+        raise KeyboardInterrupt
+
+    def check() -> None:
+        if hit:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:                      # not the main thread: leave Ctrl-C as it is
+        yield check
+        return
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @app.command("run")
 @handle_errors
 def run_cmd(
@@ -537,13 +564,15 @@ def run_cmd(
     loaded = api.load_scenario(scenario)
     _check_out(out, force)
     show = sys.stderr.isatty() if progress is None else progress
-    bar, callback = _progress_bar(show)
+    bar, update_bar = _progress_bar(show)
     try:
-        if bar is not None:
-            with bar:
-                result = api.simulate(loaded, progress=callback)
-        else:
-            result = api.simulate(loaded)
+        with _interruptible() as check, bar if bar is not None else nullcontext():
+            def tick(now: float, horizon: float) -> None:
+                check()
+                if update_bar is not None:
+                    update_bar(now, horizon)
+
+            result = api.simulate(loaded, progress=tick)
     except InputError as err:  # found while building the run: name the file and lines too
         raise loaded.locate(err) from None
     result.write(out, force=force)

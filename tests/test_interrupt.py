@@ -88,3 +88,19 @@ def test_default_progress_is_off_without_a_terminal(tmp_path):
     assert done.stderr == ""  # no bar, no warnings
     json.loads(done.stdout)
     assert Path(tmp_path / "out" / "summary.json").is_file()
+
+
+def test_an_interrupt_swallowed_by_a_callback_is_raised_again_at_the_next_tick():
+    """Numba's compiler callbacks ignore exceptions: Ctrl-C landing there must not be lost."""
+    from simulator.cli import _interruptible
+
+    with _interruptible() as check:
+        check()                                    # nothing pending: no-op
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)                        # the handler runs and raises here...
+        except KeyboardInterrupt:
+            pass                                   # ...and a callback swallows it
+        with pytest.raises(KeyboardInterrupt):
+            check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

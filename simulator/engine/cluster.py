@@ -119,6 +119,13 @@ class GroupState:
         return self.nodes_total * (self.node.host_power + self.gpus_per_node * self.accel.tdp)
 
 
+def eligible_groups(groups: list[GroupState], rack_group: str | None, gpus: int) -> list[GroupState]:
+    """The groups a workload may run on: its named rack group, else every group big enough."""
+    if rack_group is not None:
+        return [g for g in groups if g.name == rack_group]
+    return [g for g in groups if g.schedulable_gpus >= gpus]
+
+
 def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
     """Resolve catalog entries for every rack group (names were checked at load time)."""
     groups = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from simulator.engine.cluster import GroupState
+from simulator.engine.cluster import GroupState, eligible_groups
 from simulator.engine.training import JobRun
 
 
@@ -28,9 +28,7 @@ class Scheduler:
         self.queue.sort(key=lambda j: (-j.config.priority, j.submit_s, j.index))
 
     def _eligible(self, job: JobRun) -> list[GroupState]:
-        if job.config.rack_group is not None:
-            return [g for g in self.groups if g.name == job.config.rack_group]
-        return [g for g in self.groups if g.schedulable_gpus >= job.gpus]
+        return eligible_groups(self.groups, job.config.rack_group, job.gpus)
 
     def _fits_now(self, job: JobRun) -> GroupState | None:
         for group in self._eligible(job):

@@ -22,7 +22,7 @@ from simulator.costmodel.serving_plan import plan_serving
 from simulator.costmodel.transformer import param_count
 from simulator.engine import profiles
 from simulator.engine.bracket import largest_within
-from simulator.engine.cluster import GroupState, build_groups
+from simulator.engine.cluster import GroupState, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize, network_shares, size_fabric
 from simulator.engine.failures import checkpoint_plan
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
@@ -169,18 +169,14 @@ class World:
             return (1.0,)
         return tuple(sorted({1.0, 1.0 / o, 0.5 / o, 0.25 / o}, reverse=True))
 
-    def _group_for(self, job) -> GroupState:
-        if job.rack_group is not None:
-            return next(g for g in self.groups if g.name == job.rack_group)
-        fitting = [g for g in self.groups if g.schedulable_gpus >= job.gpus]
+    def _group_for(self, work) -> GroupState:
+        """The group a workload is planned for: its first eligible one, else the biggest."""
+        fitting = eligible_groups(self.groups, work.rack_group, work.gpus)
         return fitting[0] if fitting else max(self.groups, key=lambda g: g.schedulable_gpus)
 
     # ------------------------------------------------------------------ power
-    def _job_cap_w(self, job: JobRun, fraction: float) -> float:
-        group = self.groups[job.group]
-        return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
-
     def _cap_w(self, group: GroupState, fraction: float) -> float:
+        """Board cap at a fraction of TDP, within the rack's power limit."""
         return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
 
     def _demand(self, fraction: float, extra: tuple[GroupState, int, object] | None = None) -> np.ndarray:
@@ -191,7 +187,7 @@ class World:
         for job in self.running:
             if job.paused or job.down:
                 continue
-            _, power, _ = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
+            _, power, _ = job.plan.at_power(self._cap_w(self.groups[job.group], fraction), job.network_share)
             g = job.group
             accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
         for svc in self.services:
@@ -281,7 +277,7 @@ class World:
         self.cap_fraction = fraction
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self._job_cap_w(job, fraction), job.network_share)
+            step, power, clock = job.plan.at_power(self._cap_w(self.groups[job.group], fraction), job.network_share)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         for svc in self.services:
@@ -375,7 +371,7 @@ class World:
         for svc in self.services:
             if svc.status != "queued":
                 continue
-            for group in self._groups_for(svc):
+            for group in eligible_groups(self.groups, svc.config.rack_group, svc.gpus):
                 need = group.nodes_for(svc.gpus)
                 full = svc.plan.at_cap
                 if group.nodes_free >= need and self._admits(
@@ -388,11 +384,6 @@ class World:
                     svc.start_s = self.env.now
                     self.recorder.count("services_placed")
                     break
-
-    def _groups_for(self, work) -> list[GroupState]:
-        if work.config.rack_group is not None:
-            return [g for g in self.groups if g.name == work.config.rack_group]
-        return [g for g in self.groups if g.schedulable_gpus >= work.gpus]
 
     def _schedule(self) -> None:
         self._integrate_jobs(self.env.now)      # book the time so far before anything starts
