@@ -181,18 +181,28 @@ def _check_placement(work, path: str, scenario: Scenario, group_gpus: dict[str, 
     return work.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None), problems
 
 
+def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
+                    group_gpus: dict[str, int], group_domain: dict[str, int], group_memory: dict[str, float],
+                    total_gpus: int) -> tuple[ModelSpec | None, list[Problem], tuple[int, float] | None]:
+    """What training jobs and services share: the model, the placement, and the (scale-up domain,
+    accelerator memory) of the group the work is sized against (None: unknown rack group)."""
+    model, problems = _check_model(work.model, path, catalog, folder)
+    group, found = _check_placement(work, path, scenario, group_gpus, total_gpus)
+    problems += found
+    if group is None and work.rack_group is not None:
+        return model, problems, None
+    return model, problems, (group_domain.get(group, 8) if group else 8,
+                             group_memory.get(group, 0.0) if group else 0.0)
+
+
 def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
-                   group_gpus: dict[str, int], group_domain: dict[str, int],
-                   group_memory: dict[str, float], total_gpus: int) -> list[Problem]:
+                   *groups) -> list[Problem]:
     """An inference service: model, placement, tensor parallelism within the scale-up domain,
     and weights plus a full batch's KV cache within the replica's memory."""
-    model, problems = _check_model(svc.model, path, catalog, folder)
-    group, found = _check_placement(svc, path, scenario, group_gpus, total_gpus)
-    problems += found
-    if group is None and svc.rack_group is not None:
+    model, problems, sizing = _check_workload(svc, path, scenario, catalog, folder, *groups)
+    if sizing is None:
         return problems
-    domain = group_domain.get(group, 8) if group else 8
-    memory = group_memory.get(group, 0.0) if group else 0.0
+    domain, memory = sizing
     tp = svc.gpus_per_replica
     if tp > domain:
         problems.append(Problem(f"{path}.gpus_per_replica", f"{tp} accelerators per replica but the scale-up "
@@ -217,15 +227,12 @@ def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog
 
 
 def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
-               group_gpus: dict[str, int], group_domain: dict[str, int],
-               group_memory: dict[str, float], total_gpus: int) -> list[Problem]:
-    model, problems = _check_model(job.model, path, catalog, folder)
-    group, found = _check_placement(job, path, scenario, group_gpus, total_gpus)
-    problems += found
-    if group is None and job.rack_group is not None:
+               *groups) -> list[Problem]:
+    """A training job: model, placement, its explicit layout, and its state fitting when sharded."""
+    model, problems, sizing = _check_workload(job, path, scenario, catalog, folder, *groups)
+    if sizing is None:
         return problems
-    domain = group_domain.get(group, 8) if group else 8
-    memory = group_memory.get(group, 0.0) if group else 0.0
+    domain, memory = sizing
 
     if isinstance(job.layout, Layout):
         problems += _check_layout(job, job.layout, path, model, domain)
