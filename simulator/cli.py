@@ -526,8 +526,8 @@ def _progress_bar(enabled: bool):
 @contextmanager
 def _interruptible():
     """Ctrl-C raises KeyboardInterrupt as usual, and again at the next progress tick if the first
-    one was swallowed (Numba's compiler callbacks ignore exceptions raised inside them). Yields
-    the check to call at each tick."""
+    one was swallowed: Numba's compiler callbacks (ctypes) ignore exceptions raised inside them
+    and report them as unraisable, which is kept quiet here. Yields the check for each tick."""
     hit = []
 
     def handler(signum, _frame):
@@ -538,15 +538,21 @@ def _interruptible():
         if hit:
             raise KeyboardInterrupt
 
+    def quiet(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
     try:
         previous = signal.signal(signal.SIGINT, handler)
     except ValueError:                      # not the main thread: leave Ctrl-C as it is
         yield check
         return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, quiet
     try:
         yield check
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 @app.command("run")

@@ -104,3 +104,24 @@ def test_an_interrupt_swallowed_by_a_callback_is_raised_again_at_the_next_tick()
         with pytest.raises(KeyboardInterrupt):
             check()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_swallowed_interrupt_is_not_reported_as_unraisable():
+    """What a ctypes callback does with the exception: hand it to sys.unraisablehook, which
+    would print 'Exception ignored ... Traceback' under the 'interrupted' line."""
+    from types import SimpleNamespace
+
+    from simulator.cli import _interruptible
+
+    before = sys.unraisablehook
+    seen = []
+    sys.unraisablehook = seen.append
+    try:
+        with _interruptible():
+            sys.unraisablehook(SimpleNamespace(exc_value=KeyboardInterrupt(), exc_type=KeyboardInterrupt))
+            other = SimpleNamespace(exc_value=ValueError("x"), exc_type=ValueError)
+            sys.unraisablehook(other)
+        assert seen == [other]                       # others still reach the previous hook
+        assert sys.unraisablehook == seen.append     # restored
+    finally:
+        sys.unraisablehook = before
