@@ -31,7 +31,8 @@ def _device():
 def microbench_cases() -> Iterator[dict]:
     """GEMM and copy times as measured per call (dispatch + kernel), and board power."""
     from simulator.costmodel.device import D_HOST_GEMM, D_HOST_OP, D_IDLE_W, D_MEM_BW, D_MEM_W
-    from simulator.costmodel.timeline import capped_clock, gemm_efficiency
+    from simulator.costmodel.ops import PH_FWD, new_table, put_gemm
+    from simulator.costmodel.timeline import R_TIME, gemm_efficiency, play_parts
 
     data = json.loads((REFERENCE / "h100_microbench.json").read_text())
     device = _device()
@@ -57,12 +58,12 @@ def microbench_cases() -> Iterator[dict]:
         elif what.startswith("copy"):
             predicted = dv[D_MEM_W]
         else:
-            # A sustained GEMM: compute-bound all the time, capped at the 700 W TDP.
-            clock = capped_clock(1.0, 1.0, 0.0, dv, device.spec.tdp)
-            burst = next(r for r in data["gemm"] if r["dtype"] == "bfloat16" and r["m"] == r["n"] == r["k"] == 8192)
+            # A sustained stream of 8192^3 bf16 GEMMs played at the highest clock within TDP.
+            ops = new_table(1)
+            n = put_gemm(ops, 0, 8192.0, 8192.0, 8192.0, 2.0, PH_FWD, 0.0, 1000.0)
+            _, (res,), predicted = play_parts([(ops, n, 1.0)], dv, device.spec.tdp)
             yield {"group": "power", "case": "gemm 8192^3 sustained TFLOP/s", "unit": "TFLOP/s",
-                   "predicted": burst["tflops"] * clock, "measured": p["tflops"]}
-            predicted = device.spec.tdp
+                   "predicted": 1000 * 2 * 8192**3 / res[R_TIME] / 1e12, "measured": p["tflops"]}
         yield {"group": "power", "case": f"{what} board power", "unit": "W",
                "predicted": predicted, "measured": p["power_w_from_energy"]}
 
