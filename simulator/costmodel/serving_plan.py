@@ -74,6 +74,11 @@ class ServingPlan:
     memory_bytes: float             # per accelerator at max_batch, full context
     usable_memory_bytes: float
 
+    def peak_power_w(self, cap_w: float) -> float:
+        """The most a board draws at ``cap_w``: in a prefill or a full-batch decode, whichever is more."""
+        at = self.at_cap(cap_w)
+        return max(at.prefill_power_w, float(np.max(at.decode_power_w)))
+
     def at_cap(self, cap_w: float) -> ServingPoint:
         """Costs with every board capped at ``cap_w``, linear between tabulated caps."""
         caps = self.caps_w

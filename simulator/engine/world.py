@@ -373,9 +373,7 @@ class World:
                 continue
             for group in eligible_groups(self.groups, svc.config.rack_group, svc.gpus):
                 need = group.nodes_for(svc.gpus)
-                full = svc.plan.at_cap
-                if group.nodes_free >= need and self._admits(
-                        group, svc.gpus, lambda cap, full=full: float(np.max(full(cap).decode_power_w))):
+                if group.nodes_free >= need and self._admits(group, svc.gpus, svc.plan.peak_power_w):
                     group.nodes_free -= need
                     svc.group = group.index
                     svc.nodes = need

@@ -71,3 +71,12 @@ def test_caps_are_held_and_slow_the_replica():
     assert np.all(np.diff(plan.prefill_s) <= 1e-15)
     # Decode time grows with the batch at every cap.
     assert np.all(np.diff(plan.decode_s, axis=1) > 0)
+
+
+def test_peak_power_is_the_hungrier_of_prefill_and_full_decode():
+    plan = plan_serving(LLAMA8, H100, COMM, 1, 1024, 256, 64)
+    top = plan.at_cap(ACCEL.tdp)
+    # Prefill is compute-bound and draws more than any decode batch at full power.
+    assert plan.peak_power_w(ACCEL.tdp) == pytest.approx(top.prefill_power_w)
+    assert top.prefill_power_w > top.decode_power_w.max()
+    assert plan.peak_power_w(300.0) <= 300.0 * (1 + 1e-9)
