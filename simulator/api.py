@@ -6,6 +6,7 @@ Every function takes catalog names or spec objects and returns plain dicts of SI
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from simulator.costmodel.precision import Recipe
@@ -194,6 +195,63 @@ def estimate_decode(model: str | ModelSpec, accelerator: str, batch: int, contex
         "model": spec.name,
         "accelerator": device.name,
     }
+
+
+def estimate_serve(model: str | ModelSpec, accelerator: str, gpus_per_replica: int = 1, prompt: int = 1024,
+                   output: int = 256, max_batch: int = 64, rate_per_s: float | None = None,
+                   ttft_s: float = 2.0, tpot_s: float = 0.1, slo_share: float = 0.99, dtype: str = "bf16",
+                   gpu_hour_usd: float | None = None, catalog: Catalog | None = None,
+                   base_dir: Path | None = None) -> dict:
+    """A continuously batched replica of ``gpus_per_replica`` accelerators at full power: its
+    capacity, and with ``rate_per_s`` the fewest replicas that keep TPOT within ``tpot_s`` and
+    at least ``slo_share`` of requests within ``ttft_s`` (engine/queueing.py closed forms)."""
+    from simulator.costmodel.comm import CommModel
+    from simulator.costmodel.serving_plan import plan_serving
+    from simulator.engine.queueing import capacity_per_s, share_within
+    from simulator.engine.serving import replica_point
+
+    catalog = catalog or shipped_catalog()
+    spec = resolve_model(model, catalog, base_dir)
+    device = _device(accelerator, catalog)
+    node = next((n for n in catalog.nodes.entries if n.accelerator == device.name), None)
+    if node is None:
+        raise InputError([Problem("accelerator", f"no catalog node holds {device.name}")])
+    plan = plan_serving(spec, device, CommModel.for_node(node, device.spec), gpus_per_replica, prompt, output,
+                        max_batch, dtype)
+    at = plan.at_cap(device.spec.tdp)
+    per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), output, max_batch)
+    full = replica_point(at, per_replica, per_replica, output, plan.idle_power_w)[0]
+    result = {
+        "model": spec.name, "accelerator": device.name, "gpus_per_replica": gpus_per_replica,
+        "prefill_s": at.prefill_s, "tpot_full_batch_s": full.tpot_s,
+        "capacity_per_replica_per_s": per_replica, "output_tokens_per_s_per_replica": per_replica * output,
+        "memory_per_gpu_bytes": plan.memory_bytes, "usable_memory_per_gpu_bytes": plan.usable_memory_bytes,
+    }
+    if rate_per_s is None:
+        return result
+    replicas = max(math.ceil(rate_per_s / per_replica - 1e-12), 1)
+    for _ in range(100_000):
+        point, power = replica_point(at, rate_per_s / replicas, per_replica, output, plan.idle_power_w)
+        within = share_within(ttft_s - at.prefill_s, point.prefill_wait_s, point.prefill_share)
+        if point.tpot_s <= tpot_s and within >= slo_share and rate_per_s / replicas < per_replica:
+            break
+        if (point.tpot_s > tpot_s and point.batch <= 1.0 + 1e-9) or at.prefill_s > ttft_s:
+            raise InputError([Problem("--tpot" if at.prefill_s <= ttft_s else "--ttft",
+                                      "no number of replicas meets this target: one request alone takes "
+                                      f"{point.tpot_s * 1e3:.1f} ms per token and {at.prefill_s * 1e3:.0f} ms "
+                                      "to its first token")])
+        replicas += 1
+    else:
+        raise InputError([Problem("--rate", f"more than 100,000 replicas needed for {rate_per_s:g} requests/s")])
+    result.update({
+        "rate_per_s": rate_per_s, "replicas": replicas, "gpus": replicas * gpus_per_replica,
+        "batch": point.batch, "tpot_s": point.tpot_s, "ttft_mean_s": at.prefill_s + point.prefill_wait_s,
+        "slo_share": within, "utilisation": rate_per_s / (replicas * per_replica), "board_power_w": power,
+    })
+    if gpu_hour_usd is not None:
+        tokens_per_hour = rate_per_s * output * 3600.0
+        result["usd_per_mtoken"] = replicas * gpus_per_replica * gpu_hour_usd / (tokens_per_hour / 1e6)
+    return result
 
 
 # ----------------------------------------------------------------------------- simulation

@@ -447,6 +447,76 @@ def estimate_decode_cmd(
     ], fmt)
 
 
+class ServePrecision(str, Enum):
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+
+
+def _quantity_flag(flag: str, text: str, kind: str) -> float:
+    """A flag's value with its unit, or the flag named in the error."""
+    from simulator.errors import UnitError
+    from simulator.scenario.units import parse_quantity
+
+    try:
+        return parse_quantity(text, kind)
+    except UnitError as err:
+        raise InputError([Problem(flag, str(err))]) from None
+
+
+@estimate_app.command("serve")
+@handle_errors
+def estimate_serve_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    gpus_per_replica: Annotated[int, typer.Option("--gpus-per-replica", "-t", min=1, max=4096, help="Accelerators per replica (tensor parallel).")] = 1,
+    prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")] = 1024,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, max=10_000_000, help="Generated tokens per request.")] = 256,
+    max_batch: Annotated[int, typer.Option("--max-batch", "-b", min=1, max=1_000_000, help="Requests in flight per replica.")] = 64,
+    rate: Annotated[str | None, typer.Option(help="Requests to serve, e.g. '50/s': also size the replicas for the SLO.")] = None,
+    ttft: Annotated[str, typer.Option(help="Time-to-first-token target, e.g. '2s'.")] = "2s",
+    tpot: Annotated[str, typer.Option(help="Time-per-output-token target, e.g. '60ms'.")] = "100ms",
+    slo_share: Annotated[float, typer.Option(min=0.5, max=0.99999, help="Share of requests that must meet the TTFT target.")] = 0.99,
+    gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report $ per million generated tokens.")] = None,
+    precision: Annotated[ServePrecision, typer.Option(help="Serving precision.")] = ServePrecision.bf16,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """A continuously batched serving replica: capacity, and the replicas a request rate needs
+    within its latency targets (closed forms, no simulation)."""
+    from simulator import api
+
+    spec, device = _estimate_inputs(model, accelerator)
+    rate_per_s = _quantity_flag("--rate", rate, "rate") if rate is not None else None
+    price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
+    r = api.estimate_serve(spec, device, gpus_per_replica, prompt, output_tokens, max_batch, rate_per_s,
+                           _quantity_flag("--ttft", ttft, "time"), _quantity_flag("--tpot", tpot, "time"),
+                           slo_share, precision.value, price)
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    rows = [
+        ("prefill (time to first token, alone)", _h(r["prefill_s"], "time")),
+        ("time per token at a full batch", _h(r["tpot_full_batch_s"], "time")),
+        ("capacity per replica", f"{r['capacity_per_replica_per_s']:,.2f} requests/s"),
+        ("generated tokens/s per replica", f"{r['output_tokens_per_s_per_replica']:,.0f}"),
+        ("memory per GPU (weights + full KV cache)", f"{_h(r['memory_per_gpu_bytes'], 'bytes')} of "
+                                                     f"{_h(r['usable_memory_per_gpu_bytes'], 'bytes')} usable"),
+    ]
+    if "replicas" in r:
+        rows += [
+            ("replicas for the targets", f"{r['replicas']:,} ({r['gpus']:,} GPUs), {100 * r['utilisation']:.0f}% busy"),
+            ("mean batch in flight", f"{r['batch']:.1f}"),
+            ("time per output token", _h(r["tpot_s"], "time")),
+            ("mean time to first token", _h(r["ttft_mean_s"], "time")),
+            ("requests within the TTFT target", f"{100 * r['slo_share']:.2f}%"),
+            ("mean board power", _h(r["board_power_w"], "power")),
+        ]
+        if "usd_per_mtoken" in r:
+            rows.append(("$ per million generated tokens", f"${r['usd_per_mtoken']:.2f}"))
+    title = f"serve: {r['model']} on {r['gpus_per_replica']} x {r['accelerator']} per replica"
+    print_rows(title, rows, fmt)
+
+
 @app.command("catalog")
 @handle_errors
 def catalog_cmd(

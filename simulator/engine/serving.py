@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.costmodel.serving_plan import ServingPlan
+from simulator.costmodel.serving_plan import ServingPlan, ServingPoint
 from simulator.engine.queueing import OperatingPoint, capacity_per_s, fluid_step, operating_point, share_within
 from simulator.scenario.schema import InferenceService
 
@@ -31,6 +31,19 @@ class ServiceState:
     point: OperatingPoint
     prefill_s: float
     board_power_w: float           # mean per accelerator
+
+
+def replica_point(at: ServingPoint, rate_per_s: float, capacity_per_replica_s: float, output_tokens: int,
+                  idle_w: float) -> tuple[OperatingPoint, float]:
+    """A replica's steady state at ``rate_per_s`` (held just below its capacity) and its mean
+    board power: prefill for its share of the time, decode while any request is in flight,
+    idle otherwise."""
+    point = operating_point(min(rate_per_s, capacity_per_replica_s * (1.0 - 1e-12)), at.prefill_s, at.batches,
+                            at.decode_s, output_tokens)
+    decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
+    idle = max(1.0 - point.prefill_share - decoding, 0.0)
+    power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1] + idle * idle_w)
+    return point, power
 
 
 @dataclass
@@ -85,12 +98,7 @@ class ServiceRun:
         capacity = per_replica * cfg.replicas
         saturated = self.backlog > 0 or self.arrival_per_s >= capacity
         rate = per_replica if saturated else self.arrival_per_s / cfg.replicas
-        point = operating_point(min(rate, per_replica * (1.0 - 1e-12)), at.prefill_s, at.batches, at.decode_s,
-                                cfg.output_tokens)
-        decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
-        idle = max(1.0 - point.prefill_share - decoding, 0.0)
-        power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1]
-                 + idle * self.plan.idle_power_w)
+        point, power = replica_point(at, rate, per_replica, cfg.output_tokens, self.plan.idle_power_w)
         return ServiceState(capacity, point, at.prefill_s, power)
 
     def book(self, now: float, row: int) -> None:
