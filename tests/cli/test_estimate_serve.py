@@ -27,7 +27,7 @@ def test_capacity_from_the_single_gpu_estimates():
 
 
 def test_fewest_replicas_meet_the_targets_and_one_fewer_does_not():
-    kwargs = dict(prompt=1024, output=256, max_batch=32, ttft_s=0.5, tpot_s=0.03)
+    kwargs = {"prompt": 1024, "output": 256, "max_batch": 32, "ttft_s": 0.5, "tpot_s": 0.03}
     r = api.estimate_serve("llama3-8b", "h100-sxm", 1, rate_per_s=40.0, **kwargs)
     assert r["tpot_s"] <= 0.03 and r["slo_share"] >= 0.99
     assert r["replicas"] * r["capacity_per_replica_per_s"] > 40.0
