@@ -79,6 +79,31 @@ def share_within(limit_s: float, mean_wait_s: float, p_wait: float) -> float:
     return 1.0 - p_wait * math.exp(-limit_s * p_wait / mean_wait_s)
 
 
+def wait_exceedance(limits_s: np.ndarray, mean_wait_s: float, p_wait: float) -> np.ndarray:
+    """P(wait > limit) for each limit: 1 - share_within, vectorised (1 below zero)."""
+    if mean_wait_s <= 0 or p_wait <= 0:
+        return (limits_s < 0).astype(float)
+    tail = p_wait * np.exp(-np.maximum(limits_s, 0.0) * p_wait / mean_wait_s)
+    return np.where(limits_s < 0, 1.0, tail)
+
+
+def quantile_from_exceedance(grid_s: np.ndarray, exceed: np.ndarray, total: float, q: float) -> float:
+    """The q-quantile of a distribution given as counts above each grid point (ascending grid),
+    interpolated in log time between grid points; NaN without mass."""
+    if total <= 0:
+        return math.nan
+    above = exceed / total
+    target = 1.0 - q
+    k = int(np.argmax(above <= target)) if np.any(above <= target) else len(grid_s)
+    if k == 0:
+        return float(grid_s[0])
+    if k == len(grid_s):
+        return math.inf
+    a, b = above[k - 1], above[k]
+    w = (a - target) / (a - b) if a > b else 1.0
+    return float(np.exp(np.log(grid_s[k - 1]) + w * (np.log(grid_s[k]) - np.log(grid_s[k - 1]))))
+
+
 @dataclass(frozen=True)
 class FluidStep:
     """What a fluid queue does over one segment of constant arrival and service rates."""

@@ -18,7 +18,8 @@ TIMESERIES_COLUMNS = (
 
 SERVICE_COLUMNS = (
     "service", "model", "replicas", "gpus", "start_s", "arrival_rate_per_s", "requests_arrived",
-    "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "tpot_mean_s",
+    "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s",
+    "tpot_mean_s", "tpot_p99_s",
     "tokens_generated", "capacity_per_s", "energy_j", "status",
 )
 
@@ -112,7 +113,10 @@ def services_frame(world) -> pd.DataFrame:
             "requests_backlog": svc.backlog,
             "slo_attainment": svc.met / served if served > 0 else float("nan"),
             "ttft_mean_s": svc.ttft_weighted_s / served if served > 0 else float("nan"),
+            "ttft_p50_s": svc.ttft_quantile_s(0.50),
+            "ttft_p99_s": svc.ttft_quantile_s(0.99),
             "tpot_mean_s": svc.tpot_weighted_s / served if served > 0 else float("nan"),
+            "tpot_p99_s": svc.tpot_quantile_s(0.99),
             "tokens_generated": served * cfg.output_tokens,
             "capacity_per_s": capacity,
             "energy_j": svc.energy_j,

@@ -96,3 +96,19 @@ def test_share_within_follows_the_exponential_tail():
     assert share_within(1.0, 0.5, 1.0) == pytest.approx(1 - math.exp(-2.0))
     assert share_within(-0.1, 0.5, 0.4) == 0.0                          # SLO below the prefill itself
     assert share_within(1.0, 0.0, 0.0) == 1.0
+
+
+def test_quantiles_of_an_exponential_from_its_exceedance_counts():
+    from simulator.engine.queueing import quantile_from_exceedance, wait_exceedance
+
+    grid = np.logspace(-4, 6, 501)
+    tau = 0.37
+    exceed = 1000.0 * wait_exceedance(grid, tau, 1.0)            # P(W > t) = exp(-t / tau)
+    assert quantile_from_exceedance(grid, exceed, 1000.0, 0.5) == pytest.approx(tau * math.log(2), rel=0.01)
+    assert quantile_from_exceedance(grid, exceed, 1000.0, 0.99) == pytest.approx(tau * math.log(100), rel=0.01)
+    # 30% wait at all: the median does not wait; the p99 is tau/0.3 * ln(0.3/0.01) with mean wait tau.
+    partial = 1000.0 * wait_exceedance(grid, tau, 0.3)
+    assert quantile_from_exceedance(grid, partial, 1000.0, 0.5) <= grid[0]
+    assert quantile_from_exceedance(grid, partial, 1000.0, 0.99) == pytest.approx(
+        tau / 0.3 * math.log(0.3 / 0.01), rel=0.01)
+    assert math.isnan(quantile_from_exceedance(grid, partial * 0, 0.0, 0.5))

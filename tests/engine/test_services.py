@@ -136,3 +136,27 @@ def test_service_waits_for_nodes_held_by_a_training_job():
     assert svc["start_s"] == pytest.approx(max(job["end_s"], HOUR))
     # Requests that arrived while it waited were queued, then served.
     assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"])
+
+
+def test_latency_percentiles_match_the_closed_form_at_light_load():
+    # No backlog: a share rho = rate * t_pre of requests waits for the prefill engine, on average
+    # W = rho t_pre / (2 (1 - rho)); with an exponential tail the p99 TTFT is
+    # t_pre + W / rho * ln(rho / 0.01) and the median is the prefill itself.
+    sc = service_scenario("20/s")
+    world = World(api.load_scenario(sc))
+    t_pre = world.services[0].plan.at_cap(world.groups[0].accel.tdp).prefill_s
+    rho = 20 / 4 * t_pre
+    wait = rho * t_pre / (2 * (1 - rho))
+    svc = api.simulate(sc).services.iloc[0]
+    assert svc["ttft_p99_s"] == pytest.approx(t_pre + wait / rho * np.log(rho / 0.01), rel=0.05)
+    assert svc["ttft_p50_s"] == pytest.approx(t_pre, rel=0.047)     # one step of the latency grid
+    assert svc["ttft_p50_s"] <= svc["ttft_mean_s"] <= svc["ttft_p99_s"]
+    assert svc["tpot_mean_s"] <= svc["tpot_p99_s"] <= svc["tpot_mean_s"] * 1.2
+
+
+def test_overloaded_percentiles_grow_with_the_backlog():
+    svc = api.simulate(service_scenario("500/s")).services.iloc[0]
+    # The backlog grows linearly, so queueing time spreads from ~0 to its largest value: the
+    # median is well below the p99, and the p99 is hours.
+    assert svc["ttft_p50_s"] < svc["ttft_p99_s"]
+    assert svc["ttft_p99_s"] > HOUR
