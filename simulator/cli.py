@@ -658,6 +658,7 @@ def run_cmd(
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
+    from simulator.report.fmt import fmt_tokens
     from simulator.report.tables import reliability_table, services_headline_rows
 
     s, c = result.summary_dict, result.costs_dict
@@ -668,7 +669,7 @@ def run_cmd(
         ("peak facility power", f"{_h(s['peak_facility_power_w'], 'power')} of {_h(s['power_envelope_w'], 'power')}"),
         ("GPU utilisation", f"{100 * s['gpu_utilization_mean']:.1f}%"),
         ("jobs finished", f"{s['jobs_finished']} / {s['jobs_total']}"),
-        ("tokens trained", f"{s['tokens_trained']:.4g}"),
+        ("tokens trained", fmt_tokens(s["tokens_trained"])),
         *services_headline_rows(s, c),
         ("energy cost", f"${s['energy_cost_usd']:,.0f}"),
         ("total cost", f"${c['total_usd']:,.0f}"),
