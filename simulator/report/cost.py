@@ -81,7 +81,8 @@ def cost_report(world, summary: dict, jobs, services=None) -> dict:
         "opex_usd": opex,
         "total_usd": total,
         "usd_per_gpu_hour": total / gpu_hours if gpu_hours else float("nan"),
-        "usd_per_mtoken": total / (tokens / 1e6) if tokens > 0 else float("nan"),
+        # Training tokens bear the site's cost less what the inference services were attributed.
+        "usd_per_mtoken": (total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else float("nan"),
         "per_job": per_job,
         "per_service": per_service,
         "usd_per_mtoken_generated": sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,

@@ -160,3 +160,14 @@ def test_overloaded_percentiles_grow_with_the_backlog():
     # median is well below the p99, and the p99 is hours.
     assert svc["ttft_p50_s"] < svc["ttft_p99_s"]
     assert svc["ttft_p99_s"] > HOUR
+
+
+def test_training_tokens_do_not_pay_for_the_services():
+    sc = service_scenario("20/s", replicas=4)
+    sc["workloads"]["training"] = [{"name": "train", "model": "gpt3-125m", "tokens": "2B", "global_batch": 32,
+                                    "micro_batch": 8, "seq": 2048, "gpus": 4}]
+    r = api.simulate(sc)
+    c, s = r.costs_dict, r.summary_dict
+    expected = (c["total_usd"] - c["per_service"]["chat"]) / (s["tokens_trained"] / 1e6)
+    assert c["usd_per_mtoken"] == pytest.approx(expected, rel=1e-12)
+    assert c["per_service"]["chat"] > 0
