@@ -2,7 +2,7 @@
 
 The strategy builds small scenarios: 1-3 rack groups of catalog nodes, a constant or built-in
 climate, 0-3 training jobs of small catalog models with an explicit layout or ``auto``, at most one
-inference service (from idle to overloaded), horizons
+inference service (from idle to overloaded), node failures in a third of them, horizons
 of hours to a few days sampled every 5-60 minutes, and a power envelope that is generous or
 tight (but above the idle load). Examples are derandomized so CI sees the same ones every run.
 """
@@ -157,8 +157,13 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
         envelope = 2.0 * peak + overhead
     else:
         envelope = max(1.5 * idle, draw(st.floats(0.5, 1.0)) * 1.25 * busy) + 1.1 * overhead
+    failures = None
+    if draw(st.integers(0, 2)) == 0:
+        failures = {"node_mtbf": f"{draw(st.sampled_from([2, 12, 72]))}h",
+                    "repair_time": f"{draw(st.sampled_from([1, 6, 24]))}h", "restart_time": "10min"}
     return {
         "name": "property",
+        "failures": failures,
         "simulation": {"horizon": f"{horizon_h}h", "sample_interval": f"{interval_min}min",
                        "seed": draw(st.integers(0, 2**31)),
                        "start_day_of_year": draw(st.integers(1, 365))},
@@ -247,6 +252,7 @@ def test_energy_power_cost_and_job_invariants(scenario):
         assert svc["requests_served"] >= 0 and svc["requests_backlog"] >= -1e-6 * max(arrived, 1.0)
         assert arrived == pytest.approx(round(arrived), abs=1e-6 * max(arrived, 1.0))
         assert math.isnan(svc["slo_attainment"]) or 0.0 <= svc["slo_attainment"] <= 1.0 + REL
+        assert math.isnan(svc["availability"]) or 0.0 <= svc["availability"] <= 1.0 + REL
         SEEN["service " + ("backlogged" if svc["requests_backlog"] > 1 else "keeping up")] += 1
     for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"])):
         assert float(ts[column].sum()) == pytest.approx(total, rel=REL, abs=1e-6)
@@ -256,6 +262,7 @@ def test_energy_power_cost_and_job_invariants(scenario):
     assert all(v >= 0 for v in per_service.values())
     assert sum(per_job.values()) + sum(per_service.values()) <= c["total_usd"] * (1 + REL)
 
+    SEEN["failures"] += s["failures"] > 0
     SEEN["runs"] += 1
     SEEN["capped"] += s["capped_fraction"] > 0
     for status in jobs["status"]:
@@ -395,3 +402,4 @@ def test_generated_scenarios_reach_the_interesting_states():
     assert SEEN["capped"] > 0, SEEN
     assert SEEN["finished"] > 0 and SEEN["running"] > 0 and SEEN["queued"] > 0, SEEN
     assert SEEN["service backlogged"] > 0 and SEEN["service keeping up"] > 0, SEEN
+    assert SEEN["failures"] > 0, SEEN

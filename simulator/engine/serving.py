@@ -81,6 +81,12 @@ class ServiceRun:
     ttft_weighted_s: float = 0.0    # sum over served requests of their mean TTFT
     tpot_weighted_s: float = 0.0
     energy_j: float = 0.0
+    # Node failures (engine/world.py): replicas down until their node is swapped and reloaded.
+    replicas_down: int = 0
+    waiting_lost: list = field(default_factory=list)   # per failed node with no replacement yet: replicas lost
+    failures: int = 0
+    replica_s: float = 0.0          # replica-seconds placed
+    replica_up_s: float = 0.0       # of which serving
     per_sample: np.ndarray = field(init=False, repr=False)   # [sample, (arrived, served, met, backlog)]
     ttft_exceed: np.ndarray = field(init=False, repr=False)  # served requests slower than each grid latency
     tpot_exceed: np.ndarray = field(init=False, repr=False)
@@ -106,6 +112,19 @@ class ServiceRun:
     def gpus(self) -> int:
         return self.config.gpus
 
+    @property
+    def replicas_up(self) -> int:
+        return max(self.config.replicas - self.replicas_down, 0)
+
+    def replicas_per_node(self, gpus_per_node: int) -> int:
+        """Replicas a node failure takes down: those packed on it, or the one spanning it."""
+        return max(1, min(self.config.replicas, gpus_per_node // self.config.gpus_per_replica))
+
+    @property
+    def availability(self) -> float:
+        """Share of placed replica-time spent serving (NaN before placement)."""
+        return self.replica_up_s / self.replica_s if self.replica_s > 0 else math.nan
+
     def multiplier(self, t_s: float, start_hour: float) -> float:
         """The daily profile's multiplier for the local hour at simulated time ``t_s``."""
         hour = int((start_hour + t_s / HOUR_S) % 24.0)
@@ -115,14 +134,18 @@ class ServiceRun:
         """Rates for the current arrivals and backlog with every board capped at ``cap_w``."""
         cfg = self.config
         at = self.plan.at_cap(cap_w)
-        if self.status != "running":
-            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, 0.0)
+        up = self.replicas_up
+        if self.status != "running" or up == 0:
+            idle = self.plan.idle_power_w if self.status == "running" else 0.0
+            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, idle)
         per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
-        capacity = per_replica * cfg.replicas
+        capacity = per_replica * up
         saturated = self.backlog > 0 or self.arrival_per_s >= capacity
-        rate = per_replica if saturated else self.arrival_per_s / cfg.replicas
+        rate = per_replica if saturated else self.arrival_per_s / up
         point, power = replica_point(at, rate, per_replica, cfg.output_tokens, self.plan.idle_power_w)
-        return ServiceState(capacity, point, at.prefill_s, power)
+        # Boards of replicas that are down draw idle power.
+        board = (up * power + self.replicas_down * self.plan.idle_power_w) / cfg.replicas
+        return ServiceState(capacity, point, at.prefill_s, board)
 
     def book(self, now: float, row: int) -> None:
         """Advance the queue from the last change to ``now`` at the current state; add the
@@ -132,6 +155,9 @@ class ServiceRun:
         if dt <= 0:
             return
         capacity = self.state.capacity_per_s if self.state is not None else 0.0
+        if self.status == "running":
+            self.replica_s += self.config.replicas * dt
+            self.replica_up_s += self.replicas_up * dt
         step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)
         arrived = self.arrival_per_s * dt
         self.backlog = step.backlog_end

@@ -99,6 +99,8 @@ class World:
         job_seeds = self._failure_seeds.spawn(max(len(self.jobs), 1))
         self._job_rngs = [np.random.default_rng(seed) for seed in job_seeds]
         self.services = self._plan_services()
+        outage_seeds = self._failure_seeds.spawn(max(len(self.services), 1))
+        self._service_failure_rngs = [np.random.default_rng(seed) for seed in outage_seeds]
         service_seeds = children[names.index("arrivals")].spawn(max(len(self.services), 1))
         self._service_rngs = [np.random.default_rng(seed) for seed in service_seeds]
         self.scheduler = Scheduler(self.groups, self._power_allows)
@@ -381,6 +383,8 @@ class World:
                     svc.status = "running"
                     svc.start_s = self.env.now
                     self.recorder.count("services_placed")
+                    if self.failures_cfg is not None:
+                        self.env.process(self._service_failures(svc))
                     break
 
     def _schedule(self) -> None:
@@ -437,18 +441,23 @@ class World:
                 job.waiting_for_node = True
             self.update()
 
+    def _take_replacement(self, group: GroupState) -> np.ndarray | None:
+        """A free node, else a hot spare, to stand in for a failed one; None if there is none."""
+        if group.nodes_free >= 1:
+            group.nodes_free -= 1
+            return group.take_nodes(1)
+        spare = group.take_spare()
+        if spare is None:
+            return None
+        self.recorder.count("spares_used")
+        return np.array([spare])
+
     def _replace_node(self, job: JobRun, group: GroupState) -> bool:
         """Swap a free node (else a hot spare) in for the failed one and start the restart;
         False if there is none."""
-        if group.nodes_free >= 1:
-            group.nodes_free -= 1
-            new = group.take_nodes(1)
-        else:
-            spare = group.take_spare()
-            if spare is None:
-                return False
-            new = np.array([spare])
-            self.recorder.count("spares_used")
+        new = self._take_replacement(group)
+        if new is None:
+            return False
         job.node_ids = np.sort(np.concatenate([job.node_ids, new]))
         job.waiting_for_node = False
         self.env.process(self._restart(job))
@@ -470,10 +479,49 @@ class World:
         self._schedule()
 
     def _serve_waiting(self, group: GroupState) -> None:
-        """Jobs waiting for a healthy node get the nodes freed first, before the queue."""
+        """Jobs and services waiting for a healthy node get the nodes freed first, before the queue."""
         for job in self.running:
             if job.waiting_for_node and job.group == group.index and not self._replace_node(job, group):
-                break
+                return
+        for svc in self.services:
+            while svc.waiting_lost and svc.group == group.index and self._swap_in(svc, group, svc.waiting_lost[0]):
+                svc.waiting_lost.pop(0)
+
+    def _service_failures(self, svc: ServiceRun):
+        """Node failures under a running service (Poisson at nodes/MTBF): the replicas on the
+        failed node stop serving until a free node or spare is swapped in and they reload."""
+        rng = self._service_failure_rngs[svc.index]
+        group = self.groups[svc.group]
+        while True:
+            yield self.env.timeout(rng.exponential(self.failures_cfg.node_mtbf / svc.nodes))
+            if not len(svc.node_ids):
+                continue                       # every node already failed: nothing left to lose
+            self._integrate_jobs(self.env.now)
+            broken = svc.node_ids[int(rng.integers(len(svc.node_ids)))]
+            svc.node_ids = svc.node_ids[svc.node_ids != broken]
+            lost = min(svc.replicas_per_node(group.gpus_per_node), svc.config.replicas - svc.replicas_down)
+            svc.replicas_down += lost
+            svc.failures += 1
+            self.recorder.count("failures")
+            self.env.process(self._repair(group, broken))
+            if not self._swap_in(svc, group, lost):
+                svc.waiting_lost.append(lost)
+            self.update()
+
+    def _swap_in(self, svc: ServiceRun, group: GroupState, lost: int) -> bool:
+        """Give the service a replacement node and reload its ``lost`` replicas; False if none."""
+        new = self._take_replacement(group)
+        if new is None:
+            return False
+        svc.node_ids = np.sort(np.concatenate([svc.node_ids, new]))
+        self.env.process(self._service_restart(svc, lost))
+        return True
+
+    def _service_restart(self, svc: ServiceRun, lost: int):
+        yield self.env.timeout(self.failures_cfg.restart_time)
+        self._integrate_jobs(self.env.now)
+        svc.replicas_down -= lost
+        self.update()
 
     def _sampler(self):
         interval = self.recorder.sample_interval_s

@@ -20,7 +20,7 @@ SERVICE_COLUMNS = (
     "service", "model", "replicas", "gpus", "start_s", "arrival_rate_per_s", "requests_arrived",
     "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s",
     "tpot_mean_s", "tpot_p99_s",
-    "tokens_generated", "capacity_per_s", "energy_j", "status",
+    "tokens_generated", "capacity_per_s", "failures", "availability", "energy_j", "status",
 )
 
 JOB_COLUMNS = (
@@ -119,8 +119,10 @@ def services_frame(world) -> pd.DataFrame:
             "tpot_p99_s": svc.tpot_quantile_s(0.99),
             "tokens_generated": served * cfg.output_tokens,
             "capacity_per_s": capacity,
+            "failures": svc.failures,
+            "availability": svc.availability,
             "energy_j": svc.energy_j,
             "status": svc.status,
         })
     frame = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
-    return frame.astype({"replicas": "int64", "gpus": "int64"}) if len(frame) else frame
+    return frame.astype({"replicas": "int64", "gpus": "int64", "failures": "int64"}) if len(frame) else frame

@@ -171,3 +171,33 @@ def test_training_tokens_do_not_pay_for_the_services():
     expected = (c["total_usd"] - c["per_service"]["chat"]) / (s["tokens_trained"] / 1e6)
     assert c["usd_per_mtoken"] == pytest.approx(expected, rel=1e-12)
     assert c["per_service"]["chat"] > 0
+
+
+def failing_service(nodes: int, repair: str, spare: int = 0) -> dict:
+    """8 single-GPU replicas on one DGX H100 (one node failure takes all 8 down), failing often."""
+    sc = service_scenario("20/s", replicas=8, horizon="3d")
+    sc["cluster"]["racks"][0].update(nodes_per_rack=nodes, spare_nodes=spare)
+    sc["failures"] = {"node_mtbf": "12h", "repair_time": repair, "restart_time": "10min"}
+    return sc
+
+
+def test_a_failed_node_stops_its_replicas_for_the_reload_when_a_free_node_is_there():
+    # Free nodes stand in at once: each failure costs its 8 replicas one 10-minute reload.
+    r = api.simulate(failing_service(nodes=4, repair="1h"))
+    svc = r.services.iloc[0]
+    assert svc["failures"] >= 2
+    assert svc["availability"] == pytest.approx(1 - svc["failures"] * 600 / (3 * 86400), rel=1e-9)
+    assert r.summary_dict["failures"] == svc["failures"]
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"])
+
+
+def test_without_a_replacement_replicas_wait_for_the_repair():
+    # One node, no spare: each failure costs the repair (4 h) and then the reload (10 min).
+    r = api.simulate(failing_service(nodes=1, repair="4h"))
+    svc = r.services.iloc[0]
+    assert svc["failures"] >= 1
+    down_s = svc["failures"] * (4 * 3600 + 600)
+    assert svc["availability"] == pytest.approx(1 - down_s / (3 * 86400), rel=1e-9)
+    # Arrivals kept coming while nothing served: the outage shows as a backlog that then drains.
+    assert r.timeseries["requests_backlog"].max() > 20 * 3600
+    assert svc["slo_attainment"] < 1.0
