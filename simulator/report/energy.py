@@ -18,11 +18,15 @@ def _weighted_goodput(jobs: pd.DataFrame, horizon_s: float) -> float | None:
     return float(np.sum(good[mask] * held[mask]) / np.sum(held[mask])) if mask.any() else None
 
 
-def _services_summary(services: pd.DataFrame | None) -> dict:
-    """Request totals over all inference services; SLO attainment is None when none was served."""
+def _services_summary(services: pd.DataFrame | None, horizon_s: float) -> dict:
+    """Request totals over all inference services; SLO attainment is None when none was served,
+    availability (weighted by each service's placed replica-time) None when none was placed."""
     if services is None or not len(services):
         return {"services_total": 0, "requests_arrived": 0.0, "requests_served": 0.0, "requests_backlog": 0.0,
-                "slo_attainment": None, "tokens_generated": 0.0}
+                "slo_attainment": None, "tokens_generated": 0.0, "service_availability": None}
+    placed = services["replicas"].to_numpy() * (horizon_s - services["start_s"].to_numpy())
+    up = services["availability"].to_numpy()
+    mask = np.isfinite(placed) & np.isfinite(up) & (placed > 0)
     served = float(services["requests_served"].sum())
     met = float((services["slo_attainment"].fillna(0.0) * services["requests_served"]).sum())
     return {
@@ -32,6 +36,7 @@ def _services_summary(services: pd.DataFrame | None) -> dict:
         "requests_backlog": float(services["requests_backlog"].sum()),
         "slo_attainment": met / served if served > 0 else None,
         "tokens_generated": float(services["tokens_generated"].sum()),
+        "service_availability": float(np.sum(up[mask] * placed[mask]) / np.sum(placed[mask])) if mask.any() else None,
     }
 
 
@@ -80,7 +85,7 @@ def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame,
         "failures": int(rec.counters.get("failures", 0)),
         "spares_used": int(rec.counters.get("spares_used", 0)),
         "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
-        **_services_summary(services),
+        **_services_summary(services, rec.horizon_s),
         "fabric": {"tiers": world.fabric.tiers, "leaves": world.fabric.leaves,
                    "spines": world.fabric.spines, "cores": world.fabric.cores,
                    "optics": world.fabric.optics},

@@ -105,6 +105,8 @@ def reliability_table(summary: Mapping[str, object]) -> Table:
     if "spares_used" in summary:
         rows.append(("hot spares used", fmt_count(s("spares_used"))))
     rows.append(("mean goodput (GPU-time weighted)", fmt_fraction(s("goodput_mean"))))
+    if s("services_total"):
+        rows.append(("service availability (replica-time weighted)", fmt_fraction(s("service_availability"))))
     return Table(("quantity", "value"), tuple(rows), (False, True))
 
 

@@ -201,3 +201,15 @@ def test_without_a_replacement_replicas_wait_for_the_repair():
     # Arrivals kept coming while nothing served: the outage shows as a backlog that then drains.
     assert r.timeseries["requests_backlog"].max() > 20 * 3600
     assert svc["slo_attainment"] < 1.0
+
+
+def test_summary_availability_weights_each_service_by_its_placed_replica_time():
+    sc = failing_service(nodes=4, repair="1h")
+    sc["workloads"]["inference"].append({"name": "late", "model": "llama3-8b", "replicas": 2, "arrival_rate": "1/s",
+                                         "start": "1d"})
+    r = api.simulate(sc)
+    svcs = r.services.set_index("service")
+    weights = {"chat": 8 * 3 * 86400, "late": 2 * 2 * 86400}
+    expected = sum(svcs.loc[n, "availability"] * w for n, w in weights.items()) / sum(weights.values())
+    assert r.summary_dict["service_availability"] == pytest.approx(expected, rel=1e-12)
+    assert "service availability (replica-time weighted)" in r.markdown()
