@@ -111,19 +111,7 @@ def derived(params: dict[str, float]) -> dict[str, float]:
 def one_tier(params: dict[str, float], bw_bytes_per_s: float) -> np.ndarray:
     """The NVLink tier as a one-tier topology (p2p parameters optional: default Simple's)."""
     p = {**params, **derived(params)}
-    row = coll.tier_row(bw_bytes_per_s, p["latency_s"], 8, efficiency=p["efficiency"],
-                        base_latency_s=p["base_latency_s"],
-                        ll128_efficiency=p["ll128_efficiency"],
-                        ll128_base_latency_s=p["ll128_base_latency_s"],
-                        ll128_latency_s=p["ll128_latency_s"],
-                        ll_efficiency=p["ll_efficiency"], ll_base_latency_s=p["ll_base_latency_s"],
-                        ll_latency_s=p["ll_latency_s"],
-                        innet_efficiency=p["innet_efficiency"],
-                        innet_base_latency_s=p["innet_base_latency_s"],
-                        innet_latency_s=p["innet_latency_s"],
-                        p2p_efficiency=p.get("p2p_efficiency"),
-                        p2p_latency_s=p.get("p2p_latency_s"), call_floor_s=p["call_floor_s"])
-    return row[None, :]
+    return coll.tier_from_params(p, bw_bytes_per_s, 8, p["latency_s"])[None, :]
 
 
 def predict(params: dict[str, float], data: dict[str, np.ndarray], bw_bytes_per_s: float):

@@ -565,18 +565,24 @@ def profile_tier(name: str, bw_bytes_per_s: float, ranks: float,
     in-network and point-to-point latencies follow it unless the profile sets them.
     """
     p = profile(name)
-    return tier_row(bw_bytes_per_s, p["latency_s"] if latency_s is None else latency_s, ranks,
-                    efficiency=p["efficiency"], base_latency_s=p["base_latency_s"],
-                    half_bytes=p["half_bytes"],
-                    ll128_efficiency=p["ll128_efficiency"],
-                    ll128_base_latency_s=p["ll128_base_latency_s"],
-                    ll128_latency_s=p["ll128_latency_s"],
-                    ll_efficiency=p["ll_efficiency"], ll_base_latency_s=p["ll_base_latency_s"],
-                    ll_latency_s=p["ll_latency_s"],
-                    innet_efficiency=p["innet_efficiency"],
-                    innet_base_latency_s=p["innet_base_latency_s"],
-                    innet_latency_s=p["innet_latency_s"], p2p_efficiency=p["p2p_efficiency"],
-                    p2p_latency_s=p["p2p_latency_s"], call_floor_s=p["call_floor_s"])
+    return tier_from_params(p, bw_bytes_per_s, ranks, p["latency_s"] if latency_s is None else latency_s)
+
+
+def tier_from_params(p: dict, bw_bytes_per_s: float, ranks: float, latency_s: float) -> np.ndarray:
+    """A tier row from a profile's SI parameters (``_profile_si`` keys; the ramp, p2p and
+    protocol fields may be absent: off or defaulted as in ``tier_row``)."""
+    return tier_row(bw_bytes_per_s, latency_s, ranks,
+                    efficiency=p["efficiency"], base_latency_s=p.get("base_latency_s", 0.0),
+                    half_bytes=p.get("half_bytes", 0.0),
+                    ll128_efficiency=p.get("ll128_efficiency", 0.0),
+                    ll128_base_latency_s=p.get("ll128_base_latency_s", 0.0),
+                    ll128_latency_s=p.get("ll128_latency_s", 0.0),
+                    ll_efficiency=p.get("ll_efficiency", 0.0), ll_base_latency_s=p.get("ll_base_latency_s", 0.0),
+                    ll_latency_s=p.get("ll_latency_s", 0.0),
+                    innet_efficiency=p.get("innet_efficiency", 0.0),
+                    innet_base_latency_s=p.get("innet_base_latency_s", 0.0),
+                    innet_latency_s=p.get("innet_latency_s"), p2p_efficiency=p.get("p2p_efficiency"),
+                    p2p_latency_s=p.get("p2p_latency_s"), call_floor_s=p.get("call_floor_s", 0.0))
 
 
 def make_tiers(scaleup_bw_bytes_per_s: float, scaleup_latency_s: float | None, scaleup_ranks: int,
