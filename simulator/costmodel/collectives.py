@@ -120,6 +120,19 @@ def transfer_s(moved_fraction, nbytes, bw_bytes_per_s, efficiency, half_bytes):
 
 
 @njit(cache=True)
+def protocol_s(moved_fraction, steps, nbytes, tier, proto):
+    """One algorithm on one protocol: ``moved_fraction`` of the buffer at the protocol's share of
+    the link, its per-call latency and ``steps`` per-step latencies; inf where the tier does not
+    enable the protocol."""
+    col = T_PROTO + 3 * proto
+    eff = tier[col]
+    if eff <= 0.0:
+        return np.inf
+    wire_s = transfer_s(moved_fraction, nbytes, tier[T_BW], eff, tier[T_HALF])
+    return wire_s + tier[col + 1] + steps * tier[col + 2]
+
+
+@njit(cache=True)
 def ring_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
     """Ring all-reduce with protocol ``proto``: 2(n-1)/n of the buffer, 2(n-1) steps.
 
@@ -127,12 +140,7 @@ def ring_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
     """
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    col = T_PROTO + 3 * proto
-    eff = tier[col]
-    if eff <= 0.0:
-        return np.inf
-    wire_s = transfer_s(2.0 * (n - 1.0) / n, nbytes, tier[T_BW], eff, tier[T_HALF])
-    return wire_s + tier[col + 1] + 2.0 * (n - 1.0) * tier[col + 2]
+    return protocol_s(2.0 * (n - 1.0) / n, 2.0 * (n - 1.0), nbytes, tier, proto)
 
 
 @njit(cache=True)
@@ -140,12 +148,7 @@ def tree_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
     """Double binary tree all-reduce: reduce up, broadcast down; 2 S at busbw, 2 log2(n) steps."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    col = T_PROTO + 3 * proto
-    eff = tier[col]
-    if eff <= 0.0:
-        return np.inf
-    wire_s = transfer_s(2.0, nbytes, tier[T_BW], eff, tier[T_HALF])
-    return wire_s + tier[col + 1] + 2.0 * math.ceil(math.log2(n)) * tier[col + 2]
+    return protocol_s(2.0, 2.0 * math.ceil(math.log2(n)), nbytes, tier, proto)
 
 
 @njit(cache=True)
@@ -190,12 +193,7 @@ def ring_all_gather_s(nbytes, n, tier, proto=PROTO_SIMPLE):
     """Ring all-gather of an ``nbytes`` output with protocol ``proto``: (n-1)/n of it, n-1 steps."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    col = T_PROTO + 3 * proto
-    eff = tier[col]
-    if eff <= 0.0:
-        return np.inf
-    wire_s = transfer_s((n - 1.0) / n, nbytes, tier[T_BW], eff, tier[T_HALF])
-    return wire_s + tier[col + 1] + (n - 1.0) * tier[col + 2]
+    return protocol_s((n - 1.0) / n, n - 1.0, nbytes, tier, proto)
 
 
 @njit(cache=True)
