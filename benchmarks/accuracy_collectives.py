@@ -2,7 +2,7 @@
 
 Every all-reduce row (2, 4, 8 GPUs in one node) and every send/recv row (two GPUs in one node,
 or one GPU in each of two nodes) of benchmarks/reference/ from 1 MB (SI) up, predicted with
-the shipped profiles (simulator/scenario/catalog/collectives.yaml) on a DGX H100 topology
+the shipped profiles (simulator/domain/catalog/collectives.yaml) on a DGX H100 topology
 from the catalog: 8 GPUs at 450 GB/s NVLink per direction, one 400 Gb/s NIC per GPU.
 
 The NVLink profile was fitted to these same intra-node rows (benchmarks/calibrate_collectives.py),
@@ -35,7 +35,7 @@ from benchmarks.calibrate_collectives import (
     load_measurements,
 )
 from simulator.costmodel import collectives as coll
-from simulator.scenario.catalog import shipped_catalog
+from simulator.domain.catalog import shipped_catalog
 
 TARGET = 0.15  # all-reduce rows from 1 MB up should be within 15%
 LARGE_BYTES = 8e6  # above the launch-floor region: reported separately

@@ -50,8 +50,8 @@ def rows() -> list[dict]:
     from simulator.costmodel.device import DeviceModel
     from simulator.costmodel.parallel import evaluate, validate_layout
     from simulator.costmodel.precision import Recipe
-    from simulator.scenario.catalog import shipped_catalog
-    from simulator.scenario.specs import ModelSpec
+    from simulator.domain.catalog import shipped_catalog
+    from simulator.domain.specs import ModelSpec
 
     catalog = shipped_catalog()
     device = DeviceModel.from_name("a100-sxm-80gb")

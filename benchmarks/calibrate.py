@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
           f"(fraction of TDP {p['memory_bound_fraction_of_tdp']:.3f}), "
           f"clock at TDP {p['clock_at_tdp_compute_bound']:.3f}")
     if "--check" in argv:
-        from simulator.scenario.catalog import shipped_catalog
+        from simulator.domain.catalog import shipped_catalog
 
         cal = shipped_catalog().calibration_for("hopper-measured")
         shipped = cal["gemm"]["bf16"]

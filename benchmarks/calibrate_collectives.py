@@ -26,7 +26,7 @@ intra-node send/recv rows. No Hockney ramp (half_size 0): NCCL's model has none,
 latencies play its part.
 
 Run: ``.venv/bin/python benchmarks/calibrate_collectives.py``; copy the printed YAML into
-simulator/scenario/catalog/collectives.yaml (profile ``nvlink-h100-measured``).
+simulator/domain/catalog/collectives.yaml (profile ``nvlink-h100-measured``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from simulator.costmodel import collectives as coll
-from simulator.scenario.catalog import shipped_catalog
+from simulator.domain.catalog import shipped_catalog
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 ALL_REDUCE_CSV = REFERENCE / "h100_dgx_nccl_all_reduce.csv"

@@ -114,7 +114,7 @@ def test_layout_search_rate():
     from simulator.costmodel.device import DeviceModel
     from simulator.costmodel.precision import Recipe
     from simulator.costmodel.search import prepare_search, search_layouts
-    from simulator.scenario.catalog import shipped_catalog
+    from simulator.domain.catalog import shipped_catalog
 
     catalog = shipped_catalog()
     model = catalog.models.get("gpt3-175b")

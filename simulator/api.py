@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 
 from simulator.costmodel.precision import Recipe
+from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.model_ref import resolve_model
+from simulator.domain.specs import ModelSpec
 from simulator.errors import InputError, Problem
-from simulator.scenario.catalog import Catalog, shipped_catalog
-from simulator.scenario.model_ref import resolve_model
-from simulator.scenario.specs import ModelSpec
 
 
 def _device(accelerator: str, catalog: Catalog):
@@ -71,9 +71,9 @@ def _comm_for(device, catalog: Catalog, fabric, base_dir: Path | None):
     """The topology a job sees: the node from the fabric file (or the accelerator's first
     catalog node) and the fabric's oversubscription."""
     from simulator.costmodel.comm import CommModel
+    from simulator.domain.validation import validate_model
+    from simulator.domain.yaml_io import load_yaml_file
     from simulator.scenario.schema import FabricFile
-    from simulator.scenario.validate import validate_model
-    from simulator.scenario.yaml_io import load_yaml_file
 
     spec = FabricFile()
     if isinstance(fabric, dict):

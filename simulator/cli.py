@@ -27,6 +27,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer on click
     from click import exceptions as _cx
 
+from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
 from simulator.errors import DcsimError, InputError, Problem
 
 
@@ -116,29 +117,16 @@ class OutputFormat(str, Enum):
     md = "md"
 
 
-class Recompute(str, Enum):
-    none = "none"
-    selective = "selective"
-    full = "full"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A str Enum of the allowed values of a flag, from the one table that owns them."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)  # type: ignore[return-value]
 
 
-class PrecisionName(str, Enum):
-    """The recipes of simulator/costmodel/precision.py (PRECISIONS; a test keeps the two equal).
-    Spelled out rather than imported so ``--help`` does not load the cost model."""
-
-    bf16_amp = "bf16-amp"
-    fp16_amp = "fp16-amp"
-    bf16_mixed = "bf16-mixed"
-    fp8_mixed = "fp8-mixed"
-    tf32 = "tf32"
-    fp32 = "fp32"
-    fp16_mixed = "fp16-mixed"
-
-
-class OptimizerName(str, Enum):
-    adamw_foreach = "adamw-foreach"
-    adamw_fused = "adamw-fused"
-    sgd = "sgd"
+Recompute = _choices("Recompute", RECOMPUTES)
+PrecisionName = _choices("PrecisionName", PRECISIONS)
+OptimizerName = _choices("OptimizerName", OPTIMIZERS)
+AttentionName = _choices("AttentionName", ATTENTIONS)
+ServePrecision = _choices("ServePrecision", SERVING_PRECISIONS)
 
 
 def _err(text: str) -> None:
@@ -214,7 +202,7 @@ def print_rows(title: str, rows: list[tuple[str, str]], fmt: OutputFormat) -> No
 
 
 def _h(value: float, kind: str) -> str:
-    from simulator.scenario.units import human
+    from simulator.domain.units import human
 
     return human(value, kind)
 
@@ -235,7 +223,7 @@ def _blame(flag: str):
 
 def _estimate_model(model: str, catalog):
     """--model as a ModelSpec: a catalog name, or a spec file read relative to the working folder."""
-    from simulator.scenario.model_ref import resolve_model
+    from simulator.domain.model_ref import resolve_model
 
     with _blame("--model"):
         return resolve_model(model, catalog, None, path="")
@@ -269,9 +257,9 @@ def _fabric_names(spec, lines: dict[str, int], accelerator: str | None, catalog)
 
 def _check_fabric(fabric: Path, accelerator: str | None, catalog) -> None:
     """Read and check --fabric before any estimate: YAML, keys, and the catalog names it gives."""
+    from simulator.domain.validation import validate_model
+    from simulator.domain.yaml_io import load_yaml_file
     from simulator.scenario.schema import FabricFile
-    from simulator.scenario.validate import validate_model
-    from simulator.scenario.yaml_io import load_yaml_file
 
     with _blame("--fabric"):
         doc = load_yaml_file(fabric)
@@ -293,7 +281,7 @@ def _attempt(problems: list[Problem], func, *args):
 
 def _estimate_inputs(model: str, accelerator: str, fabric: Path | None = None):
     """(model spec, accelerator name) checked up front, so each bad one is named by its flag."""
-    from simulator.scenario.catalog import shipped_catalog
+    from simulator.domain.catalog import shipped_catalog
 
     catalog = shipped_catalog()
     problems: list[Problem] = []
@@ -313,11 +301,6 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 
 class LayoutChoice(str, Enum):
     auto = "auto"
-
-
-class AttentionName(str, Enum):
-    flash = "flash"
-    standard = "standard"
 
 
 @estimate_app.command("train")
@@ -347,8 +330,8 @@ def estimate_train_cmd(
 ):
     """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
     from simulator import api
+    from simulator.domain.units import parse_quantity
     from simulator.errors import UnitError
-    from simulator.scenario.units import parse_quantity
 
     spec, device = _estimate_inputs(model, accelerator, fabric)
     explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
@@ -447,16 +430,10 @@ def estimate_decode_cmd(
     ], fmt)
 
 
-class ServePrecision(str, Enum):
-    bf16 = "bf16"
-    fp16 = "fp16"
-    fp8 = "fp8"
-
-
 def _quantity_flag(flag: str, text: str, kind: str) -> float:
     """A flag's value with its unit, or the flag named in the error."""
+    from simulator.domain.units import parse_quantity
     from simulator.errors import UnitError
-    from simulator.scenario.units import parse_quantity
 
     try:
         return parse_quantity(text, kind)
@@ -524,10 +501,10 @@ def catalog_cmd(
     fmt: FormatOpt = OutputFormat.table,
 ):
     """List catalog entries (and where their numbers come from)."""
-    from simulator.scenario.catalog import KINDS, shipped_catalog
+    from simulator.domain.catalog import INTERNAL_KINDS, KINDS, shipped_catalog
 
     catalog = shipped_catalog()
-    kinds = [kind] if kind else [k for k in KINDS if k != "calibration"]
+    kinds = [kind] if kind else [k for k in KINDS if k not in INTERNAL_KINDS]
     for k in kinds:
         if k not in KINDS:
             raise InputError(f"unknown catalog kind '{k}'; known: {', '.join(KINDS)}")

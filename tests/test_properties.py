@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from simulator import api
+from simulator.domain.catalog import shipped_catalog
 from simulator.engine.fabric import size_fabric
 from simulator.errors import ScenarioError
 from simulator.report import writer
-from simulator.scenario.catalog import shipped_catalog
 from simulator.scenario.schema import Fabric
 
 CATALOG = shipped_catalog()

@@ -51,7 +51,7 @@ and the 4- and 8-GPU ones (32-34 us at 1 MB). The floor of a group is the larges
 it crosses; set it to 0 for calls captured in a CUDA graph. Send/recv has none: the sender's
 kernel does not wait for the receiver (measured 5-10 us for small messages).
 
-Tier parameters come from simulator/scenario/catalog/collectives.yaml: profiles fitted to NCCL
+Tier parameters come from simulator/domain/catalog/collectives.yaml: profiles fitted to NCCL
 measurements on an H100 DGX (benchmarks/calibrate_collectives.py) or taken from public numbers.
 All kernels below are Numba-compiled; comm.py calls them from the layout-search kernel.
 """
@@ -59,15 +59,12 @@ All kernels below are Numba-compiled; comm.py calls them from the layout-search 
 from __future__ import annotations
 
 import math
-from functools import cache
-from pathlib import Path
 
 import numpy as np
-import yaml
 from numba import njit
 
-from simulator.errors import CatalogError
-from simulator.scenario.units import parse_quantity
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.specs import CollectiveProfileSpec
 
 # Tier columns.
 T_BW = 0          # per-rank per-direction link bandwidth, bytes/s (after oversubscription)
@@ -100,7 +97,6 @@ KINDS = {"all_reduce": ALL_REDUCE, "all_gather": ALL_GATHER, "reduce_scatter": R
 # NCCL turns NVLink SHARP off for communicators of two GPUs or fewer (src/transport/nvls.cc).
 INNET_MIN_RANKS = 3.0
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "scenario" / "catalog" / "collectives.yaml"
 DEFAULT_SCALEUP_PROFILE = "nvlink-h100-measured"
 DEFAULT_SCALEOUT_PROFILE = "infiniband-default"
 
@@ -437,76 +433,40 @@ def group_sizes(n_ranks: int, tiers: np.ndarray, stride: int = 1) -> np.ndarray:
 # --------------------------------------------------------------------------- calibration profiles
 
 
-@cache
-def _load_profiles(path: str = str(CATALOG_PATH)) -> dict[str, dict]:
-    """Read the collectives catalog (yaml.safe_load) into SI dicts keyed by profile name."""
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    if not isinstance(doc, list):
-        raise CatalogError(f"{path}: expected a list of profiles")
-    out: dict[str, dict] = {}
-    for k, entry in enumerate(doc):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not name or "source" not in entry:
-            raise CatalogError(f"{path}: entry {k} needs a name and a source")
-        try:
-            out[name] = _profile_si(entry)
-        except (KeyError, ValueError) as err:
-            raise CatalogError(f"{path}: profile {name!r}: {err}") from None
-    return out
-
-
-def _profile_si(entry: dict) -> dict:
-    """One YAML profile in SI units (human units such as "2.2us" or "1.9MB" parsed).
-
-    Optional fields default to "off" (LL128, LL, in-network reduction: efficiency 0) or to the
-    Simple protocol's values (in-network and point-to-point latency: ``latency``; send/recv
-    efficiency: ``efficiency``), so a profile that gives only ``efficiency`` and ``latency``
-    prices every collective with the Simple protocol.
+def profile_si(spec: CollectiveProfileSpec) -> dict:
+    """One catalog profile as the SI dict ``tier_from_params`` reads (units were parsed by the
+    catalog loader). Optional fields default to "off" (LL128, LL, in-network reduction:
+    efficiency 0) or to the Simple protocol's values (in-network and point-to-point latency:
+    ``latency``; send/recv efficiency: ``efficiency``), so a profile that gives only
+    ``efficiency`` and ``latency`` prices every collective with the Simple protocol.
     """
-    eff = float(entry["efficiency"])
-
-    def time(key: str, default: float | None = 0.0) -> float | None:
-        return default if entry.get(key) is None else parse_quantity(entry[key], "time")
-
-    prof = {
-        "name": entry["name"],
-        "kind": entry.get("kind", "scaleup"),
-        "source": entry["source"],
-        "efficiency": eff,
-        "latency_s": parse_quantity(entry["latency"], "time"),
-        "base_latency_s": time("base_latency"),
-        "ll128_efficiency": float(entry.get("ll128_efficiency", 0.0)),
-        "ll128_base_latency_s": time("ll128_base_latency"),
-        "ll128_latency_s": time("ll128_latency"),
-        "ll_efficiency": float(entry.get("ll_efficiency", 0.0)),
-        "ll_base_latency_s": time("ll_base_latency"),
-        "ll_latency_s": time("ll_latency"),
-        "half_bytes": parse_quantity(entry.get("half_size", 0.0), "bytes"),
-        "innet_efficiency": float(entry.get("innet_efficiency", 0.0)),
-        "innet_base_latency_s": time("innet_base_latency"),
-        "innet_latency_s": time("innet_latency", None),
-        "p2p_efficiency": float(entry.get("p2p_efficiency", eff)),
-        "p2p_latency_s": time("p2p_latency", None),
-        "call_floor_s": parse_quantity(entry.get("call_floor", 0.0), "time"),
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "source": spec.source,
+        "efficiency": spec.efficiency,
+        "latency_s": spec.latency,
+        "base_latency_s": spec.base_latency,
+        "ll128_efficiency": spec.ll128_efficiency,
+        "ll128_base_latency_s": spec.ll128_base_latency,
+        "ll128_latency_s": spec.ll128_latency,
+        "ll_efficiency": spec.ll_efficiency,
+        "ll_base_latency_s": spec.ll_base_latency,
+        "ll_latency_s": spec.ll_latency,
+        "half_bytes": spec.half_size,
+        "innet_efficiency": spec.innet_efficiency,
+        "innet_base_latency_s": spec.innet_base_latency,
+        "innet_latency_s": spec.innet_latency,
+        "p2p_efficiency": spec.efficiency if spec.p2p_efficiency is None else spec.p2p_efficiency,
+        "p2p_latency_s": spec.p2p_latency,
+        "call_floor_s": spec.call_floor,
     }
-    for key in ("efficiency", "ll128_efficiency", "ll_efficiency", "innet_efficiency",
-                "p2p_efficiency"):
-        optional = key in ("ll128_efficiency", "ll_efficiency", "innet_efficiency")
-        if not 0.0 <= prof[key] <= 1.0 or (not optional and prof[key] == 0.0):
-            raise ValueError(f"{key} must lie in (0, 1], got {prof[key]}")
-    for key, value in prof.items():
-        if key.endswith("_s") and value is not None and value < 0.0:
-            raise ValueError(f"{key} must be >= 0, got {value}")
-    return prof
 
 
 def profile(name: str) -> dict:
-    """A calibration profile from simulator/scenario/catalog/collectives.yaml, in SI units."""
-    profiles = _load_profiles()
-    if name not in profiles:
-        raise CatalogError(f"unknown collectives profile {name!r}; known: {sorted(profiles)}")
-    return dict(profiles[name])
+    """A calibration profile from simulator/domain/catalog/collectives.yaml, in SI units
+    (CatalogError naming the known profiles for an unknown one)."""
+    return profile_si(shipped_catalog().collectives.get(name, "collectives"))
 
 
 def tier_calibration(accelerator: str) -> tuple[dict, dict]:

@@ -33,7 +33,7 @@ from simulator.costmodel.collectives import (
     reduce_scatter_time,
     send_recv_time,
 )
-from simulator.scenario.specs import AcceleratorSpec, NodeSpec
+from simulator.domain.specs import AcceleratorSpec, NodeSpec
 
 NETWORK_LATENCY_S = 5e-6
 

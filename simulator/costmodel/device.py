@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.scenario.catalog import Catalog, shipped_catalog
-from simulator.scenario.specs import AcceleratorSpec
+from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.specs import AcceleratorSpec
 
 # Device-vector indices (consumed by Numba kernels).
 D_PEAK, D_GEMM_FRAC, D_M0, D_N0, D_K0 = 0, 1, 2, 3, 4

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numba import njit
 
-from simulator.scenario.specs import ModelSpec
+from simulator.domain.specs import ModelSpec
 
 GIB = float(2**30)
 

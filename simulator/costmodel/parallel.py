@@ -71,8 +71,8 @@ from simulator.costmodel.transformer import (
     model_flops_per_step,
     model_vector,
 )
+from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError, InputError, Problem
-from simulator.scenario.specs import ModelSpec
 
 # Layout columns (int-valued floats); L_COST indexes the stage-cost table.
 L_TP, L_PP, L_DP, L_EP, L_ZERO, L_V, L_SP, L_MB, L_COST = range(9)

@@ -38,7 +38,7 @@ from simulator.costmodel.parallel import (
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.training import RECOMPUTE
 from simulator.costmodel.transformer import model_vector
-from simulator.scenario.specs import ModelSpec
+from simulator.domain.specs import ModelSpec
 
 MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
 INTERLEAVES = (1, 2, 4)

@@ -27,7 +27,7 @@ from simulator.costmodel.ops import (
     put_gemm,
     put_mem,
 )
-from simulator.costmodel.precision import P_ACT, P_GEMM_ELEM, precision, precision_vector
+from simulator.costmodel.precision import P_ACT, P_GEMM_ELEM, precision_vector
 from simulator.costmodel.timeline import R_TIME, play_parts
 from simulator.costmodel.transformer import (
     M_EXPERTS,
@@ -46,10 +46,9 @@ from simulator.costmodel.transformer import (
     model_vector,
     param_count,
 )
+from simulator.domain.precision import SERVING_PRECISION, precision
+from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
-from simulator.scenario.specs import ModelSpec
-
-SERVING_PRECISION = {"bf16": "bf16-mixed", "fp16": "bf16-mixed", "fp8": "fp8-mixed", "fp32": "fp32"}
 
 
 @njit(cache=True)

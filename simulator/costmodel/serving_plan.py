@@ -18,12 +18,13 @@ from simulator.costmodel import memory as mem
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
-from simulator.costmodel.precision import precision, precision_vector
-from simulator.costmodel.serving import SERVING_PRECISION, build_decode, build_prefill
+from simulator.costmodel.precision import precision_vector
+from simulator.costmodel.serving import build_decode, build_prefill
 from simulator.costmodel.timeline import R_TIME, play_parts
 from simulator.costmodel.transformer import model_vector, param_count
+from simulator.domain.precision import SERVING_PRECISION, precision
+from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
-from simulator.scenario.specs import ModelSpec
 
 # Board power caps (fractions of TDP) at which the plan is tabulated; the engine interpolates.
 CAP_FRACTIONS = np.array([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])

@@ -27,7 +27,7 @@ from simulator.costmodel.ops import (
     fill_optimizer,
     new_table,
 )
-from simulator.costmodel.precision import P_STATE_BYTES, Precision, precision, precision_vector
+from simulator.costmodel.precision import P_STATE_BYTES, precision_vector
 from simulator.costmodel.timeline import (
     R_COMPUTE,
     R_FLOP,
@@ -37,8 +37,9 @@ from simulator.costmodel.timeline import (
     play_parts,
 )
 from simulator.costmodel.transformer import M_HIDDEN, model_flops_per_step, model_vector, param_count
+from simulator.domain.precision import Precision, precision
+from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
-from simulator.scenario.specs import ModelSpec
 
 RECOMPUTE = {"none": RC_NONE, "selective": RC_SELECTIVE, "full": RC_FULL}
 

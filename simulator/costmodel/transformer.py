@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from simulator.scenario.specs import ModelSpec
+from simulator.domain.specs import ModelSpec
 
 # Indices into the model vector (consumed by Numba kernels).
 M_LAYERS, M_HIDDEN, M_HEADS, M_KV_HEADS, M_HEAD_DIM, M_FFN, M_VOCAB = 0, 1, 2, 3, 4, 5, 6

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.scenario.catalog import Catalog
+from simulator.domain.catalog import Catalog
+from simulator.domain.specs import AcceleratorSpec, NodeSpec
 from simulator.scenario.schema import RackGroup
-from simulator.scenario.specs import AcceleratorSpec, NodeSpec
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.scenario.catalog import Catalog
+from simulator.domain.catalog import Catalog
 from simulator.scenario.schema import Fabric
 
 

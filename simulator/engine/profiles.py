@@ -21,10 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
-from simulator.errors import InputError
-from simulator.scenario.catalog import Catalog, shipped_catalog
-from simulator.scenario.check import check_file
-from simulator.scenario.csvfile import (  # noqa: F401 - re-exported for callers of this module
+from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.csvfile import (  # noqa: F401 - re-exported for callers of this module
     CARBON_RANGE_G_PER_KWH,
     MAX_CSV_BYTES,
     MAX_CSV_ROWS,
@@ -33,6 +31,8 @@ from simulator.scenario.csvfile import (  # noqa: F401 - re-exported for callers
     _Range,
     load_csv_profile,
 )
+from simulator.errors import InputError
+from simulator.scenario.check import check_file
 from simulator.scenario.schema import (
     BuiltinClimate,
     ConstantClimate,

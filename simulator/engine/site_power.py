@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.domain.units import human
 from simulator.engine.cluster import GroupState
 from simulator.engine.cooling import cooling_power
 from simulator.engine.power_chain import default_ups_capacity_w, facility_power
 from simulator.errors import Problem, ScenarioError
 from simulator.scenario.schema import Scenario
-from simulator.scenario.units import human
 
 # Lowest board power limit as a share of TDP (nvidia-smi -pl floor: 200 W of 700 W on H100 SXM).
 MIN_CAP_FRACTION = 0.3

@@ -20,6 +20,7 @@ from simulator.costmodel.parallel import plan_training
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.serving_plan import plan_serving
 from simulator.costmodel.transformer import param_count
+from simulator.domain.model_ref import resolve_model
 from simulator.engine import profiles
 from simulator.engine.bracket import largest_within
 from simulator.engine.cluster import GroupState, build_groups, eligible_groups
@@ -32,7 +33,6 @@ from simulator.engine.site_power import SitePower
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
-from simulator.scenario.model_ref import resolve_model
 
 HOUR_S = 3600.0
 PROGRESS_POINTS = 400

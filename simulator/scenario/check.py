@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.domain.catalog import Catalog
+from simulator.domain.csvfile import profile_problems
+from simulator.domain.model_ref import resolve_model
+from simulator.domain.precision import precision
+from simulator.domain.specs import ModelSpec
+from simulator.domain.units import human
 from simulator.errors import DcsimError, InputError, Problem
-from simulator.scenario.catalog import Catalog
-from simulator.scenario.csvfile import profile_problems
-from simulator.scenario.model_ref import resolve_model
 from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
-from simulator.scenario.specs import ModelSpec
-from simulator.scenario.units import human
-
-# Bytes per parameter of the training state that must live somewhere (weights + grads + Adam).
-_STATE_BYTES = {"bf16-amp": 16.0, "fp16-amp": 16.0, "bf16-mixed": 18.0, "fp16-mixed": 18.0, "fp8-mixed": 18.0,
-                "tf32": 16.0, "fp32": 16.0}
 
 
 def inside(folder: Path, candidate: Path) -> bool:
@@ -243,7 +240,7 @@ def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog
     if model is not None and memory > 0:
         from simulator.costmodel.transformer import param_count
 
-        need = param_count(model) * _STATE_BYTES[job.precision] / job.gpus
+        need = param_count(model) * precision(job.precision).training_state_bytes / job.gpus
         if need > memory:
             problems.append(Problem(
                 f"{path}.model",

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.validation import validate_model
+from simulator.domain.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 from simulator.errors import InputError, Problem, ScenarioError
-from simulator.scenario.catalog import Catalog, shipped_catalog
 from simulator.scenario.check import check_scenario
 from simulator.scenario.schema import Scenario
-from simulator.scenario.validate import validate_model
-from simulator.scenario.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 
 
 @dataclass(frozen=True)

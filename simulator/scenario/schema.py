@@ -12,15 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from simulator.scenario.specs import (
-    AcceleratorSpec,
-    ClimateSpec,
-    ModelSpec,
-    NodeSpec,
-    OpticSpec,
-    SwitchSpec,
-)
-from simulator.scenario.types import (
+from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
+from simulator.domain.quantities import (
     Amount,
     Celsius,
     Count,
@@ -40,7 +33,15 @@ from simulator.scenario.types import (
     UnitFraction,
     Usd,
 )
-from simulator.scenario.units import human
+from simulator.domain.specs import (
+    AcceleratorSpec,
+    ClimateSpec,
+    ModelSpec,
+    NodeSpec,
+    OpticSpec,
+    SwitchSpec,
+)
+from simulator.domain.units import human
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
@@ -320,10 +321,10 @@ class TrainingJob(Frozen):
         None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
-    precision: Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32"] = "bf16-mixed"
-    recompute: Literal["none", "selective", "full"] = "selective"
-    optimizer: Literal["adamw-foreach", "adamw-fused", "sgd"] = "adamw-fused"
-    attention: Literal["flash", "standard"] = Field(
+    precision: Literal[PRECISIONS] = "bf16-mixed"
+    recompute: Literal[RECOMPUTES] = "selective"
+    optimizer: Literal[OPTIMIZERS] = "adamw-fused"
+    attention: Literal[ATTENTIONS] = Field(
         "flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
     overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")
     layout: Literal["auto"] | Layout = Field("auto", description="'auto' or an explicit parallel layout.")
@@ -382,7 +383,7 @@ class InferenceService(Frozen):
     model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
     replicas: Count = Field(description="Model replicas behind the load balancer.")
     gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel, within a node).")
-    precision: Literal["bf16", "fp16", "fp8"] = Field("bf16", description="Weight and activation precision.")
+    precision: Literal[SERVING_PRECISIONS] = Field("bf16", description="Weight and activation precision.")
     arrival_rate: Annotated[PerS, Field(ge=0, le=1e9)] = Field(
         description="Mean requests per second, e.g. '20/s' or '50 req/s'.")
     daily_profile: Annotated[

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simulator.cli import PrecisionName, app
-from simulator.costmodel.precision import PRECISIONS
+from simulator.domain.precision import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DCSIM = ROOT / ".venv" / "bin" / "dcsim"

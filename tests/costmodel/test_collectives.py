@@ -406,7 +406,7 @@ def test_catalog_holds_what_the_calibration_script_fits():
 
 def test_in_switch_reduction_only_where_the_switches_have_it():
     from simulator.costmodel.comm import CommModel
-    from simulator.scenario.catalog import shipped_catalog
+    from simulator.domain.catalog import shipped_catalog
 
     cat = shipped_catalog()
     comms = {}

@@ -12,7 +12,7 @@ import pytest
 from simulator.costmodel import device as dm
 from simulator.costmodel import ops as optab
 from simulator.costmodel import timeline as tl
-from simulator.scenario.catalog import shipped_catalog
+from simulator.domain.catalog import shipped_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "benchmarks" / "reference" / "h100_microbench.json"

@@ -10,9 +10,9 @@ from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.memory import usable_bytes
 from simulator.costmodel.serving import estimate_decode, estimate_prefill
 from simulator.costmodel.training import estimate_train
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
-from simulator.scenario.catalog import shipped_catalog
-from simulator.scenario.specs import ModelSpec
 
 H100_BF16_PEAK = 989.4e12
 

@@ -7,12 +7,13 @@ import pytest
 from simulator.costmodel import memory as mem
 from simulator.costmodel import ops as optab
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.precision import precision, precision_vector
+from simulator.costmodel.precision import precision_vector
 from simulator.costmodel.serving import estimate_decode, estimate_prefill
 from simulator.costmodel.training import estimate_train
 from simulator.costmodel.transformer import model_vector
-from simulator.scenario.catalog import shipped_catalog
-from simulator.scenario.specs import ModelSpec
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.precision import precision
+from simulator.domain.specs import ModelSpec
 
 GIB = 2**30
 

@@ -19,9 +19,9 @@ from simulator.costmodel.parallel import (
 )
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.search import INTERLEAVES, MICRO_BATCHES, candidate_layouts
-from simulator.scenario.catalog import shipped_catalog
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.specs import ModelSpec
 from simulator.scenario.schema import Layout
-from simulator.scenario.specs import ModelSpec
 
 
 def model(name: str) -> ModelSpec:

@@ -10,8 +10,8 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.serving import estimate_decode, estimate_prefill
 from simulator.costmodel.serving_plan import batch_grid, plan_serving, replica_memory_bytes
+from simulator.domain.catalog import shipped_catalog
 from simulator.errors import DoesNotFitError
-from simulator.scenario.catalog import shipped_catalog
 
 CATALOG = shipped_catalog()
 NODE = CATALOG.nodes.get("dgx-h100")

@@ -7,9 +7,10 @@ import pytest
 
 from simulator.costmodel import ops as optab
 from simulator.costmodel import transformer as tfm
-from simulator.costmodel.precision import precision, precision_vector
-from simulator.scenario.catalog import shipped_catalog
-from simulator.scenario.specs import ModelSpec
+from simulator.costmodel.precision import precision_vector
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.precision import precision
+from simulator.domain.specs import ModelSpec
 
 
 def model(name: str) -> ModelSpec:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from simulator import api
+from simulator.domain.catalog import shipped_catalog
 from simulator.engine.fabric import FabricSize, network_shares, size_fabric
-from simulator.scenario.catalog import shipped_catalog
 from simulator.scenario.schema import Fabric
 
 

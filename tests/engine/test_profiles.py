@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from simulator.domain.catalog import shipped_catalog
+from simulator.domain.specs import ClimateSpec
 from simulator.engine.profiles import (
     ar1_noise,
     hourly_carbon_kg_per_j,
@@ -15,7 +17,6 @@ from simulator.engine.profiles import (
     load_csv_profile,
 )
 from simulator.errors import InputError
-from simulator.scenario.catalog import shipped_catalog
 from simulator.scenario.schema import (
     BuiltinClimate,
     ConstantClimate,
@@ -24,7 +25,6 @@ from simulator.scenario.schema import (
     SolarDipProfile,
     TimeOfUseProfile,
 )
-from simulator.scenario.specs import ClimateSpec
 
 YEAR_H = 8760
 PER_KWH = 1 / 3.6e6

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from simulator.domain import yaml_io
+from simulator.domain.yaml_io import join_path, load_yaml_file, parse_yaml
 from simulator.errors import InputError
-from simulator.scenario import yaml_io
-from simulator.scenario.yaml_io import join_path, load_yaml_file, parse_yaml
 
 NESTED = """\
 site:

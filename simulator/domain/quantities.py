@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from simulator.scenario.units import KIND_NAMES, parser
+from simulator.domain.units import KIND_NAMES, parser
 
 
 def _quantity(kind: str):
@@ -43,6 +43,7 @@ NonNegSeconds = Annotated[Seconds, Field(ge=0)]
 PositiveWatts = Annotated[Watts, Field(gt=0)]
 NonNegWatts = Annotated[Watts, Field(ge=0)]
 PositiveBytes = Annotated[Bytes, Field(gt=0)]
+NonNegBytes = Annotated[Bytes, Field(ge=0)]
 PositiveBytesPerS = Annotated[BytesPerS, Field(gt=0)]
 PositiveFlopPerS = Annotated[FlopPerS, Field(gt=0)]
 NonNegUsd = Annotated[Usd, Field(ge=0)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.specs import ModelSpec
+from simulator.domain.validation import validate_model
+from simulator.domain.yaml_io import load_yaml_file
 from simulator.errors import InputError, Problem
-from simulator.scenario.catalog import Catalog, shipped_catalog
-from simulator.scenario.specs import ModelSpec
-from simulator.scenario.validate import validate_model
-from simulator.scenario.yaml_io import load_yaml_file
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 

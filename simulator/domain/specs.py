@@ -10,11 +10,13 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from simulator.scenario.types import (
+from simulator.domain.quantities import (
     BytesPerS,
     Celsius,
     Count,
     Frozen,
+    NonNegBytes,
+    NonNegSeconds,
     NonNegUsd,
     NonNegWatts,
     OutdoorCelsius,
@@ -25,7 +27,7 @@ from simulator.scenario.types import (
     PositiveWatts,
     Seconds,
 )
-from simulator.scenario.units import human
+from simulator.domain.units import human
 
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
 Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
@@ -249,3 +251,31 @@ class ClimateSpec(Frozen):
     noise_std: Celsius = Field(ge=0, le=50)
     noise_corr_hours: float = Field(gt=0)
     source: str
+
+
+class CollectiveProfileSpec(Frozen):
+    """A tier profile of the collective cost model (costmodel/collectives.py): per protocol the
+    achieved share of a tier's link bandwidth and the per-call and per-step latencies NCCL's
+    tuner prices each (algorithm, protocol) with; the link bandwidth comes from the hardware.
+    Optional protocols default to off (efficiency 0); optional latencies to the Simple ones."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    kind: Literal["scaleup", "scaleout"] = "scaleup"
+    source: str
+    efficiency: float = Field(gt=0, le=1, description="Simple ring/tree bus bandwidth / link bandwidth.")
+    latency: NonNegSeconds = Field(description="Simple per-step latency (also all-to-all per peer).")
+    base_latency: NonNegSeconds = Field(0.0, description="Simple per-call latency.")
+    ll128_efficiency: float = Field(0.0, ge=0, le=1, description="LL128 bus bandwidth share; 0 = off.")
+    ll128_base_latency: NonNegSeconds = 0.0
+    ll128_latency: NonNegSeconds = 0.0
+    ll_efficiency: float = Field(0.0, ge=0, le=1, description="LL bus bandwidth share; 0 = off.")
+    ll_base_latency: NonNegSeconds = 0.0
+    ll_latency: NonNegSeconds = 0.0
+    half_size: NonNegBytes = Field(0.0, description="Buffer at which half the bandwidth is reached.")
+    innet_efficiency: float = Field(0.0, ge=0, le=1, description="In-network reduction share; 0 = none.")
+    innet_base_latency: NonNegSeconds = 0.0
+    innet_latency: NonNegSeconds | None = Field(None, description="Default: latency.")
+    p2p_efficiency: float | None = Field(None, gt=0, le=1, description="Send/recv share; default: efficiency.")
+    p2p_latency: NonNegSeconds | None = Field(None, description="Default: latency.")
+    call_floor: NonNegSeconds = Field(0.0, description="Least time of one synchronising call.")

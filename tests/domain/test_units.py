@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.domain.units import KIND_NAMES, format_quantity, human, parse_quantity, parser
 from simulator.errors import DcsimError, UnitError
-from simulator.scenario.units import KIND_NAMES, format_quantity, human, parse_quantity, parser
 
 ALL_KINDS = [
     "count",

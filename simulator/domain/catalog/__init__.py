@@ -16,18 +16,19 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from simulator.errors import CatalogError, Problem
-from simulator.scenario.specs import (
+from simulator.domain.specs import (
     AcceleratorSpec,
     CalibrationSpec,
     ClimateSpec,
+    CollectiveProfileSpec,
     ModelSpec,
     NodeSpec,
     OpticSpec,
     SwitchSpec,
 )
-from simulator.scenario.validate import validate_model
-from simulator.scenario.yaml_io import load_yaml_file
+from simulator.domain.validation import validate_model
+from simulator.domain.yaml_io import load_yaml_file
+from simulator.errors import CatalogError, Problem
 
 CATALOG_DIR = Path(__file__).parent
 
@@ -39,10 +40,15 @@ KINDS: dict[str, type[BaseModel]] = {
     "optics": OpticSpec,
     "climates": ClimateSpec,
     "calibration": CalibrationSpec,
+    "collectives": CollectiveProfileSpec,
 }
+# Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
+# calibration data.
+INTERNAL_KINDS = ("calibration", "collectives")
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
-            "optics": "optic", "climates": "climate", "calibration": "calibration profile"}
+            "optics": "optic", "climates": "climate", "calibration": "calibration profile",
+            "collectives": "collectives profile"}
 
 T = TypeVar("T", bound=BaseModel)
 

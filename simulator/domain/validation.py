@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from simulator.domain.yaml_io import join_path
 from simulator.errors import Problem, ScenarioError
-from simulator.scenario.yaml_io import join_path
 
 M = TypeVar("M", bound=BaseModel)
 

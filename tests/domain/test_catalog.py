@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from simulator.errors import CatalogError, InputError
-from simulator.scenario.catalog import (
+from simulator.domain.catalog import (
     CATALOG_DIR,
     KINDS,
     Catalog,
@@ -15,7 +14,8 @@ from simulator.scenario.catalog import (
     normalise_name,
     shipped_catalog,
 )
-from simulator.scenario.specs import ModelSpec
+from simulator.domain.specs import ModelSpec
+from simulator.errors import CatalogError, InputError
 
 GIB = 2.0**30
 
@@ -202,7 +202,7 @@ def test_every_resolved_calibration_is_complete(catalog):
 
 
 def test_cyclic_calibration_chain_is_an_error(catalog):
-    from simulator.scenario.specs import CalibrationSpec
+    from simulator.domain.specs import CalibrationSpec
 
     a = CalibrationSpec(name="loop-a", source="test", base="loop-b")
     b = CalibrationSpec(name="loop-b", source="test", base="loop-a")
