@@ -30,9 +30,9 @@ def _device():
 
 def microbench_cases() -> Iterator[dict]:
     """GEMM and copy times as measured per call (dispatch + kernel), and board power."""
-    from simulator.costmodel.device import D_HOST_GEMM, D_HOST_OP, D_IDLE_W, D_MEM_BW, D_MEM_W
+    from simulator.costmodel.device import DeviceCol
     from simulator.costmodel.ops import PH_FWD, new_table, put_gemm
-    from simulator.costmodel.timeline import R_TIME, gemm_efficiency, play_parts
+    from simulator.costmodel.timeline import ResultCol, gemm_efficiency, play_parts
 
     data = json.loads((REFERENCE / "h100_microbench.json").read_text())
     device = _device()
@@ -42,28 +42,28 @@ def microbench_cases() -> Iterator[dict]:
         m, n, k = float(row["m"]), float(row["n"]), float(row["k"])
         elem = 2.0 if dtype == "bf16" else 4.0
         compute = 2 * m * n * k / (dv[0] * gemm_efficiency(m, n, k, dv))
-        memory = elem * (m * k + k * n + m * n) / dv[D_MEM_BW]
-        predicted = dv[D_HOST_GEMM] + max(compute, memory)
+        memory = elem * (m * k + k * n + m * n) / dv[DeviceCol.MEM_BW]
+        predicted = dv[DeviceCol.HOST_GEMM] + max(compute, memory)
         yield {"group": f"gemm-{dtype}", "case": f"{row['m']}x{row['n']}x{row['k']}",
                "predicted": predicted, "measured": row["seconds"], "unit": "s"}
     dv = device.vector("bf16")
     for row in data["membw"]:
         nbytes = 2 * row["mib"] * 2**20
         yield {"group": "copy", "case": f"{row['mib']} MiB", "unit": "s",
-               "predicted": dv[D_HOST_OP] + nbytes / dv[D_MEM_BW], "measured": row["seconds"]}
+               "predicted": dv[DeviceCol.HOST_OP] + nbytes / dv[DeviceCol.MEM_BW], "measured": row["seconds"]}
     for p in data["power"]:
         what = p["what"]
         if what == "idle":
-            predicted = dv[D_IDLE_W]
+            predicted = dv[DeviceCol.IDLE_W]
         elif what.startswith("copy"):
-            predicted = dv[D_MEM_W]
+            predicted = dv[DeviceCol.MEM_W]
         else:
             # A sustained stream of 8192^3 bf16 GEMMs played at the highest clock within TDP.
             ops = new_table(1)
             n = put_gemm(ops, 0, 8192.0, 8192.0, 8192.0, 2.0, PH_FWD, 0.0, 1000.0)
             _, (res,), predicted = play_parts([(ops, n, 1.0)], dv, device.spec.tdp)
             yield {"group": "power", "case": "gemm 8192^3 sustained TFLOP/s", "unit": "TFLOP/s",
-                   "predicted": 1000 * 2 * 8192**3 / res[R_TIME] / 1e12, "measured": p["tflops"]}
+                   "predicted": 1000 * 2 * 8192**3 / res[ResultCol.TIME] / 1e12, "measured": p["tflops"]}
         yield {"group": "power", "case": f"{what} board power", "unit": "W",
                "predicted": predicted, "measured": p["power_w_from_energy"]}
 

@@ -48,9 +48,10 @@ def rows() -> list[dict]:
     from simulator.costmodel import memory as mem
     from simulator.costmodel.comm import CommModel
     from simulator.costmodel.device import DeviceModel
-    from simulator.costmodel.parallel import evaluate, validate_layout
+    from simulator.costmodel.parallel import evaluate
     from simulator.costmodel.precision import Recipe
     from simulator.domain.catalog import shipped_catalog
+    from simulator.domain.layout import ParallelLayout, layout_problems
     from simulator.domain.specs import ModelSpec
 
     catalog = shipped_catalog()
@@ -66,9 +67,9 @@ def rows() -> list[dict]:
         best = None
         for micro in (1, 2, 4, 8):
             for v in (1, 2, 4):
-                layout = {"tp": tp, "pp": pp, "dp": dp, "ep": 1, "zero": 0, "interleave": v, "sp": 0,
-                          "micro_batch": micro}
-                if validate_layout(model, gpus, batch, layout, comm.scaleup_domain):
+                layout = ParallelLayout(tp=tp, pp=pp, dp=dp, interleave=v, micro_batch=micro)
+                if layout_problems(layout, gpus=gpus, global_batch=batch, domain=comm.scaleup_domain,
+                                   heads=model.heads, layers=model.layers, experts=model.experts):
                     continue
                 r = evaluate(model, device, gpus, batch, SEQ, layout, recipe, comm)
                 if r["peak_memory_bytes"] > usable:
@@ -79,7 +80,7 @@ def rows() -> list[dict]:
             continue
         r, layout = best
         predicted = paper_flops(batch, layers, hidden) / r["step_time_at_tdp_s"] / gpus / 1e12
-        out.append({"case": f"{params_b:g}B tp{tp} pp{pp} dp{dp} (mb{layout['micro_batch']} v{layout['interleave']})",
+        out.append({"case": f"{params_b:g}B tp{tp} pp{pp} dp{dp} (mb{layout.micro_batch} v{layout.interleave})",
                     "predicted": predicted, "published": float(published), "breakdown": r})
     return out
 

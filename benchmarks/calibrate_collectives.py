@@ -118,8 +118,8 @@ def predict(params: dict[str, float], data: dict[str, np.ndarray], bw_bytes_per_
     """Model times (s) for the all-reduce rows and the send/recv rows."""
     tiers = one_tier(params, bw_bytes_per_s)
     groups = data["ar_ranks"].astype(np.float64)[:, None]
-    ar = coll.collective_times_groups(coll.ALL_REDUCE, data["ar_nbytes"], groups, tiers)
-    sr = coll.collective_times(coll.SEND_RECV, data["sr_nbytes"], np.array([2.0]), tiers)
+    ar = coll.collective_times_groups(coll.Collective.ALL_REDUCE, data["ar_nbytes"], groups, tiers)
+    sr = coll.collective_times(coll.Collective.SEND_RECV, data["sr_nbytes"], np.array([2.0]), tiers)
     return ar, sr
 
 

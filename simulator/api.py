@@ -98,8 +98,8 @@ def _comm_for(device, catalog: Catalog, fabric, base_dir: Path | None):
 
 def _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_batch, recipe, layout,
                        fabric, base_dir, gpu_hour_usd) -> dict:
-    from simulator.costmodel.parallel import layout_name, plan_training
     from simulator.costmodel.search import search_layouts
+    from simulator.costmodel.training_plan import plan_training
     from simulator.scenario.schema import Layout
 
     comm, node = _comm_for(device, catalog, fabric, base_dir)
@@ -108,12 +108,12 @@ def _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_bat
     if layout == "auto":
         chosen = "auto"
     else:
-        chosen = Layout.model_validate(dict(layout) if layout else {"dp": gpus})
+        chosen = Layout.model_validate(dict(layout) if layout else {"dp": gpus}).resolve(gpus, micro_batch)
     plan = plan_training(spec, device, gpus, global_batch, micro_batch, seq, recipe, chosen, comm)
     step, power, clock = plan.nominal()
     out = {
         "model": spec.name, "accelerator": device.name, "node": node.name, "gpus": gpus,
-        "layout": plan.layout, "layout_name": layout_name(plan.layout),
+        "layout": plan.layout_dict(), "layout_name": plan.layout.name,
         "layouts_evaluated": plan.layouts_evaluated,
         "step_time_s": step, "peak_memory_bytes": plan.peak_memory_bytes,
         "usable_memory_bytes": plan.usable_memory_bytes,
@@ -145,7 +145,7 @@ def _cheapest(spec, device, gpus, global_batch, seq, recipe, comm, micro_batch, 
         step = found.ranking[0][0]
         usd = gpu_hour_usd / 3600.0 * n * step / (global_batch * seq) * 1e6
         if best is None or usd < best["usd_per_mtoken"]:
-            best = {"gpus": n, "layout": found.best, "step_time_s": step, "usd_per_mtoken": usd}
+            best = {"gpus": n, "layout": found.best.as_dict(), "step_time_s": step, "usd_per_mtoken": usd}
     return best
 
 
@@ -267,12 +267,14 @@ class Result:
     numbers; the plain dicts are ``summary_dict`` and ``costs_dict``), ``timeseries``, ``jobs``
     ``services`` and ``progress`` (DataFrames, columns in docs/outputs.md)."""
 
-    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress, services=None):
+    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress, services=None,
+                 record=None):
         import pandas as pd
 
         from simulator.report.frames import SERVICE_COLUMNS
 
         self.scenario = scenario
+        self.record = record
         self.summary_dict = summary
         self.costs_dict = costs
         self.timeseries = timeseries
@@ -363,10 +365,10 @@ def simulate(scenario, progress=None) -> Result:
     from simulator.scenario.load import LoadedScenario
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    world = World(loaded, progress_callback=progress).run()
-    timeseries = timeseries_frame(world)
-    jobs = jobs_frame(world)
-    services = services_frame(world)
-    summary = summary_report(world, timeseries, jobs, services)
-    costs = cost_report(world, summary, jobs, services)
-    return Result(loaded, summary, costs, timeseries, jobs, progress_frame(world), services)
+    record = World(loaded, progress_callback=progress).run()
+    timeseries = timeseries_frame(record)
+    jobs = jobs_frame(record)
+    services = services_frame(record)
+    summary = summary_report(loaded.scenario, record, timeseries, jobs, services)
+    costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services)
+    return Result(loaded, summary, costs, timeseries, jobs, progress_frame(record), services, record=record)

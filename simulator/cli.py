@@ -522,15 +522,19 @@ ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_de
 @app.command("validate")
 @handle_errors
 def validate_cmd(scenario: ScenarioArg):
-    """Check a scenario without running it: every problem, with its YAML path, exit code 2."""
+    """Check a scenario without running it: every problem, with its YAML path, exit code 2. Runs
+    the same planning as `dcsim run` (layouts, memory, the idle site), so what validates runs."""
     from simulator.scenario.load import load_scenario
 
     loaded = load_scenario(scenario)
+    from simulator.engine.planning import plan_run  # the cost model (Numba) only for a clean scenario
+
+    try:
+        plan = plan_run(loaded)
+    except InputError as err:
+        raise loaded.locate(err) from None
     sc = loaded.scenario
-    gpus = 0
-    for group in sc.cluster.racks:
-        node = loaded.catalog.nodes.get(group.node)
-        gpus += group.count * group.nodes_per_rack * node.accelerators_per_node
+    gpus = sum(g.gpus_total for g in plan.groups)
     sys.stdout.write(f"ok: {sc.name}: {len(sc.cluster.racks)} rack group(s), {gpus} accelerators, "
                      f"{len(sc.workloads.training)} training job(s), {len(sc.workloads.inference)} inference "
                      f"service(s), horizon {_h(sc.simulation.horizon, 'time')}\n")

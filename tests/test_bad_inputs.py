@@ -154,18 +154,20 @@ def test_bad_input_fails_cleanly_in_a_real_process(case, tmp_path):
             _check_no_output(case, tmp_path)
 
 
-def test_a_problem_found_only_when_the_run_is_built_is_located_too(tmp_path):
-    """Memory for activations is checked when the run plans its layouts, not by validate (which
-    stays cheap): Llama-2 70B's training state fits 16 H100s fully sharded, no layout does.
-    The run still fails before simulating, with the file, line and YAML path, and writes nothing."""
+def test_validate_fails_what_the_run_would_fail_with_the_same_located_line(tmp_path):
+    """Memory for activations is checked when the layouts are planned, and `dcsim validate` plans
+    them too (what validates, runs): Llama-2 70B's training state fits 16 H100s fully sharded,
+    no layout does. Both commands fail before simulating, with the file, line and YAML path,
+    the same line, and write nothing."""
     scenario = tmp_path / "big-model.yaml"
     scenario.write_text(VALID.read_text(encoding="utf-8").replace("model: gpt3-125m", "model: llama2-70b"),
                         encoding="utf-8")
     runner = CliRunner()
-    assert runner.invoke(app, ["validate", str(scenario)]).exit_code == 0
+    checked = runner.invoke(app, ["validate", str(scenario)])
     result = runner.invoke(app, ["run", str(scenario), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 2, result.output
+    assert checked.exit_code == result.exit_code == 2, result.output
     (line,) = result.output.splitlines()
+    assert checked.output.splitlines() == [line]
     assert line.startswith(f"error: {scenario}:10: workloads.training[0].model: llama2-70b: ")
     assert "fits in memory" in line and "GiB" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big-model.yaml"]

@@ -2,7 +2,8 @@
 
 Numba's on-disk cache only notices edits to the file holding a kernel, not to the kernels it
 calls in other files; a stale caller then runs against a changed callee. So the cache lives in
-a folder named after a hash of every source file of this package: any edit starts a new cache.
+a folder named after a hash of every source file of this package and of the domain package
+(whose scalar rules the kernels compile): any edit starts a new cache.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 def _cache_dir() -> str:
     digest = hashlib.sha256()
-    for file in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    # The kernels also compile the domain's scalar rules (domain/layout.py).
+    for file in [*sorted(here.glob("*.py")), *sorted((here.parent / "domain").glob("*.py"))]:
         digest.update(file.name.encode())
         digest.update(file.read_bytes())
     base = os.environ.get("DCSIM_CACHE_DIR") or os.path.join(

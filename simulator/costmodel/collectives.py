@@ -59,6 +59,7 @@ All kernels below are Numba-compiled; comm.py calls them from the layout-search 
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 
 import numpy as np
 from numba import njit
@@ -66,33 +67,60 @@ from numba import njit
 from simulator.domain.catalog import shipped_catalog
 from simulator.domain.specs import CollectiveProfileSpec
 
-# Tier columns.
-T_BW = 0          # per-rank per-direction link bandwidth, bytes/s (after oversubscription)
-T_RANKS = 1       # ranks (tier i-1 groups) one tier-i group can hold; inf = unbounded
-T_HALF = 2        # half-bandwidth buffer size of the ramp, bytes (0 = no ramp)
-T_FLOOR = 3       # least time of one synchronising collective call, s
-# Protocols, each three columns from T_PROTO + 3 * p: achieved fraction of T_BW (bus bandwidth;
-# 0 = protocol off), per-call latency (s), per-step latency (s).
-PROTO_SIMPLE, PROTO_LL128, PROTO_LL = 0, 1, 2
-N_PROTOS = 3
-PROTO_NAMES = ("simple", "ll128", "ll")
-T_PROTO = 4
-T_EFF = T_PROTO       # Simple: ring/tree bus bandwidth / T_BW for large buffers
-T_BASE = T_PROTO + 1  # Simple: per-call latency, s
-T_LAT = T_PROTO + 2   # Simple: per-step latency, s (also the all-to-all per-peer latency)
-T_LL128_EFF, T_LL128_BASE, T_LL128_LAT = T_PROTO + 3, T_PROTO + 4, T_PROTO + 5
-T_LL_EFF, T_LL_BASE, T_LL_LAT = T_PROTO + 6, T_PROTO + 7, T_PROTO + 8
-T_INNET_EFF = 13      # in-network-reduction all-reduce: S / time / T_BW; 0 = none
-T_INNET_BASE = 14     # in-network reduction: per-call latency, s
-T_INNET_LAT = 15      # in-network reduction: latency per rank-step (2(n-1) of them), s
-T_P2P_EFF = 16        # achieved fraction of T_BW for send/recv and all-to-all
-T_P2P_LAT = 17        # latency of one point-to-point message, s
-TIER_COLS = 18
 
-# Collective kinds for the vectorised entry point.
-ALL_REDUCE, ALL_GATHER, REDUCE_SCATTER, ALL_TO_ALL, SEND_RECV = 0, 1, 2, 3, 4
-KINDS = {"all_reduce": ALL_REDUCE, "all_gather": ALL_GATHER, "reduce_scatter": REDUCE_SCATTER,
-         "all_to_all": ALL_TO_ALL, "send_recv": SEND_RECV}
+class TierCol(IntEnum):
+    """Columns of a tier row. Protocols take three columns each from PROTO + 3 * p: achieved
+    fraction of BW (bus bandwidth; 0 = protocol off), per-call latency (s), per-step latency (s)."""
+
+    BW = 0            # per-rank per-direction link bandwidth, bytes/s (after oversubscription)
+    RANKS = 1         # ranks (tier i-1 groups) one tier-i group can hold; inf = unbounded
+    HALF = 2          # half-bandwidth buffer size of the ramp, bytes (0 = no ramp)
+    FLOOR = 3         # least time of one synchronising collective call, s
+    EFF = 4           # Simple: ring/tree bus bandwidth / BW for large buffers
+    PROTO = 4         # first protocol column (an alias of EFF)
+    BASE = 5          # Simple: per-call latency, s
+    LAT = 6           # Simple: per-step latency, s (also the all-to-all per-peer latency)
+    LL128_EFF = 7
+    LL128_BASE = 8
+    LL128_LAT = 9
+    LL_EFF = 10
+    LL_BASE = 11
+    LL_LAT = 12
+    INNET_EFF = 13    # in-network-reduction all-reduce: S / time / BW; 0 = none
+    INNET_BASE = 14   # in-network reduction: per-call latency, s
+    INNET_LAT = 15    # in-network reduction: latency per rank-step (2(n-1) of them), s
+    P2P_EFF = 16      # achieved fraction of BW for send/recv and all-to-all
+    P2P_LAT = 17      # latency of one point-to-point message, s
+
+
+TIER_COLS = len({m.value for m in TierCol})
+
+
+class Protocol(IntEnum):
+    """NCCL protocols, in the order of their column triples."""
+
+    SIMPLE = 0
+    LL128 = 1
+    LL = 2
+
+
+N_PROTOS = len(Protocol)
+PROTO_NAMES = ("simple", "ll128", "ll")
+
+
+class Collective(IntEnum):
+    """Collective kinds for the vectorised entry point."""
+
+    ALL_REDUCE = 0
+    ALL_GATHER = 1
+    REDUCE_SCATTER = 2
+    ALL_TO_ALL = 3
+    SEND_RECV = 4
+
+
+KINDS = {"all_reduce": Collective.ALL_REDUCE, "all_gather": Collective.ALL_GATHER,
+         "reduce_scatter": Collective.REDUCE_SCATTER, "all_to_all": Collective.ALL_TO_ALL,
+         "send_recv": Collective.SEND_RECV}
 
 # NCCL turns NVLink SHARP off for communicators of two GPUs or fewer (src/transport/nvls.cc).
 INNET_MIN_RANKS = 3.0
@@ -120,16 +148,16 @@ def protocol_s(moved_fraction, steps, nbytes, tier, proto):
     """One algorithm on one protocol: ``moved_fraction`` of the buffer at the protocol's share of
     the link, its per-call latency and ``steps`` per-step latencies; inf where the tier does not
     enable the protocol."""
-    col = T_PROTO + 3 * proto
+    col = TierCol.PROTO + 3 * proto
     eff = tier[col]
     if eff <= 0.0:
         return np.inf
-    wire_s = transfer_s(moved_fraction, nbytes, tier[T_BW], eff, tier[T_HALF])
+    wire_s = transfer_s(moved_fraction, nbytes, tier[TierCol.BW], eff, tier[TierCol.HALF])
     return wire_s + tier[col + 1] + steps * tier[col + 2]
 
 
 @njit(cache=True)
-def ring_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
+def ring_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Ring all-reduce with protocol ``proto``: 2(n-1)/n of the buffer, 2(n-1) steps.
 
     inf where the tier does not enable the protocol.
@@ -140,7 +168,7 @@ def ring_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
 
 
 @njit(cache=True)
-def tree_all_reduce_s(nbytes, n, tier, proto=PROTO_SIMPLE):
+def tree_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Double binary tree all-reduce: reduce up, broadcast down; 2 S at busbw, 2 log2(n) steps."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
@@ -152,10 +180,10 @@ def innet_all_reduce_s(nbytes, n, tier):
     """In-network reduction (NVLS / SHARP): S up, S down; inf where the tier cannot reduce."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
-    if tier[T_INNET_EFF] <= 0.0 or n < INNET_MIN_RANKS:
+    if tier[TierCol.INNET_EFF] <= 0.0 or n < INNET_MIN_RANKS:
         return np.inf
-    wire_s = transfer_s(1.0, nbytes, tier[T_BW], tier[T_INNET_EFF], tier[T_HALF])
-    return wire_s + tier[T_INNET_BASE] + 2.0 * (n - 1.0) * tier[T_INNET_LAT]
+    wire_s = transfer_s(1.0, nbytes, tier[TierCol.BW], tier[TierCol.INNET_EFF], tier[TierCol.HALF])
+    return wire_s + tier[TierCol.INNET_BASE] + 2.0 * (n - 1.0) * tier[TierCol.INNET_LAT]
 
 
 @njit(cache=True)
@@ -172,12 +200,12 @@ def flat_all_reduce_s(nbytes, n, tier):
     ring_moved = 2.0 * (n - 1.0) / n
     ring_steps = 2.0 * (n - 1.0)
     tree_steps = 2.0 * math.ceil(math.log2(n))
-    wire_bytes = nbytes + tier[T_HALF]
+    wire_bytes = nbytes + tier[TierCol.HALF]
     for proto in range(N_PROTOS):
-        col = T_PROTO + 3 * proto
+        col = TierCol.PROTO + 3 * proto
         eff = tier[col]
         if eff > 0.0:
-            per_byte_s = wire_bytes / (eff * tier[T_BW])
+            per_byte_s = wire_bytes / (eff * tier[TierCol.BW])
             base, hop = tier[col + 1], tier[col + 2]
             best = min(best, base + ring_steps * hop + ring_moved * per_byte_s,
                        base + tree_steps * hop + 2.0 * per_byte_s)
@@ -185,7 +213,7 @@ def flat_all_reduce_s(nbytes, n, tier):
 
 
 @njit(cache=True)
-def ring_all_gather_s(nbytes, n, tier, proto=PROTO_SIMPLE):
+def ring_all_gather_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Ring all-gather of an ``nbytes`` output with protocol ``proto``: (n-1)/n of it, n-1 steps."""
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
@@ -199,13 +227,13 @@ def flat_all_gather_s(nbytes, n, tier):
     if n <= 1.0 or nbytes <= 0.0:
         return 0.0
     best = np.inf
-    moved_bytes = (n - 1.0) / n * (nbytes + tier[T_HALF])
+    moved_bytes = (n - 1.0) / n * (nbytes + tier[TierCol.HALF])
     for proto in range(N_PROTOS):
-        col = T_PROTO + 3 * proto
+        col = TierCol.PROTO + 3 * proto
         eff = tier[col]
         if eff > 0.0:
             best = min(best, tier[col + 1] + (n - 1.0) * tier[col + 2]
-                       + moved_bytes / (eff * tier[T_BW]))
+                       + moved_bytes / (eff * tier[TierCol.BW]))
     return best
 
 
@@ -214,7 +242,7 @@ def p2p_s(nbytes, tier):
     """One point-to-point message: its latency plus the bytes at the send/recv efficiency."""
     if nbytes <= 0.0:
         return 0.0
-    return tier[T_P2P_LAT] + transfer_s(1.0, nbytes, tier[T_BW], tier[T_P2P_EFF], tier[T_HALF])
+    return tier[TierCol.P2P_LAT] + transfer_s(1.0, nbytes, tier[TierCol.BW], tier[TierCol.P2P_EFF], tier[TierCol.HALF])
 
 
 # --------------------------------------------------------------------------- a group of tiers
@@ -236,7 +264,7 @@ def call_floor_s(group, tiers):
     floor = 0.0
     for i in range(group.shape[0]):
         if group[i] > 1.0:
-            floor = max(floor, tiers[i, T_FLOOR])
+            floor = max(floor, tiers[i, TierCol.FLOOR])
     return floor
 
 
@@ -309,8 +337,8 @@ def all_to_all_time(nbytes, group, tiers):
         peers = outer - inner
         if peers > 0.0:
             tier = tiers[i]
-            t = transfer_s(peers / n, nbytes, tier[T_BW], tier[T_P2P_EFF], tier[T_HALF])
-            slowest = max(slowest, t + peers * tier[T_LAT])
+            t = transfer_s(peers / n, nbytes, tier[TierCol.BW], tier[TierCol.P2P_EFF], tier[TierCol.HALF])
+            slowest = max(slowest, t + peers * tier[TierCol.LAT])
         inner = outer
     return max(slowest, call_floor_s(group, tiers))
 
@@ -326,16 +354,16 @@ def send_recv_time(nbytes, group, tiers):
 
 @njit(cache=True)
 def collective_time(kind, nbytes, group, tiers):
-    """Dispatch on ``kind`` (ALL_REDUCE, ALL_GATHER, REDUCE_SCATTER, ALL_TO_ALL, SEND_RECV)."""
-    if kind == ALL_REDUCE:
+    """Dispatch on ``kind`` (a ``Collective``)."""
+    if kind == Collective.ALL_REDUCE:
         return all_reduce_time(nbytes, group, tiers)
-    if kind == ALL_GATHER:
+    if kind == Collective.ALL_GATHER:
         return all_gather_time(nbytes, group, tiers)
-    if kind == REDUCE_SCATTER:
+    if kind == Collective.REDUCE_SCATTER:
         return reduce_scatter_time(nbytes, group, tiers)
-    if kind == ALL_TO_ALL:
+    if kind == Collective.ALL_TO_ALL:
         return all_to_all_time(nbytes, group, tiers)
-    if kind == SEND_RECV:
+    if kind == Collective.SEND_RECV:
         return send_recv_time(nbytes, group, tiers)
     return np.nan
 
@@ -400,8 +428,8 @@ def check_group(group, tiers: np.ndarray) -> np.ndarray:
         raise ValueError(f"group has {g.shape[0]} tiers, topology has {tiers.shape[0]}")
     if np.any(g < 1.0) or np.any(g != np.round(g)):
         raise ValueError(f"group sizes must be whole numbers >= 1, got {g.tolist()}")
-    if np.any(g > tiers[:, T_RANKS]):
-        raise ValueError(f"group {g.tolist()} exceeds the tier sizes {tiers[:, T_RANKS].tolist()}")
+    if np.any(g > tiers[:, TierCol.RANKS]):
+        raise ValueError(f"group {g.tolist()} exceeds the tier sizes {tiers[:, TierCol.RANKS].tolist()}")
     return g
 
 
@@ -419,7 +447,7 @@ def group_sizes(n_ranks: int, tiers: np.ndarray, stride: int = 1) -> np.ndarray:
     capacity = 1.0
     placed = 1
     for i in range(n_tiers):
-        capacity *= tiers[i, T_RANKS]
+        capacity *= tiers[i, TierCol.RANKS]
         members = n_ranks
         if i < n_tiers - 1 and capacity // stride < n_ranks:
             members = max(int(capacity // stride), placed)
@@ -495,22 +523,22 @@ def tier_row(bw_bytes_per_s: float, latency_s: float, ranks: float, *, efficienc
     send/recv efficiency to ``efficiency``. LL128 and LL are off unless given an efficiency.
     """
     row = np.zeros(TIER_COLS)
-    row[T_BW] = bw_bytes_per_s
-    row[T_RANKS] = ranks
-    row[T_HALF] = half_bytes
-    row[T_FLOOR] = call_floor_s
-    row[T_EFF], row[T_BASE], row[T_LAT] = efficiency, base_latency_s, latency_s
-    row[T_LL128_EFF], row[T_LL128_BASE], row[T_LL128_LAT] = (
+    row[TierCol.BW] = bw_bytes_per_s
+    row[TierCol.RANKS] = ranks
+    row[TierCol.HALF] = half_bytes
+    row[TierCol.FLOOR] = call_floor_s
+    row[TierCol.EFF], row[TierCol.BASE], row[TierCol.LAT] = efficiency, base_latency_s, latency_s
+    row[TierCol.LL128_EFF], row[TierCol.LL128_BASE], row[TierCol.LL128_LAT] = (
         ll128_efficiency, ll128_base_latency_s, ll128_latency_s)
-    row[T_LL_EFF], row[T_LL_BASE], row[T_LL_LAT] = ll_efficiency, ll_base_latency_s, ll_latency_s
-    row[T_INNET_EFF] = innet_efficiency
-    row[T_INNET_BASE] = innet_base_latency_s
-    row[T_INNET_LAT] = latency_s if innet_latency_s is None else innet_latency_s
-    row[T_P2P_EFF] = efficiency if p2p_efficiency is None else p2p_efficiency
-    row[T_P2P_LAT] = latency_s if p2p_latency_s is None else p2p_latency_s
-    if bw_bytes_per_s <= 0.0 or ranks < 1.0 or efficiency <= 0.0 or row[T_P2P_EFF] <= 0.0:
+    row[TierCol.LL_EFF], row[TierCol.LL_BASE], row[TierCol.LL_LAT] = ll_efficiency, ll_base_latency_s, ll_latency_s
+    row[TierCol.INNET_EFF] = innet_efficiency
+    row[TierCol.INNET_BASE] = innet_base_latency_s
+    row[TierCol.INNET_LAT] = latency_s if innet_latency_s is None else innet_latency_s
+    row[TierCol.P2P_EFF] = efficiency if p2p_efficiency is None else p2p_efficiency
+    row[TierCol.P2P_LAT] = latency_s if p2p_latency_s is None else p2p_latency_s
+    if bw_bytes_per_s <= 0.0 or ranks < 1.0 or efficiency <= 0.0 or row[TierCol.P2P_EFF] <= 0.0:
         raise ValueError("a tier needs bw > 0, ranks >= 1 and efficiencies > 0")
-    if min(row[T_BASE:T_P2P_LAT + 1].min(), half_bytes, call_floor_s) < 0.0:
+    if min(row[TierCol.BASE:TierCol.P2P_LAT + 1].min(), half_bytes, call_floor_s) < 0.0:
         raise ValueError("latencies, efficiencies, half size and call floor must be >= 0")
     return row
 

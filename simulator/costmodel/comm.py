@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from simulator.costmodel.collectives import (
-    T_BW,
+    TierCol,
     all_gather_time,
     all_reduce_time,
     all_to_all_time,
@@ -33,7 +33,8 @@ from simulator.costmodel.collectives import (
     reduce_scatter_time,
     send_recv_time,
 )
-from simulator.domain.specs import AcceleratorSpec, NodeSpec
+from simulator.domain.layout import ParallelLayout
+from simulator.domain.specs import AcceleratorSpec, NodeSpec, scaleup_domain
 
 NETWORK_LATENCY_S = 5e-6
 
@@ -119,7 +120,7 @@ class CommModel:
     def for_node(cls, node: NodeSpec, accel: AcceleratorSpec, oversubscription: float = 1.0) -> CommModel:
         """Tiers for jobs on ``node`` servers: the accelerator's scale-up link inside a domain,
         each accelerator's share of the node's NICs across the (possibly oversubscribed) fabric."""
-        domain = node.accelerators_per_node if accel.scaleup.topology == "switched" else accel.scaleup.domain
+        domain = scaleup_domain(node, accel)
         nic_per_gpu = node.nic_bw * node.nics / node.accelerators_per_node
         profile = "nvlink-h100-measured" if accel.scaleup.in_switch_reduction else "nvlink-no-nvls"
         tiers = make_tiers(accel.scaleup.bw, None, domain, nic_per_gpu, NETWORK_LATENCY_S,
@@ -129,7 +130,7 @@ class CommModel:
     def scaled(self, factor: float) -> CommModel:
         """The same topology with the scale-out bandwidth multiplied by ``factor`` (contention)."""
         tiers = self.tiers.copy()
-        tiers[1, T_BW] *= factor
+        tiers[1, TierCol.BW] *= factor
         return CommModel(tiers, self.scaleup_domain)
 
     def all_reduce(self, n: int, stride: int, nbytes: float) -> float:
@@ -154,13 +155,13 @@ def _ring_split(n: float, stride: float, domain: float, nbytes: float, phases: f
     return up, out
 
 
-def step_volumes(layout: dict, domain: int, micro_batches: int, layers_per_stage: int,
+def step_volumes(layout: ParallelLayout, domain: int, micro_batches: int, layers_per_stage: int,
                  s_bytes: float, params_local: float, grad_bytes: float, weight_bytes: float,
                  top_k: int = 1, experts: int = 1, recompute_full: bool = False) -> dict[str, float]:
     """Bytes each GPU sends in one training step, by collective class (tp, pp, dp, ep, zero3)
     and by tier (scaleup: NVLink/ICI, scaleout: the network), for the volumes above."""
-    tp, pp, dp, ep = layout["tp"], layout["pp"], layout["dp"], layout.get("ep", 1)
-    v, zero, m = layout.get("interleave", 1), layout.get("zero", 0), micro_batches
+    tp, pp, dp, ep = layout.tp, layout.pp, layout.dp, layout.ep
+    v, zero, m = layout.interleave, layout.zero, micro_batches
     d = float(domain)
     by_class = dict.fromkeys(("tp", "pp", "dp", "ep", "zero3"), 0.0)
     tiers = {"scaleup": 0.0, "scaleout": 0.0}
@@ -175,7 +176,7 @@ def step_volumes(layout: dict, domain: int, micro_batches: int, layers_per_stage
         up, out = _ring_split(tp, 1.0, d, s_bytes, 2.0)          # per all-reduce-equivalent
         add("tp", up, out, passes * 2.0 * layers_per_stage * m)
     if pp > 1:
-        hop = s_bytes / tp if layout.get("sp", 0) else s_bytes
+        hop = s_bytes / tp if layout.sp else s_bytes
         cross = tp * dp >= d
         add("pp", 0.0 if cross else hop, hop if cross else 0.0, 2.0 * v * m)
     if dp > 1:

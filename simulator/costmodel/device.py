@@ -19,19 +19,43 @@ memory-bound kernels draw the measured copy power; gaps draw idle power. Under a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
 from simulator.domain.catalog import Catalog, shipped_catalog
 from simulator.domain.specs import AcceleratorSpec
 
+
 # Device-vector indices (consumed by Numba kernels).
-D_PEAK, D_GEMM_FRAC, D_M0, D_N0, D_K0 = 0, 1, 2, 3, 4
-D_MEM_BW, D_KERNEL_OVERHEAD, D_HOST_GEMM, D_HOST_OP = 5, 6, 7, 8
-D_ATTN_PEAK, D_ATTN_FWD, D_ATTN_BWD, D_ATTN_SEQ0, D_ATTN_HD0 = 9, 10, 11, 12, 13
-D_IDLE_W, D_TDP_W, D_MEM_W, D_COMPUTE_W, D_DVFS = 14, 15, 16, 17, 18
-D_UNITS, D_HBM_BYTES, D_HOST_BWD_FACTOR = 19, 20, 21
-DEVICE_VECTOR_LEN = 22
+class DeviceCol(IntEnum):
+    """Columns of the device vector the Numba kernels read."""
+
+    PEAK = 0
+    GEMM_FRAC = 1
+    M0 = 2
+    N0 = 3
+    K0 = 4
+    MEM_BW = 5
+    KERNEL_OVERHEAD = 6
+    HOST_GEMM = 7
+    HOST_OP = 8
+    ATTN_PEAK = 9
+    ATTN_FWD = 10
+    ATTN_BWD = 11
+    ATTN_SEQ0 = 12
+    ATTN_HD0 = 13
+    IDLE_W = 14
+    TDP_W = 15
+    MEM_W = 16
+    COMPUTE_W = 17
+    DVFS = 18
+    UNITS = 19
+    HBM_BYTES = 20
+    HOST_BWD_FACTOR = 21
+
+
+DEVICE_VECTOR_LEN = len(DeviceCol)
 
 # Backward ops are launched by the autograd engine in C++, without the Python module and
 # dispatcher layers the forward pays; we charge them half the forward dispatch time.
@@ -87,22 +111,22 @@ class DeviceModel:
         curve = cal["gemm"][_GEMM_CURVE_FOR.get(compute_dtype, "bf16")]
         attn = cal["attention"]
         v = np.zeros(DEVICE_VECTOR_LEN)
-        v[D_PEAK] = self.peak(compute_dtype)
-        v[D_GEMM_FRAC] = curve.peak_fraction
-        v[D_M0], v[D_N0], v[D_K0] = curve.m0, curve.n0, curve.k0
-        v[D_MEM_BW] = cal["memory_bw_fraction"] * self.spec.hbm_bw
-        v[D_KERNEL_OVERHEAD] = cal["kernel_overhead"]
-        v[D_HOST_GEMM] = cal["host_gemm_dispatch"]
-        v[D_HOST_OP] = cal["host_op_dispatch"]
-        v[D_ATTN_PEAK] = self.peak(attention_dtype)
-        v[D_ATTN_FWD], v[D_ATTN_BWD] = attn.fwd_fraction, attn.bwd_fraction
-        v[D_ATTN_SEQ0], v[D_ATTN_HD0] = attn.seq0, attn.head_dim0
-        v[D_IDLE_W] = self.spec.idle_power
-        v[D_TDP_W] = self.spec.tdp
-        v[D_MEM_W] = self.memory_power_w()
-        v[D_COMPUTE_W] = self.compute_power_w()
-        v[D_DVFS] = cal["power"].dvfs_exponent
-        v[D_UNITS] = self.spec.compute_units
-        v[D_HBM_BYTES] = self.spec.hbm
-        v[D_HOST_BWD_FACTOR] = HOST_BACKWARD_FACTOR
+        v[DeviceCol.PEAK] = self.peak(compute_dtype)
+        v[DeviceCol.GEMM_FRAC] = curve.peak_fraction
+        v[DeviceCol.M0], v[DeviceCol.N0], v[DeviceCol.K0] = curve.m0, curve.n0, curve.k0
+        v[DeviceCol.MEM_BW] = cal["memory_bw_fraction"] * self.spec.hbm_bw
+        v[DeviceCol.KERNEL_OVERHEAD] = cal["kernel_overhead"]
+        v[DeviceCol.HOST_GEMM] = cal["host_gemm_dispatch"]
+        v[DeviceCol.HOST_OP] = cal["host_op_dispatch"]
+        v[DeviceCol.ATTN_PEAK] = self.peak(attention_dtype)
+        v[DeviceCol.ATTN_FWD], v[DeviceCol.ATTN_BWD] = attn.fwd_fraction, attn.bwd_fraction
+        v[DeviceCol.ATTN_SEQ0], v[DeviceCol.ATTN_HD0] = attn.seq0, attn.head_dim0
+        v[DeviceCol.IDLE_W] = self.spec.idle_power
+        v[DeviceCol.TDP_W] = self.spec.tdp
+        v[DeviceCol.MEM_W] = self.memory_power_w()
+        v[DeviceCol.COMPUTE_W] = self.compute_power_w()
+        v[DeviceCol.DVFS] = cal["power"].dvfs_exponent
+        v[DeviceCol.UNITS] = self.spec.compute_units
+        v[DeviceCol.HBM_BYTES] = self.spec.hbm
+        v[DeviceCol.HOST_BWD_FACTOR] = HOST_BACKWARD_FACTOR
         return v

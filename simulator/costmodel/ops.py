@@ -14,44 +14,34 @@ norms and residual adds over tokens (Korthikanti et al., 2022).
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 from numba import njit
 
-from simulator.costmodel.precision import (
-    P_ACT,
-    P_ATTN_STANDARD,
-    P_FP8,
-    P_GEMM_ELEM,
-    P_GRAD_ACC,
-    P_GRAD_CAST,
-    P_LOGIT_CAST,
-    P_OPT_BYTES,
-    P_OPT_PASSES,
-    P_RESID,
-    P_WCAST,
-)
-from simulator.costmodel.transformer import (
-    FLASH_TILE,
-    M_BIAS,
-    M_CAUSAL,
-    M_EXPERTS,
-    M_FFN,
-    M_HEAD_DIM,
-    M_HEADS,
-    M_HIDDEN,
-    M_KV_HEADS,
-    M_LEARNED_POS,
-    M_ROPE,
-    M_SWIGLU,
-    M_TOP_K,
-    M_VOCAB,
-)
+from simulator.costmodel.precision import PrecCol
+from simulator.costmodel.transformer import FLASH_TILE, ModelCol
+
 
 # Op-table columns.
-OP_KIND, OP_M, OP_N, OP_K, OP_FLOP, OP_BYTES, OP_HOST, OP_COUNT, OP_PHASE, OP_SAVED = range(10)
-OP_COLS = 10
+class OpCol(IntEnum):
+    """Columns of an op table (one row per kernel)."""
 
-# Kinds.
+    KIND = 0
+    M = 1
+    N = 2
+    K = 3
+    FLOP = 4
+    BYTES = 5
+    HOST = 6
+    COUNT = 7
+    PHASE = 8
+    SAVED = 9
+
+
+OP_COLS = len(OpCol)
+
+# Kinds of kernel (values of the KIND column).
 K_GEMM, K_MEM, K_ATTN_FWD, K_ATTN_BWD, K_HOST = 0, 1, 2, 3, 4
 # Host dispatch classes.
 H_NONE, H_OP, H_GEMM, H_VIEW = 0.0, 1.0, 2.0, 3.0
@@ -67,16 +57,16 @@ MAX_LAYER_OPS = 96
 @njit(cache=True)
 def put(ops, n, kind, m, nn, k, flop, nbytes, host, count, phase, saved):
     """Append one row; returns the new row count."""
-    ops[n, OP_KIND] = kind
-    ops[n, OP_M] = m
-    ops[n, OP_N] = nn
-    ops[n, OP_K] = k
-    ops[n, OP_FLOP] = flop
-    ops[n, OP_BYTES] = nbytes
-    ops[n, OP_HOST] = host
-    ops[n, OP_COUNT] = count
-    ops[n, OP_PHASE] = phase
-    ops[n, OP_SAVED] = saved
+    ops[n, OpCol.KIND] = kind
+    ops[n, OpCol.M] = m
+    ops[n, OpCol.N] = nn
+    ops[n, OpCol.K] = k
+    ops[n, OpCol.FLOP] = flop
+    ops[n, OpCol.BYTES] = nbytes
+    ops[n, OpCol.HOST] = host
+    ops[n, OpCol.COUNT] = count
+    ops[n, OpCol.PHASE] = phase
+    ops[n, OpCol.SAVED] = saved
     return n + 1
 
 
@@ -99,8 +89,8 @@ def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
     """Input-gradient and weight-gradient GEMMs of one linear layer, plus the AMP grad cast."""
     n = put_gemm(ops, n, t, k_in, n_out, elem, PH_BWD, 0.0, 1.0)
     n = put_gemm(ops, n, n_out, k_in, t, elem, PH_BWD, 0.0, 1.0)
-    if pv[P_GRAD_CAST] > 0.0:
-        n = put_mem(ops, n, pv[P_GRAD_CAST] * wparams, PH_BWD, 0.0, 1.0)
+    if pv[PrecCol.GRAD_CAST] > 0.0:
+        n = put_mem(ops, n, pv[PrecCol.GRAD_CAST] * wparams, PH_BWD, 0.0, 1.0)
     return n
 
 
@@ -151,27 +141,27 @@ def fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
         start = n
         n = fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, RC_NONE)
         for i in range(start, n):
-            ops[i, OP_PHASE] = PH_BWD
-            ops[i, OP_SAVED] = 0.0
+            ops[i, OpCol.PHASE] = PH_BWD
+            ops[i, OpCol.SAVED] = 0.0
     return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 1, recompute)
 
 
 @njit(cache=True)
 def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     """One pass (0 forward, 1 backward) of a Transformer block; see ``fill_layer``."""
-    h = mv[M_HIDDEN]
-    a = mv[M_HEADS]
-    g = mv[M_KV_HEADS]
-    d = mv[M_HEAD_DIM]
-    f = mv[M_FFN]
-    experts = mv[M_EXPERTS]
-    top_k = mv[M_TOP_K]
-    swiglu = mv[M_SWIGLU] > 0.5
-    rope = mv[M_ROPE] > 0.5
-    r = pv[P_RESID]
-    e = pv[P_ACT]
-    ge = pv[P_GEMM_ELEM]
-    wcast = pv[P_WCAST]
+    h = mv[ModelCol.HIDDEN]
+    a = mv[ModelCol.HEADS]
+    g = mv[ModelCol.KV_HEADS]
+    d = mv[ModelCol.HEAD_DIM]
+    f = mv[ModelCol.FFN]
+    experts = mv[ModelCol.EXPERTS]
+    top_k = mv[ModelCol.TOP_K]
+    swiglu = mv[ModelCol.SWIGLU] > 0.5
+    rope = mv[ModelCol.ROPE] > 0.5
+    r = pv[PrecCol.RESID]
+    e = pv[PrecCol.ACT]
+    ge = pv[PrecCol.GEMM_ELEM]
+    wcast = pv[PrecCol.WCAST]
     t_tok = b * s
     tn = t_tok / tp if sp > 0.5 else t_tok      # tokens each rank holds in norms / residual adds
     qd = a * d / tp
@@ -182,9 +172,9 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     local_experts = max(experts / ep, 1.0)
     tok_per_expert = t_tok * ep * top_k / experts   # tokens of the whole EP group per expert
     mlp_mats = 3.0 if swiglu else 2.0
-    attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[M_CAUSAL])
-    fp8 = pv[P_FP8] > 0.5
-    standard = pv[P_ATTN_STANDARD] > 0.5
+    attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[ModelCol.CAUSAL])
+    fp8 = pv[PrecCol.FP8] > 0.5
+    standard = pv[PrecCol.ATTN_STANDARD] > 0.5
     # A norm saves its input; its output is saved too (for the next GEMM's weight gradient)
     # unless a separate cast kernel writes the GEMM's input copy (AMP, fp8), which saves it.
     norm_saved = r * tn * h if (wcast > 0.0 or fp8) else (r + e) * tn * h
@@ -271,8 +261,8 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
                     PH_BWD, 0.0, 1.0)
         n = put_gemm(ops, n, tok_local, h, up_n, ge, PH_BWD, 0.0, local_experts)
         n = put_gemm(ops, n, up_n, h, tok_local, ge, PH_BWD, 0.0, local_experts)
-        if pv[P_GRAD_CAST] > 0.0:
-            n = put_mem(ops, n, pv[P_GRAD_CAST] * local_experts * mlp_mats * h * fl, PH_BWD, 0.0, 1.0)
+        if pv[PrecCol.GRAD_CAST] > 0.0:
+            n = put_mem(ops, n, pv[PrecCol.GRAD_CAST] * local_experts * mlp_mats * h * fl, PH_BWD, 0.0, 1.0)
         n = put_mem(ops, n, 2.0 * e * t_tok * top_k * h, PH_BWD, 0.0, 1.0)
         n = put_gemm(ops, n, t_tok, h, experts, 4.0, PH_BWD, 0.0, 1.0)
         n = put_gemm(ops, n, experts, h, t_tok, 4.0, PH_BWD, 0.0, 1.0)
@@ -315,18 +305,18 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
 @njit(cache=True)
 def fill_embedding(ops, n, mv, pv, b, s, tp, phase):
     """Token (+ position) embedding lookup, forward or backward."""
-    h = mv[M_HIDDEN]
-    v = mv[M_VOCAB]
-    r = pv[P_RESID]
+    h = mv[ModelCol.HIDDEN]
+    v = mv[ModelCol.VOCAB]
+    r = pv[PrecCol.RESID]
     t_tok = b * s
     if phase == 0:
         n = put_mem(ops, n, (4.0 + r) * t_tok * h, PH_FWD, 0.0, 1.0)               # gather rows
-        if mv[M_LEARNED_POS] > 0.5:
+        if mv[ModelCol.LEARNED_POS] > 0.5:
             n = put_mem(ops, n, 3.0 * r * t_tok * h, PH_FWD, 0.0, 1.0)              # + positions
         return n
     n = put_mem(ops, n, 4.0 * v * h / tp, PH_BWD, 0.0, 1.0)                          # zero dense grad
     n = put_mem(ops, n, 12.0 * t_tok * h, PH_BWD, 0.0, 1.0)                          # index_add
-    if mv[M_LEARNED_POS] > 0.5:
+    if mv[ModelCol.LEARNED_POS] > 0.5:
         n = put_mem(ops, n, 12.0 * t_tok * h, PH_BWD, 0.0, 1.0)
     return n
 
@@ -339,32 +329,32 @@ def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
     The logits, log-probabilities and their gradient are counted as loss buffers by the callers
     (memory.py), not as saved activations here.
     """
-    h = mv[M_HIDDEN]
-    v = mv[M_VOCAB] / tp
-    r = pv[P_RESID]
-    e = pv[P_ACT]
-    ge = pv[P_GEMM_ELEM]
+    h = mv[ModelCol.HIDDEN]
+    v = mv[ModelCol.VOCAB] / tp
+    r = pv[PrecCol.RESID]
+    e = pv[PrecCol.ACT]
+    ge = pv[PrecCol.GEMM_ELEM]
     t_tok = b * s
     tn = t_tok / tp if sp > 0.5 else t_tok
     lt = logits_tokens
     if phase == 0:
-        norm_saved = r * tn * h if pv[P_WCAST] > 0.0 else (r + e) * tn * h
+        norm_saved = r * tn * h if pv[PrecCol.WCAST] > 0.0 else (r + e) * tn * h
         n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, norm_saved, 1.0)
-        if pv[P_WCAST] > 0.0:
+        if pv[PrecCol.WCAST] > 0.0:
             n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
-            n = put_mem(ops, n, pv[P_WCAST] * v * h, PH_FWD, 0.0, 1.0)
+            n = put_mem(ops, n, pv[PrecCol.WCAST] * v * h, PH_FWD, 0.0, 1.0)
         n = put_gemm(ops, n, lt, v, h, ge, PH_FWD, 0.0, 1.0)
-        if pv[P_LOGIT_CAST] > 0.0:
+        if pv[PrecCol.LOGIT_CAST] > 0.0:
             n = put_mem(ops, n, 6.0 * lt * v, PH_FWD, 0.0, 1.0)                      # logits to fp32
         n = put_mem(ops, n, 8.0 * lt * v, PH_FWD, 0.0, 1.0)                          # log_softmax
         n = put_mem(ops, n, 8.0 * lt, PH_FWD, 0.0, 1.0)                              # nll
         return n
     n = put_mem(ops, n, 4.0 * lt * v, PH_BWD, 0.0, 1.0)                              # nll bwd
     n = put_mem(ops, n, 12.0 * lt * v, PH_BWD, 0.0, 1.0)                             # log_softmax bwd
-    if pv[P_LOGIT_CAST] > 0.0:
+    if pv[PrecCol.LOGIT_CAST] > 0.0:
         n = put_mem(ops, n, 6.0 * lt * v, PH_BWD, 0.0, 1.0)
     n = put_linear_backward(ops, n, lt, v, h, ge, pv, v * h)
-    if pv[P_WCAST] > 0.0:
+    if pv[PrecCol.WCAST] > 0.0:
         n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)
     n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                          # final norm bwd
     return n
@@ -377,11 +367,11 @@ def fill_optimizer(ops, n, pv, params_local, tensors_local, micro_batches):
     Multi-tensor kernels process up to ~110 tensors or 320 x 65536 elements per launch
     (PyTorch ``multi_tensor_apply``), so launches = max(tensors/110, elements/20.97M).
     """
-    if micro_batches > 1.0 and pv[P_GRAD_ACC] > 0.0:
-        n = put_mem(ops, n, pv[P_GRAD_ACC] * params_local * (micro_batches - 1.0), PH_BWD, 0.0, 1.0)
+    if micro_batches > 1.0 and pv[PrecCol.GRAD_ACC] > 0.0:
+        n = put_mem(ops, n, pv[PrecCol.GRAD_ACC] * params_local * (micro_batches - 1.0), PH_BWD, 0.0, 1.0)
     launches = max(np.ceil(tensors_local / 110.0), np.ceil(params_local / 20971520.0))
-    passes = pv[P_OPT_PASSES]
-    n = put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, pv[P_OPT_BYTES] * params_local / (passes * launches),
+    passes = pv[PrecCol.OPT_PASSES]
+    n = put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, pv[PrecCol.OPT_BYTES] * params_local / (passes * launches),
             H_OP, passes * launches, PH_OPT, 0.0)
     return n
 
@@ -396,30 +386,15 @@ __all__ = [
     "H_NONE",
     "H_OP",
     "H_VIEW",
-    "K_ATTN_BWD",
-    "K_ATTN_FWD",
-    "K_GEMM",
-    "K_HOST",
-    "K_MEM",
     "MAX_LAYER_OPS",
-    "M_BIAS",
-    "OP_BYTES",
     "OP_COLS",
-    "OP_COUNT",
-    "OP_FLOP",
-    "OP_HOST",
-    "OP_K",
-    "OP_KIND",
-    "OP_M",
-    "OP_N",
-    "OP_PHASE",
-    "OP_SAVED",
     "PH_BWD",
     "PH_FWD",
     "PH_OPT",
     "RC_FULL",
     "RC_NONE",
     "RC_SELECTIVE",
+    "OpCol",
     "fill_embedding",
     "fill_head",
     "fill_layer",

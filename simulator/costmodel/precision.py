@@ -10,15 +10,33 @@ weights also writes the bf16 copy and zeroes the fp32 grad buffer (34 B).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
 from simulator.domain.precision import Precision, precision
 
-P_RESID, P_ACT, P_GEMM_ELEM, P_WCAST, P_GRAD_CAST, P_LOGIT_CAST = 0, 1, 2, 3, 4, 5
-P_OPT_BYTES, P_GRAD_ACC, P_FP8, P_PARAM_BYTES, P_STATE_BYTES, P_INFER_WEIGHT = 6, 7, 8, 9, 10, 11
-P_OPT_PASSES, P_ATTN_STANDARD = 12, 13
-PRECISION_VECTOR_LEN = 14
+
+class PrecCol(IntEnum):
+    """Columns of the precision vector the Numba kernels read."""
+
+    RESID = 0
+    ACT = 1
+    GEMM_ELEM = 2
+    WCAST = 3
+    GRAD_CAST = 4
+    LOGIT_CAST = 5
+    OPT_BYTES = 6
+    GRAD_ACC = 7
+    FP8 = 8
+    PARAM_BYTES = 9
+    STATE_BYTES = 10
+    INFER_WEIGHT = 11
+    OPT_PASSES = 12
+    ATTN_STANDARD = 13
+
+
+PRECISION_VECTOR_LEN = len(PrecCol)
 
 # (optimizer, has fp32 master copy) -> (bytes moved per parameter, passes over the tensors)
 _OPT_TRAFFIC = {
@@ -62,17 +80,17 @@ def precision_vector(prec: Precision, optimizer: str = "adamw-foreach", attentio
     FlashAttention-2) or ``standard`` (unfused QK^T, softmax, dropout, PV)."""
     master = prec.weight_bytes < 4
     v = np.zeros(PRECISION_VECTOR_LEN)
-    v[P_RESID] = prec.resid_bytes
-    v[P_ACT] = prec.act_bytes
-    v[P_GEMM_ELEM] = prec.gemm_elem_bytes
-    v[P_WCAST] = prec.weight_cast_bytes
-    v[P_GRAD_CAST] = prec.grad_cast_bytes
-    v[P_LOGIT_CAST] = prec.logit_cast
-    v[P_OPT_BYTES], v[P_OPT_PASSES] = _OPT_TRAFFIC[(optimizer, master)]
-    v[P_ATTN_STANDARD] = 1.0 if attention == "standard" else 0.0
-    v[P_GRAD_ACC] = prec.grad_accumulate_bytes
-    v[P_FP8] = prec.fp8
-    v[P_PARAM_BYTES] = prec.weight_bytes
-    v[P_STATE_BYTES] = optimizer_state_bytes(prec, optimizer)
-    v[P_INFER_WEIGHT] = prec.infer_weight_bytes
+    v[PrecCol.RESID] = prec.resid_bytes
+    v[PrecCol.ACT] = prec.act_bytes
+    v[PrecCol.GEMM_ELEM] = prec.gemm_elem_bytes
+    v[PrecCol.WCAST] = prec.weight_cast_bytes
+    v[PrecCol.GRAD_CAST] = prec.grad_cast_bytes
+    v[PrecCol.LOGIT_CAST] = prec.logit_cast
+    v[PrecCol.OPT_BYTES], v[PrecCol.OPT_PASSES] = _OPT_TRAFFIC[(optimizer, master)]
+    v[PrecCol.ATTN_STANDARD] = 1.0 if attention == "standard" else 0.0
+    v[PrecCol.GRAD_ACC] = prec.grad_accumulate_bytes
+    v[PrecCol.FP8] = prec.fp8
+    v[PrecCol.PARAM_BYTES] = prec.weight_bytes
+    v[PrecCol.STATE_BYTES] = optimizer_state_bytes(prec, optimizer)
+    v[PrecCol.INFER_WEIGHT] = prec.infer_weight_bytes
     return v

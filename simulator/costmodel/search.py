@@ -16,28 +16,11 @@ from numba import njit
 
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.parallel import (
-    COST_LEN,
-    E_MEMORY,
-    E_STEP_TDP,
-    EVAL_LEN,
-    L_COST,
-    L_DP,
-    L_EP,
-    L_MB,
-    L_PP,
-    L_SP,
-    L_TP,
-    L_V,
-    L_ZERO,
-    LAYOUT_LEN,
-    evaluate_layouts,
-    job_vector,
-    stage_costs,
-)
+from simulator.costmodel.parallel import COST_LEN, EVAL_LEN, EvalCol, evaluate_layouts, job_vector, stage_costs
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.training import RECOMPUTE
 from simulator.costmodel.transformer import model_vector
+from simulator.domain.layout import LAYOUT_LEN, LayoutCol, ParallelLayout, divisors, layout_violations
 from simulator.domain.specs import ModelSpec
 
 MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
@@ -45,8 +28,8 @@ INTERLEAVES = (1, 2, 4)
 ZERO_STAGES = (0, 1, 3)
 
 
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+# The one layout rule (domain/layout.py), compiled for the enumeration kernel.
+_violations = njit(cache=True)(layout_violations)
 
 
 @njit(cache=True)
@@ -58,24 +41,17 @@ def enumerate_layouts(gpus, domain, heads, layers, experts, global_batch, micro_
     out = np.zeros((bound, LAYOUT_LEN))
     n = 0
     for tp in tp_options:
-        if domain % tp != 0 or heads % tp != 0 or gpus % tp != 0:
+        if gpus % tp != 0:
             continue
         rest = gpus // tp
         for pp in range(1, rest + 1):
-            if rest % pp != 0 or pp > layers or layers % pp != 0:
+            if rest % pp != 0:
                 continue
             dp = rest // pp
             for v in interleaves:
-                if v > 1 and (pp == 1 or layers % (pp * v) != 0):
-                    continue
                 for b in micro_batches:
-                    if global_batch % (b * dp) != 0:
-                        continue
-                    m = global_batch // (b * dp)
-                    if v > 1 and m % pp != 0:
-                        continue
                     for ep in ep_options:
-                        if ep > 1 and (experts % ep != 0 or ep > dp * tp):
+                        if _violations(tp, pp, dp, ep, v, b, gpus, domain, heads, layers, experts, global_batch):
                             continue
                         for zero in zeros:
                             if zero > 0 and dp == 1:
@@ -84,14 +60,14 @@ def enumerate_layouts(gpus, domain, heads, layers, experts, global_batch, micro_
                                 if n >= bound:
                                     return out[:n]
                                 row = out[n]
-                                row[L_TP] = tp
-                                row[L_PP] = pp
-                                row[L_DP] = dp
-                                row[L_EP] = ep
-                                row[L_ZERO] = zero
-                                row[L_V] = v
-                                row[L_SP] = sp
-                                row[L_MB] = b
+                                row[LayoutCol.TP] = tp
+                                row[LayoutCol.PP] = pp
+                                row[LayoutCol.DP] = dp
+                                row[LayoutCol.EP] = ep
+                                row[LayoutCol.ZERO] = zero
+                                row[LayoutCol.V] = v
+                                row[LayoutCol.SP] = sp
+                                row[LayoutCol.MB] = b
                                 n += 1
     return out[:n]
 
@@ -106,27 +82,21 @@ def candidate_array(model: ModelSpec, gpus: int, global_batch: int, domain: int,
         np.array(ep_options, dtype=np.int64))
 
 
-def row_to_layout(row: np.ndarray) -> dict:
-    return {"tp": int(row[L_TP]), "pp": int(row[L_PP]), "dp": int(row[L_DP]), "ep": int(row[L_EP]),
-            "zero": int(row[L_ZERO]), "interleave": int(row[L_V]), "sp": int(row[L_SP]),
-            "micro_batch": int(row[L_MB])}
-
-
 def candidate_layouts(model: ModelSpec, gpus: int, global_batch: int, domain: int,
-                      micro_batches: tuple[int, ...] | None = None) -> list[dict]:
-    """Every layout that divides evenly (validity, not memory), as dicts."""
-    return [row_to_layout(r) for r in candidate_array(model, gpus, global_batch, domain, micro_batches)]
+                      micro_batches: tuple[int, ...] | None = None) -> list[ParallelLayout]:
+    """Every layout that divides evenly (validity, not memory)."""
+    return [ParallelLayout.from_row(r) for r in candidate_array(model, gpus, global_batch, domain, micro_batches)]
 
 
 @dataclass
 class SearchResult:
     """The fastest feasible layout (or None), how many were evaluated, the ranking."""
 
-    best: dict | None
+    best: ParallelLayout | None
     evaluated: int
     feasible: int
     min_memory_bytes: float
-    ranking: list[tuple[float, dict]] = field(default_factory=list)
+    ranking: list[tuple[float, ParallelLayout]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,8 +129,9 @@ def prepare_search(model: ModelSpec, device: DeviceModel, gpus: int, global_batc
     rc = RECOMPUTE[recipe.recompute]
     costs = np.zeros((0, COST_LEN))
     if len(layouts):
-        keys, index = np.unique(layouts[:, [L_TP, L_MB, L_SP, L_EP]], axis=0, return_inverse=True)
-        layouts[:, L_COST] = index.reshape(-1)
+        shared = [LayoutCol.TP, LayoutCol.MB, LayoutCol.SP, LayoutCol.EP]
+        keys, index = np.unique(layouts[:, shared], axis=0, return_inverse=True)
+        layouts[:, LayoutCol.COST] = index.reshape(-1)
         costs = np.zeros((len(keys), COST_LEN))
         for k, (tp, b, sp, ep) in enumerate(keys):
             stage_costs(mv, pv, dv, float(b), float(seq), float(tp), float(sp), float(ep), rc, 1.0, costs[k])
@@ -179,9 +150,10 @@ def search_layouts(model: ModelSpec, device: DeviceModel, gpus: int, global_batc
         return SearchResult(None, 0, 0, float("inf"))
     out = inputs.evaluate()
     usable = mem.usable_bytes(device.spec.hbm)
-    fits = out[:, E_MEMORY] <= usable
-    order = np.lexsort((layouts[:, L_MB], layouts[:, L_PP], layouts[:, L_TP], out[:, E_STEP_TDP]))
+    fits = out[:, EvalCol.MEMORY] <= usable
+    order = np.lexsort((layouts[:, LayoutCol.MB], layouts[:, LayoutCol.PP], layouts[:, LayoutCol.TP],
+                        out[:, EvalCol.STEP_TDP]))
     ranked = [i for i in order if fits[i]]
-    ranking = [(float(out[i, E_STEP_TDP]), row_to_layout(layouts[i])) for i in ranked[:top]]
+    ranking = [(float(out[i, EvalCol.STEP_TDP]), ParallelLayout.from_row(layouts[i])) for i in ranked[:top]]
     best = ranking[0][1] if ranking else None
-    return SearchResult(best, len(layouts), int(fits.sum()), float(out[:, E_MEMORY].min()), ranking)
+    return SearchResult(best, len(layouts), int(fits.sum()), float(out[:, EvalCol.MEMORY].min()), ranking)

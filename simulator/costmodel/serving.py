@@ -27,25 +27,9 @@ from simulator.costmodel.ops import (
     put_gemm,
     put_mem,
 )
-from simulator.costmodel.precision import P_ACT, P_GEMM_ELEM, precision_vector
-from simulator.costmodel.timeline import R_TIME, play_parts
-from simulator.costmodel.transformer import (
-    M_EXPERTS,
-    M_FFN,
-    M_HEAD_DIM,
-    M_HEADS,
-    M_HIDDEN,
-    M_KV_HEADS,
-    M_LEARNED_POS,
-    M_ROPE,
-    M_SWIGLU,
-    M_TOP_K,
-    M_VOCAB,
-    decode_flops,
-    forward_flops,
-    model_vector,
-    param_count,
-)
+from simulator.costmodel.precision import PrecCol, precision_vector
+from simulator.costmodel.timeline import ResultCol, play_parts
+from simulator.costmodel.transformer import ModelCol, decode_flops, forward_flops, model_vector, param_count
 from simulator.domain.precision import SERVING_PRECISION, precision
 from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
@@ -54,7 +38,7 @@ from simulator.errors import DoesNotFitError
 @njit(cache=True)
 def fill_kv_write(ops, n, mv, b, tokens, tp, elem):
     """Copy new K and V rows into the cache (two kernels)."""
-    kvd = max(mv[M_KV_HEADS], tp) * mv[M_HEAD_DIM] / tp
+    kvd = max(mv[ModelCol.KV_HEADS], tp) * mv[ModelCol.HEAD_DIM] / tp
     return put_mem(ops, n, 2.0 * elem * b * tokens * kvd, PH_FWD, 0.0, 2.0)
 
 
@@ -62,9 +46,9 @@ def fill_kv_write(ops, n, mv, b, tokens, tp, elem):
 def build_prefill(ops, mv, pv, b, s, layers, tp):
     """Eager forward over a prompt of ``s`` tokens for ``b`` sequences."""
     n = 0
-    h = mv[M_HIDDEN]
+    h = mv[ModelCol.HIDDEN]
     n = put_mem(ops, n, 4.0 * b * s * h, PH_FWD, 0.0, 1.0)            # embedding gather
-    if mv[M_LEARNED_POS] > 0.5:
+    if mv[ModelCol.LEARNED_POS] > 0.5:
         n = put_mem(ops, n, 6.0 * b * s * h, PH_FWD, 0.0, 1.0)
     for _ in range(layers):
         n = fill_layer(ops, n, mv, pv, b, s, tp, 0.0, 1.0, 0, 0)
@@ -76,19 +60,19 @@ def build_prefill(ops, mv, pv, b, s, layers, tp):
 @njit(cache=True)
 def fill_decode_layer(ops, n, mv, pv, b, context, tp):
     """One decode step of one layer: M = b GEMMs, KV append, attention over ``context`` keys."""
-    h = mv[M_HIDDEN]
-    a = mv[M_HEADS]
-    g = mv[M_KV_HEADS]
-    d = mv[M_HEAD_DIM]
-    f = mv[M_FFN] / tp
-    e = pv[P_ACT]
-    ge = pv[P_GEMM_ELEM]
+    h = mv[ModelCol.HIDDEN]
+    a = mv[ModelCol.HEADS]
+    g = mv[ModelCol.KV_HEADS]
+    d = mv[ModelCol.HEAD_DIM]
+    f = mv[ModelCol.FFN] / tp
+    e = pv[PrecCol.ACT]
+    ge = pv[PrecCol.GEMM_ELEM]
     qd = a * d / tp
     kvd = max(g, tp) * d / tp
-    swiglu = mv[M_SWIGLU] > 0.5
+    swiglu = mv[ModelCol.SWIGLU] > 0.5
     n = put_mem(ops, n, 2.0 * e * b * h, PH_FWD, 0.0, 1.0)                  # norm 1
     n = put_gemm(ops, n, b, qd + 2.0 * kvd, h, ge, PH_FWD, 0.0, 1.0)      # QKV
-    if mv[M_ROPE] > 0.5:
+    if mv[ModelCol.ROPE] > 0.5:
         n = put_mem(ops, n, 2.0 * e * b * (qd + kvd), PH_FWD, 0.0, 1.0)
     n = fill_kv_write(ops, n, mv, b, 1.0, tp, e)
     keys = context + 1.0
@@ -98,9 +82,9 @@ def fill_decode_layer(ops, n, mv, pv, b, context, tp):
     n = put_gemm(ops, n, b, h, qd, ge, PH_FWD, 0.0, 1.0)                   # out proj
     n = put_mem(ops, n, 3.0 * e * b * h, PH_FWD, 0.0, 1.0)                  # residual
     n = put_mem(ops, n, 2.0 * e * b * h, PH_FWD, 0.0, 1.0)                  # norm 2
-    experts = mv[M_EXPERTS]
+    experts = mv[ModelCol.EXPERTS]
     if experts > 1.5:
-        top_k = mv[M_TOP_K]
+        top_k = mv[ModelCol.TOP_K]
         active = min(experts, b * top_k)                                  # experts whose weights are read
         n = put_gemm(ops, n, b, experts, h, 4.0, PH_FWD, 0.0, 1.0)
         n = put_mem(ops, n, 12.0 * b * experts, PH_FWD, 0.0, 1.0)
@@ -126,10 +110,10 @@ def fill_decode_layer(ops, n, mv, pv, b, context, tp):
 def build_decode(ops, mv, pv, b, context, layers, tp):
     """One decode step for ``b`` sequences whose caches hold ``context`` tokens."""
     n = 0
-    h = mv[M_HIDDEN]
-    v = mv[M_VOCAB] / tp
+    h = mv[ModelCol.HIDDEN]
+    v = mv[ModelCol.VOCAB] / tp
     n = put_mem(ops, n, 4.0 * b * h, PH_FWD, 0.0, 1.0)
-    if mv[M_LEARNED_POS] > 0.5:
+    if mv[ModelCol.LEARNED_POS] > 0.5:
         n = put_mem(ops, n, 6.0 * b * h, PH_FWD, 0.0, 1.0)
     for _ in range(layers):
         n = fill_decode_layer(ops, n, mv, pv, b, context, tp)
@@ -188,7 +172,7 @@ def estimate_prefill(model: ModelSpec, device: DeviceModel, batch: int, prompt: 
     transient = batch * prompt * max(3 * model.hidden, model.d_ffn * (2 if model.mlp == "swiglu" else 1)) * 2.0 * 2
     peak = weights + kv + transient + batch * model.vocab * 6.0
     fits = _check_fit(model, device, peak, f"prefill (batch {batch}, prompt {prompt})", check_fit)
-    t = res[R_TIME]
+    t = res[ResultCol.TIME]
     return ServeEstimate(t, batch * prompt / t, forward_flops(model, batch, prompt),
                          weights, kv, peak, power, power * t, clock, fits)
 
@@ -209,6 +193,6 @@ def estimate_decode(model: ModelSpec, device: DeviceModel, batch: int, context: 
     kv = mem.kv_cache_bytes(model, batch, context + 1)
     peak = weights + kv + batch * (model.vocab * 6.0 + model.d_ffn * 8.0)
     fits = _check_fit(model, device, peak, f"decode (batch {batch}, context {context})", check_fit)
-    t = res[R_TIME]
+    t = res[ResultCol.TIME]
     return ServeEstimate(t, batch / t, decode_flops(model, batch, context),
                          weights, kv, peak, power, power * t, clock, fits)

@@ -20,7 +20,7 @@ from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
 from simulator.costmodel.precision import precision_vector
 from simulator.costmodel.serving import build_decode, build_prefill
-from simulator.costmodel.timeline import R_TIME, play_parts
+from simulator.costmodel.timeline import ResultCol, play_parts
 from simulator.costmodel.transformer import model_vector, param_count
 from simulator.domain.precision import SERVING_PRECISION, precision
 from simulator.domain.specs import ModelSpec
@@ -147,10 +147,10 @@ def plan_serving(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int
     pre_comm = ar_s(prompt_tokens)
     for i, cap in enumerate(caps):
         _, (res,), power = play_parts([(pre_ops, n_pre, 1.0)], dv, cap)
-        pre_s[i], pre_w[i] = _with_comm(res[R_TIME], power, pre_comm, spec.idle_power)
+        pre_s[i], pre_w[i] = _with_comm(res[ResultCol.TIME], power, pre_comm, spec.idle_power)
         for j, b in enumerate(batches):
             n = build_decode(ops, mv, pv, b, mean_context, model.layers, float(tp))
             _, (res,), power = play_parts([(ops, n, 1.0)], dv, cap, graph=True)
-            dec_s[i, j], dec_w[i, j] = _with_comm(res[R_TIME], power, ar_s(b), spec.idle_power)
+            dec_s[i, j], dec_w[i, j] = _with_comm(res[ResultCol.TIME], power, ar_s(b), spec.idle_power)
     return ServingPlan(tp, prompt_tokens, output_tokens, max_batch, caps, batches, pre_s, pre_w,
                        dec_s, dec_w, float(spec.idle_power), need, usable)

@@ -10,53 +10,33 @@ the clock falls until it does, stretching compute-bound kernels.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 from numba import njit
 
-from simulator.costmodel.device import (
-    D_ATTN_BWD,
-    D_ATTN_FWD,
-    D_ATTN_HD0,
-    D_ATTN_PEAK,
-    D_ATTN_SEQ0,
-    D_COMPUTE_W,
-    D_DVFS,
-    D_GEMM_FRAC,
-    D_HOST_BWD_FACTOR,
-    D_HOST_GEMM,
-    D_HOST_OP,
-    D_IDLE_W,
-    D_K0,
-    D_KERNEL_OVERHEAD,
-    D_M0,
-    D_MEM_BW,
-    D_MEM_W,
-    D_N0,
-    D_PEAK,
-)
-from simulator.costmodel.ops import (
-    H_GEMM,
-    H_OP,
-    H_VIEW,
-    K_ATTN_BWD,
-    K_ATTN_FWD,
-    K_GEMM,
-    K_HOST,
-    OP_BYTES,
-    OP_COUNT,
-    OP_FLOP,
-    OP_HOST,
-    OP_K,
-    OP_KIND,
-    OP_M,
-    OP_N,
-    OP_PHASE,
-    PH_BWD,
-)
+from simulator.costmodel.device import DeviceCol
+from simulator.costmodel.ops import H_GEMM, H_OP, H_VIEW, K_ATTN_BWD, K_ATTN_FWD, K_GEMM, K_HOST, PH_BWD, OpCol
+
 
 # Result-vector indices.
-R_TIME, R_GPU_BUSY, R_COMPUTE, R_MEMORY, R_HOST, R_POWER, R_CLOCK, R_ENERGY, R_FLOP, R_BUSY_C, R_BUSY_M = range(11)
-RESULT_LEN = 11
+class ResultCol(IntEnum):
+    """Columns of a timeline result vector."""
+
+    TIME = 0
+    GPU_BUSY = 1
+    COMPUTE = 2
+    MEMORY = 3
+    HOST = 4
+    POWER = 5
+    CLOCK = 6
+    ENERGY = 7
+    FLOP = 8
+    BUSY_C = 9
+    BUSY_M = 10
+
+
+RESULT_LEN = len(ResultCol)
 
 REFERENCE_HEAD_DIM = 128.0
 # Efficiency kept by a GEMM with a dimension that is not a multiple of 8. Padding GPT-2's
@@ -73,7 +53,7 @@ def gemm_efficiency(m, n, k, dv):
     m = max(m, 1.0)
     n = max(n, 1.0)
     k = max(k, 1.0)
-    eff = dv[D_GEMM_FRAC] / (1.0 + dv[D_M0] / m + dv[D_N0] / n + dv[D_K0] / k)
+    eff = dv[DeviceCol.GEMM_FRAC] / (1.0 + dv[DeviceCol.M0] / m + dv[DeviceCol.N0] / n + dv[DeviceCol.K0] / k)
     if _misaligned(m) or _misaligned(n) or _misaligned(k):
         eff *= MISALIGNED_GEMM
     return eff
@@ -87,23 +67,23 @@ def _misaligned(dim):
 @njit(cache=True)
 def attention_efficiency(seq, head_dim, backward, dv):
     """Achieved fraction of peak for flash attention: falls off at short sequences and small heads."""
-    base = dv[D_ATTN_BWD] if backward else dv[D_ATTN_FWD]
-    hd0 = dv[D_ATTN_HD0]
+    base = dv[DeviceCol.ATTN_BWD] if backward else dv[DeviceCol.ATTN_FWD]
+    hd0 = dv[DeviceCol.ATTN_HD0]
     head = (head_dim / (head_dim + hd0)) / (REFERENCE_HEAD_DIM / (REFERENCE_HEAD_DIM + hd0))
-    return base * min(head, 1.0) * seq / (seq + dv[D_ATTN_SEQ0])
+    return base * min(head, 1.0) * seq / (seq + dv[DeviceCol.ATTN_SEQ0])
 
 
 @njit(cache=True)
 def kernel_times(ops, i, dv, clock):
     """(compute time, memory time) of one kernel of row ``i`` at relative clock ``clock``."""
-    kind = ops[i, OP_KIND]
-    t_mem = ops[i, OP_BYTES] / dv[D_MEM_BW]
+    kind = ops[i, OpCol.KIND]
+    t_mem = ops[i, OpCol.BYTES] / dv[DeviceCol.MEM_BW]
     if kind == K_GEMM:
-        eff = gemm_efficiency(ops[i, OP_M], ops[i, OP_N], ops[i, OP_K], dv)
-        return ops[i, OP_FLOP] / (dv[D_PEAK] * eff * clock), t_mem
+        eff = gemm_efficiency(ops[i, OpCol.M], ops[i, OpCol.N], ops[i, OpCol.K], dv)
+        return ops[i, OpCol.FLOP] / (dv[DeviceCol.PEAK] * eff * clock), t_mem
     if kind in (K_ATTN_FWD, K_ATTN_BWD):
-        eff = attention_efficiency(ops[i, OP_M], ops[i, OP_K], kind == K_ATTN_BWD, dv)
-        return ops[i, OP_FLOP] / (dv[D_ATTN_PEAK] * eff * clock), t_mem
+        eff = attention_efficiency(ops[i, OpCol.M], ops[i, OpCol.K], kind == K_ATTN_BWD, dv)
+        return ops[i, OpCol.FLOP] / (dv[DeviceCol.ATTN_PEAK] * eff * clock), t_mem
     if kind == K_HOST:
         return 0.0, 0.0
     return 0.0, t_mem
@@ -112,17 +92,17 @@ def kernel_times(ops, i, dv, clock):
 @njit(cache=True)
 def host_time(ops, i, dv):
     """Host dispatch time of one kernel of row ``i`` (eager mode)."""
-    cls = ops[i, OP_HOST]
+    cls = ops[i, OpCol.HOST]
     if cls == H_GEMM:
-        t = dv[D_HOST_GEMM]
+        t = dv[DeviceCol.HOST_GEMM]
     elif cls == H_OP:
-        t = dv[D_HOST_OP]
+        t = dv[DeviceCol.HOST_OP]
     elif cls == H_VIEW:
-        t = 0.2 * dv[D_HOST_OP]
+        t = 0.2 * dv[DeviceCol.HOST_OP]
     else:
         t = 0.0
-    if ops[i, OP_PHASE] == PH_BWD:
-        t *= dv[D_HOST_BWD_FACTOR]
+    if ops[i, OpCol.PHASE] == PH_BWD:
+        t *= dv[DeviceCol.HOST_BWD_FACTOR]
     return t
 
 
@@ -132,7 +112,7 @@ def play(ops, n, dv, clock, graph, out):
 
     ``graph`` true: one host launch for the whole table (CUDA graph), no per-op dispatch.
     """
-    host = dv[D_HOST_OP] if graph else 0.0
+    host = dv[DeviceCol.HOST_OP] if graph else 0.0
     gpu = 0.0
     busy = 0.0
     t_compute = 0.0
@@ -140,16 +120,16 @@ def play(ops, n, dv, clock, graph, out):
     busy_c = 0.0
     busy_m = 0.0
     flop = 0.0
-    overhead = dv[D_KERNEL_OVERHEAD]
+    overhead = dv[DeviceCol.KERNEL_OVERHEAD]
     for i in range(n):
-        if ops[i, OP_KIND] == K_HOST:
+        if ops[i, OpCol.KIND] == K_HOST:
             if not graph:
-                host += host_time(ops, i, dv) * ops[i, OP_COUNT]
+                host += host_time(ops, i, dv) * ops[i, OpCol.COUNT]
             continue
         tc, tm = kernel_times(ops, i, dv, clock)
         tk = overhead + max(tc, tm)
         th = 0.0 if graph else host_time(ops, i, dv)
-        count = ops[i, OP_COUNT]
+        count = ops[i, OpCol.COUNT]
         reps = int(np.ceil(count - 1e-9))
         scale = count / reps if reps > 0 else 0.0
         for _ in range(reps):
@@ -163,17 +143,17 @@ def play(ops, n, dv, clock, graph, out):
             t_memory += tm * count
         busy_c += tc * count
         busy_m += tm * count
-        flop += ops[i, OP_FLOP] * count
+        flop += ops[i, OpCol.FLOP] * count
     total = max(gpu, host)
-    out[R_TIME] = total
-    out[R_GPU_BUSY] = busy
-    out[R_COMPUTE] = t_compute
-    out[R_MEMORY] = t_memory
-    out[R_HOST] = host
-    out[R_CLOCK] = clock
-    out[R_FLOP] = flop
-    out[R_BUSY_C] = busy_c
-    out[R_BUSY_M] = busy_m
+    out[ResultCol.TIME] = total
+    out[ResultCol.GPU_BUSY] = busy
+    out[ResultCol.COMPUTE] = t_compute
+    out[ResultCol.MEMORY] = t_memory
+    out[ResultCol.HOST] = host
+    out[ResultCol.CLOCK] = clock
+    out[ResultCol.FLOP] = flop
+    out[ResultCol.BUSY_C] = busy_c
+    out[ResultCol.BUSY_M] = busy_m
 
 
 @njit(cache=True)
@@ -184,17 +164,17 @@ def busy_power(total, busy_c, busy_m, dv, clock):
     traffic overlap, so both count: lowering the clock of memory-bound work stretches it only
     once its compute outlasts its memory traffic, and its power then falls as bytes per second."""
     if total <= 0.0:
-        return dv[D_IDLE_W]
-    idle = dv[D_IDLE_W]
-    above_c = (dv[D_COMPUTE_W] - idle) * clock ** dv[D_DVFS] * min(busy_c, total)
-    above_m = (dv[D_MEM_W] - idle) * min(busy_m, total)
+        return dv[DeviceCol.IDLE_W]
+    idle = dv[DeviceCol.IDLE_W]
+    above_c = (dv[DeviceCol.COMPUTE_W] - idle) * clock ** dv[DeviceCol.DVFS] * min(busy_c, total)
+    above_m = (dv[DeviceCol.MEM_W] - idle) * min(busy_m, total)
     return idle + (above_c + above_m) / total
 
 
 @njit(cache=True)
 def average_power(out, dv, clock):
     """Average board power over a played table."""
-    return busy_power(out[R_TIME], out[R_BUSY_C], out[R_BUSY_M], dv, clock)
+    return busy_power(out[ResultCol.TIME], out[ResultCol.BUSY_C], out[ResultCol.BUSY_M], dv, clock)
 
 
 @njit(cache=True)
@@ -214,11 +194,11 @@ def play_capped(ops, n, dv, cap_w, graph, out):
                 lo = mid
         play(ops, n, dv, lo, graph, out)
         power = average_power(out, dv, lo)
-        stretch = duty_cycle_stretch(power, cap_w, dv[D_IDLE_W])
-        out[R_TIME] *= stretch
-        power = dv[D_IDLE_W] + (power - dv[D_IDLE_W]) / stretch
-    out[R_POWER] = power
-    out[R_ENERGY] = power * out[R_TIME]
+        stretch = duty_cycle_stretch(power, cap_w, dv[DeviceCol.IDLE_W])
+        out[ResultCol.TIME] *= stretch
+        power = dv[DeviceCol.IDLE_W] + (power - dv[DeviceCol.IDLE_W]) / stretch
+    out[ResultCol.POWER] = power
+    out[ResultCol.ENERGY] = power * out[ResultCol.TIME]
 
 
 @njit(cache=True)
@@ -273,11 +253,11 @@ def play_parts(parts, dv, cap_w: float, graph: bool = False):
         for ops, n, weight in parts:
             out = new_result()
             play(ops, n, dv, clock, graph, out)
-            out[R_POWER] = average_power(out, dv, clock)
-            out[R_ENERGY] = out[R_POWER] * out[R_TIME]
+            out[ResultCol.POWER] = average_power(out, dv, clock)
+            out[ResultCol.ENERGY] = out[ResultCol.POWER] * out[ResultCol.TIME]
             results.append(out)
-            energy += weight * out[R_ENERGY]
-            total += weight * out[R_TIME]
+            energy += weight * out[ResultCol.ENERGY]
+            total += weight * out[ResultCol.TIME]
         return results, (energy / total if total > 0 else 0.0)
 
     results, power = run(1.0)
@@ -293,26 +273,18 @@ def play_parts(parts, dv, cap_w: float, graph: bool = False):
                 lo = mid
         clock = lo
         results, power = run(clock)
-        stretch = duty_cycle_stretch(power, cap_w, dv[D_IDLE_W])
+        stretch = duty_cycle_stretch(power, cap_w, dv[DeviceCol.IDLE_W])
         if stretch > 1.0:
-            power = dv[D_IDLE_W] + (power - dv[D_IDLE_W]) / stretch
+            power = dv[DeviceCol.IDLE_W] + (power - dv[DeviceCol.IDLE_W]) / stretch
             for out in results:
-                out[R_TIME] *= stretch
-                out[R_POWER] = power
-                out[R_ENERGY] = power * out[R_TIME]
+                out[ResultCol.TIME] *= stretch
+                out[ResultCol.POWER] = power
+                out[ResultCol.ENERGY] = power * out[ResultCol.TIME]
     return clock, results, power
 
 
 __all__ = [
-    "R_CLOCK",
-    "R_COMPUTE",
-    "R_ENERGY",
-    "R_FLOP",
-    "R_GPU_BUSY",
-    "R_HOST",
-    "R_MEMORY",
-    "R_POWER",
-    "R_TIME",
+    "ResultCol",
     "attention_efficiency",
     "duty_cycle_stretch",
     "gemm_efficiency",

@@ -17,26 +17,19 @@ from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import (
     MAX_LAYER_OPS,
-    OP_SAVED,
     RC_FULL,
     RC_NONE,
     RC_SELECTIVE,
+    OpCol,
     fill_embedding,
     fill_head,
     fill_layer,
     fill_optimizer,
     new_table,
 )
-from simulator.costmodel.precision import P_STATE_BYTES, precision_vector
-from simulator.costmodel.timeline import (
-    R_COMPUTE,
-    R_FLOP,
-    R_HOST,
-    R_MEMORY,
-    R_TIME,
-    play_parts,
-)
-from simulator.costmodel.transformer import M_HIDDEN, model_flops_per_step, model_vector, param_count
+from simulator.costmodel.precision import PrecCol, precision_vector
+from simulator.costmodel.timeline import ResultCol, play_parts
+from simulator.costmodel.transformer import ModelCol, model_flops_per_step, model_vector, param_count
 from simulator.domain.precision import Precision, precision
 from simulator.domain.specs import ModelSpec
 from simulator.errors import DoesNotFitError
@@ -74,20 +67,20 @@ def saved_bytes(mv, pv, b, s, layers, tp, sp, ep, recompute, resid_bytes):
     n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, RC_NONE)
     per_layer = 0.0
     for i in range(n):
-        per_layer += ops[i, OP_SAVED]
+        per_layer += ops[i, OpCol.SAVED]
     n = fill_embedding(ops, 0, mv, pv, b, s, tp, 0)
     n = fill_head(ops, n, mv, pv, b, s, tp, sp, 0, b * s)
     outside = 0.0
     for i in range(n):
-        outside += ops[i, OP_SAVED]
+        outside += ops[i, OpCol.SAVED]
     if recompute == RC_FULL:
         tokens = b * s / tp if sp > 0.5 else b * s
-        return layers * resid_bytes * tokens * mv[M_HIDDEN] + per_layer + outside
+        return layers * resid_bytes * tokens * mv[ModelCol.HIDDEN] + per_layer + outside
     if recompute == RC_SELECTIVE:
         n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, RC_SELECTIVE)
         per_layer = 0.0
         for i in range(n):
-            per_layer += ops[i, OP_SAVED]
+            per_layer += ops[i, OpCol.SAVED]
     return layers * per_layer + outside
 
 
@@ -151,11 +144,11 @@ def estimate_train(
     cap = device.spec.tdp if power_cap_w is None else min(power_cap_w, device.spec.tdp)
     clock, (res_mb, res_opt), avg_power = play_parts(
         [(ops, n, float(micro_batches)), (opt_ops, n_opt, 1.0)], dv, cap)
-    step_time = micro_batches * res_mb[R_TIME] + res_opt[R_TIME]
-    compute = micro_batches * res_mb[R_COMPUTE] + res_opt[R_COMPUTE]
-    memory_t = micro_batches * res_mb[R_MEMORY] + res_opt[R_MEMORY]
-    host = micro_batches * res_mb[R_HOST] + res_opt[R_HOST]
-    hw_flop = micro_batches * res_mb[R_FLOP]
+    step_time = micro_batches * res_mb[ResultCol.TIME] + res_opt[ResultCol.TIME]
+    compute = micro_batches * res_mb[ResultCol.COMPUTE] + res_opt[ResultCol.COMPUTE]
+    memory_t = micro_batches * res_mb[ResultCol.MEMORY] + res_opt[ResultCol.MEMORY]
+    host = micro_batches * res_mb[ResultCol.HOST] + res_opt[ResultCol.HOST]
+    hw_flop = micro_batches * res_mb[ResultCol.FLOP]
 
     tokens = micro_batches * micro_batch * seq
     model_flops = micro_batches * model_flops_per_step(model, micro_batch, seq)
@@ -167,7 +160,7 @@ def estimate_train(
         params_local=params,
         weight_bytes=prec.weight_bytes,
         grad_bytes=prec.grad_bytes,
-        state_bytes=pv[P_STATE_BYTES],
+        state_bytes=pv[PrecCol.STATE_BYTES],
         weight_cache_bytes=2.0 if prec.weight_cast_bytes > 0 else 0.0,
         activations=activations,
         loss_buffers=loss_buffers,

@@ -14,16 +14,37 @@ Closed forms (dense and MoE, MHA/GQA/MQA):
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 
 import numpy as np
 
 from simulator.domain.specs import ModelSpec
 
+
 # Indices into the model vector (consumed by Numba kernels).
-M_LAYERS, M_HIDDEN, M_HEADS, M_KV_HEADS, M_HEAD_DIM, M_FFN, M_VOCAB = 0, 1, 2, 3, 4, 5, 6
-M_EXPERTS, M_TOP_K, M_CAUSAL, M_SWIGLU, M_RMSNORM, M_BIAS, M_ROPE, M_TIED = 7, 8, 9, 10, 11, 12, 13, 14
-M_LEARNED_POS, M_MAX_SEQ = 15, 16
-MODEL_VECTOR_LEN = 17
+class ModelCol(IntEnum):
+    """Columns of the model vector the Numba kernels read."""
+
+    LAYERS = 0
+    HIDDEN = 1
+    HEADS = 2
+    KV_HEADS = 3
+    HEAD_DIM = 4
+    FFN = 5
+    VOCAB = 6
+    EXPERTS = 7
+    TOP_K = 8
+    CAUSAL = 9
+    SWIGLU = 10
+    RMSNORM = 11
+    BIAS = 12
+    ROPE = 13
+    TIED = 14
+    LEARNED_POS = 15
+    MAX_SEQ = 16
+
+
+MODEL_VECTOR_LEN = len(ModelCol)
 
 FLASH_TILE = 128  # query/key tile of flash-attention kernels (FlashAttention-2, Dao 2023)
 
@@ -31,23 +52,23 @@ FLASH_TILE = 128  # query/key tile of flash-attention kernels (FlashAttention-2,
 def model_vector(spec: ModelSpec) -> np.ndarray:
     """The architecture as a float64 array for the Numba kernels."""
     v = np.zeros(MODEL_VECTOR_LEN)
-    v[M_LAYERS] = spec.layers
-    v[M_HIDDEN] = spec.hidden
-    v[M_HEADS] = spec.heads
-    v[M_KV_HEADS] = spec.n_kv_heads
-    v[M_HEAD_DIM] = spec.d_head
-    v[M_FFN] = spec.d_ffn
-    v[M_VOCAB] = spec.vocab
-    v[M_EXPERTS] = spec.experts
-    v[M_TOP_K] = spec.top_k
-    v[M_CAUSAL] = 1.0 if spec.causal else 0.0
-    v[M_SWIGLU] = 1.0 if spec.mlp == "swiglu" else 0.0
-    v[M_RMSNORM] = 1.0 if spec.norm == "rmsnorm" else 0.0
-    v[M_BIAS] = 1.0 if spec.bias else 0.0
-    v[M_ROPE] = 1.0 if spec.position == "rope" else 0.0
-    v[M_TIED] = 1.0 if spec.ties_embeddings else 0.0
-    v[M_LEARNED_POS] = 1.0 if spec.position == "learned" else 0.0
-    v[M_MAX_SEQ] = spec.max_seq or 2048
+    v[ModelCol.LAYERS] = spec.layers
+    v[ModelCol.HIDDEN] = spec.hidden
+    v[ModelCol.HEADS] = spec.heads
+    v[ModelCol.KV_HEADS] = spec.n_kv_heads
+    v[ModelCol.HEAD_DIM] = spec.d_head
+    v[ModelCol.FFN] = spec.d_ffn
+    v[ModelCol.VOCAB] = spec.vocab
+    v[ModelCol.EXPERTS] = spec.experts
+    v[ModelCol.TOP_K] = spec.top_k
+    v[ModelCol.CAUSAL] = 1.0 if spec.causal else 0.0
+    v[ModelCol.SWIGLU] = 1.0 if spec.mlp == "swiglu" else 0.0
+    v[ModelCol.RMSNORM] = 1.0 if spec.norm == "rmsnorm" else 0.0
+    v[ModelCol.BIAS] = 1.0 if spec.bias else 0.0
+    v[ModelCol.ROPE] = 1.0 if spec.position == "rope" else 0.0
+    v[ModelCol.TIED] = 1.0 if spec.ties_embeddings else 0.0
+    v[ModelCol.LEARNED_POS] = 1.0 if spec.position == "learned" else 0.0
+    v[ModelCol.MAX_SEQ] = spec.max_seq or 2048
     return v
 
 

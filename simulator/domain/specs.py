@@ -279,3 +279,11 @@ class CollectiveProfileSpec(Frozen):
     p2p_efficiency: float | None = Field(None, gt=0, le=1, description="Send/recv share; default: efficiency.")
     p2p_latency: NonNegSeconds | None = Field(None, description="Default: latency.")
     call_floor: NonNegSeconds = Field(0.0, description="Least time of one synchronising call.")
+
+
+def scaleup_domain(node: NodeSpec, accel: AcceleratorSpec) -> int:
+    """Accelerators that reach each other over the scale-up link: a switched link (NVLink,
+    Infinity Fabric) within the node, at most the link's own domain; a torus (ICI) its slice."""
+    if accel.scaleup.topology == "switched":
+        return min(node.accelerators_per_node, accel.scaleup.domain)
+    return accel.scaleup.domain

@@ -1,82 +1,40 @@
 """Racks, nodes and accelerators as capacity (counts), not as per-GPU objects.
 
-Each rack group holds ``racks * nodes_per_rack`` identical nodes; jobs take whole nodes. Power
-of a group follows from how many accelerators are busy and at what board power:
-hosts draw idle power plus a share of their dynamic range proportional to busy accelerators.
+Each rack group holds ``racks * nodes_per_rack`` identical nodes; jobs take whole nodes (which
+nodes are free is the node pool's business: engine/node_pool.py). Power of a group follows
+from how many accelerators are busy and at what board power: hosts draw idle power plus a
+share of their dynamic range proportional to busy accelerators.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from simulator.domain.catalog import Catalog
 from simulator.domain.specs import AcceleratorSpec, NodeSpec
 from simulator.scenario.schema import RackGroup
 
 
-@dataclass
-class GroupState:
-    """One rack group: its fixed description and how many nodes are free."""
+@dataclass(frozen=True)
+class Group:
+    """One rack group as built: its scenario entry, its catalog node and accelerator, and where
+    its nodes sit in the cluster-wide node numbering."""
 
     index: int
     config: RackGroup
     node: NodeSpec
     accel: AcceleratorSpec
     nodes_total: int
-    nodes_free: int
     first_node: int = 0                      # index of this group's first node cluster-wide
-    free: np.ndarray = field(default=None, repr=False)
-    spares: list = field(default_factory=list, repr=False)   # idle hot-spare node indices
-
-    def __post_init__(self):
-        if self.free is None:
-            self.free = np.ones(self.nodes_total, dtype=bool)
-            count = self.config.spare_nodes
-            if count:
-                self.free[self.nodes_total - count:] = False       # spares are never scheduled
-                self.spares = list(range(self.first_node + self.nodes_total - count,
-                                         self.first_node + self.nodes_total))
-
-    @property
-    def spare_total(self) -> int:
-        return self.config.spare_nodes
-
-    def take_spare(self) -> int | None:
-        return self.spares.pop(0) if self.spares else None
-
-    def return_repaired(self, node: int) -> bool:
-        """A repaired node refills the spare pool first; True when it went back to scheduling."""
-        if len(self.spares) < self.spare_total:
-            self.spares.append(int(node))
-            self.spares.sort()
-            return False
-        self.give_back(np.array([node]))
-        return True
-
-    def take_nodes(self, count: int) -> np.ndarray:
-        """Mark ``count`` free nodes busy, preferring one contiguous run (fewest leaves);
-        returns their cluster-wide indices."""
-        free = self.free
-        run = 0
-        for i in range(len(free)):
-            run = run + 1 if free[i] else 0
-            if run == count:
-                chosen = np.arange(i - count + 1, i + 1)
-                break
-        else:
-            chosen = np.flatnonzero(free)[:count]
-        free[chosen] = False
-        return chosen + self.first_node
-
-    def give_back(self, nodes: np.ndarray) -> None:
-        self.free[nodes - self.first_node] = True
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def spare_total(self) -> int:
+        return self.config.spare_nodes
 
     @property
     def gpus_per_node(self) -> int:
@@ -119,14 +77,14 @@ class GroupState:
         return self.nodes_total * (self.node.host_power + self.gpus_per_node * self.accel.tdp)
 
 
-def eligible_groups(groups: list[GroupState], rack_group: str | None, gpus: int) -> list[GroupState]:
+def eligible_groups(groups: list[Group], rack_group: str | None, gpus: int) -> list[Group]:
     """The groups a workload may run on: its named rack group, else every group big enough."""
     if rack_group is not None:
         return [g for g in groups if g.name == rack_group]
     return [g for g in groups if g.schedulable_gpus >= gpus]
 
 
-def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
+def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[Group]:
     """Resolve catalog entries for every rack group (names were checked at load time)."""
     groups = []
     first = 0
@@ -134,6 +92,6 @@ def build_groups(racks: list[RackGroup], catalog: Catalog) -> list[GroupState]:
         node = catalog.nodes.get(rack.node)
         accel = catalog.accelerators.get(node.accelerator)
         nodes = rack.count * rack.nodes_per_rack
-        groups.append(GroupState(i, rack, node, accel, nodes, nodes - rack.spare_nodes, first_node=first))
+        groups.append(Group(i, rack, node, accel, nodes, first_node=first))
         first += nodes
     return groups

@@ -17,7 +17,11 @@ time, over the time the job held its nodes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+import simpy
 
 
 @dataclass(frozen=True)
@@ -72,3 +76,26 @@ def goodput(wall_s: float, checkpoint_s: float, lost_s: float, down_s: float) ->
     if wall_s <= 0:
         return math.nan
     return max(0.0, 1.0 - (checkpoint_s + lost_s + down_s) / wall_s)
+
+
+def node_failures(env: simpy.Environment, rng: np.random.Generator, mean_gap_s: float, holder,
+                  can_fail: Callable[[], bool], on_failure: Callable[[object, int], None],
+                  ended: simpy.Event | None = None):
+    """The one failure process of anything that holds nodes (a training job, a service): its
+    nodes fail as a Poisson process with mean gap ``mean_gap_s`` (node MTBF / nodes held); each
+    failure takes a random node out of ``holder.node_ids`` and hands it to ``on_failure``
+    (which books the loss, starts the repair and finds a replacement). Failures while
+    ``can_fail()`` is false (already down, no node left) are absorbed. Ends with ``ended``."""
+    while True:
+        gap = rng.exponential(mean_gap_s)
+        if ended is None:
+            yield env.timeout(gap)
+        else:
+            yield env.timeout(gap) | ended
+            if ended.triggered:
+                return
+        if not can_fail():
+            continue
+        broken = holder.node_ids[int(rng.integers(len(holder.node_ids)))]
+        holder.node_ids = holder.node_ids[holder.node_ids != broken]
+        on_failure(holder, broken)

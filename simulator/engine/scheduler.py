@@ -11,15 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from simulator.engine.cluster import GroupState, eligible_groups
+import numpy as np
+
+from simulator.engine.cluster import Group, eligible_groups
+from simulator.engine.node_pool import NodePool
 from simulator.engine.training import JobRun
 
 
 class Scheduler:
-    """Decides which queued jobs start now and where."""
+    """Decides which queued jobs start now and where, and takes their nodes from the pool."""
 
-    def __init__(self, groups: list[GroupState], power_allows: Callable[[JobRun, GroupState], bool]):
+    def __init__(self, groups: list[Group], pool: NodePool, power_allows: Callable[[JobRun, Group], bool]):
         self.groups = groups
+        self.pool = pool
         self.power_allows = power_allows
         self.queue: list[JobRun] = []
 
@@ -27,12 +31,12 @@ class Scheduler:
         self.queue.append(job)
         self.queue.sort(key=lambda j: (-j.config.priority, j.submit_s, j.index))
 
-    def _eligible(self, job: JobRun) -> list[GroupState]:
+    def _eligible(self, job: JobRun) -> list[Group]:
         return eligible_groups(self.groups, job.config.rack_group, job.gpus)
 
-    def _fits_now(self, job: JobRun) -> GroupState | None:
+    def _fits_now(self, job: JobRun) -> Group | None:
         for group in self._eligible(job):
-            if group.nodes_free >= group.nodes_for(job.gpus) and self.power_allows(job, group):
+            if self.pool.fits(group, job.gpus) and self.power_allows(job, group):
                 return group
         return None
 
@@ -41,7 +45,7 @@ class Scheduler:
         best = (math.inf, -1)
         for group in self._eligible(head):
             need = group.nodes_for(head.gpus)
-            free = group.nodes_free
+            free = self.pool.free_nodes(group)
             if free >= need:
                 return now, group.index
             ends = sorted((now + j.time_to_finish(), j.nodes) for j in running if j.group == group.index)
@@ -52,9 +56,9 @@ class Scheduler:
                     break
         return best
 
-    def pick(self, now: float, running: list[JobRun]) -> list[tuple[JobRun, GroupState]]:
-        """Jobs to start now, in order, with their groups (node counts are reserved here)."""
-        started: list[tuple[JobRun, GroupState]] = []
+    def pick(self, now: float, running: list[JobRun]) -> list[tuple[JobRun, Group, np.ndarray]]:
+        """Jobs to start now, in order, with their groups and the nodes taken for them."""
+        started: list[tuple[JobRun, Group, np.ndarray]] = []
         head_blocked = False
         shadow_t, shadow_g = math.inf, -1
         for job in list(self.queue):
@@ -69,6 +73,5 @@ class Scheduler:
                 if now + runtime > shadow_t:
                     continue
             self.queue.remove(job)
-            group.nodes_free -= group.nodes_for(job.gpus)
-            started.append((job, group))
+            started.append((job, group, self.pool.take(group, group.nodes_for(job.gpus))))
         return started

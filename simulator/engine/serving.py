@@ -26,6 +26,7 @@ from simulator.engine.queueing import (
     share_within,
     wait_exceedance,
 )
+from simulator.engine.record import ServiceStatus
 from simulator.scenario.schema import InferenceService
 
 HOUR_S = 3600.0
@@ -66,7 +67,7 @@ class ServiceRun:
     model_name: str
     index: int
     n_samples: int
-    status: str = "pending"         # pending (arrivals queue, no nodes yet), running
+    status: ServiceStatus = ServiceStatus.PENDING
     group: int = -1
     nodes: int = 0
     node_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
@@ -135,8 +136,8 @@ class ServiceRun:
         cfg = self.config
         at = self.plan.at_cap(cap_w)
         up = self.replicas_up
-        if self.status != "running" or up == 0:
-            idle = self.plan.idle_power_w if self.status == "running" else 0.0
+        if self.status != ServiceStatus.RUNNING or up == 0:
+            idle = self.plan.idle_power_w if self.status == ServiceStatus.RUNNING else 0.0
             return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, idle)
         per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
         capacity = per_replica * up
@@ -155,7 +156,7 @@ class ServiceRun:
         if dt <= 0:
             return
         capacity = self.state.capacity_per_s if self.state is not None else 0.0
-        if self.status == "running":
+        if self.status == ServiceStatus.RUNNING:
             self.replica_s += self.config.replicas * dt
             self.replica_up_s += self.replicas_up * dt
         step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.domain.units import human
-from simulator.engine.cluster import GroupState
+from simulator.engine.cluster import Group
 from simulator.engine.cooling import cooling_power
 from simulator.engine.power_chain import default_ups_capacity_w, facility_power
-from simulator.errors import Problem, ScenarioError
+from simulator.errors import Problem
 from simulator.scenario.schema import Scenario
 
 # Lowest board power limit as a share of TDP (nvidia-smi -pl floor: 200 W of 700 W on H100 SXM).
@@ -20,7 +20,7 @@ MIN_CAP_FRACTION = 0.3
 class SitePower:
     """Power breakdown of the whole facility from per-group accelerator and host power."""
 
-    def __init__(self, scenario: Scenario, groups: list[GroupState], network_power_w: float):
+    def __init__(self, scenario: Scenario, groups: list[Group], network_power_w: float):
         self.scenario = scenario
         self.groups = groups
         self.network_power_w = float(network_power_w)
@@ -62,11 +62,11 @@ class SitePower:
         hosts = np.array([g.nodes_total * g.node.host_idle_power for g in self.groups])
         return self.breakdown(accel, hosts, ambient_c)
 
-    def check_idle_within_envelope(self, hottest_c: float) -> None:
-        """Fail before running if the idle cluster alone exceeds the envelope on the hottest hour."""
+    def idle_problems(self, hottest_c: float) -> list[Problem]:
+        """The idle cluster alone exceeding the envelope on the hottest hour (checked before a run
+        and by ``dcsim validate``)."""
         idle = self.idle_breakdown(hottest_c)["facility_power_w"]
-        if idle > self.envelope_w:
-            raise ScenarioError([Problem(
-                "site.power_envelope",
-                f"{human(self.envelope_w, 'power')} is below the idle facility load of "
-                f"{human(idle, 'power')} at the hottest hour ({hottest_c:.1f} C)")])
+        if idle <= self.envelope_w:
+            return []
+        return [Problem("site.power_envelope", f"{human(self.envelope_w, 'power')} is below the idle facility load "
+                                               f"of {human(idle, 'power')} at the hottest hour ({hottest_c:.1f} C)")]

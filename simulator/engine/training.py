@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from simulator.costmodel.parallel import TrainingPlan
+from simulator.costmodel.training_plan import TrainingPlan
 from simulator.engine.failures import CheckpointPlan, lost_since_checkpoint
+from simulator.engine.record import JobStatus
 from simulator.scenario.schema import TrainingJob
 
 
@@ -27,7 +28,7 @@ class JobRun:
     model_name: str
     index: int
     steps_total: float
-    status: str = "pending"          # pending, queued, running, finished
+    status: JobStatus = JobStatus.PENDING
     group: int = -1
     nodes: int = 0
     submit_s: float = math.nan
@@ -84,7 +85,7 @@ class JobRun:
     def book(self, now: float) -> None:
         """Add the steps made since the last change at the current rate, and the time spent."""
         dt = now - self.last_change_s
-        if dt > 0 and self.status == "running":
+        if dt > 0 and self.status == JobStatus.RUNNING:
             if self.down:
                 self.down_s += dt
             elif not self.paused:
@@ -96,7 +97,7 @@ class JobRun:
 
     def tokens_done(self, now: float | None = None) -> float:
         steps = self.steps_done
-        if now is not None and self.status == "running":
+        if now is not None and self.status == JobStatus.RUNNING:
             steps = min(self.steps_total, steps + (now - self.last_change_s) * self.rate_steps_per_s())
         return steps * self.tokens_per_step
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.domain.catalog import Catalog
+from simulator.engine.record import RunRecord
+from simulator.scenario.schema import Scenario
+
 YEAR_S = 365.0 * 86400.0
 
 
@@ -16,20 +20,19 @@ def _price(name: str, default: float, overrides: dict[str, float]) -> float:
     return float(overrides.get(name, default))
 
 
-def capex_usd(world) -> dict[str, float]:
+def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[str, float]:
     """Purchase cost by item: servers (with accelerators), network, facility."""
-    sc = world.loaded.scenario
+    sc = scenario
     overrides = sc.costs.price_overrides
     servers = 0.0
-    for g in world.groups:
+    for g in record.groups:
         servers += g.nodes_total * _price(g.node.name, g.node.price, overrides)
-    catalog = world.loaded.catalog
-    fabric = world.fabric
+    fabric = record.fabric
     switch = catalog.switches.get(sc.cluster.fabric.switch)
     optic = catalog.optics.get(sc.cluster.fabric.optic)
     network = (fabric.switches * _price(switch.name, switch.price, overrides)
                + fabric.optics * _price(optic.name, optic.price, overrides))
-    peak_it = sum(g.peak_power_w() for g in world.groups) + fabric.power_w
+    peak_it = sum(g.peak_power_w for g in record.groups) + fabric.power_w
     facility = sc.costs.facility_capex_per_watt * peak_it
     return {"servers": servers, "network": network, "facility": facility,
             "total": servers + network + facility}
@@ -44,18 +47,18 @@ def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fi
     return gpus * (end_s - start_s) * fixed_per_gpu_s + energy_j * pue * price_usd_per_j
 
 
-def cost_report(world, summary: dict, jobs, services=None) -> dict:
+def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: dict, jobs,
+                services=None) -> dict:
     """costs.json: capex, amortised capex, opex, totals and unit costs."""
-    sc = world.loaded.scenario
-    c = sc.costs
-    horizon = world.recorder.horizon_s
-    capex = capex_usd(world)
+    c = scenario.costs
+    horizon = record.horizon_s
+    capex = capex_usd(scenario, catalog, record)
     years = {"servers": c.server_amortisation_years, "network": c.network_amortisation_years,
              "facility": c.facility_amortisation_years}
     amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
     amortised["total"] = sum(amortised[k] for k in years)
     maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
-    energy = world.recorder.cost_usd
+    energy = record.energy_cost_usd
     opex = {"energy": energy, "maintenance": maintenance, "total": energy + maintenance}
     total = amortised["total"] + opex["total"]
     gpus = summary["gpus"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulator.engine.record import RunRecord
+from simulator.scenario.schema import Scenario
+
 
 def _weighted_goodput(jobs: pd.DataFrame, horizon_s: float) -> float | None:
     """Goodput of all jobs weighted by the GPU-seconds each held its nodes (None: no job ran)."""
@@ -40,11 +43,11 @@ def _services_summary(services: pd.DataFrame | None, horizon_s: float) -> dict:
     }
 
 
-def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame,
+def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFrame, jobs: pd.DataFrame,
                    services: pd.DataFrame | None = None) -> dict:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
-    rec = world.recorder
-    sc = world.loaded.scenario
+    rec = record
+    sc = scenario
     t = timeseries["t_s"].to_numpy()
     dt = np.diff(np.concatenate([[0.0], t]))
 
@@ -53,13 +56,13 @@ def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame,
 
     it = energy("it_power_w")
     facility = energy("facility_power_w")
-    gpus = int(sum(g.gpus_total for g in world.groups))
+    gpus = int(record.gpus)
     peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
     util = float(np.sum(timeseries["gpu_utilization"].to_numpy() * dt) / t[-1]) if len(t) else 0.0
     return {
         "scenario": sc.name,
         "seed": sc.simulation.seed,
-        "seeds": dict(world.seeds),
+        "seeds": dict(record.seeds),
         "horizon_s": rec.horizon_s,
         "sample_interval_s": rec.sample_interval_s,
         "gpus": gpus,
@@ -73,21 +76,21 @@ def summary_report(world, timeseries: pd.DataFrame, jobs: pd.DataFrame,
         "other_energy_j": energy("other_power_w"),
         "pue_mean": facility / it if it > 0 else float("nan"),
         "peak_facility_power_w": peak,
-        "power_envelope_w": world.site.envelope_w,
-        "peak_envelope_fraction": peak / world.site.envelope_w,
-        "energy_cost_usd": rec.cost_usd,
+        "power_envelope_w": record.envelope_w,
+        "peak_envelope_fraction": peak / record.envelope_w,
+        "energy_cost_usd": rec.energy_cost_usd,
         "carbon_kg": rec.carbon_kg,
         "gpu_utilization_mean": util,
-        "jobs_total": len(world.jobs),
+        "jobs_total": len(record.jobs),
         "jobs_finished": int((jobs["status"] == "finished").sum()) if len(jobs) else 0,
         "tokens_trained": float(jobs["tokens_done"].sum()) if len(jobs) else 0.0,
-        "capped_fraction": rec.capped_samples / rec.rows if rec.rows else 0.0,
+        "capped_fraction": rec.capped_samples / rec.samples if rec.samples else 0.0,
         "failures": int(rec.counters.get("failures", 0)),
         "spares_used": int(rec.counters.get("spares_used", 0)),
         "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
         **_services_summary(services, rec.horizon_s),
-        "fabric": {"tiers": world.fabric.tiers, "leaves": world.fabric.leaves,
-                   "spines": world.fabric.spines, "cores": world.fabric.cores,
-                   "optics": world.fabric.optics},
+        "fabric": {"tiers": record.fabric.tiers, "leaves": record.fabric.leaves,
+                   "spines": record.fabric.spines, "cores": record.fabric.cores,
+                   "optics": record.fabric.optics},
         "events_processed": int(rec.counters.get("events_processed", 0)),
     }

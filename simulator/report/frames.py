@@ -1,4 +1,4 @@
-"""Recorder -> tidy pandas DataFrames with the columns documented in docs/outputs.md."""
+"""Run record -> tidy pandas DataFrames with the columns documented in docs/outputs.md."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine.failures import goodput
+from simulator.engine.record import REQUEST_COLUMNS, JobStatus, RunRecord
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS
 
 TIMESERIES_COLUMNS = (
@@ -30,99 +31,91 @@ JOB_COLUMNS = (
 )
 
 
-def timeseries_frame(world) -> pd.DataFrame:
+def timeseries_frame(record: RunRecord) -> pd.DataFrame:
     """One row per sample interval; powers are interval means (energy = power x interval)."""
-    rec = world.recorder
-    n = rec.rows
-    data: dict[str, np.ndarray] = {"t_s": rec.t_s[:n].copy()}
+    data: dict[str, np.ndarray] = {"t_s": record.t_s.copy()}
     for i, name in enumerate(POWER_COLUMNS):
-        data[name] = rec.power[:n, i].copy()
+        data[name] = record.power[:, i].copy()
     for i, name in enumerate(ENV_COLUMNS):
-        data[name] = rec.env[:n, i].copy()
+        data[name] = record.env[:, i].copy()
     for i, name in enumerate(STATE_COLUMNS):
-        data[name] = rec.state[:n, i].copy()
+        data[name] = record.state[:, i].copy()
     # Inference requests in each interval, summed over services; backlog at the interval's end.
-    per_sample = sum((svc.per_sample[:n] for svc in world.services), np.zeros((n, 4)))
-    for i, name in enumerate(("requests_arrived", "requests_served", "requests_slo_met", "requests_backlog")):
-        data[name] = per_sample[:, i].copy()
+    requests = record.requests()
+    for i, name in enumerate(REQUEST_COLUMNS):
+        data[name] = requests[:, i].copy()
     it = data["it_power_w"]
     with np.errstate(divide="ignore", invalid="ignore"):
         data["pue"] = np.where(it > 0, data["facility_power_w"] / it, np.nan)
     return pd.DataFrame({c: data[c] for c in TIMESERIES_COLUMNS})
 
 
-def jobs_frame(world) -> pd.DataFrame:
+def jobs_frame(record: RunRecord) -> pd.DataFrame:
     """One row per training job, in scenario order."""
-    from simulator.costmodel.parallel import layout_name
-
     rows = []
-    for job in world.jobs:
-        tokens = job.tokens_done()
-        end = job.end_s
-        start = job.start_s
-        ran = (end if np.isfinite(end) else world.recorder.horizon_s) - start if np.isfinite(start) else 0.0
+    for job in record.jobs:
+        end, start = job.end_s, job.start_s
+        ran = (end if np.isfinite(end) else record.horizon_s) - start if np.isfinite(start) else 0.0
         rows.append({
             "job": job.name,
-            "model": job.model_name,
+            "model": job.model,
             "gpus": job.gpus,
-            "layout": layout_name(job.plan.layout),
+            "layout": job.layout,
             "submit_s": job.submit_s,
             "start_s": start,
             "end_s": end,
-            "tokens_target": float(job.config.tokens),
-            "tokens_done": tokens,
-            "steps_done": float(np.floor(job.steps_done + 1e-9)),
-            "step_time_s": job.plan.nominal()[0],
-            "tokens_per_s": tokens / ran if ran > 0 else 0.0,
-            "mfu": job.plan.mfu,
+            "tokens_target": job.tokens_target,
+            "tokens_done": job.tokens_done,
+            "steps_done": job.steps_done,
+            "step_time_s": job.step_time_s,
+            "tokens_per_s": job.tokens_done / ran if ran > 0 else 0.0,
+            "mfu": job.mfu,
             "energy_j": job.energy_j,
-            "network_share_mean": job.share_s / ran if ran > 0 else float("nan"),
+            "network_share_mean": job.network_share_s / ran if ran > 0 else float("nan"),
             "failures": job.failures,
-            "lost_tokens": job.lost_steps * job.tokens_per_step,
+            "lost_tokens": job.lost_tokens,
             "checkpoint_s": job.checkpoint_s,
             "downtime_s": job.down_s,
             "goodput": goodput(ran, job.checkpoint_s, job.lost_s, job.down_s),
-            "status": job.status if job.status != "pending" else "queued",
+            # A job not submitted by the horizon reads as queued.
+            "status": str(JobStatus.QUEUED if job.status == JobStatus.PENDING else job.status),
         })
     frame = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
     return frame.astype({"gpus": "int64", "failures": "int64"}) if len(frame) else frame
 
 
-def progress_frame(world) -> pd.DataFrame:
+def progress_frame(record: RunRecord) -> pd.DataFrame:
     """Training progress points: t_s, job, tokens_done, clock_fraction."""
-    rows = world.recorder.progress
-    return pd.DataFrame(rows, columns=["t_s", "job", "tokens_done", "clock_fraction"])
+    return pd.DataFrame(list(record.progress), columns=["t_s", "job", "tokens_done", "clock_fraction"])
 
 
-def services_frame(world) -> pd.DataFrame:
+def services_frame(record: RunRecord) -> pd.DataFrame:
     """One row per inference service, in scenario order; latencies are means over served requests."""
     rows = []
-    for svc in world.services:
-        served = svc.served
-        cfg = svc.config
-        capacity = svc.state.capacity_per_s if svc.state is not None else 0.0
+    for svc in record.services:
+        served = svc.requests_served
         rows.append({
             "service": svc.name,
-            "model": svc.model_name,
-            "replicas": cfg.replicas,
+            "model": svc.model,
+            "replicas": svc.replicas,
             "gpus": svc.gpus,
             "start_s": svc.start_s,
-            "arrival_rate_per_s": float(cfg.arrival_rate),
-            "requests_arrived": svc.arrived,
+            "arrival_rate_per_s": svc.arrival_rate_per_s,
+            "requests_arrived": svc.requests_arrived,
             "requests_served": served,
-            "requests_backlog": svc.backlog,
-            "slo_attainment": svc.met / served if served > 0 else float("nan"),
-            "ttft_mean_s": svc.ttft_weighted_s / served if served > 0 else float("nan"),
-            "ttft_p50_s": svc.ttft_quantile_s(0.50),
-            "ttft_p99_s": svc.ttft_quantile_s(0.99),
-            "tpot_mean_s": svc.tpot_weighted_s / served if served > 0 else float("nan"),
-            "tpot_p99_s": svc.tpot_quantile_s(0.99),
-            "tokens_generated": served * cfg.output_tokens,
-            "capacity_per_s": capacity,
+            "requests_backlog": svc.requests_backlog,
+            "slo_attainment": svc.requests_slo_met / served if served > 0 else float("nan"),
+            "ttft_mean_s": svc.ttft_sum_s / served if served > 0 else float("nan"),
+            "ttft_p50_s": svc.ttft_p50_s,
+            "ttft_p99_s": svc.ttft_p99_s,
+            "tpot_mean_s": svc.tpot_sum_s / served if served > 0 else float("nan"),
+            "tpot_p99_s": svc.tpot_p99_s,
+            "tokens_generated": served * svc.output_tokens,
+            "capacity_per_s": svc.capacity_per_s,
             "failures": svc.failures,
             "availability": svc.availability,
             "energy_j": svc.energy_j,
-            "status": svc.status,
+            "status": str(svc.status),
         })
     frame = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
     return frame.astype({"replicas": "int64", "gpus": "int64", "failures": "int64"}) if len(frame) else frame

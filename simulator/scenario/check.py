@@ -1,8 +1,10 @@
 """Cross-reference checks that a schema cannot express: catalog names exist, files are inside
-the scenario folder, jobs fit the cluster and their layouts divide evenly, models fit in
-memory at all, and the power envelope covers at least the idle load.
+the scenario folder, work fits the cluster's rack groups, explicit layouts obey the one layout
+rule (domain/layout.py) and rack limits cover their idle racks.
 
-Pure Python (no Numba), so ``dcsim validate`` stays fast. Returns every problem found.
+Pure Python (no Numba): what needs the cost model (memory fit, a GPU count with no valid
+layout, the idle site against the envelope) is the planner's (engine/planning.py), which
+``dcsim validate`` runs after these. Returns every problem found.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from pathlib import Path
 
 from simulator.domain.catalog import Catalog
 from simulator.domain.csvfile import profile_problems
+from simulator.domain.layout import layout_problems
 from simulator.domain.model_ref import resolve_model
-from simulator.domain.precision import precision
-from simulator.domain.specs import ModelSpec
+from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
+from simulator.domain.yaml_io import join_path
 from simulator.errors import DcsimError, InputError, Problem
 from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
@@ -68,8 +71,6 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     overridden_nodes = {n.name for n in scenario.catalog.nodes}
     group_gpus: dict[str, int] = {}
     group_domain: dict[str, int] = {}
-    group_memory: dict[str, float] = {}
-    idle_it_w = 0.0
     for i, group in enumerate(scenario.cluster.racks):
         path = f"cluster.racks[{i}]"
         node, found = _lookup(catalog.nodes, group.node, f"{path}.node")
@@ -83,11 +84,8 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
             continue
         n_nodes = group.count * group.nodes_per_rack
         group_gpus[group.name] = (n_nodes - group.spare_nodes) * node.accelerators_per_node
-        group_domain[group.name] = min(node.accelerators_per_node, accel.scaleup.domain) \
-            if accel.scaleup.topology == "switched" else accel.scaleup.domain
-        group_memory[group.name] = accel.hbm
+        group_domain[group.name] = scaleup_domain(node, accel)
         node_idle = node.host_idle_power + node.accelerators_per_node * accel.idle_power
-        idle_it_w += n_nodes * node_idle
         if group.power_limit is not None and group.power_limit < group.nodes_per_rack * node_idle:
             problems.append(Problem(
                 f"{path}.power_limit",
@@ -120,24 +118,11 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     total_gpus = sum(group_gpus.values())
     for i, job in enumerate(scenario.workloads.training):
         problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,
-                               group_gpus, group_domain, group_memory, total_gpus)
+                               group_gpus, group_domain, total_gpus)
     for i, svc in enumerate(scenario.workloads.inference):
         problems += _check_service(svc, f"workloads.inference[{i}]", scenario, catalog, folder,
-                                   group_gpus, group_domain, group_memory, total_gpus)
+                                   group_gpus, group_domain, total_gpus)
 
-    envelope = scenario.site.power_envelope
-    if idle_it_w > 0:
-        # A lower bound of the idle facility load: every efficiency at its best, no cooling.
-        power = scenario.power
-        best_ups = max(e for _, e in power.ups_efficiency.points)
-        chain = power.pdu_efficiency * best_ups * power.transformer_efficiency
-        idle_facility_w = idle_it_w / chain + scenario.cooling.other_overhead
-        if envelope < idle_facility_w:
-            problems.append(Problem(
-                "site.power_envelope",
-                f"{human(envelope, 'power')} is below the cluster's idle load of "
-                f"{human(idle_facility_w, 'power')} (IT at idle through the power chain, before "
-                "cooling)", None))
     return problems
 
 
@@ -179,57 +164,42 @@ def _check_placement(work, path: str, scenario: Scenario, group_gpus: dict[str, 
 
 
 def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
-                    group_gpus: dict[str, int], group_domain: dict[str, int], group_memory: dict[str, float],
-                    total_gpus: int) -> tuple[ModelSpec | None, list[Problem], tuple[int, float] | None]:
-    """What training jobs and services share: the model, the placement, and the (scale-up domain,
-    accelerator memory) of the group the work is sized against (None: unknown rack group)."""
+                    group_gpus: dict[str, int], group_domain: dict[str, int],
+                    total_gpus: int) -> tuple[ModelSpec | None, list[Problem], int | None]:
+    """What training jobs and services share: the model, the placement, and the scale-up domain of
+    the group the work is sized against (None: unknown rack group)."""
     model, problems = _check_model(work.model, path, catalog, folder)
     group, found = _check_placement(work, path, scenario, group_gpus, total_gpus)
     problems += found
     if group is None and work.rack_group is not None:
         return model, problems, None
-    return model, problems, (group_domain.get(group, 8) if group else 8,
-                             group_memory.get(group, 0.0) if group else 0.0)
+    return model, problems, group_domain.get(group, 8) if group else 8
 
 
 def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
                    *groups) -> list[Problem]:
-    """An inference service: model, placement, tensor parallelism within the scale-up domain,
-    and weights plus a full batch's KV cache within the replica's memory."""
-    model, problems, sizing = _check_workload(svc, path, scenario, catalog, folder, *groups)
-    if sizing is None:
+    """An inference service: model, placement and tensor parallelism within the scale-up domain
+    (whether a batch fits in memory is the planner's to say)."""
+    model, problems, domain = _check_workload(svc, path, scenario, catalog, folder, *groups)
+    if domain is None:
         return problems
-    domain, memory = sizing
     tp = svc.gpus_per_replica
     if tp > domain:
         problems.append(Problem(f"{path}.gpus_per_replica", f"{tp} accelerators per replica but the scale-up "
                                 f"domain holds {domain} (tensor parallelism stays within it)"))
-    if model is not None:
-        if model.heads % tp:
-            problems.append(Problem(f"{path}.gpus_per_replica",
+    if model is not None and model.heads % tp:
+        problems.append(Problem(f"{path}.gpus_per_replica",
                                     f"{tp} does not divide the {model.heads} attention heads"))
-        elif memory > 0:
-            from simulator.costmodel.memory import usable_bytes
-            from simulator.costmodel.serving_plan import replica_memory_bytes
-
-            context = svc.prompt_tokens + svc.output_tokens
-            need = replica_memory_bytes(model, tp, svc.max_batch, context, svc.precision)
-            if need > usable_bytes(memory):
-                problems.append(Problem(
-                    f"{path}.max_batch",
-                    f"{model.name} with {svc.max_batch} requests of {context} tokens needs {human(need, 'bytes')} "
-                    f"per accelerator with {tp} per replica; {human(usable_bytes(memory), 'bytes')} usable "
-                    "(lower max_batch or raise gpus_per_replica)"))
     return problems
 
 
 def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
                *groups) -> list[Problem]:
-    """A training job: model, placement, its explicit layout, and its state fitting when sharded."""
-    model, problems, sizing = _check_workload(job, path, scenario, catalog, folder, *groups)
-    if sizing is None:
+    """A training job: model, placement and its explicit layout (whether it fits in memory is
+    the planner's to say: engine/planning.py, which `dcsim validate` runs too)."""
+    model, problems, domain = _check_workload(job, path, scenario, catalog, folder, *groups)
+    if domain is None:
         return problems
-    domain, memory = sizing
 
     if isinstance(job.layout, Layout):
         problems += _check_layout(job, job.layout, path, model, domain)
@@ -237,48 +207,17 @@ def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog
         problems.append(Problem(f"{path}.global_batch", f"global_batch {job.global_batch} is not a "
                                 f"multiple of micro_batch {job.micro_batch}"))
 
-    if model is not None and memory > 0:
-        from simulator.costmodel.transformer import param_count
-
-        need = param_count(model) * precision(job.precision).training_state_bytes / job.gpus
-        if need > memory:
-            problems.append(Problem(
-                f"{path}.model",
-                f"{model.name} does not fit on {job.gpus} GPUs even fully sharded: needs "
-                f"{human(need, 'bytes')} per GPU for weights, gradients and optimizer states, "
-                f"the accelerator has {human(memory, 'bytes')}"))
     return problems
 
 
 def _check_layout(job: TrainingJob, layout: Layout, path: str, model: ModelSpec | None,
                   domain: int) -> list[Problem]:
-    problems: list[Problem] = []
+    """The job's explicit layout against the one layout rule (domain/layout.py), each problem at
+    the key that holds it."""
+    resolved = layout.resolve(job.gpus, job.micro_batch)
+    found = layout_problems(resolved, gpus=job.gpus, global_batch=job.global_batch, domain=domain,
+                            heads=model.heads if model else None, layers=model.layers if model else None,
+                            experts=model.experts if model else None)
     lp = f"{path}.layout"
-    tp_pp = layout.tp * layout.pp
-    if job.gpus % tp_pp:
-        problems.append(Problem(lp, f"tp*pp = {tp_pp} does not divide gpus = {job.gpus}"))
-        return problems
-    dp = layout.dp if layout.dp is not None else job.gpus // tp_pp
-    if layout.tp * layout.pp * dp != job.gpus:
-        problems.append(Problem(lp, f"tp*pp*dp = {layout.tp * layout.pp * dp} but gpus = {job.gpus}"))
-    if layout.tp > domain:
-        problems.append(Problem(f"{lp}.tp", f"tensor parallelism {layout.tp} is larger than the "
-                                            f"scale-up domain ({domain} accelerators)"))
-    micro_batch = job.micro_batch or 1
-    if job.global_batch % (micro_batch * dp):
-        problems.append(Problem(f"{path}.global_batch",
-                                f"global_batch {job.global_batch} is not a multiple of micro_batch*dp = "
-                                f"{micro_batch * dp}"))
-    if model is not None:
-        if layout.pp > model.layers:
-            problems.append(Problem(f"{lp}.pp", f"{layout.pp} pipeline stages but the model has {model.layers} layers"))
-        elif model.layers % (layout.pp * layout.interleave):
-            problems.append(Problem(f"{lp}.pp", f"{model.layers} layers do not split into pp*interleave = "
-                                                f"{layout.pp * layout.interleave} equal chunks"))
-        if model.heads % layout.tp:
-            problems.append(Problem(f"{lp}.tp", f"tp {layout.tp} does not divide the {model.heads} attention heads"))
-        if layout.ep > 1 and model.experts % layout.ep:
-            problems.append(Problem(f"{lp}.ep", f"ep {layout.ep} does not divide the {model.experts} experts"))
-        if layout.ep > dp * layout.tp:
-            problems.append(Problem(f"{lp}.ep", f"ep {layout.ep} is larger than dp*tp = {dp * layout.tp}"))
-    return problems
+    return [Problem(f"{path}.global_batch" if field == "global_batch" else join_path(lp, field) if field else lp,
+                    message) for field, message in found]

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from simulator.domain.layout import ParallelLayout
 from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
 from simulator.domain.quantities import (
     Amount,
@@ -344,6 +345,13 @@ class Layout(Frozen):
     zero: Literal[0, 1, 2, 3] = 1
     interleave: Count = 1
     sequence_parallel: bool = True
+
+    def resolve(self, gpus: int, micro_batch: int | None) -> ParallelLayout:
+        """The domain layout of a job on ``gpus`` accelerators (dp defaults to gpus / (tp*pp),
+        the micro-batch to 1)."""
+        return ParallelLayout.from_degrees(gpus, micro_batch or 1, tp=self.tp, pp=self.pp, dp=self.dp, ep=self.ep,
+                                           zero=self.zero, interleave=self.interleave,
+                                           sequence_parallel=self.sequence_parallel)
 
 
 TrainingJob.model_rebuild()

@@ -108,7 +108,7 @@ def test_each_protocol_prices_latency_plus_bytes_and_the_fastest_runs():
     t = tiers[0]
     # 8 ranks, 1 kB: ring LL 2 + 14 * 0.2 = 4.8 us + 1.75 kB / 160 GB/s; tree LL 2 + 6 * 0.2
     # = 3.2 us + 2 kB / 160 GB/s wins
-    assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.PROTO_LL) == pytest.approx(
+    assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL) == pytest.approx(
         4.8e-6 + 1.75e3 / 1.6e11, rel=1e-12)
     assert coll.all_reduce_time(1e3, g(8), tiers) == pytest.approx(3.2e-6 + 2e3 / 1.6e11, rel=1e-12)
     assert coll.fastest_all_reduce(1e3, 8.0, t)[:2] == ("tree", "ll")
@@ -129,15 +129,15 @@ def test_each_protocol_prices_latency_plus_bytes_and_the_fastest_runs():
 def test_protocols_are_off_unless_given_an_efficiency():
     simple_only = coll.tier_row(4e11, 1e-6, 8, efficiency=0.8, base_latency_s=1e-5)[None, :]
     t = simple_only[0]
-    assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.PROTO_LL) == np.inf
-    assert coll.tree_all_reduce_s(1e3, 8.0, t, coll.PROTO_LL128) == np.inf
+    assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL) == np.inf
+    assert coll.tree_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL128) == np.inf
     # tree Simple: 10 + 6 us + 2 kB / 320 GB/s
     assert coll.all_reduce_time(1e3, g(8), simple_only) == pytest.approx(1.6e-5 + 2e3 / 3.2e11,
                                                                          rel=1e-12)
     # the default row is the one-protocol model without per-call latency
     row = coll.tier_row(4e11, 1e-6, 8)
-    assert row[coll.T_BASE] == 0.0 and row[coll.T_LL_EFF] == 0.0 and row[coll.T_LL128_EFF] == 0.0
-    assert row[coll.T_INNET_LAT] == row[coll.T_P2P_LAT] == 1e-6
+    assert row[coll.TierCol.BASE] == 0.0 and row[coll.TierCol.LL_EFF] == 0.0 and row[coll.TierCol.LL128_EFF] == 0.0
+    assert row[coll.TierCol.INNET_LAT] == row[coll.TierCol.P2P_LAT] == 1e-6
     with pytest.raises(ValueError):
         coll.tier_row(4e11, 1e-6, 8, ll_latency_s=-1e-6)
 
@@ -236,7 +236,7 @@ def test_vectorised_entry_matches_scalar_kernels(dgx_tiers):
         expect = np.array([fn(s, group, dgx_tiers) for s in sizes])
         np.testing.assert_array_equal(coll.times(kind, sizes, group, dgx_tiers), expect)
     groups = np.array([[8.0, 1.0], [8.0, 4.0]] * 25)
-    per_row = coll.collective_times_groups(coll.ALL_REDUCE, sizes, groups, dgx_tiers)
+    per_row = coll.collective_times_groups(coll.Collective.ALL_REDUCE, sizes, groups, dgx_tiers)
     expect = [coll.all_reduce_time(s, r, dgx_tiers) for s, r in zip(sizes, groups, strict=True)]
     np.testing.assert_array_equal(per_row, expect)
 
@@ -245,21 +245,21 @@ def test_make_tiers_applies_profiles_oversubscription_and_overrides():
     tiers = coll.make_tiers(450e9, None, 8, 50e9, None, oversubscription=2.0)
     up, out = coll.profile("nvlink-h100-measured"), coll.profile("infiniband-default")
     assert tiers.shape == (2, coll.TIER_COLS)
-    assert tiers[1, coll.T_BW] == 25e9
-    assert tiers[0, coll.T_EFF] == up["efficiency"] and tiers[1, coll.T_EFF] == out["efficiency"]
-    assert tiers[0, coll.T_LAT] == up["latency_s"] and tiers[1, coll.T_LAT] == out["latency_s"]
-    assert tiers[0, coll.T_BASE] == up["base_latency_s"]
-    assert tiers[0, coll.T_LL128_EFF] == up["ll128_efficiency"] > 0.0
-    assert tiers[0, coll.T_LL_LAT] == up["ll_latency_s"] > 0.0
-    assert tiers[0, coll.T_INNET_LAT] == up["innet_latency_s"]
-    assert tiers[0, coll.T_P2P_LAT] == up["p2p_latency_s"]
+    assert tiers[1, coll.TierCol.BW] == 25e9
+    assert tiers[0, coll.TierCol.EFF] == up["efficiency"] and tiers[1, coll.TierCol.EFF] == out["efficiency"]
+    assert tiers[0, coll.TierCol.LAT] == up["latency_s"] and tiers[1, coll.TierCol.LAT] == out["latency_s"]
+    assert tiers[0, coll.TierCol.BASE] == up["base_latency_s"]
+    assert tiers[0, coll.TierCol.LL128_EFF] == up["ll128_efficiency"] > 0.0
+    assert tiers[0, coll.TierCol.LL_LAT] == up["ll_latency_s"] > 0.0
+    assert tiers[0, coll.TierCol.INNET_LAT] == up["innet_latency_s"]
+    assert tiers[0, coll.TierCol.P2P_LAT] == up["p2p_latency_s"]
     # the network profile is Simple only; its send/recv and in-network latency are its latency
-    assert tiers[1, coll.T_LL128_EFF] == tiers[1, coll.T_LL_EFF] == 0.0
-    assert tiers[1, coll.T_P2P_LAT] == tiers[1, coll.T_INNET_LAT] == out["latency_s"]
-    assert tiers[0, coll.T_RANKS] == 8 and np.isinf(tiers[1, coll.T_RANKS])
+    assert tiers[1, coll.TierCol.LL128_EFF] == tiers[1, coll.TierCol.LL_EFF] == 0.0
+    assert tiers[1, coll.TierCol.P2P_LAT] == tiers[1, coll.TierCol.INNET_LAT] == out["latency_s"]
+    assert tiers[0, coll.TierCol.RANKS] == 8 and np.isinf(tiers[1, coll.TierCol.RANKS])
     tiers = coll.make_tiers(450e9, 3e-6, 8, 50e9, 7e-6)
-    assert tiers[0, coll.T_LAT] == 3e-6 and tiers[1, coll.T_LAT] == 7e-6
-    assert tiers[0, coll.T_P2P_LAT] == up["p2p_latency_s"] and tiers[1, coll.T_P2P_LAT] == 7e-6
+    assert tiers[0, coll.TierCol.LAT] == 3e-6 and tiers[1, coll.TierCol.LAT] == 7e-6
+    assert tiers[0, coll.TierCol.P2P_LAT] == up["p2p_latency_s"] and tiers[1, coll.TierCol.P2P_LAT] == 7e-6
     with pytest.raises(ValueError):
         coll.make_tiers(450e9, None, 8, 50e9, None, oversubscription=0.5)
 

@@ -38,14 +38,15 @@ def toy_device() -> np.ndarray:
     """Round numbers: host 10 us per op, 20 us per GEMM; 2 us in-stream overhead; 1 TB/s;
     1 PFLOP/s at efficiency 1; idle 100 W, compute 800 W, memory 400 W, DVFS exponent 3."""
     dv = np.zeros(dm.DEVICE_VECTOR_LEN)
-    dv[dm.D_PEAK] = dv[dm.D_ATTN_PEAK] = 1e15
-    dv[dm.D_GEMM_FRAC] = 1.0
-    dv[dm.D_MEM_BW] = 1e12
-    dv[dm.D_KERNEL_OVERHEAD] = 2 * US
-    dv[dm.D_HOST_GEMM] = 20 * US
-    dv[dm.D_HOST_OP] = 10 * US
-    dv[dm.D_HOST_BWD_FACTOR] = 0.5
-    dv[dm.D_IDLE_W], dv[dm.D_COMPUTE_W], dv[dm.D_MEM_W], dv[dm.D_DVFS] = 100.0, 800.0, 400.0, 3.0
+    dv[dm.DeviceCol.PEAK] = dv[dm.DeviceCol.ATTN_PEAK] = 1e15
+    dv[dm.DeviceCol.GEMM_FRAC] = 1.0
+    dv[dm.DeviceCol.MEM_BW] = 1e12
+    dv[dm.DeviceCol.KERNEL_OVERHEAD] = 2 * US
+    dv[dm.DeviceCol.HOST_GEMM] = 20 * US
+    dv[dm.DeviceCol.HOST_OP] = 10 * US
+    dv[dm.DeviceCol.HOST_BWD_FACTOR] = 0.5
+    dv[dm.DeviceCol.IDLE_W], dv[dm.DeviceCol.COMPUTE_W] = 100.0, 800.0
+    dv[dm.DeviceCol.MEM_W], dv[dm.DeviceCol.DVFS] = 400.0, 3.0
     return dv
 
 
@@ -99,7 +100,7 @@ def test_fit_reproduces_every_bf16_gemm_within_20_percent(bench, h100):
         ops, _ = table(("gemm", r["m"], r["n"], r["k"]))
         tc, tm = tl.kernel_times(ops, 0, dv, 1.0)
         # the fit's own form: host dispatch + max(FLOP / (peak * eff), bytes / bw)
-        predicted = dv[dm.D_HOST_GEMM] + max(tc, tm)
+        predicted = dv[dm.DeviceCol.HOST_GEMM] + max(tc, tm)
         errors.append(predicted / r["seconds"] - 1.0)
     assert max(abs(e) for e in errors) < 0.20, errors
 
@@ -110,10 +111,10 @@ def test_fit_reproduces_copy_bandwidth_within_10_percent(bench, h100):
         nbytes = 2 * r["mib"] * 2**20        # a copy reads and writes the buffer
         ops, _ = table(("mem", nbytes))
         _, tm = tl.kernel_times(ops, 0, dv, 1.0)
-        predicted = dv[dm.D_HOST_OP] + tm
+        predicted = dv[dm.DeviceCol.HOST_OP] + tm
         assert predicted == pytest.approx(r["seconds"], rel=0.10)
     # the large copies run at ~90% of the 3.35 TB/s datasheet bandwidth
-    assert dv[dm.D_MEM_BW] == pytest.approx(bench["membw"][-1]["gbps_rw"] * 1e9, rel=0.02)
+    assert dv[dm.DeviceCol.MEM_BW] == pytest.approx(bench["membw"][-1]["gbps_rw"] * 1e9, rel=0.02)
 
 
 def test_gemv_is_memory_bound(h100):
@@ -124,7 +125,7 @@ def test_gemv_is_memory_bound(h100):
     assert tm == pytest.approx(nbytes / (h100.calibration["memory_bw_fraction"] * 3.35e12))
     assert tc < tm / 100
     out = played(ops, n, dv)
-    assert out[tl.R_MEMORY] == pytest.approx(tm) and out[tl.R_COMPUTE] == 0.0
+    assert out[tl.ResultCol.MEMORY] == pytest.approx(tm) and out[tl.ResultCol.COMPUTE] == 0.0
 
 
 # ------------------------------------------------------------------ host/GPU pipeline
@@ -136,9 +137,9 @@ def test_play_host_bound_by_hand():
     ops, n = table(("mem", 1e6), ("mem", 5e6), ("gemm", 100, 100, 100))
     out = played(ops, n, dv)
     # host dispatches end at 10, 20, 40 us; the GPU runs 10-13, 20-27, 40-42.06 us
-    assert out[tl.R_HOST] == pytest.approx(40 * US)
-    assert out[tl.R_TIME] == pytest.approx((10 + 10 + 20) * US + 2.06 * US)
-    assert out[tl.R_GPU_BUSY] == pytest.approx((3 + 7 + 2.06) * US)
+    assert out[tl.ResultCol.HOST] == pytest.approx(40 * US)
+    assert out[tl.ResultCol.TIME] == pytest.approx((10 + 10 + 20) * US + 2.06 * US)
+    assert out[tl.ResultCol.GPU_BUSY] == pytest.approx((3 + 7 + 2.06) * US)
 
 
 def test_play_gpu_bound_by_hand():
@@ -146,32 +147,32 @@ def test_play_gpu_bound_by_hand():
     ops, n = table(("mem", 100e6), ("mem", 50e6), ("mem", 30e6))
     out = played(ops, n, dv)
     # first launch after 10 us, then the GPU never waits: 102 + 52 + 32 us of kernels
-    assert out[tl.R_TIME] == pytest.approx((10 + 102 + 52 + 32) * US)
-    assert out[tl.R_MEMORY] == pytest.approx((100 + 50 + 30) * US)
-    assert out[tl.R_COMPUTE] == 0.0
+    assert out[tl.ResultCol.TIME] == pytest.approx((10 + 102 + 52 + 32) * US)
+    assert out[tl.ResultCol.MEMORY] == pytest.approx((100 + 50 + 30) * US)
+    assert out[tl.ResultCol.COMPUTE] == 0.0
 
 
 def test_graph_mode_has_one_launch():
     dv = toy_device()
     ops, n = table(("mem", 1e6), ("mem", 5e6), ("gemm", 100, 100, 100))
     out = played(ops, n, dv, graph=True)
-    assert out[tl.R_TIME] == pytest.approx((10 + 3 + 7 + 2.06) * US)
+    assert out[tl.ResultCol.TIME] == pytest.approx((10 + 3 + 7 + 2.06) * US)
 
 
 def test_counts_and_backward_dispatch():
     dv = toy_device()
     repeated, n1 = table(("mem", 1e6, 3.0))
     single, n3 = table(("mem", 1e6), ("mem", 1e6), ("mem", 1e6))
-    assert played(repeated, n1, dv)[tl.R_TIME] == pytest.approx(played(single, n3, dv)[tl.R_TIME])
+    assert played(repeated, n1, dv)[tl.ResultCol.TIME] == pytest.approx(played(single, n3, dv)[tl.ResultCol.TIME])
     # autograd launches backward ops at half the forward dispatch cost: 3 x 5 us + 3 us
     bwd, n = table(("mem", 1e6, 3.0, optab.PH_BWD))
-    assert played(bwd, n, dv)[tl.R_TIME] == pytest.approx((15 + 3) * US)
+    assert played(bwd, n, dv)[tl.ResultCol.TIME] == pytest.approx((15 + 3) * US)
 
 
 def test_compute_bound_kernels_stretch_with_clock():
     dv = toy_device()
     ops, n = table(("gemm", 10000, 10000, 10000))     # 2e12 FLOP: 2 ms at 1 PFLOP/s
-    assert played(ops, n, dv, clock=0.5)[tl.R_TIME] == pytest.approx((20 + 2 + 4000) * US)
+    assert played(ops, n, dv, clock=0.5)[tl.ResultCol.TIME] == pytest.approx((20 + 2 + 4000) * US)
 
 
 # ------------------------------------------------------------------ power
@@ -180,7 +181,7 @@ def test_compute_bound_kernels_stretch_with_clock():
 def test_average_power_by_hand():
     dv = toy_device()
     out = tl.new_result()
-    out[tl.R_TIME], out[tl.R_BUSY_C], out[tl.R_BUSY_M] = 10.0, 4.0, 3.0
+    out[tl.ResultCol.TIME], out[tl.ResultCol.BUSY_C], out[tl.ResultCol.BUSY_M] = 10.0, 4.0, 3.0
     # idle 100 W throughout, compute units 700 W above idle for 4 s, memory 300 W above for 3 s
     assert tl.average_power(out, dv, 1.0) == pytest.approx(100 + (4 * 700 + 3 * 300) / 10)
     # at half clock the compute units draw (800 - 100) * 0.5^3 = 87.5 W above idle
@@ -193,8 +194,8 @@ def test_overlapping_compute_and_memory_both_draw():
     dv = toy_device()
     ops, n = table(("gemm", 10000, 10000, 10000))
     out = played(ops, n, dv)
-    t = out[tl.R_TIME]
-    assert out[tl.R_BUSY_C] == pytest.approx(2e-3) and out[tl.R_BUSY_M] == pytest.approx(0.6e-3)
+    t = out[tl.ResultCol.TIME]
+    assert out[tl.ResultCol.BUSY_C] == pytest.approx(2e-3) and out[tl.ResultCol.BUSY_M] == pytest.approx(0.6e-3)
     assert tl.average_power(out, dv, 1.0) == pytest.approx(100 + (2e-3 * 700 + 0.6e-3 * 300) / t)
 
 
@@ -206,7 +207,7 @@ def test_lowering_the_clock_of_memory_bound_work_only_saves_once_it_stretches():
     copies, n = table(("mem", 1e9, 10.0))
     _, (res,), power = tl.play_parts([(copies, n, 1.0)], dv, 250.0)
     assert power == pytest.approx(250.0)
-    assert res[tl.R_TIME] == pytest.approx(20e-3, rel=1e-6)
+    assert res[tl.ResultCol.TIME] == pytest.approx(20e-3, rel=1e-6)
 
 
 def test_power_constants_match_measurements(bench, h100):
@@ -245,7 +246,7 @@ def test_sustained_gemm_at_tdp_runs_at_measured_clock(bench, h100):
     clock, (res,), avg = tl.play_parts([(ops, n, 1.0)], dv, 700.0)
     assert clock == pytest.approx(ratio, abs=2e-3)
     assert avg <= 700.0 + 1e-9
-    tflops = 1000 * 2 * 8192**3 / res[tl.R_TIME] / 1e12
+    tflops = 1000 * 2 * 8192**3 / res[tl.ResultCol.TIME] / 1e12
     assert tflops == pytest.approx(sustained["tflops"], rel=0.03)
 
 
@@ -259,8 +260,8 @@ def test_play_parts_meets_a_cap(h100):
     clock, res, p = tl.play_parts(parts, dv, 500.0)
     assert clock < 1.0
     assert 500.0 * 0.995 <= p <= 500.0
-    assert res[0][tl.R_TIME] > res1[0][tl.R_TIME]
-    assert res[1][tl.R_TIME] == pytest.approx(res1[1][tl.R_TIME])   # memory-bound: clock-free
+    assert res[0][tl.ResultCol.TIME] > res1[0][tl.ResultCol.TIME]
+    assert res[1][tl.ResultCol.TIME] == pytest.approx(res1[1][tl.ResultCol.TIME])   # memory-bound: clock-free
 
 
 def test_capped_clock_agrees_with_play_parts(h100):
@@ -269,5 +270,6 @@ def test_capped_clock_agrees_with_play_parts(h100):
     full = played(ops, n, dv)
     for cap in (650.0, 500.0, 300.0):
         clock, _, _ = tl.play_parts([(ops, n, 1.0)], dv, cap)
-        c = tl.capped_clock(full[tl.R_TIME], full[tl.R_COMPUTE], full[tl.R_BUSY_C], full[tl.R_BUSY_M], dv, cap)
+        r = tl.ResultCol
+        c = tl.capped_clock(full[r.TIME], full[r.COMPUTE], full[r.BUSY_C], full[r.BUSY_M], dv, cap)
         assert c == pytest.approx(clock, rel=1e-6)

@@ -122,7 +122,7 @@ def _layer_saved(prec_name: str, b: float, s: float, tp: float = 1.0, sp: float 
     ops = optab.new_table(optab.MAX_LAYER_OPS)
     n = optab.fill_layer(ops, 0, model_vector(spec), precision_vector(precision(prec_name)),
                      b, s, tp, sp, 1.0, 0, optab.RC_NONE)
-    return float(ops[:n, optab.OP_SAVED].sum())
+    return float(ops[:n, optab.OpCol.SAVED].sum())
 
 
 def test_bf16_mixed_gpt_layer_saves_34_sbh():

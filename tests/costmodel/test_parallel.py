@@ -10,16 +10,12 @@ import pytest
 from simulator.costmodel.collectives import tier_row
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.parallel import (
-    TrainingPlan,
-    evaluate,
-    layout_name,
-    plan_training,
-    validate_layout,
-)
+from simulator.costmodel.parallel import evaluate
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.search import INTERLEAVES, MICRO_BATCHES, candidate_layouts
+from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.domain.catalog import shipped_catalog
+from simulator.domain.layout import ParallelLayout, layout_problems
 from simulator.domain.specs import ModelSpec
 from simulator.scenario.schema import Layout
 
@@ -39,9 +35,13 @@ def dgx() -> CommModel:
     return CommModel.for_node(cat.nodes.get("dgx-h100"), cat.accelerators.get("h100-sxm"))
 
 
-def lay(*, tp=1, pp=1, dp=1, mb=1, v=1, zero=0, sp=0, ep=1) -> dict:
-    return {"tp": tp, "pp": pp, "dp": dp, "ep": ep, "zero": zero, "interleave": v, "sp": sp,
-            "micro_batch": mb}
+def lay(*, tp=1, pp=1, dp=1, mb=1, v=1, zero=0, sp=0, ep=1) -> ParallelLayout:
+    return ParallelLayout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero, interleave=v, sp=bool(sp), micro_batch=mb)
+
+
+def validate_layout(spec: ModelSpec, gpus: int, global_batch: int, layout: ParallelLayout, domain: int) -> list[str]:
+    return [message for _, message in layout_problems(layout, gpus=gpus, global_batch=global_batch, domain=domain,
+                                                      heads=spec.heads, layers=spec.layers, experts=spec.experts)]
 
 
 def run(h100, comm, layout, *, gpus, global_batch, spec="gpt3-350m", recompute="none", seq=1024):
@@ -56,13 +56,13 @@ def test_validate_layout_reasons():
     spec = model("gpt3-350m")   # 16 heads, 24 layers
     assert validate_layout(spec, 8, 64, lay(tp=8, mb=1), 8) == []
     heads = validate_layout(spec, 6, 60, lay(tp=6, dp=1), 8)
-    assert any("does not divide 16 heads" in r for r in heads)
+    assert any("does not divide the 16 attention heads" in r for r in heads)
     count = validate_layout(spec, 16, 64, lay(tp=2, pp=2, dp=2), 8)
     assert count == ["tp*pp*dp = 8 but gpus = 16"]
     inter = validate_layout(spec, 2, 64, lay(dp=2, v=2), 8)
     assert inter == ["interleave needs pp > 1"]
     batch = validate_layout(spec, 4, 10, lay(dp=4, mb=1), 8)
-    assert batch == ["global batch 10 is not a multiple of micro_batch*dp = 4"]
+    assert batch == ["global_batch 10 is not a multiple of micro_batch*dp = 4"]
     layers = validate_layout(spec, 5, 40, lay(pp=5, mb=1), 8)
     assert len(layers) == 1 and "24 layers" in layers[0]
 
@@ -76,7 +76,7 @@ def test_candidate_layouts_are_exactly_the_valid_ones(name, gpus, global_batch):
     for c in cands:
         assert validate_layout(spec, gpus, global_batch, c, 8) == [], c
     # every valid (tp, pp, dp, interleave, micro-batch, ep) is offered
-    found = {(c["tp"], c["pp"], c["dp"], c["interleave"], c["micro_batch"], c["ep"]) for c in cands}
+    found = {(c.tp, c.pp, c.dp, c.interleave, c.micro_batch, c.ep) for c in cands}
     divs = [d for d in range(1, gpus + 1) if gpus % d == 0]
     eps = [e for e in range(1, spec.experts + 1) if spec.experts % e == 0]
     for tp, pp, v, mb, ep in itertools.product(divs, divs, INTERLEAVES, MICRO_BATCHES, eps):
@@ -88,8 +88,8 @@ def test_candidate_layouts_are_exactly_the_valid_ones(name, gpus, global_batch):
 
 
 def test_layout_names():
-    assert layout_name(lay(tp=8, pp=4, dp=16)) == "tp8-pp4-dp16-mb1"
-    name = layout_name(lay(tp=2, pp=4, dp=2, v=2, zero=1, ep=2, mb=4))
+    assert lay(tp=8, pp=4, dp=16).name == "tp8-pp4-dp16-mb1"
+    name = lay(tp=2, pp=4, dp=2, v=2, zero=1, ep=2, mb=4).name
     assert name == "tp2-pp4-dp2-ep2-v2-z1-mb4"
 
 
@@ -181,7 +181,7 @@ def test_ring_all_reduce_by_hand():
 
 
 def hand_plan() -> TrainingPlan:
-    return TrainingPlan(layout=lay(), clocks=np.array([0.5, 0.75, 1.0]),
+    return TrainingPlan(layout=lay(), micro_batches=1, clocks=np.array([0.5, 0.75, 1.0]),
                         step_time_s=np.array([2.0, 1.5, 1.2]),
                         gpu_power_w=np.array([300.0, 450.0, 650.0]), peak_memory_bytes=1.0,
                         usable_memory_bytes=2.0, model_flops_per_step=1.0, tokens_per_step=1.0,
@@ -199,7 +199,7 @@ def test_at_power_by_hand():
 
 def test_at_power_on_a_planned_job(h100, dgx):
     plan = plan_training(model("gpt3-125m"), h100, 8, 64, 2, 2048, Recipe("bf16-amp", "none", "adamw-foreach"),
-                         Layout(tp=2, pp=2, zero=1), dgx)
+                         Layout(tp=2, pp=2, zero=1).resolve(8, 2), dgx)
     power, clocks, steps = plan.gpu_power_w, plan.clocks, plan.step_time_s
     assert np.all(np.diff(power) >= 0) and np.all(np.diff(steps) <= 0)
     assert plan.at_power(power[-1] + 100.0) == (steps[-1], power[-1], clocks[-1])
@@ -216,7 +216,7 @@ def test_step_volumes_by_hand():
 
     # tp 8, pp 8, dp 1 on 8-GPU domains, 512 micro-batches of S = 2048*12288*2 bytes, 12 layers a stage.
     s_bytes = 2048 * 12288 * 2.0
-    v = step_volumes({"tp": 8, "pp": 8, "dp": 1, "sp": 1, "micro_batch": 1}, 8, 512, 12, s_bytes,
+    v = step_volumes(lay(tp=8, pp=8, dp=1, sp=1), 8, 512, 12, s_bytes,
                      2.8e9, 4.0, 2.0)
     # TP: 2 passes x 2 all-reduce-equivalents x 2*(7/8)*S per layer and micro-batch, all on NVLink.
     assert v["tp_bytes"] == pytest.approx(2 * 2 * 2 * 7 / 8 * s_bytes * 12 * 512)
@@ -226,7 +226,7 @@ def test_step_volumes_by_hand():
     assert v["scaleup_bytes"] == pytest.approx(v["tp_bytes"])
     # DP over 32 ranks of stride 1 on 8-GPU domains: reduce-scatter + all-gather, hierarchical:
     # inside the node 7/8 of each buffer, across the 4 nodes 3/4 of an eighth of it.
-    w = step_volumes({"tp": 1, "pp": 1, "dp": 32, "zero": 1, "micro_batch": 1}, 8, 4, 24, s_bytes,
+    w = step_volumes(lay(dp=32, zero=1), 8, 4, 24, s_bytes,
                      1e9, 4.0, 2.0)
     up = 7 / 8 * (4e9 + 2e9)
     out = 3 / 4 * (4e9 + 2e9) / 8

@@ -148,13 +148,13 @@ def test_op_table_gemm_flops_match_closed_form(name, layer_matmul):
     ops = optab.new_table(3 * optab.MAX_LAYER_OPS)
     n_fwd = optab.fill_layer(ops, 0, mv, pv, b, s, 1.0, 0.0, 1.0, 0, optab.RC_NONE)
     n = optab.fill_layer(ops, n_fwd, mv, pv, b, s, 1.0, 0.0, 1.0, 1, optab.RC_NONE)
-    flop = ops[:n, optab.OP_FLOP] * ops[:n, optab.OP_COUNT]
-    gemm = ops[:n, optab.OP_KIND] == optab.K_GEMM
+    flop = ops[:n, optab.OpCol.FLOP] * ops[:n, optab.OpCol.COUNT]
+    gemm = ops[:n, optab.OpCol.KIND] == optab.K_GEMM
     fwd = np.arange(n) < n_fwd
     assert flop[fwd & gemm].sum() == pytest.approx(2 * layer_matmul * b * s, rel=1e-12)
     # backward: input and weight gradients, twice the forward GEMM work
     assert flop[~fwd & gemm].sum() == pytest.approx(4 * layer_matmul * b * s, rel=1e-12)
     # flash attention forward computes 17/32 of the 2048x2048 square (128-wide tiles)
     attn = 4 * b * s * s * spec.heads * spec.d_head * 17 / 32
-    attn_rows = ops[:n, optab.OP_KIND] == optab.K_ATTN_FWD
+    attn_rows = ops[:n, optab.OpCol.KIND] == optab.K_ATTN_FWD
     assert flop[fwd & attn_rows].sum() == pytest.approx(attn, rel=1e-12)

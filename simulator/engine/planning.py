@@ -1,0 +1,176 @@
+"""Everything a run computes once before its event loop: seeds, rack groups, the fabric, the
+hourly climate/price/carbon profiles, the site's power stack, and every workload's cost
+tables (training layouts and step times, serving replicas).
+
+``dcsim validate`` runs this too, so whatever validates builds: a job whose GPU count has no
+valid layout, a model that fits no layout, a service whose batch does not fit or an envelope
+below the idle site all fail here, every problem at once, before any simulated second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.costmodel.comm import CommModel
+from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.precision import Recipe
+from simulator.costmodel.serving_plan import ServingPlan, plan_serving
+from simulator.costmodel.training_plan import TrainingPlan, plan_training
+from simulator.costmodel.transformer import param_count
+from simulator.domain.model_ref import resolve_model
+from simulator.engine import profiles
+from simulator.engine.cluster import Group, build_groups, eligible_groups
+from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.site_power import SitePower
+from simulator.errors import DcsimError, InputError, Problem, ScenarioError
+from simulator.scenario.load import LoadedScenario
+from simulator.scenario.schema import Failures, InferenceService, TrainingJob
+
+HOUR_S = 3600.0
+SEED_STREAMS = ("climate", "failures", "arrivals", "spare")
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """A training job with its layout and step costs, and how it checkpoints."""
+
+    config: TrainingJob
+    plan: TrainingPlan
+    model_name: str
+    index: int
+    steps_total: float
+    checkpoint: CheckpointPlan | None
+
+
+@dataclass(frozen=True)
+class PlannedService:
+    """An inference service with its replica's cost tables."""
+
+    config: InferenceService
+    plan: ServingPlan
+    model_name: str
+    index: int
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the world is built from; computed once per run (and by ``dcsim validate``)."""
+
+    loaded: LoadedScenario
+    seeds: dict[str, int]
+    streams: dict[str, np.random.SeedSequence]
+    groups: list[Group]
+    fabric: FabricSize
+    ambient_c: np.ndarray
+    price_usd_per_j: np.ndarray
+    carbon_kg_per_j: np.ndarray
+    site: SitePower
+    failures: Failures | None
+    jobs: list[PlannedJob]
+    services: list[PlannedService]
+
+
+def plan_run(loaded: LoadedScenario) -> RunPlan:
+    """Plan a loaded scenario; raise ScenarioError with every problem found."""
+    sc = loaded.scenario
+    sim = sc.simulation
+    root = np.random.SeedSequence(sim.seed)
+    children = root.spawn(len(SEED_STREAMS))
+    streams = dict(zip(SEED_STREAMS, children, strict=True))
+    seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in streams.items()}}
+
+    groups = build_groups(sc.cluster.racks, loaded.catalog)
+    endpoints = sum(g.nodes_total * g.node.nics for g in groups)
+    nic_bw = max((g.node.nic_bw for g in groups), default=50e9)
+    nics = max((g.node.nics for g in groups), default=8)
+    fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, loaded.catalog, nics)
+
+    hours = math.ceil(sim.horizon / HOUR_S) + 1
+    args = (hours, sim.start_day_of_year, sim.start_hour)
+    ambient = profiles.hourly_temperature_c(sc.site.climate, *args, np.random.default_rng(streams["climate"]),
+                                            loaded.catalog, loaded.base_dir)
+    price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
+    carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
+    failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
+
+    site = SitePower(sc, groups, fabric.power_w)
+    problems = site.idle_problems(float(np.max(ambient)))
+    planner = _WorkloadPlanner(loaded, groups, failures)
+    jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
+    services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
+    problems += planner.problems
+    if problems:
+        raise ScenarioError(problems, loaded.source)
+    return RunPlan(loaded, seeds, streams, groups, fabric, ambient, price, carbon, site, failures, jobs, services)
+
+
+class _WorkloadPlanner:
+    """Plans each workload once (identical ones share their cost tables), gathering problems."""
+
+    def __init__(self, loaded: LoadedScenario, groups: list[Group], failures: Failures | None):
+        self.loaded = loaded
+        self.groups = groups
+        self.failures = failures
+        self.problems: list[Problem] = []
+        self._memo: dict[tuple, object] = {}
+
+    def plan_all(self, works, kind: str, plan_one) -> list:
+        """``plan_one(index, work, group, model, device, comm)`` for every workload of one kind.
+
+        comm assumes line-rate NICs (oversubscribed uplinks are shared while the run plays,
+        engine/fabric.py network_shares)."""
+        planned = []
+        for i, work in enumerate(works):
+            path = f"workloads.{kind}[{i}]"
+            group = self.group_for(work)
+            try:
+                model = resolve_model(work.model, self.loaded.catalog, self.loaded.base_dir, f"{path}.model")
+                device = DeviceModel.from_name(group.accel.name, self.loaded.catalog)
+                comm = CommModel.for_node(group.node, group.accel, 1.0)
+                planned.append(plan_one(i, work, group, model, device, comm))
+            except InputError as err:
+                self.problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
+            except DcsimError as err:
+                self.problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'max_batch'}", str(err)))
+        return planned
+
+    def group_for(self, work) -> Group:
+        """The group a workload is planned for: its first eligible one, else the biggest."""
+        fitting = eligible_groups(self.groups, work.rack_group, work.gpus)
+        return fitting[0] if fitting else max(self.groups, key=lambda g: g.schedulable_gpus)
+
+    def shares_grid(self) -> tuple[float, ...]:
+        o = self.loaded.scenario.cluster.fabric.oversubscription
+        if o <= 1.0:
+            return (1.0,)
+        return tuple(sorted({1.0, 1.0 / o, 0.5 / o, 0.25 / o}, reverse=True))
+
+    def plan_job(self, i: int, job: TrainingJob, group: Group, model, device, comm) -> PlannedJob:
+        """A training job's layout and step costs (costmodel/training_plan.py) and checkpoints."""
+        recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention, job.overlap_grad_reduce)
+        layout = job.layout if job.layout == "auto" else job.layout.resolve(job.gpus, job.micro_batch)
+        key = ("train", model, group.index, job.gpus, job.global_batch, job.micro_batch, job.seq, recipe, layout)
+        if key not in self._memo:
+            self._memo[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
+                                            recipe, layout, comm, network_shares=self.shares_grid())
+        plan = self._memo[key]
+        checkpoint = None
+        if self.failures is not None:
+            f = self.failures
+            checkpoint = checkpoint_plan(
+                float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+                group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
+        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint)
+
+    def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
+        """An inference service's replica costs (costmodel/serving_plan.py)."""
+        key = ("serve", model, group.index, svc.gpus_per_replica, svc.prompt_tokens, svc.output_tokens,
+               svc.max_batch, svc.precision)
+        if key not in self._memo:
+            self._memo[key] = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
+                                           svc.output_tokens, svc.max_batch, svc.precision)
+        return PlannedService(svc, self._memo[key], model.name, i)

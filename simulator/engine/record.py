@@ -1,0 +1,158 @@
+"""The frozen, typed record of one run: what the engine hands to the report layer.
+
+No live engine object crosses this line: the report and the API read only a ``RunRecord``
+(and the scenario), so a renamed engine field breaks here, at type-check time, not in a report
+at run time. Arrays are read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from simulator.domain.specs import AcceleratorSpec, NodeSpec
+
+# Per-sample request counts of a service: arrived, served, met their SLO, backlog at the end.
+REQUEST_COLUMNS = ("requests_arrived", "requests_served", "requests_slo_met", "requests_backlog")
+
+
+class JobStatus(StrEnum):
+    """Where a training job is in its life."""
+
+    PENDING = "pending"        # not submitted yet
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+class ServiceStatus(StrEnum):
+    """Where an inference service is in its life."""
+
+    PENDING = "pending"        # not started yet
+    QUEUED = "queued"          # arrivals queue, no nodes yet
+    RUNNING = "running"
+
+
+def frozen_array(values) -> np.ndarray:
+    out = np.array(values, dtype=float, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One training job at the end of the run."""
+
+    name: str
+    model: str
+    gpus: int
+    layout: str
+    submit_s: float
+    start_s: float
+    end_s: float
+    tokens_target: float
+    tokens_done: float
+    steps_done: float
+    step_time_s: float           # nominal (board at its own limit, no site cap)
+    mfu: float
+    energy_j: float
+    network_share_s: float       # integral of the network share over its running time
+    failures: int
+    lost_tokens: float
+    checkpoint_s: float
+    lost_s: float
+    down_s: float
+    status: JobStatus
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    """One inference service at the end of the run (latencies: sums and quantiles over served
+    requests; ``per_sample`` rows follow REQUEST_COLUMNS)."""
+
+    name: str
+    model: str
+    replicas: int
+    gpus: int
+    start_s: float
+    arrival_rate_per_s: float
+    output_tokens: int
+    requests_arrived: float
+    requests_served: float
+    requests_backlog: float
+    requests_slo_met: float
+    ttft_sum_s: float
+    tpot_sum_s: float
+    ttft_p50_s: float
+    ttft_p99_s: float
+    tpot_p99_s: float
+    capacity_per_s: float
+    failures: int
+    availability: float
+    energy_j: float
+    status: ServiceStatus
+    per_sample: np.ndarray
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    """One rack group as built."""
+
+    name: str
+    node: NodeSpec
+    accel: AcceleratorSpec
+    nodes_total: int
+    gpus_total: int
+    peak_power_w: float
+
+
+@dataclass(frozen=True)
+class FabricRecord:
+    """The scale-out network as sized."""
+
+    tiers: int
+    leaves: int
+    spines: int
+    cores: int
+    switches: int
+    optics: int
+    power_w: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything a run measured. Sample arrays hold one row per closed sample interval; their
+    columns are engine/recorder.py's POWER_COLUMNS, STATE_COLUMNS and ENV_COLUMNS."""
+
+    horizon_s: float
+    sample_interval_s: float
+    seeds: dict[str, int]
+    envelope_w: float
+    groups: tuple[GroupRecord, ...]
+    fabric: FabricRecord
+    t_s: np.ndarray
+    power: np.ndarray
+    state: np.ndarray
+    env: np.ndarray
+    energy_cost_usd: float
+    carbon_kg: float
+    capped_samples: int
+    counters: dict[str, int]
+    progress: tuple[tuple[float, str, float, float], ...]
+    jobs: tuple[JobRecord, ...]
+    services: tuple[ServiceRecord, ...]
+
+    @property
+    def samples(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def gpus(self) -> int:
+        return sum(g.gpus_total for g in self.groups)
+
+    def requests(self) -> np.ndarray:
+        """Requests per sample summed over services (REQUEST_COLUMNS)."""
+        n = self.samples
+        return sum((s.per_sample[:n] for s in self.services), np.zeros((n, len(REQUEST_COLUMNS))))

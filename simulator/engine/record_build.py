@@ -1,0 +1,101 @@
+"""Freeze a finished world's state into the run record (engine/record.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.engine.planning import RunPlan
+from simulator.engine.record import (
+    FabricRecord,
+    GroupRecord,
+    JobRecord,
+    JobStatus,
+    RunRecord,
+    ServiceRecord,
+    ServiceStatus,
+    frozen_array,
+)
+from simulator.engine.recorder import Recorder
+from simulator.engine.serving import ServiceRun
+from simulator.engine.training import JobRun
+
+
+def job_record(job: JobRun) -> JobRecord:
+    return JobRecord(
+        name=job.name,
+        model=job.model_name,
+        gpus=job.gpus,
+        layout=job.plan.layout.name,
+        submit_s=job.submit_s,
+        start_s=job.start_s,
+        end_s=job.end_s,
+        tokens_target=float(job.config.tokens),
+        tokens_done=job.tokens_done(),
+        steps_done=float(np.floor(job.steps_done + 1e-9)),
+        step_time_s=job.plan.nominal()[0],
+        mfu=job.plan.mfu,
+        energy_j=job.energy_j,
+        network_share_s=job.share_s,
+        failures=job.failures,
+        lost_tokens=job.lost_steps * job.tokens_per_step,
+        checkpoint_s=job.checkpoint_s,
+        lost_s=job.lost_s,
+        down_s=job.down_s,
+        status=JobStatus(job.status),
+    )
+
+
+def service_record(svc: ServiceRun) -> ServiceRecord:
+    per_sample = svc.per_sample.copy()
+    per_sample.flags.writeable = False
+    return ServiceRecord(
+        name=svc.name,
+        model=svc.model_name,
+        replicas=svc.config.replicas,
+        gpus=svc.gpus,
+        start_s=svc.start_s,
+        arrival_rate_per_s=float(svc.config.arrival_rate),
+        output_tokens=svc.config.output_tokens,
+        requests_arrived=svc.arrived,
+        requests_served=svc.served,
+        requests_backlog=svc.backlog,
+        requests_slo_met=svc.met,
+        ttft_sum_s=svc.ttft_weighted_s,
+        tpot_sum_s=svc.tpot_weighted_s,
+        ttft_p50_s=svc.ttft_quantile_s(0.50),
+        ttft_p99_s=svc.ttft_quantile_s(0.99),
+        tpot_p99_s=svc.tpot_quantile_s(0.99),
+        capacity_per_s=svc.state.capacity_per_s if svc.state is not None else 0.0,
+        failures=svc.failures,
+        availability=svc.availability,
+        energy_j=svc.energy_j,
+        status=ServiceStatus(svc.status),
+        per_sample=per_sample,
+    )
+
+
+def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun]) -> RunRecord:
+    n = rec.rows
+    fabric = plan.fabric
+    return RunRecord(
+        horizon_s=rec.horizon_s,
+        sample_interval_s=rec.sample_interval_s,
+        seeds=dict(plan.seeds),
+        envelope_w=plan.site.envelope_w,
+        groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w())
+                     for g in plan.groups),
+        fabric=FabricRecord(fabric.tiers, fabric.leaves, fabric.spines, fabric.cores, fabric.switches,
+                            fabric.optics, fabric.power_w),
+        t_s=frozen_array(rec.t_s[:n]),
+        power=frozen_array(rec.power[:n]),
+        state=frozen_array(rec.state[:n]),
+        env=frozen_array(rec.env[:n]),
+        energy_cost_usd=rec.cost_usd,
+        carbon_kg=rec.carbon_kg,
+        capped_samples=rec.capped_samples,
+        counters={k: int(v) for k, v in rec.counters.items()},
+        progress=tuple(rec.progress),
+        jobs=tuple(job_record(j) for j in jobs),
+        services=tuple(service_record(s) for s in services),
+    )
+
