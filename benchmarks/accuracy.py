@@ -4,8 +4,10 @@
 
 Groups: H100 GEMMs (bf16, fp32) and copies (benchmarks/reference/h100_microbench.json), H100
 board power (idle, copy, sustained GEMM at the 700 W limit), NCCL collectives on an H100 DGX
-(h100_dgx_nccl_*.csv), and the Megatron-LM paper's Table 1 (Narayanan et al., SC21). The model
-is calibrated on the microbenchmarks and the NCCL rows only; Table 1 is an independent check.
+(h100_dgx_nccl_*.csv), the Megatron-LM paper's Table 1 (Narayanan et al., SC21), Korthikanti et
+al. 2022 Table 5 and Figure 1, and at-scale training runs (Llama 3, Megatron-Core, NeMo, MLPerf;
+benchmarks/accuracy_scale.py). The model is calibrated on the microbenchmarks and the NCCL
+rows; four software stacks on one published run each; everything else is an independent check.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def microbench_cases() -> Iterator[dict]:
     for row in data["membw"]:
         nbytes = 2 * row["mib"] * 2**20
         yield {"group": "copy", "case": f"{row['mib']} MiB", "unit": "s",
-               "predicted": dv[DeviceCol.HOST_OP] + nbytes / dv[DeviceCol.MEM_BW], "measured": row["seconds"]}
+               "predicted": dv[DeviceCol.HOST_OP] + (nbytes + dv[DeviceCol.MEM_HALF]) / dv[DeviceCol.MEM_BW],
+               "measured": row["seconds"]}
     for p in data["power"]:
         what = p["what"]
         if what == "idle":
@@ -89,8 +92,33 @@ def megatron_cases() -> Iterator[dict]:
                "predicted": r["predicted"], "measured": r["published"]}
 
 
+def korthikanti_cases() -> Iterator[dict]:
+    from benchmarks.accuracy_korthikanti import memory_rows, step_rows
+
+    for r in step_rows():
+        yield {"group": "korthikanti-table5", "case": r["case"], "unit": "s",
+               "predicted": r["predicted"], "measured": r["published"]}
+    for r in memory_rows():
+        yield {"group": "korthikanti-fig1-activations", "case": r["case"], "unit": "GiB",
+               "predicted": r["predicted"], "measured": r["published"]}
+
+
+def scale_cases() -> Iterator[dict]:
+    """At-scale training (benchmarks/accuracy_scale.py), the calibration rows left out, as
+    throughput: steps per hour (runs per day for time to train)."""
+    from benchmarks.accuracy_scale import rows
+
+    for r in rows():
+        if r["calibrated"]:
+            continue
+        ttt = r["id"].endswith(".ttt")
+        per = 1440.0 if ttt else 3600.0
+        yield {"group": "at-scale training", "case": r["id"], "unit": "runs/day" if ttt else "steps/h",
+               "predicted": per / r["predicted"], "measured": per / r["published"]}
+
+
 def all_cases() -> list[dict]:
-    cases = [*microbench_cases(), *collective_cases(), *megatron_cases()]
+    cases = [*microbench_cases(), *collective_cases(), *megatron_cases(), *korthikanti_cases(), *scale_cases()]
     for c in cases:
         c["error"] = c["predicted"] / c["measured"] - 1.0
     return cases

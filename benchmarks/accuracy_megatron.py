@@ -57,7 +57,8 @@ def rows() -> list[dict]:
     catalog = shipped_catalog()
     device = DeviceModel.from_name("a100-sxm-80gb")
     comm = CommModel.for_node(catalog.nodes.get("dgx-a100"), device.spec)
-    recipe = Recipe("fp16-mixed", "full", "adamw-fused", "standard", overlap_grad_reduce=False)
+    recipe = Recipe("fp16-mixed", "full", "adamw-fused", "standard", overlap_grad_reduce=False,
+                    overlap_param_gather=False, overlap_p2p=False, dropout=True)
     usable = mem.usable_bytes(device.spec.hbm)
     out = []
     for params_b, heads, hidden, layers, tp, pp, gpus, batch, published in TABLE1:

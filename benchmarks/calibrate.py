@@ -68,6 +68,42 @@ def fit_power(points: list[dict], gemm_rows: list[dict]) -> dict:
             "clock_at_tdp_compute_bound": gemm["tflops"] / burst["tflops"]}
 
 
+# Small-batch decode under CUDA graphs, measured on H100: GPT-3 1.3B at batch 1 takes 2.3x the
+# time to read its weights at the datasheet bandwidth (issue 11's single-GPU measurements); the
+# copy microbenchmark's largest sizes fix the bandwidth, this fixes how far below it small
+# kernels stay (the bandwidth ramp's half size, Hockney's n_1/2).
+DECODE_BATCH1_OVER_WEIGHT_READ = 2.3
+
+
+def fit_memory_half_bytes(ratio: float = DECODE_BATCH1_OVER_WEIGHT_READ, context: int = 512) -> float:
+    """The half-bandwidth size at which the 1.3B decode step at batch 1 is ``ratio`` times its
+    weight-read time (bisection: the step time rises with it)."""
+    from simulator.costmodel.device import DeviceCol, DeviceModel
+    from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
+    from simulator.costmodel.precision import precision_vector
+    from simulator.costmodel.serving import build_decode
+    from simulator.costmodel.timeline import ResultCol, play_parts
+    from simulator.costmodel.transformer import model_vector, param_count
+    from simulator.domain.catalog import shipped_catalog
+    from simulator.domain.precision import precision
+
+    model = shipped_catalog().models.get("gpt3-1.3b")
+    device = DeviceModel.from_name("h100-sxm")
+    target = ratio * param_count(model) * 2.0 / device.spec.hbm_bw
+    prec = precision("bf16-mixed")
+    pv, mv = precision_vector(prec), model_vector(model)
+    ops = new_table((model.layers + 4) * MAX_LAYER_OPS)
+    n = build_decode(ops, mv, pv, 1.0, float(context), model.layers, 1.0)
+    lo, hi = 0.0, 64e6
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        dv = device.vector("bf16", "bf16")
+        dv[DeviceCol.MEM_HALF] = mid
+        _, (res,), _ = play_parts([(ops, n, 1.0)], dv, device.spec.tdp, graph=True)
+        lo, hi = (mid, hi) if res[ResultCol.TIME] < target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def calibrate() -> dict:
     data = load()
     copy = fit_copy(data["membw"])
@@ -85,6 +121,8 @@ def main(argv: list[str]) -> int:
               f"(mean error {100 * f['mean_error']:.1f}%, max {100 * f['max_error']:.1f}%)")
     print(f"copy: memory_bw_fraction {fit['copy']['memory_bw_fraction']:.4f} "
           f"dispatch {fit['copy']['dispatch_s'] * 1e6:.2f} us")
+    print(f"memory ramp: memory_half_bytes {fit_memory_half_bytes() / 1e6:.2f} MB (decode batch 1 of "
+          f"GPT-3 1.3B = {DECODE_BATCH1_OVER_WEIGHT_READ}x its weight-read time)")
     p = fit["power"]
     print(f"power: idle {p['idle_w']:.1f} W, copy {p['copy_w']:.1f} W "
           f"(fraction of TDP {p['memory_bound_fraction_of_tdp']:.3f}), "

@@ -36,17 +36,22 @@ def estimate_train(
     catalog: Catalog | None = None,
     base_dir: Path | None = None,
     check_fit: bool = True,
-    attention: str = "flash",
+    attention: str | None = None,
     layout: str | dict | None = None,
     fabric: str | Path | dict | None = None,
     gpu_hour_usd: float | None = None,
+    stack: str | None = None,
+    overlap_grad_reduce: bool | None = None,
 ) -> dict:
     """One training step: step_time_s, peak_memory_bytes, tokens_per_s, model_flops_per_step, mfu, ...
 
     One GPU with no ``layout``: the single-device model (host launch pipeline, power cap).
     Otherwise a parallel layout over ``gpus``: ``layout`` "auto" (fastest that fits) or a dict
-    with tp, pp, dp, ep, zero, interleave, sequence_parallel; ``global_batch`` defaults to
-    micro_batch * gpus. ``gpu_hour_usd`` also finds the cheapest GPU count per token.
+    with tp, cp, pp, dp, ep, zero, interleave, sequence_parallel, first_stage_layers,
+    last_stage_layers, tp_comm_overlap; ``global_batch`` defaults to micro_batch * gpus.
+    ``stack`` names a catalog software stack (its kernels and overlaps; ``attention`` and
+    ``overlap_grad_reduce`` override it). ``gpu_hour_usd`` also finds the cheapest GPU count per
+    token.
     """
     catalog = catalog or shipped_catalog()
     spec = resolve_model(model, catalog, base_dir)
@@ -58,12 +63,15 @@ def estimate_train(
             raise InputError([Problem("--micro-batch", "required unless --layout auto")])
         result = _train(spec, device, micro_batch, seq, gpus=1, precision_name=precision,
                         recompute=recompute, optimizer=optimizer, global_batch=global_batch,
-                        power_cap_w=power_cap_w, check_fit=check_fit, attention=attention)
+                        power_cap_w=power_cap_w, check_fit=check_fit, attention=attention or "flash")
         out = result.as_dict()
         out.update(model=spec.name, accelerator=device.name, gpus=1)
         return out
-    return _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_batch,
-                              Recipe(precision, recompute, optimizer, attention), layout or {},
+    from simulator.costmodel.precision import DEFAULT_STACK
+
+    stack_spec = catalog.stacks.get(stack or DEFAULT_STACK, "--stack")
+    recipe = Recipe.from_stack(stack_spec, precision, recompute, optimizer, attention, overlap_grad_reduce)
+    return _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_batch, recipe, layout or {},
                               fabric, base_dir, gpu_hour_usd)
 
 
@@ -108,7 +116,8 @@ def _estimate_parallel(spec, device, catalog, micro_batch, seq, gpus, global_bat
     if layout == "auto":
         chosen = "auto"
     else:
-        chosen = Layout.model_validate(dict(layout) if layout else {"dp": gpus}).resolve(gpus, micro_batch)
+        chosen = Layout.model_validate(dict(layout) if layout else {"dp": gpus}).resolve(
+            gpus, micro_batch, recipe.tp_comm_overlap)
     plan = plan_training(spec, device, gpus, global_batch, micro_batch, seq, recipe, chosen, comm)
     step, power, clock = plan.nominal()
     out = {

@@ -317,6 +317,12 @@ def estimate_train_cmd(
     ep: Annotated[int, typer.Option(min=1, max=4096, help="Expert-parallel degree.")] = 1,
     zero: Annotated[int | None, typer.Option(min=0, max=3, help="ZeRO stage (0-3); default 1 with dp > 1.")] = None,
     interleave: Annotated[int, typer.Option(min=1, max=64, help="Pipeline chunks per stage (interleaved 1F1B).")] = 1,
+    cp: Annotated[int, typer.Option(min=1, max=4096, help="Context-parallel degree (ranks splitting each sequence).")] = 1,
+    first_stage_layers: Annotated[int, typer.Option(min=0, max=100_000, help="Layers of the first pipeline stage (0: even split).")] = 0,
+    last_stage_layers: Annotated[int, typer.Option(min=0, max=100_000, help="Layers of the last pipeline stage (0: even split).")] = 0,
+    tp_comm_overlap: Annotated[bool | None, typer.Option("--tp-comm-overlap/--no-tp-comm-overlap", help="Overlap TP collectives with GEMMs (default: the stack's).")] = None,
+    stack: Annotated[str | None, typer.Option(help="Software stack (catalog stacks: megatron-2021, mlperf-2023, nemo-2024, ...).")] = None,
+    overlap_grad_reduce: Annotated[bool | None, typer.Option("--overlap-grad-reduce/--no-overlap-grad-reduce", help="DP gradient reduction overlaps the backward pass (default: the stack's).")] = None,
     sequence_parallel: Annotated[bool, typer.Option("--sp/--no-sp", help="Sequence parallelism with tp > 1.")] = True,
     layout: Annotated[LayoutChoice | None, typer.Option(help="'auto': search every layout that fits, take the fastest.")] = None,
     fabric: Annotated[Path | None, typer.Option(help="Fabric YAML (node, oversubscription, topology, switch, optic).")] = None,
@@ -325,7 +331,7 @@ def estimate_train_cmd(
     precision: Annotated[PrecisionName, typer.Option(help="Precision recipe.")] = PrecisionName.bf16_amp,
     recompute: Annotated[Recompute, typer.Option(help="Activation recomputation.")] = Recompute.none,
     optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = OptimizerName.adamw_foreach,
-    attention: Annotated[AttentionName, typer.Option(help="Attention kernel.")] = AttentionName.flash,
+    attention: Annotated[AttentionName | None, typer.Option(help="Attention kernel (default: flash, or the stack's).")] = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
@@ -334,13 +340,16 @@ def estimate_train_cmd(
     from simulator.errors import UnitError
 
     spec, device = _estimate_inputs(model, accelerator, fabric)
-    explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
-    if ep > 1:
-        explicit["ep"] = ep
-    if interleave > 1:
-        explicit["interleave"] = interleave
+    explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero, "tp_comm_overlap": tp_comm_overlap}.items()
+                if v is not None}
+    for key, value in (("ep", ep), ("interleave", interleave), ("cp", cp)):
+        if value > 1:
+            explicit[key] = value
+    for key, value in (("first_stage_layers", first_stage_layers), ("last_stage_layers", last_stage_layers)):
+        if value > 0:
+            explicit[key] = value
     if layout is not None and explicit:
-        raise InputError([Problem("--layout", "auto searches tp/pp/dp/ep/zero/interleave; give either --layout auto or explicit degrees")])
+        raise InputError([Problem("--layout", "auto searches tp/cp/pp/dp/ep/zero/interleave and stage sizes; give either --layout auto or explicit degrees")])
     chosen = "auto" if layout is not None else None
     if explicit or gpus > 1:
         chosen = chosen or dict(explicit, sequence_parallel=sequence_parallel)
@@ -352,8 +361,8 @@ def estimate_train_cmd(
             raise InputError([Problem("--gpu-hour-cost", str(err))]) from None
     r = api.estimate_train(spec, device, micro_batch, seq, gpus=gpus, precision=precision.value,
                            recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
-                           base_dir=Path.cwd(), attention=attention.value, layout=chosen, fabric=fabric,
-                           gpu_hour_usd=price)
+                           base_dir=Path.cwd(), attention=attention.value if attention else None, layout=chosen,
+                           fabric=fabric, gpu_hour_usd=price, stack=stack, overlap_grad_reduce=overlap_grad_reduce)
     if fmt == OutputFormat.json:
         print_json(r)
         return
@@ -368,7 +377,7 @@ def estimate_train_cmd(
         ("peak memory per GPU", _h(r["peak_memory_bytes"], "bytes")),
         ("avg board power", _h(r["avg_power_w"], "power")),
     ]
-    for key in ("bubble_s", "tp_comm_s", "pp_comm_s", "dp_comm_exposed_s", "ep_comm_s", "optimizer_s"):
+    for key in ("bubble_s", "tp_comm_s", "cp_comm_s", "pp_comm_s", "dp_comm_exposed_s", "ep_comm_s", "optimizer_s"):
         if r.get("breakdown", {}).get(key):
             rows.append((key.removesuffix("_s").replace("_", " "), _h(r["breakdown"][key], "time")))
     if r.get("cheapest"):

@@ -9,8 +9,13 @@ Volumes per micro-batch and layer (S = micro_batch * seq * hidden * activation b
 - TP without sequence parallelism: 2 all-reduces of S forward, 2 backward (Shoeybi et al.,
   2019); with it each becomes an all-gather plus a reduce-scatter of S (Korthikanti et al.,
   2022). Full recompute repeats the forward ones.
-- PP: one activation (forward) and one gradient (backward) transfer of S (S/tp with SP) per
-  stage boundary per micro-batch.
+- PP: one activation (forward) and one gradient (backward) transfer per stage boundary per
+  micro-batch (and chunk); each TP rank sends its 1/tp slice (Megatron-LM's scatter-gather
+  optimisation, Narayanan et al. 2021 section 4.1) and, without SP, the receiver all-gathers
+  the slices over the scale-up domain.
+- CP (ring attention): each rank passes its keys and values (2 * b * s/cp * kv dims) around
+  the ring of cp ranks, cp - 1 steps forward, and keys/values plus their gradients backward;
+  every step overlaps one block of attention (Liu et al., 2023; Transformer Engine).
 - EP: all-to-all dispatch and combine of top_k * S / tp, forward and backward.
 - DP per step: gradients all-reduced (ZeRO 0) or reduce-scattered with updated weights
   all-gathered (ZeRO 1/2); ZeRO 3 also gathers weights in forward and backward of every
@@ -82,6 +87,39 @@ def pp_hop_s(tiers, domain, tp, dp, hop_bytes, scratch):
 
 
 @njit(cache=True)
+def pp_transfer_s(tiers, domain, tp, cp, dp, sp, act_bytes, scratch):
+    """An activation (or its gradient) of ``act_bytes`` crossing a stage boundary: each of the
+    tp ranks sends its slice act_bytes/tp to its peer tp*cp*dp ranks away; without sequence
+    parallelism the receiving ranks all-gather the slices inside the TP group."""
+    t = pp_hop_s(tiers, domain, tp * cp, dp, act_bytes / tp, scratch)
+    if tp > 1 and sp < 0.5:
+        t += all_gather_time(act_bytes, place_into(tp, 1.0, domain, scratch), tiers)
+    return t
+
+
+@njit(cache=True)
+def cp_ring_s(tiers, domain, tp, cp, kv_bytes, scratch):
+    """One ring step of context parallelism: each rank sends its ``kv_bytes`` of keys and values
+    to the next CP rank (tp ranks apart) while receiving from the previous one."""
+    if cp <= 1:
+        return 0.0
+    return send_recv_time(kv_bytes, place_into(2.0, tp, domain, scratch), tiers)
+
+
+@njit(cache=True)
+def dp_parts_s(tiers, domain, dp, tp, zero, grad_bytes, weight_bytes, scratch):
+    """(gradient reduction, parameter all-gather) of one step over dp replicas (tp ranks
+    apart): an all-reduce without ZeRO; with ZeRO 1/2 a reduce-scatter of the gradients and,
+    after the sharded optimizer step, an all-gather of the updated weights."""
+    if dp <= 1:
+        return 0.0, 0.0
+    group = place_into(dp, tp, domain, scratch)
+    if zero >= 1:
+        return reduce_scatter_time(grad_bytes, group, tiers), all_gather_time(weight_bytes, group, tiers)
+    return all_reduce_time(grad_bytes, group, tiers), 0.0
+
+
+@njit(cache=True)
 def ep_comm_s(tiers, domain, ep, tp, nbytes, scratch):
     """All-to-all dispatch and combine, forward and backward, of one MoE layer."""
     if ep <= 1:
@@ -90,23 +128,12 @@ def ep_comm_s(tiers, domain, ep, tp, nbytes, scratch):
 
 
 @njit(cache=True)
-def dp_step_s(tiers, domain, dp, tp, zero, grad_bytes, weight_bytes, scratch):
-    """Gradient synchronisation of one step over dp replicas (tp ranks apart)."""
+def dp_reduce_scatter_s(tiers, domain, dp, tp, nbytes, scratch):
+    """A reduce-scatter of ``nbytes`` over dp replicas tp ranks apart (ZeRO-3's per-micro-batch
+    gradient reduction; its weight gathers cost what a step's parameter all-gather does)."""
     if dp <= 1:
         return 0.0
-    group = place_into(dp, tp, domain, scratch)
-    if zero >= 1:
-        return reduce_scatter_time(grad_bytes, group, tiers) + all_gather_time(weight_bytes, group, tiers)
-    return all_reduce_time(grad_bytes, group, tiers)
-
-
-@njit(cache=True)
-def zero3_micro_batch_s(tiers, domain, dp, tp, weight_bytes, grad_bytes, scratch):
-    """ZeRO-3: gather weights for forward and for backward, reduce-scatter gradients."""
-    if dp <= 1:
-        return 0.0
-    group = place_into(dp, tp, domain, scratch)
-    return 2.0 * all_gather_time(weight_bytes, group, tiers) + reduce_scatter_time(grad_bytes, group, tiers)
+    return reduce_scatter_time(nbytes, place_into(dp, tp, domain, scratch), tiers)
 
 
 @dataclass(frozen=True)
@@ -157,13 +184,16 @@ def _ring_split(n: float, stride: float, domain: float, nbytes: float, phases: f
 
 def step_volumes(layout: ParallelLayout, domain: int, micro_batches: int, layers_per_stage: int,
                  s_bytes: float, params_local: float, grad_bytes: float, weight_bytes: float,
-                 top_k: int = 1, experts: int = 1, recompute_full: bool = False) -> dict[str, float]:
-    """Bytes each GPU sends in one training step, by collective class (tp, pp, dp, ep, zero3)
-    and by tier (scaleup: NVLink/ICI, scaleout: the network), for the volumes above."""
-    tp, pp, dp, ep = layout.tp, layout.pp, layout.dp, layout.ep
+                 top_k: int = 1, experts: int = 1, recompute_full: bool = False,
+                 kv_bytes: float = 0.0) -> dict[str, float]:
+    """Bytes each GPU sends in one training step, by collective class (tp, cp, pp, dp, ep,
+    zero3) and by tier (scaleup: NVLink/ICI, scaleout: the network), for the volumes above.
+    ``s_bytes`` is one micro-batch's activation on one rank (s/cp tokens), ``kv_bytes`` its
+    keys and values (for the CP ring)."""
+    tp, cp, pp, dp, ep = layout.tp, layout.cp, layout.pp, layout.dp, layout.ep
     v, zero, m = layout.interleave, layout.zero, micro_batches
     d = float(domain)
-    by_class = dict.fromkeys(("tp", "pp", "dp", "ep", "zero3"), 0.0)
+    by_class = dict.fromkeys(("tp", "cp", "pp", "dp", "ep", "zero3"), 0.0)
     tiers = {"scaleup": 0.0, "scaleout": 0.0}
 
     def add(name: str, up: float, out: float, times: float) -> None:
@@ -175,21 +205,29 @@ def step_volumes(layout: ParallelLayout, domain: int, micro_batches: int, layers
     if tp > 1:
         up, out = _ring_split(tp, 1.0, d, s_bytes, 2.0)          # per all-reduce-equivalent
         add("tp", up, out, passes * 2.0 * layers_per_stage * m)
+    if cp > 1:
+        inside = tp < d and place(2.0, float(tp), d)[0] > 1
+        moved = (cp - 1.0) * kv_bytes * (passes + 1.0)
+        add("cp", moved if inside else 0.0, 0.0 if inside else moved, layers_per_stage * m)
     if pp > 1:
-        hop = s_bytes / tp if layout.sp else s_bytes
-        cross = tp * dp >= d
+        hop = s_bytes / tp
+        cross = tp * cp * dp >= d
         add("pp", 0.0 if cross else hop, hop if cross else 0.0, 2.0 * v * m)
-    if dp > 1:
+        if tp > 1 and not layout.sp:
+            up, out = _ring_split(tp, 1.0, d, s_bytes, 1.0)
+            add("pp", up, out, 2.0 * v * m)
+    dpg = dp * cp
+    if dpg > 1:
         if zero >= 1:
-            up1, out1 = _ring_split(dp, tp, d, params_local * grad_bytes, 1.0)
-            up2, out2 = _ring_split(dp, tp, d, params_local * weight_bytes, 1.0)
+            up1, out1 = _ring_split(dpg, tp, d, params_local * grad_bytes, 1.0)
+            up2, out2 = _ring_split(dpg, tp, d, params_local * weight_bytes, 1.0)
             add("dp", up1 + up2, out1 + out2, 1.0)
         else:
-            up, out = _ring_split(dp, tp, d, params_local * grad_bytes, 2.0)
+            up, out = _ring_split(dpg, tp, d, params_local * grad_bytes, 2.0)
             add("dp", up, out, 1.0)
         if zero >= 3:
-            up1, out1 = _ring_split(dp, tp, d, params_local * weight_bytes, 2.0)
-            up2, out2 = _ring_split(dp, tp, d, params_local * 2.0, 1.0)
+            up1, out1 = _ring_split(dpg, tp, d, params_local * weight_bytes, 2.0)
+            up2, out2 = _ring_split(dpg, tp, d, params_local * 2.0, 1.0)
             add("zero3", up1 + up2, out1 + out2, float(m))
     if ep > 1 and experts > 1:
         inner = place(ep, tp, d)[0]

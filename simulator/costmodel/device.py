@@ -7,7 +7,11 @@ al., 2009) where
   the fitted per-call intercept is the host's dispatch time of one eager op, which the step
   model charges on the host timeline, not on the GPU (see costmodel/timeline.py);
 - flash attention runs at a fraction of peak that falls off at short sequences and small heads;
-- memory traffic moves at the achieved copy bandwidth (fitted: ~90% of datasheet on H100).
+- memory traffic moves at the achieved copy bandwidth (fitted: ~90% of datasheet on H100),
+  reached only by large kernels: a kernel moving B bytes gets B / (B + B_half) of it (Hockney's
+  n_1/2, 1991), so every kernel has a floor of kernel_overhead + B_half / bandwidth even when
+  replayed in a CUDA graph, and small-batch decode's GEMVs and elementwise kernels run well
+  below the copy bandwidth.
 
 Power: compute-bound kernels at full clock demand ``P_c = idle + (tdp - idle) / c_tdp^alpha``
 where ``c_tdp`` is the clock the board holds at its TDP under a sustained GEMM (measured: 685 of
@@ -53,6 +57,7 @@ class DeviceCol(IntEnum):
     UNITS = 19
     HBM_BYTES = 20
     HOST_BWD_FACTOR = 21
+    MEM_HALF = 22
 
 
 DEVICE_VECTOR_LEN = len(DeviceCol)
@@ -129,4 +134,5 @@ class DeviceModel:
         v[DeviceCol.UNITS] = self.spec.compute_units
         v[DeviceCol.HBM_BYTES] = self.spec.hbm
         v[DeviceCol.HOST_BWD_FACTOR] = HOST_BACKWARD_FACTOR
+        v[DeviceCol.MEM_HALF] = cal.get("memory_half_bytes") or 0.0
         return v

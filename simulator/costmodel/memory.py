@@ -22,10 +22,17 @@ from simulator.domain.specs import ModelSpec
 
 GIB = float(2**30)
 
-# Memory the framework keeps beyond what tensors need: CUDA context and cuBLAS workspaces
-# (~0.5-1 GiB, outside the caching allocator) and allocator fragmentation (~5% of the rest).
-FRAMEWORK_RESERVED_BYTES = 1.0 * GIB
-FRAGMENTATION = 0.05
+# Memory a process holds beyond its tensors, an absolute amount (it does not grow with the
+# board's capacity): the CUDA context with lazily loaded modules (CUDA 11.7+ CUDA_MODULE_LOADING
+# =LAZY; ~0.3-0.5 GiB on Hopper with PyTorch's kernels, outside the caching allocator), cuBLAS
+# and cuDNN workspaces (PyTorch's Hopper default CUBLAS_WORKSPACE_CONFIG=:4096:2:16:8, 8 MiB per
+# handle and stream) and the caching allocator's rounding and fragmentation (2 MiB small-block
+# pool and 20 MiB large-block rounding; PyTorch "CUDA semantics: memory management").
+RUNTIME_RESERVED_BYTES = 0.75 * GIB
+# NCCL's buffers and communicators when a job's GPUs talk to each other: NCCL_BUFFSIZE = 4 MiB
+# per channel and peer, up to 32 channels, one communicator per parallel group (NCCL
+# environment-variable documentation; vLLM's memory profiler notes NCCL "can use a few GB").
+COLLECTIVES_RESERVED_BYTES = 1.0 * GIB
 
 
 def kv_cache_bytes(spec: ModelSpec, batch: float, context: float, bytes_per_element: float = 2.0,
@@ -98,6 +105,7 @@ def training_memory(
     return TrainingMemory(*[float(x) for x in out])
 
 
-def usable_bytes(hbm_bytes: float) -> float:
-    """Memory a framework can hand to tensors: capacity less context/workspace, less fragmentation."""
-    return (hbm_bytes - FRAMEWORK_RESERVED_BYTES) * (1.0 - FRAGMENTATION)
+def usable_bytes(hbm_bytes: float, collectives: bool = False) -> float:
+    """Memory a framework can hand to tensors: the capacity the device reports less the runtime's
+    own (CUDA context, workspaces, allocator slack) and, for jobs spanning GPUs, NCCL's."""
+    return hbm_bytes - RUNTIME_RESERVED_BYTES - (COLLECTIVES_RESERVED_BYTES if collectives else 0.0)

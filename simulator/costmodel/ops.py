@@ -79,6 +79,15 @@ def put_gemm(ops, n, m, nn, k, elem, phase, saved, count):
 
 
 @njit(cache=True)
+def put_batched_gemm(ops, n, batch, m, nn, k, elem, phase):
+    """``batch`` independent GEMMs Y[m,nn] = A[m,k] B[k,nn] in one batched kernel (cuBLAS
+    ``bmm``/``baddbmm``: one launch, the batch fills the GPU like extra rows of M)."""
+    flop = 2.0 * batch * m * nn * k
+    nbytes = batch * (elem * (m * k + k * nn) + 2.0 * m * nn)
+    return put(ops, n, K_GEMM, batch * m, nn, k, flop, nbytes, H_GEMM, 1.0, phase, 0.0)
+
+
+@njit(cache=True)
 def put_mem(ops, n, nbytes, phase, saved, count):
     """A memory-bound kernel moving ``nbytes`` (reads + writes)."""
     return put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, nbytes, H_OP, count, phase, saved)
@@ -96,27 +105,27 @@ def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
 
 @njit(cache=True)
 def put_standard_attention(ops, n, heads, s, d, e, phase, save):
-    """Unfused attention (Megatron-LM 2021): QK^T per head, fused scale-mask-softmax, dropout
-    (1-byte mask), PV; the whole s x s score matrix is computed and, when ``save``, the softmax
-    output, dropout mask and dropout output are kept (Korthikanti et al. 2022: 5*a*s^2*b bytes
-    in 16-bit)."""
+    """Unfused attention (Megatron-LM 2021): QK^T over all heads in one batched GEMM, fused
+    scale-mask-softmax, dropout (1-byte mask), PV; the whole s x s score matrix is computed and,
+    when ``save``, the softmax output, dropout mask and dropout output are kept (Korthikanti et
+    al. 2022: 5*a*s^2*b bytes in 16-bit)."""
     scores = heads * s * s
-    n = put_gemm(ops, n, s, s, d, e, phase, 0.0, heads)                          # Q K^T
+    n = put_batched_gemm(ops, n, heads, s, s, d, e, phase)                        # Q K^T
     n = put_mem(ops, n, 2.0 * e * scores, phase, e * scores if save else 0.0, 1.0)  # softmax
     n = put_mem(ops, n, (2.0 * e + 1.0) * scores, phase, (e + 1.0) * scores if save else 0.0, 1.0)
-    return put_gemm(ops, n, s, d, s, e, phase, 0.0, heads)                       # P V
+    return put_batched_gemm(ops, n, heads, s, d, s, e, phase)                     # P V
 
 
 @njit(cache=True)
 def put_standard_attention_backward(ops, n, heads, s, d, e):
     """Backward of ``put_standard_attention``: dP and dV, dropout and softmax backward, dQ, dK."""
     scores = heads * s * s
-    n = put_gemm(ops, n, s, s, d, e, PH_BWD, 0.0, heads)                         # dP = dO V^T
-    n = put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                         # dV = P^T dO
+    n = put_batched_gemm(ops, n, heads, s, s, d, e, PH_BWD)                       # dP = dO V^T
+    n = put_batched_gemm(ops, n, heads, s, d, s, e, PH_BWD)                       # dV = P^T dO
     n = put_mem(ops, n, (2.0 * e + 1.0) * scores, PH_BWD, 0.0, 1.0)               # dropout bwd
     n = put_mem(ops, n, 3.0 * e * scores, PH_BWD, 0.0, 1.0)                       # softmax bwd
-    n = put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                         # dQ = dS K
-    return put_gemm(ops, n, s, d, s, e, PH_BWD, 0.0, heads)                      # dK = dS^T Q
+    n = put_batched_gemm(ops, n, heads, s, d, s, e, PH_BWD)                       # dQ = dS K
+    return put_batched_gemm(ops, n, heads, s, d, s, e, PH_BWD)                    # dK = dS^T Q
 
 
 @njit(cache=True)
@@ -135,20 +144,29 @@ def fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     ``phase`` 0 fills the forward, 1 the backward (preceded by the recomputed forward when
     ``recompute`` is full). Returns the new row count.
     """
-    if phase == 0:
-        return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, recompute)
-    if recompute == RC_FULL:
-        start = n
-        n = fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, RC_NONE)
-        for i in range(start, n):
-            ops[i, OpCol.PHASE] = PH_BWD
-            ops[i, OpCol.SAVED] = 0.0
-    return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 1, recompute)
+    return fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, 1.0)
 
 
 @njit(cache=True)
-def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
-    """One pass (0 forward, 1 backward) of a Transformer block; see ``fill_layer``."""
+def fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, cp):
+    """``fill_layer`` on one rank of a context-parallel group of ``cp``: the rank holds s/cp
+    tokens of each sequence (2 chunks of s/(2cp), one from each end, so causal work is
+    balanced) and its queries attend to all s keys (ring attention: Liu et al., 2023;
+    Megatron-LM/Transformer Engine context parallelism)."""
+    if phase == 0:
+        return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, recompute, cp)
+    if recompute == RC_FULL:
+        start = n
+        n = fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 0, RC_NONE, cp)
+        for i in range(start, n):
+            ops[i, OpCol.PHASE] = PH_BWD
+            ops[i, OpCol.SAVED] = 0.0
+    return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 1, recompute, cp)
+
+
+@njit(cache=True)
+def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, cp):
+    """One pass (0 forward, 1 backward) of a Transformer block; see ``fill_layer_cp``."""
     h = mv[ModelCol.HIDDEN]
     a = mv[ModelCol.HEADS]
     g = mv[ModelCol.KV_HEADS]
@@ -162,7 +180,8 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     e = pv[PrecCol.ACT]
     ge = pv[PrecCol.GEMM_ELEM]
     wcast = pv[PrecCol.WCAST]
-    t_tok = b * s
+    s_loc = s / cp                              # query tokens of each sequence on this rank
+    t_tok = b * s_loc
     tn = t_tok / tp if sp > 0.5 else t_tok      # tokens each rank holds in norms / residual adds
     qd = a * d / tp
     kvd = max(g, tp) * d / tp                   # KV heads are replicated when fewer than tp
@@ -172,9 +191,11 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     local_experts = max(experts / ep, 1.0)
     tok_per_expert = t_tok * ep * top_k / experts   # tokens of the whole EP group per expert
     mlp_mats = 3.0 if swiglu else 2.0
-    attn_flop = 4.0 * b * s * s * qd * attention_tile_fraction(s, mv[ModelCol.CAUSAL])
+    attn_flop = 4.0 * b * s_loc * s * qd * attention_tile_fraction(s, mv[ModelCol.CAUSAL])
+    kv_read = e * b * s * 2.0 * kvd             # every key and value of the sequence
     fp8 = pv[PrecCol.FP8] > 0.5
     standard = pv[PrecCol.ATTN_STANDARD] > 0.5
+    drop = pv[PrecCol.DROPOUT]                  # 1 when hidden dropout writes a 1-byte mask
     # A norm saves its input; its output is saved too (for the next GEMM's weight gradient)
     # unless a separate cast kernel writes the GEMM's input copy (AMP, fp8), which saves it.
     norm_saved = r * tn * h if (wcast > 0.0 or fp8) else (r + e) * tn * h
@@ -191,27 +212,28 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
         if rope:
             n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_FWD, 0.0, 1.0)
         if standard:
-            n = put_standard_attention(ops, n, b * a / tp, s, d, e, PH_FWD, recompute != RC_SELECTIVE)
+            n = put_standard_attention(ops, n, b * a / tp, s_loc, d, e, PH_FWD, recompute != RC_SELECTIVE)
         else:
-            saved_attn = e * t_tok * qd + 4.0 * b * s * a / tp
+            saved_attn = e * t_tok * qd + 4.0 * b * s_loc * a / tp
             if recompute == RC_SELECTIVE:
                 saved_attn = 0.0
-            n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
-                    e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_FWD, saved_attn)
-        n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_FWD, e * t_tok * qd, 1.0)    # heads -> rows
+            n = put(ops, n, K_ATTN_FWD, s_loc, s, d, attn_flop,
+                    e * t_tok * 2.0 * qd + kv_read, H_OP, 1.0, PH_FWD, saved_attn)
+        if standard or pv[PrecCol.ATTN_NO_COPY] < 0.5:
+            n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_FWD, e * t_tok * qd, 1.0)  # heads -> rows
         if wcast > 0.0:
             n = put_mem(ops, n, wcast * qd * h, PH_FWD, 0.0, 1.0)
         n = put_gemm(ops, n, t_tok, h, qd, ge, PH_FWD, 0.0, 1.0)                  # out proj
-        n = put_mem(ops, n, (2.0 * r + e) * tn * h, PH_FWD, 0.0, 1.0)              # residual
+        n = put_mem(ops, n, (2.0 * r + e + drop) * tn * h, PH_FWD, drop * tn * h, 1.0)  # (dropout +) residual
         # --- MLP block ---
         n = put_mem(ops, n, 2.0 * r * tn * h, PH_FWD, norm_saved, 1.0)             # norm 2
         if wcast > 0.0 and not fp8:
             n = put_mem(ops, n, (r + e) * tn * h, PH_FWD, e * tn * h, 1.0)
         if fp8:
             n = put_mem(ops, n, (e + 1.0) * t_tok * h, PH_FWD, tn * h, 1.0)
+        # Selective recomputation re-runs core attention only; MLP activations are kept
+        # (Korthikanti et al. 2022, section 5; Megatron-LM --recompute-granularity selective).
         act_saved = e * t_tok * fl * (2.0 if swiglu else 1.0)
-        if recompute == RC_SELECTIVE:
-            act_saved = 0.0
         if moe:
             n = put_gemm(ops, n, t_tok, experts, h, 4.0, PH_FWD, 4.0 * t_tok * experts, 1.0)  # router
             n = put_mem(ops, n, 12.0 * t_tok * experts, PH_FWD, 0.0, 1.0)                    # softmax/top-k
@@ -237,17 +259,16 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
                 n = put_gemm(ops, n, t_tok, fl, h, ge, PH_FWD, e * t_tok * fl, 1.0)   # fc1
                 n = put_mem(ops, n, 2.0 * e * t_tok * fl, PH_FWD, act_saved, 1.0)      # gelu
             n = put_gemm(ops, n, t_tok, h, fl, ge, PH_FWD, 0.0, 1.0)                  # fc2
-        n = put_mem(ops, n, (2.0 * r + e) * tn * h, PH_FWD, 0.0, 1.0)              # residual
+        n = put_mem(ops, n, (2.0 * r + e + drop) * tn * h, PH_FWD, drop * tn * h, 1.0)  # (dropout +) residual
         return n
 
     # --------------------------- backward ---------------------------
     if recompute == RC_SELECTIVE:
         if standard:
-            n = put_standard_attention(ops, n, b * a / tp, s, d, e, PH_BWD, False)
+            n = put_standard_attention(ops, n, b * a / tp, s_loc, d, e, PH_BWD, False)
         else:
-            n = put(ops, n, K_ATTN_FWD, s, s, d, attn_flop,
-                    e * t_tok * (2.0 * qd + 2.0 * kvd), H_OP, 1.0, PH_BWD, 0.0)
-        n = put_mem(ops, n, 2.0 * e * t_tok * fl * (2.0 if swiglu else 1.0), PH_BWD, 0.0, 1.0)
+            n = put(ops, n, K_ATTN_FWD, s_loc, s, d, attn_flop,
+                    e * t_tok * 2.0 * qd + kv_read, H_OP, 1.0, PH_BWD, 0.0)
     if wcast > 0.0:
         n = put_mem(ops, n, (r + e) * tn * h, PH_BWD, 0.0, 1.0)                    # grad to bf16
     # MLP
@@ -280,25 +301,26 @@ def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     if wcast > 0.0:
         n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)                    # grad to fp32
     n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # norm 2 bwd
-    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # residual grad
+    n = put_mem(ops, n, (3.0 * r + drop) * tn * h, PH_BWD, 0.0, 1.0)               # (dropout +) residual grad
     if wcast > 0.0:
         n = put_mem(ops, n, (r + e) * tn * h, PH_BWD, 0.0, 1.0)
     # attention
     n = put_linear_backward(ops, n, t_tok, h, qd, ge, pv, h * qd)                  # out proj
-    n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_BWD, 0.0, 1.0)                    # rows -> heads
+    if standard or pv[PrecCol.ATTN_NO_COPY] < 0.5:
+        n = put_mem(ops, n, 2.0 * e * t_tok * qd, PH_BWD, 0.0, 1.0)                # rows -> heads
     if standard:
-        n = put_standard_attention_backward(ops, n, b * a / tp, s, d, e)
+        n = put_standard_attention_backward(ops, n, b * a / tp, s_loc, d, e)
     else:
-        n = put_mem(ops, n, 2.0 * e * t_tok * qd + 4.0 * b * s * a / tp, PH_BWD, 0.0, 1.0)  # dot(o, do)
-        n = put(ops, n, K_ATTN_BWD, s, s, d, 2.5 * attn_flop,
-                e * t_tok * (4.0 * qd + 4.0 * kvd) + 8.0 * t_tok * qd, H_OP, 1.0, PH_BWD, 0.0)
+        n = put_mem(ops, n, 2.0 * e * t_tok * qd + 4.0 * b * s_loc * a / tp, PH_BWD, 0.0, 1.0)  # dot(o, do)
+        n = put(ops, n, K_ATTN_BWD, s_loc, s, d, 2.5 * attn_flop,
+                e * t_tok * 4.0 * qd + 2.0 * kv_read + 8.0 * t_tok * qd, H_OP, 1.0, PH_BWD, 0.0)
     if rope:
         n = put_mem(ops, n, 2.0 * e * t_tok * (qd + kvd), PH_BWD, 0.0, 1.0)
     n = put_linear_backward(ops, n, t_tok, qkv_n, h, ge, pv, h * qkv_n)            # QKV
     if wcast > 0.0:
         n = put_mem(ops, n, (e + r) * tn * h, PH_BWD, 0.0, 1.0)
     n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # norm 1 bwd
-    n = put_mem(ops, n, 3.0 * r * tn * h, PH_BWD, 0.0, 1.0)                        # residual grad
+    n = put_mem(ops, n, (3.0 * r + drop) * tn * h, PH_BWD, 0.0, 1.0)               # (dropout +) residual grad
     return n
 
 
@@ -398,6 +420,7 @@ __all__ = [
     "fill_embedding",
     "fill_head",
     "fill_layer",
+    "fill_layer_cp",
     "fill_optimizer",
     "new_table",
     "put",

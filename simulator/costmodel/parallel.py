@@ -1,15 +1,25 @@
-"""Parallel training layouts: TP/PP/DP/SP/EP/ZeRO step time, per-GPU memory, layout search.
+"""Parallel training layouts: TP/CP/PP/DP/SP/EP/ZeRO step time, per-GPU memory, layout search.
 
-A layout splits a model over ``tp * pp * dp`` GPUs (Narayanan et al., SC21):
+A layout splits a model over ``tp * cp * pp * dp`` GPUs (Narayanan et al., SC21):
 - tensor parallelism (tp) splits heads and MLP width inside a layer; sequence parallelism
   (sp) also splits norms/residuals over tokens and turns TP all-reduces into all-gathers
-  and reduce-scatters (Korthikanti et al., 2022);
-- pipeline parallelism (pp) gives each stage L/pp layers; 1F1B keeps pp micro-batches in
-  flight and idles (pp-1)/m of the time, interleaving v chunks per stage cuts that to
-  (pp-1)/(v*m);
+  and reduce-scatters (Korthikanti et al., 2022); with TP communication overlap the
+  collectives run in chunks under the GEMMs that produce or consume them, so only the first
+  chunk (1/tp) and what outlasts the layer's GEMMs stay exposed (Wang et al., ASPLOS 2023,
+  "Overlap communication with dependent computation via decomposition"; Transformer Engine
+  userbuffers, Megatron-LM ``--tp-comm-overlap``);
+- context parallelism (cp) splits every sequence over cp ranks (ring attention): GEMMs and
+  activations see s/cp tokens, attention passes keys and values around the ring behind its
+  own compute; gradients are reduced over dp*cp replicas;
+- pipeline parallelism (pp) gives the first and last stages their own layer counts (or L/pp
+  each); the embedding sits on the first stage and the LM head and loss on the last, so the
+  slowest stage sets the pace; 1F1B keeps pp micro-batches in flight and idles (pp-1)/m of the
+  time, interleaving v chunks per stage cuts that to (pp-1)/(v*m);
 - data parallelism (dp) replicates the rest; gradients are all-reduced (ZeRO 0) or
-  reduce-scattered with parameters all-gathered (ZeRO 1/2, distributed optimizer), both
-  overlapped with the backward pass; ZeRO 3 (FSDP) also gathers weights every micro-batch;
+  reduce-scattered with parameters all-gathered (ZeRO 1/2, distributed optimizer), overlapped
+  with the backward pass and the next forward as the recipe says; ZeRO 2 reduce-scatters the
+  gradients every micro-batch and ZeRO 3 (FSDP) also gathers
+  weights every micro-batch;
 - expert parallelism (ep) spreads experts, with all-to-all dispatch and combine.
 
 Step time = pipeline compute (with bubble) + exposed communication + optimizer. Per-layer GPU
@@ -25,12 +35,31 @@ from enum import IntEnum
 import numpy as np
 from numba import njit
 
-from simulator.costmodel.comm import dp_step_s, ep_comm_s, pp_hop_s, step_volumes, tp_comm_s, zero3_micro_batch_s
+from simulator.costmodel.comm import (
+    cp_ring_s,
+    dp_parts_s,
+    dp_reduce_scatter_s,
+    ep_comm_s,
+    pp_transfer_s,
+    step_volumes,
+    tp_comm_s,
+)
 from simulator.costmodel.device import DeviceCol, DeviceModel
 from simulator.costmodel.memory import memory_parts
-from simulator.costmodel.ops import MAX_LAYER_OPS, PH_FWD, RC_FULL, OpCol, fill_embedding, fill_head, fill_layer
+from simulator.costmodel.ops import (
+    K_ATTN_BWD,
+    K_ATTN_FWD,
+    K_GEMM,
+    MAX_LAYER_OPS,
+    PH_FWD,
+    RC_FULL,
+    OpCol,
+    fill_embedding,
+    fill_head,
+    fill_layer_cp,
+)
 from simulator.costmodel.precision import PrecCol, Recipe
-from simulator.costmodel.timeline import RESULT_LEN, ResultCol, busy_power, capped_clock, play
+from simulator.costmodel.timeline import RESULT_LEN, ResultCol, busy_power, capped_clock, kernel_times, play
 from simulator.costmodel.training import RECOMPUTE, TENSORS_PER_LAYER
 from simulator.costmodel.transformer import (
     embedding_params,
@@ -46,7 +75,9 @@ from simulator.errors import InputError, Problem
 class CostCol(IntEnum):
     """Stage-cost columns, per micro-batch at one clock: GPU time of one layer / the embedding /
     the head and loss (fwd+bwd), the compute- and memory-busy time of each (for power), their
-    compute-bound time (stretches with the clock) and the saved activation bytes per layer."""
+    compute-bound time (stretches with the clock), the saved activation bytes per layer, and
+    the time of one layer's GEMMs and attention kernels (what TP and CP communication can hide
+    behind), and the forward-only time of a layer / embedding / head (evaluation passes)."""
 
     LAYER = 0
     EMB = 1
@@ -61,9 +92,15 @@ class CostCol(IntEnum):
     LAYER_B = 10
     EMB_B = 11
     HEAD_B = 12
+    LAYER_GEMM = 13
+    LAYER_ATTN = 14
+    LAYER_F = 15
+    EMB_F = 16
+    HEAD_F = 17
 
 
 COST_LEN = len(CostCol)
+
 
 class JobCol(IntEnum):
     """Columns of the job vector of the layout kernel."""
@@ -94,9 +131,15 @@ class JobCol(IntEnum):
     GRADS_LIVE = 23
     EMBED_STAGE = 24
     DP_OVERLAP = 25
+    PARAM_OVERLAP = 26
+    P2P_OVERLAP = 27
+    KV_HEADS = 28
+    HEAD_DIM = 29
+    LOSS_BYTES = 30
 
 
 JOB_LEN = len(JobCol)
+
 
 class EvalCol(IntEnum):
     """Columns of one layout's evaluation."""
@@ -117,6 +160,8 @@ class EvalCol(IntEnum):
     MICRO_BATCHES = 13
     PARAMS_LOCAL = 14
     ACTIVATIONS = 15
+    CP_COMM = 16
+    FORWARD = 17
 
 
 EVAL_LEN = len(EvalCol)
@@ -124,8 +169,17 @@ EVAL_LEN = len(EvalCol)
 # Share of DP gradient communication hidden behind the last micro-batch's backward pass
 # (Megatron-LM --overlap-grad-reduce buckets: all but the last bucket overlap).
 DP_OVERLAP = 0.9
+# Share of one micro-batch's stage time that the overlapped DP collectives can run under: the
+# gradient reduce-scatter under the last backward (about 2/3 of it, less the last bucket), the
+# parameter all-gather under the first forward (about 1/3).
+GRAD_WINDOW = 0.6
+PARAM_WINDOW = 0.3
 # Share of ZeRO-3 per-micro-batch gathers hidden behind compute (FSDP prefetch).
 ZERO3_OVERLAP = 0.8
+# Bytes per logit of the loss on the last stage (Megatron-LM's vocab-parallel cross entropy):
+# the fp32 copy of the logits that softmax overwrites in place and keeps for backward, plus
+# the 16-bit gradient it casts back (Korthikanti et al. 2022 section 4.3 count the 4 fp32 bytes).
+PARALLEL_LOSS_BYTES_PER_LOGIT = 4.0
 
 
 @njit(cache=True)
@@ -136,33 +190,63 @@ def _steady_time(ops, n, dv, clock, res):
 
 
 @njit(cache=True)
-def stage_costs(mv, pv, dv, b, s, tp, sp, ep, rc, clock, out):
-    """Fill ``out`` (C_* columns) for one micro-batch of ``b`` sequences at ``clock``."""
+def _kind_time(ops, n, dv, clock, kind_a, kind_b):
+    """GPU time of the rows of one or two kinds (e.g. the GEMMs of a layer)."""
+    t = 0.0
+    for i in range(n):
+        k = ops[i, OpCol.KIND]
+        if k in (kind_a, kind_b):
+            tc, tm = kernel_times(ops, i, dv, clock)
+            t += (dv[DeviceCol.KERNEL_OVERHEAD] + max(tc, tm)) * ops[i, OpCol.COUNT]
+    return t
+
+
+@njit(cache=True)
+def stage_costs(mv, pv, dv, b, s, tp, sp, ep, cp, rc, clock, out):
+    """Fill ``out`` (CostCol columns) for one micro-batch of ``b`` sequences of ``s`` tokens
+    (s/cp of them on this rank) at ``clock``."""
     ops = np.zeros((3 * MAX_LAYER_OPS, 10))
     res = np.zeros(RESULT_LEN)
-    n = fill_layer(ops, 0, mv, pv, b, s, tp, sp, ep, 0, rc)
+    n = fill_layer_cp(ops, 0, mv, pv, b, s, tp, sp, ep, 0, rc, cp)
     saved = 0.0
     for i in range(n):
         if ops[i, OpCol.PHASE] == PH_FWD:
             saved += ops[i, OpCol.SAVED]
-    n = fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, 1, rc)
+    out[CostCol.LAYER_F] = _steady_time(ops, n, dv, clock, res)
+    n = fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, 1, rc, cp)
     out[CostCol.LAYER] = _steady_time(ops, n, dv, clock, res)
     out[CostCol.LAYER_C] = res[ResultCol.BUSY_C]
     out[CostCol.LAYER_M] = res[ResultCol.BUSY_M]
     out[CostCol.LAYER_B] = res[ResultCol.COMPUTE]
-    n = fill_embedding(ops, 0, mv, pv, b, s, tp, 0)
-    n = fill_embedding(ops, n, mv, pv, b, s, tp, 1)
+    out[CostCol.LAYER_GEMM] = _kind_time(ops, n, dv, clock, K_GEMM, K_GEMM)
+    out[CostCol.LAYER_ATTN] = _kind_time(ops, n, dv, clock, K_ATTN_FWD, K_ATTN_BWD)
+    s_loc = s / cp
+    n = fill_embedding(ops, 0, mv, pv, b, s_loc, tp, 0)
+    out[CostCol.EMB_F] = _steady_time(ops, n, dv, clock, res)
+    n = fill_embedding(ops, n, mv, pv, b, s_loc, tp, 1)
     out[CostCol.EMB] = _steady_time(ops, n, dv, clock, res)
     out[CostCol.EMB_C] = res[ResultCol.BUSY_C]
     out[CostCol.EMB_M] = res[ResultCol.BUSY_M]
     out[CostCol.EMB_B] = res[ResultCol.COMPUTE]
-    n = fill_head(ops, 0, mv, pv, b, s, tp, sp, 0, b * s)
-    n = fill_head(ops, n, mv, pv, b, s, tp, sp, 1, b * s)
+    n = fill_head(ops, 0, mv, pv, b, s_loc, tp, sp, 0, b * s_loc)
+    out[CostCol.HEAD_F] = _steady_time(ops, n, dv, clock, res)
+    n = fill_head(ops, n, mv, pv, b, s_loc, tp, sp, 1, b * s_loc)
     out[CostCol.HEAD] = _steady_time(ops, n, dv, clock, res)
     out[CostCol.HEAD_C] = res[ResultCol.BUSY_C]
     out[CostCol.HEAD_M] = res[ResultCol.BUSY_M]
     out[CostCol.HEAD_B] = res[ResultCol.COMPUTE]
     out[CostCol.SAVED] = saved
+
+
+def recipe_device_vector(device: DeviceModel, recipe: Recipe) -> np.ndarray:
+    """The device vector for a recipe's dtypes, with its stack's GEMM and attention efficiency
+    factors applied."""
+    prec = recipe.prec
+    dv = device.vector(prec.compute_dtype, prec.attention_dtype)
+    dv[DeviceCol.GEMM_FRAC] *= recipe.gemm_scale
+    dv[DeviceCol.ATTN_FWD] *= recipe.attention_scale
+    dv[DeviceCol.ATTN_BWD] *= recipe.attention_scale
+    return dv
 
 
 def job_vector(model: ModelSpec, recipe: Recipe, global_batch: int, seq: int, tdp_w: float) -> np.ndarray:
@@ -182,8 +266,8 @@ def job_vector(model: ModelSpec, recipe: Recipe, global_batch: int, seq: int, td
     positions = (model.max_seq or 2048) * model.hidden if model.position == "learned" else 0
     j[JobCol.EMBED_STAGE] = model.vocab * model.hidden + positions
     j[JobCol.ACT], j[JobCol.RESID] = pv[PrecCol.ACT], pv[PrecCol.RESID]
-    j[JobCol.GRAD_COMM] = 4.0 if prec.grad_bytes >= 4 else 2.0
-    j[JobCol.WEIGHT_COMM] = prec.infer_weight_bytes
+    j[JobCol.GRAD_COMM] = recipe.grad_comm_bytes or (4.0 if prec.grad_bytes >= 4 else 2.0)
+    j[JobCol.WEIGHT_COMM] = recipe.param_comm_bytes or prec.infer_weight_bytes
     j[JobCol.WEIGHT_BYTES], j[JobCol.GRAD_BYTES] = pv[PrecCol.PARAM_BYTES], prec.grad_bytes
     j[JobCol.STATE_BYTES] = pv[PrecCol.STATE_BYTES]
     j[JobCol.WCACHE] = 2.0 if pv[PrecCol.WCAST] > 0 else 0.0
@@ -191,6 +275,10 @@ def job_vector(model: ModelSpec, recipe: Recipe, global_batch: int, seq: int, td
     j[JobCol.OPT_TEMP] = 4.0 if optimizer == "adamw-foreach" and prec.weight_bytes >= 4 else 0.0
     j[JobCol.RC] = RECOMPUTE[recipe.recompute]
     j[JobCol.DP_OVERLAP] = DP_OVERLAP if recipe.overlap_grad_reduce else 0.0
+    j[JobCol.PARAM_OVERLAP] = DP_OVERLAP if recipe.overlap_param_gather else 0.0
+    j[JobCol.P2P_OVERLAP] = 1.0 if recipe.overlap_p2p else 0.0
+    j[JobCol.KV_HEADS], j[JobCol.HEAD_DIM] = model.n_kv_heads, model.d_head
+    j[JobCol.LOSS_BYTES] = PARALLEL_LOSS_BYTES_PER_LOGIT + pv[PrecCol.ACT]
     j[JobCol.TDP] = tdp_w
     j[JobCol.GRADS_LIVE] = 1.0 if (prec.weight_bytes < 4 or pv[PrecCol.GRAD_CAST] == 0) else 0.0
     return j
@@ -200,13 +288,42 @@ def job_vector(model: ModelSpec, recipe: Recipe, global_batch: int, seq: int, td
 def _optimizer_time(params, tensors, job, dv):
     """Multi-tensor optimizer kernels over ``params`` local parameters (see ops.fill_optimizer)."""
     launches = max(np.ceil(tensors / 110.0), np.ceil(params / 20971520.0)) * job[JobCol.OPT_PASSES]
-    per_launch = job[JobCol.OPT_BYTES] * params / launches / dv[DeviceCol.MEM_BW] + dv[DeviceCol.KERNEL_OVERHEAD]
+    per_launch = ((job[JobCol.OPT_BYTES] * params / launches + dv[DeviceCol.MEM_HALF]) / dv[DeviceCol.MEM_BW]
+                  + dv[DeviceCol.KERNEL_OVERHEAD])
     return launches * max(per_launch, dv[DeviceCol.HOST_OP]), launches * (per_launch - dv[DeviceCol.KERNEL_OVERHEAD])
 
 
 @njit(cache=True)
+def compute_bound_clock(dv, cap_w):
+    """Clock at which compute-bound work alone draws ``cap_w``: idle + (P_compute - idle) *
+    clock^alpha = cap (timeline.busy_power with the compute units always busy), at most 1."""
+    idle = dv[DeviceCol.IDLE_W]
+    above = dv[DeviceCol.COMPUTE_W] - idle
+    if above <= 0.0 or cap_w >= dv[DeviceCol.COMPUTE_W]:
+        return 1.0
+    return max((cap_w - idle) / above, 1e-6) ** (1.0 / dv[DeviceCol.DVFS])
+
+
+@njit(cache=True)
+def _overlapped(t, share, window):
+    """Exposed time of a collective of ``t`` seconds of which ``share`` can run under ``window``
+    seconds of compute."""
+    return max(t - share * window, (1.0 - share) * t)
+
+
+@njit(cache=True)
+def _activations(layers, in_flight, kept_per_layer, saved_per_layer, full):
+    """Activation bytes of a stage holding ``in_flight`` micro-batches of ``layers`` layers:
+    every layer's saved tensors, or with full recomputation each layer's input plus one
+    layer's tensors re-created during its backward."""
+    if full:
+        return layers * kept_per_layer * in_flight + saved_per_layer
+    return layers * saved_per_layer * in_flight
+
+
+@njit(cache=True)
 def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
-    """Step time breakdown, power and per-GPU memory of one layout (fills ``out``, E_* columns).
+    """Step time breakdown, power and per-GPU memory of one layout (fills ``out``, EvalCol columns).
 
     ``cost`` holds the layout's stage costs at ``clock``; step time at the board's TDP assumes
     compute-bound time stretches as 1/clock (timeline.capped_clock). ``scratch`` is a (3, 9)
@@ -222,87 +339,163 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
     v = lay[LayoutCol.V]
     sp = lay[LayoutCol.SP]
     b = lay[LayoutCol.MB]
+    cp = lay[LayoutCol.CP]
     layers = job[JobCol.LAYERS]
     m = np.floor(job[JobCol.GB] / (b * dp))
-    lps = np.ceil(layers / pp)
-    t_first = lps * cost[CostCol.LAYER] + cost[CostCol.EMB] + (cost[CostCol.HEAD] if pp == 1 else 0.0)
-    t_last = lps * cost[CostCol.LAYER] + (cost[CostCol.HEAD] if pp > 1 else 0.0)
+    # Layers of the first, each middle and the last stage.
+    l_first = layers
+    l_mid = layers
+    l_last = layers
+    if pp > 1:
+        first = lay[LayoutCol.FIRST]
+        last = lay[LayoutCol.LAST]
+        given = (1.0 if first > 0 else 0.0) + (1.0 if last > 0 else 0.0)
+        l_mid = np.ceil((layers - first - last) / (pp - given)) if pp > given else 0.0
+        l_first = first if first > 0 else l_mid
+        l_last = last if last > 0 else l_mid
+    full = job[JobCol.RC] == RC_FULL
 
-    s_bytes = b * job[JobCol.SEQ] * job[JobCol.HIDDEN] * job[JobCol.ACT]
-    passes = 3.0 if job[JobCol.RC] == RC_FULL else 2.0
+    tokens = b * job[JobCol.SEQ] / cp
+    s_bytes = tokens * job[JobCol.HIDDEN] * job[JobCol.ACT]
+    passes = 3.0 if full else 2.0
     tp_t = tp_comm_s(tiers, domain, tp, sp, s_bytes, passes, group)
+    tp_x = tp_t
+    if lay[LayoutCol.TPO] > 0.5 and tp > 1:
+        tp_x = tp_t / tp + max(tp_t * (tp - 1.0) / tp - cost[CostCol.LAYER_GEMM], 0.0)
     ep_t = 0.0
     if job[JobCol.EXPERTS] > 1.5:
         ep_t = ep_comm_s(tiers, domain, ep, tp, job[JobCol.TOPK] * s_bytes / tp, group)
+    cp_x = 0.0
+    if cp > 1:
+        kvd = max(job[JobCol.KV_HEADS], tp) * job[JobCol.HEAD_DIM] / tp
+        kv_bytes = 2.0 * tokens * kvd * job[JobCol.ACT]
+        ring = (cp - 1.0) * cp_ring_s(tiers, domain, tp, cp, kv_bytes, group) * (passes + 1.0)
+        cp_x = max(ring - cost[CostCol.LAYER_ATTN], 0.0)
+    per_layer_t = cost[CostCol.LAYER] + tp_x + ep_t + cp_x
+    t_first = l_first * per_layer_t + cost[CostCol.EMB] + (cost[CostCol.HEAD] if pp == 1 else 0.0)
+    t_last = l_last * per_layer_t + (cost[CostCol.HEAD] if pp > 1 else 0.0)
+    t_stage = max(t_first, t_last)
+    if pp > 2:
+        t_stage = max(t_stage, l_mid * per_layer_t)
+
     hop = 0.0
+    hop_x = 0.0
     if pp > 1:
-        hop = pp_hop_s(tiers, domain, tp, dp, s_bytes / tp if sp > 0.5 else s_bytes, group)
-    t_stage = max(t_first, t_last) + (tp_t + ep_t) * lps
-    t_unit = t_stage + 2.0 * v * hop          # each of the v chunks sends and receives
+        hop = pp_transfer_s(tiers, domain, tp, cp, dp, sp, s_bytes, group)
+        hop_x = 2.0 * hop                       # per chunk: activation forward, gradient backward
+        if v > 1 and job[JobCol.P2P_OVERLAP] > 0.5:
+            hop_x = max(hop_x - t_stage / v, 0.0)
+    t_unit = t_stage + v * hop_x
     bubble = (pp - 1.0) / v * t_unit
     pipe = m * t_unit + bubble
 
     per_layer = job[JobCol.LAYER_DENSE] / tp + job[JobCol.LAYER_EXPERTS] / (tp * ep)
-    embed = (job[JobCol.EMBED] if pp == 1 else job[JobCol.EMBED_STAGE]) / tp
-    params = lps * per_layer + embed
-    dp_t = dp_step_s(tiers, domain, dp, tp, zero, params * job[JobCol.GRAD_COMM],
-                     params * job[JobCol.WEIGHT_COMM], group)
+    if pp == 1:
+        p_first = layers * per_layer + job[JobCol.EMBED] / tp
+        p_last = p_first
+        p_mid = p_first
+    else:
+        p_first = l_first * per_layer + job[JobCol.EMBED_STAGE] / tp
+        p_last = l_last * per_layer + job[JobCol.EMBED_STAGE] / tp
+        p_mid = l_mid * per_layer
+    params = max(p_first, p_last, p_mid)
+    dpg = dp * cp                               # gradients are reduced over data and context ranks
+    grad_t, gather_t = dp_parts_s(tiers, domain, dpg, tp, zero, params * job[JobCol.GRAD_COMM],
+                                  params * job[JobCol.WEIGHT_COMM], group)
     exposed_dp = 0.0
-    if dp > 1:
-        exposed_dp = max(dp_t - job[JobCol.DP_OVERLAP] * 0.6 * t_stage, (1.0 - job[JobCol.DP_OVERLAP]) * dp_t)
+    if dpg > 1:
+        # Once a step: gradients reduce under the last backward and the pipeline's cool-down
+        # (ZeRO 0/1; ZeRO 2/3 reduce-scatter them every micro-batch instead), parameters gather
+        # under the first forward and the warm-up (ZeRO 1/2; ZeRO 3 gathers every micro-batch).
+        if zero < 2:
+            exposed_dp += _overlapped(grad_t, job[JobCol.DP_OVERLAP], GRAD_WINDOW * t_stage + 0.5 * bubble)
+        if zero < 3:
+            exposed_dp += _overlapped(gather_t, job[JobCol.PARAM_OVERLAP], PARAM_WINDOW * t_stage + 0.5 * bubble)
     zero3 = 0.0
-    if zero >= 3 and dp > 1:
-        z3 = zero3_micro_batch_s(tiers, domain, dp, tp, params * job[JobCol.WEIGHT_COMM], params * 2.0, group)
-        zero3 = m * max(z3 - ZERO3_OVERLAP * t_stage, 0.0)
-    shard = dp if zero >= 1 else 1.0
-    t_opt, opt_mem = _optimizer_time(params / shard, lps * TENSORS_PER_LAYER + 4.0, job, dv)
+    if zero >= 2 and dpg > 1:
+        # Per micro-batch: reduce-scatter the 16-bit gradients (ZeRO 2 keeps only its shard of
+        # them) and, with ZeRO 3, gather the weights for forward and again for backward (what
+        # the step's parameter all-gather costs, each).
+        gathers = 2.0 * gather_t if zero >= 3 else 0.0
+        reduce = grad_t if job[JobCol.GRAD_COMM] == 2.0 else dp_reduce_scatter_s(tiers, domain, dpg, tp,
+                                                                                  params * 2.0, group)
+        og = 1.0 if job[JobCol.PARAM_OVERLAP] > 0.0 else 0.0
+        orr = 1.0 if job[JobCol.DP_OVERLAP] > 0.0 else 0.0
+        hideable = gathers * og + reduce * orr
+        zero3 = m * ((gathers + reduce - hideable) + max(hideable - ZERO3_OVERLAP * t_stage, 0.0))
+    shard = dpg if zero >= 1 else 1.0
+    t_opt, opt_mem = _optimizer_time(params / shard, max(l_first, l_mid, l_last) * TENSORS_PER_LAYER + 4.0, job, dv)
     step = pipe + exposed_dp + zero3 + t_opt
 
-    busy_c = min(m * (lps * cost[CostCol.LAYER_C] + cost[CostCol.EMB_C] + cost[CostCol.HEAD_C]), step)
-    busy_m = min(m * (lps * cost[CostCol.LAYER_M] + cost[CostCol.EMB_M] + cost[CostCol.HEAD_M]) + opt_mem, step)
-    bound_c = min(m * (lps * cost[CostCol.LAYER_B] + cost[CostCol.EMB_B] + cost[CostCol.HEAD_B]), step)
+    # Power of the average GPU: its share of the layers, embedding and head.
+    l_avg = layers / pp
+    work_c = l_avg * cost[CostCol.LAYER_C] + (cost[CostCol.EMB_C] + cost[CostCol.HEAD_C]) / pp
+    work_m = l_avg * cost[CostCol.LAYER_M] + (cost[CostCol.EMB_M] + cost[CostCol.HEAD_M]) / pp
+    work_b = l_avg * cost[CostCol.LAYER_B] + (cost[CostCol.EMB_B] + cost[CostCol.HEAD_B]) / pp
+    busy_c = min(m * work_c, step)
+    busy_m = min(m * work_m + opt_mem, step)
+    bound_c = min(m * work_b, step)
     power = busy_power(step, busy_c, busy_m, dv, clock)
-    c_tdp = capped_clock(step, bound_c, busy_c, busy_m, dv, job[JobCol.TDP])
+    # The board's power limiter acts within milliseconds, far inside one step: the GEMMs of a
+    # layer (tens of ms) run at the clock that holds a stream of compute-bound kernels at TDP
+    # (0.893 of the burst clock for the measured H100, device.py), however much of the step is
+    # memory-bound or waiting on the network; the step-average limit can only lower it further.
+    tdp = job[JobCol.TDP]
+    c_tdp = 1.0
+    if bound_c > 0.0:
+        c_tdp = compute_bound_clock(dv, tdp)
+    if busy_power(step + bound_c * (1.0 / c_tdp - 1.0), busy_c / c_tdp, busy_m, dv, c_tdp) > tdp:
+        c_tdp = min(c_tdp, capped_clock(step, bound_c, busy_c, busy_m, dv, tdp))
 
-    # Memory: the first stage holds min(pp, m) micro-batches in flight under 1F1B (more when
-    # interleaved); the last stage holds one plus the loss buffers.
-    in_flight = min(pp, m)
+    # Memory: under 1F1B stage i holds min(pp - i, m) micro-batches in flight (more when
+    # interleaved: Korthikanti et al. 2022 section 4.2.3); the last stage holds one plus the loss.
+    spread = 1.0
     if v > 1:
-        in_flight *= 1.0 + (pp - 1.0) / (pp * v)
-    tokens = b * job[JobCol.SEQ]
-    if job[JobCol.RC] == RC_FULL:
-        kept = lps * job[JobCol.RESID] * tokens * job[JobCol.HIDDEN] / (tp if sp > 0.5 else 1.0)
-        act_first = kept * in_flight + cost[CostCol.SAVED]
-        act_last = kept + cost[CostCol.SAVED]
-    else:
-        act_first = lps * cost[CostCol.SAVED] * in_flight
-        act_last = lps * cost[CostCol.SAVED]
-    loss = tokens * job[JobCol.VOCAB] / tp * (job[JobCol.ACT] + 8.0)
+        spread = 1.0 + (pp - 1.0) / (pp * v)
+    kept = job[JobCol.RESID] * tokens * job[JobCol.HIDDEN] / (tp if sp > 0.5 else 1.0)
+    saved = cost[CostCol.SAVED]
+    loss = tokens * job[JobCol.VOCAB] / tp * job[JobCol.LOSS_BYTES]
     live = job[JobCol.GRADS_LIVE] > 0.5 or m > 1
-    memory_parts(params, job[JobCol.WEIGHT_BYTES], job[JobCol.GRAD_BYTES], job[JobCol.STATE_BYTES], job[JobCol.WCACHE],
-                 act_first + (loss if pp == 1 else 0.0), 0.0, job[JobCol.OPT_TEMP], live, zero, dp, parts)
+    act_first = _activations(l_first, min(pp, m) * spread, kept, saved, full)
+    memory_parts(p_first, job[JobCol.WEIGHT_BYTES], job[JobCol.GRAD_BYTES], job[JobCol.STATE_BYTES],
+                 job[JobCol.WCACHE], act_first + (loss if pp == 1 else 0.0), 0.0, job[JobCol.OPT_TEMP], live,
+                 zero, dpg, parts)
     peak = parts[7]
+    if pp > 2:
+        act_mid = _activations(l_mid, min(pp - 1.0, m) * spread, kept, saved, full)
+        memory_parts(p_mid, job[JobCol.WEIGHT_BYTES], job[JobCol.GRAD_BYTES], job[JobCol.STATE_BYTES],
+                     job[JobCol.WCACHE], act_mid, 0.0, job[JobCol.OPT_TEMP], live, zero, dpg, parts)
+        peak = max(peak, parts[7])
     if pp > 1:
-        memory_parts(params, job[JobCol.WEIGHT_BYTES], job[JobCol.GRAD_BYTES], job[JobCol.STATE_BYTES],
-                     job[JobCol.WCACHE], act_last, loss, job[JobCol.OPT_TEMP], live, zero, dp, parts)
+        act_last = _activations(l_last, 1.0, kept, saved, full)
+        memory_parts(p_last, job[JobCol.WEIGHT_BYTES], job[JobCol.GRAD_BYTES], job[JobCol.STATE_BYTES],
+                     job[JobCol.WCACHE], act_last, loss, job[JobCol.OPT_TEMP], live, zero, dpg, parts)
         peak = max(peak, parts[7])
 
     out[EvalCol.STEP] = step
     out[EvalCol.STEP_TDP] = step + busy_c * (1.0 / c_tdp - 1.0)
     out[EvalCol.CLOCK_TDP] = c_tdp
-    out[EvalCol.COMPUTE] = m * max(t_first, t_last)
+    out[EvalCol.COMPUTE] = m * t_stage
     out[EvalCol.BUBBLE] = bubble
-    out[EvalCol.TP_COMM] = m * tp_t * lps
-    out[EvalCol.PP_COMM] = (m + pp - 1.0) * 2.0 * v * hop
+    out[EvalCol.TP_COMM] = m * tp_x * max(l_first, l_mid, l_last)
+    out[EvalCol.PP_COMM] = (m + (pp - 1.0) / v) * v * hop_x
     out[EvalCol.DP_COMM] = exposed_dp
     out[EvalCol.ZERO3] = zero3
-    out[EvalCol.EP_COMM] = m * ep_t * lps
+    out[EvalCol.EP_COMM] = m * ep_t * max(l_first, l_mid, l_last)
     out[EvalCol.OPT] = t_opt
     out[EvalCol.MEMORY] = peak
     out[EvalCol.POWER] = power
     out[EvalCol.MICRO_BATCHES] = m
     out[EvalCol.PARAMS_LOCAL] = params
     out[EvalCol.ACTIVATIONS] = act_first
+    out[EvalCol.CP_COMM] = m * cp_x * max(l_first, l_mid, l_last)
+    # A forward-only pass over one global batch (evaluation): the same pipeline, forward costs
+    # and half the TP/CP/EP communication and transfers.
+    fwd_layer = cost[CostCol.LAYER_F] + 0.5 * (tp_x + ep_t + cp_x) * (2.0 / passes)
+    f_first = l_first * fwd_layer + cost[CostCol.EMB_F] + (cost[CostCol.HEAD_F] if pp == 1 else 0.0)
+    f_stage = max(f_first, l_last * fwd_layer + (cost[CostCol.HEAD_F] if pp > 1 else 0.0), l_mid * fwd_layer)
+    f_unit = f_stage + v * 0.5 * hop_x
+    out[EvalCol.FORWARD] = (m + (pp - 1.0) / v) * f_unit
 
 
 @njit(cache=True)
@@ -314,29 +507,36 @@ def evaluate_layouts(layouts, costs, job, dv, tiers, domain, clock, out):
                         scratch)
 
 
+EVAL_NAMES = ("step_time_s", "step_time_at_tdp_s", "clock_at_tdp", "compute_s", "bubble_s", "tp_comm_s",
+              "pp_comm_s", "dp_comm_exposed_s", "zero3_comm_exposed_s", "ep_comm_s", "optimizer_s",
+              "peak_memory_bytes", "power_w", "micro_batches", "params_local", "activations_bytes", "cp_comm_s",
+              "forward_s")
+assert len(EVAL_NAMES) == EVAL_LEN
+
+
 def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int, seq: int,
              layout: ParallelLayout, recipe: Recipe, comm, clock: float = 1.0) -> dict:
     """Step-time breakdown, power and per-GPU memory of one layout at one clock."""
     if layout.gpus != gpus:
-        raise InputError([Problem("layout", f"tp*pp*dp = {layout.gpus} but gpus = {gpus}")])
+        raise InputError([Problem("layout", f"tp*cp*pp*dp = {layout.gpus} but gpus = {gpus}")])
     prec = recipe.prec
     pv = recipe.vector()
     mv = model_vector(model)
-    dv = device.vector(prec.compute_dtype, prec.attention_dtype)
+    dv = recipe_device_vector(device, recipe)
     cost = np.zeros(COST_LEN)
     stage_costs(mv, pv, dv, float(layout.micro_batch), float(seq), float(layout.tp), float(layout.sp),
-                float(layout.ep), RECOMPUTE[recipe.recompute], clock, cost)
+                float(layout.ep), float(layout.cp), RECOMPUTE[recipe.recompute], clock, cost)
     job = job_vector(model, recipe, global_batch, seq, device.spec.tdp)
     out = np.zeros(EVAL_LEN)
     evaluate_layout(layout.to_row(), cost, job, dv, comm.tiers, float(comm.scaleup_domain), clock, out,
                     np.zeros((3, 9)))
-    names = ("step_time_s", "step_time_at_tdp_s", "clock_at_tdp", "compute_s", "bubble_s", "tp_comm_s",
-             "pp_comm_s", "dp_comm_exposed_s", "zero3_comm_exposed_s", "ep_comm_s", "optimizer_s",
-             "peak_memory_bytes", "power_w", "micro_batches", "params_local", "activations_bytes")
-    result = {k: float(out[i]) for i, k in enumerate(names)}
+    result = {k: float(out[i]) for i, k in enumerate(EVAL_NAMES)}
     result["micro_batches"] = int(result["micro_batches"])
+    first, middle, last = layout.stage_layers(model.layers)
     result["comm_bytes_per_gpu"] = step_volumes(
-        layout, comm.scaleup_domain, result["micro_batches"], -(-model.layers // layout.pp),
-        layout.micro_batch * seq * model.hidden * prec.act_bytes, result["params_local"],
-        job[JobCol.GRAD_COMM], job[JobCol.WEIGHT_COMM], model.top_k, model.experts, recipe.recompute == "full")
+        layout, comm.scaleup_domain, result["micro_batches"], max(first, middle, last),
+        layout.micro_batch * seq / layout.cp * model.hidden * prec.act_bytes, result["params_local"],
+        job[JobCol.GRAD_COMM], job[JobCol.WEIGHT_COMM], model.top_k, model.experts, recipe.recompute == "full",
+        2.0 * layout.micro_batch * seq / layout.cp * max(model.n_kv_heads, layout.tp) * model.d_head / layout.tp
+        * prec.act_bytes)
     return result

@@ -77,7 +77,7 @@ def attention_efficiency(seq, head_dim, backward, dv):
 def kernel_times(ops, i, dv, clock):
     """(compute time, memory time) of one kernel of row ``i`` at relative clock ``clock``."""
     kind = ops[i, OpCol.KIND]
-    t_mem = ops[i, OpCol.BYTES] / dv[DeviceCol.MEM_BW]
+    t_mem = (ops[i, OpCol.BYTES] + dv[DeviceCol.MEM_HALF]) / dv[DeviceCol.MEM_BW]
     if kind == K_GEMM:
         eff = gemm_efficiency(ops[i, OpCol.M], ops[i, OpCol.N], ops[i, OpCol.K], dv)
         return ops[i, OpCol.FLOP] / (dv[DeviceCol.PEAK] * eff * clock), t_mem

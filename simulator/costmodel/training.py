@@ -196,6 +196,10 @@ def estimate_train(
 
 
 def _loss_buffers(model: ModelSpec, micro_batch: int, seq: int, prec: Precision) -> float:
-    """Logits (compute dtype), fp32 log-probs saved for backward and the fp32 logit gradient."""
+    """The loss's largest moment, at the start of its backward (PyTorch ``F.cross_entropy``, which
+    autocast runs in fp32): the logits in the compute dtype (still referenced by the caller),
+    the fp32 log-probabilities log_softmax saved for backward, the dense fp32 gradient
+    nll_loss hands back for them, and the fp32 logit gradient log_softmax's backward writes
+    next to it: act + 4 + 4 + 4 bytes per logit."""
     logits = micro_batch * seq * model.vocab
-    return logits * (prec.act_bytes + 4.0 + 4.0)
+    return logits * (prec.act_bytes + 12.0)

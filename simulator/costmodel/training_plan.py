@@ -13,7 +13,7 @@ from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.parallel import evaluate
 from simulator.costmodel.precision import Recipe
-from simulator.costmodel.search import MICRO_BATCHES, search_layouts
+from simulator.costmodel.search import MICRO_BATCHES, cp_options, search_layouts
 from simulator.costmodel.timeline import duty_cycle_stretch
 from simulator.costmodel.transformer import model_flops_per_step
 from simulator.domain.layout import ParallelLayout, layout_problems, no_layout_reason
@@ -44,10 +44,39 @@ class TrainingPlan:
     step_time_by_share: np.ndarray | None = None
     power_by_share: np.ndarray | None = None
     idle_w: float = 0.0
+    compute_w: float = 0.0
+    dvfs_exponent: float = 3.0
+
+    def limiter_clock(self, cap_w: float) -> float:
+        """Clock at which compute-bound kernels alone draw ``cap_w`` (the board's power limiter
+        holds each long GEMM phase there, parallel.compute_bound_clock); 1 when unknown."""
+        above = self.compute_w - self.idle_w
+        if above <= 0.0 or cap_w >= self.compute_w:
+            return 1.0
+        return max((cap_w - self.idle_w) / above, 1e-6) ** (1.0 / self.dvfs_exponent)
+
+    def _at_clock(self, steps: np.ndarray, power: np.ndarray, clock: float) -> tuple[float, float, float]:
+        """(step time, board power, clock) at a clock inside the grid: step time ~ a + b/clock
+        between grid points (interpolated in 1/clock), power linearly."""
+        i = min(max(int(np.searchsorted(self.clocks, clock, side="right")) - 1, 0), len(self.clocks) - 2)
+        inv = 1.0 / self.clocks
+        u = (1.0 / clock - inv[i]) / (inv[i + 1] - inv[i])
+        w = (clock - self.clocks[i]) / (self.clocks[i + 1] - self.clocks[i])
+        return (float(steps[i] + u * (steps[i + 1] - steps[i])), float(power[i] + w * (power[i + 1] - power[i])),
+                float(clock))
 
     def _row(self, steps: np.ndarray, power: np.ndarray, cap_w: float) -> tuple[float, float, float]:
-        """(step time, board power, clock) of one table row at the highest clock within cap_w,
-        interpolating linearly between the tabulated clocks (power rises with clock)."""
+        """(step time, board power, clock) of one table row at the highest clock within cap_w
+        on average and no higher than the power limiter's clock for compute-bound work,
+        interpolating between the tabulated clocks (power rises with clock)."""
+        step, drawn, clock = self._row_average(steps, power, cap_w)
+        limit = self.limiter_clock(cap_w)
+        if limit < clock and len(self.clocks) > 1 and limit >= self.clocks[0]:
+            return self._at_clock(steps, power, limit)
+        return step, drawn, clock
+
+    def _row_average(self, steps: np.ndarray, power: np.ndarray, cap_w: float) -> tuple[float, float, float]:
+        """``_row`` under the step-average power limit only."""
         if cap_w >= power[-1]:
             return float(steps[-1]), float(power[-1]), float(self.clocks[-1])
         if cap_w <= power[0]:
@@ -57,7 +86,7 @@ class TrainingPlan:
             return float(steps[0]) * stretch, drawn, float(self.clocks[0])
         i = int(np.searchsorted(power, cap_w, side="right")) - 1
         w = (cap_w - power[i]) / (power[i + 1] - power[i])
-        clock = self.clocks[i] + w * (self.clocks[i + 1] - self.clocks[i])
+        clock = min(self.clocks[i] + w * (self.clocks[i + 1] - self.clocks[i]), self.clocks[i + 1])
         # Step time is ~ a + b/clock between grid points: interpolate in 1/clock.
         inv = 1.0 / self.clocks
         u = (1.0 / clock - inv[i]) / (inv[i + 1] - inv[i])
@@ -95,7 +124,7 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     """Cost tables of one training job for the engine: a layout (explicit, or the fastest that
     fits when ``layout == 'auto'``, over micro-batch sizes too when ``micro_batch`` is None)
     evaluated at a grid of clocks. An explicit layout's micro-batch is ``micro_batch`` or 1."""
-    usable = mem.usable_bytes(device.spec.hbm)
+    usable = mem.usable_bytes(device.spec.hbm, collectives=gpus > 1)
     evaluated = 1
     if layout == "auto":
         found = search_layouts(model, device, gpus, global_batch, seq, recipe, comm,
@@ -103,7 +132,8 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
         if found.evaluated == 0:
             raise InputError([Problem("gpus", no_layout_reason(
                 gpus=gpus, global_batch=global_batch, domain=comm.scaleup_domain, heads=model.heads,
-                layers=model.layers, micro_batches=(micro_batch,) if micro_batch else MICRO_BATCHES))])
+                layers=model.layers, micro_batches=(micro_batch,) if micro_batch else MICRO_BATCHES,
+                cps=cp_options(seq)))])
         if found.best is None:
             raise DoesNotFitError(
                 f"{model.name}: no layout of {gpus} x {device.name} fits in memory "
@@ -114,9 +144,10 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     elif isinstance(layout, ParallelLayout):
         chosen = layout
         found_problems = layout_problems(chosen, gpus=gpus, global_batch=global_batch, domain=comm.scaleup_domain,
-                                         heads=model.heads, layers=model.layers, experts=model.experts)
+                                         heads=model.heads, layers=model.layers, experts=model.experts, seq=seq)
         if found_problems:
-            raise InputError([Problem(f"layout.{field}" if field and field != "global_batch" else field or "layout",
+            raise InputError([Problem(f"layout.{field}" if field and field not in ("global_batch", "seq")
+                                      else field or "layout",
                                       message) for field, message in found_problems])
     else:
         raise TypeError(f"layout must be 'auto' or a ParallelLayout, got {layout!r}")
@@ -151,7 +182,8 @@ def plan_training(model: ModelSpec, device: DeviceModel, gpus: int, global_batch
     plan = TrainingPlan(chosen, int(base["micro_batches"]), np.asarray(clocks, dtype=float), steps_arr, powers_arr,
                         base["peak_memory_bytes"], usable, model_flops, tokens, 0.0, device.spec.tdp,
                         dict(base), evaluated, shares, np.array(by_share_steps), np.array(by_share_power),
-                        float(device.spec.idle_power))
+                        float(device.spec.idle_power), device.compute_power_w(),
+                        float(device.calibration["power"].dvfs_exponent))
     step_nominal = plan.nominal()[0]
     peak = device.peak(recipe.prec.compute_dtype)
     return dataclasses.replace(plan, mfu=model_flops / (step_nominal * gpus * peak))

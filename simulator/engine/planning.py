@@ -16,7 +16,7 @@ import numpy as np
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.precision import Recipe
+from simulator.costmodel.precision import DEFAULT_STACK, Recipe
 from simulator.costmodel.serving_plan import ServingPlan, plan_serving
 from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
@@ -26,9 +26,10 @@ from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize, size_fabric
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
 from simulator.engine.site_power import SitePower
+from simulator.engine.staged import plan_phases, staged_problems
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
-from simulator.scenario.schema import Failures, InferenceService, TrainingJob
+from simulator.scenario.schema import Failures, InferenceService, Layout, TrainingJob
 
 HOUR_S = 3600.0
 SEED_STREAMS = ("climate", "failures", "arrivals", "spare")
@@ -44,6 +45,8 @@ class PlannedJob:
     index: int
     steps_total: float
     checkpoint: CheckpointPlan | None
+    later_phases: tuple[tuple[str, TrainingPlan, float], ...] = ()   # (name, plan, steps) after the first
+    first_phase: str = "main"
 
 
 @dataclass(frozen=True)
@@ -150,21 +153,34 @@ class _WorkloadPlanner:
         return tuple(sorted({1.0, 1.0 / o, 0.5 / o, 0.25 / o}, reverse=True))
 
     def plan_job(self, i: int, job: TrainingJob, group: Group, model, device, comm) -> PlannedJob:
-        """A training job's layout and step costs (costmodel/training_plan.py) and checkpoints."""
-        recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention, job.overlap_grad_reduce)
-        layout = job.layout if job.layout == "auto" else job.layout.resolve(job.gpus, job.micro_batch)
-        key = ("train", model, group.index, job.gpus, job.global_batch, job.micro_batch, job.seq, recipe, layout)
-        if key not in self._memo:
-            self._memo[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                            recipe, layout, comm, network_shares=self.shares_grid())
-        plan = self._memo[key]
+        """A training job's phases, each with its layout and step costs (costmodel/
+        training_plan.py, engine/staged.py), and how it checkpoints."""
+        stack = self.loaded.catalog.stacks.get(job.stack or DEFAULT_STACK, "stack")
+        recipe = Recipe.from_stack(stack, job.precision, job.recompute, job.optimizer, job.attention,
+                                   job.overlap_grad_reduce)
+        problems = staged_problems(job)
+        if problems:
+            raise InputError([Problem(field, message) for field, message in problems])
+
+        def plan_one(spec, layout):
+            if isinstance(layout, Layout):
+                layout = layout.resolve(job.gpus, spec.micro_batch, stack.tp_comm_overlap)
+            key = ("train", model, group.index, job.gpus, spec.global_batch, spec.micro_batch, spec.seq, recipe,
+                   layout)
+            if key not in self._memo:
+                self._memo[key] = plan_training(model, device, job.gpus, spec.global_batch, spec.micro_batch,
+                                                spec.seq, recipe, layout, comm, network_shares=self.shares_grid())
+            return self._memo[key]
+
+        phases = plan_phases(job, plan_one)
         checkpoint = None
         if self.failures is not None:
             f = self.failures
             checkpoint = checkpoint_plan(
                 float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
                 group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
-        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint)
+        name, plan, steps = phases[0]
+        return PlannedJob(job, plan, model.name, i, steps, checkpoint, tuple(phases[1:]), name)
 
     def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
         """An inference service's replica costs (costmodel/serving_plan.py)."""

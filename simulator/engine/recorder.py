@@ -85,6 +85,8 @@ class Recorder:
         self.t_s[row] = now
         self.power[row] = self._acc_power / dt
         self.state[row] = self._acc_state / dt
+        clock = STATE_COLUMNS.index("clock_fraction")   # a mean of clocks <= 1, up to rounding
+        self.state[row, clock] = min(self.state[row, clock], 1.0)
         self.env[row] = env
         facility_j = self._acc_power[POWER_COLUMNS.index("facility_power_w")]
         self.cost_usd += facility_j * env[ENV_COLUMNS.index("price_usd_per_j")]

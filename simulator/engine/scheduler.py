@@ -69,7 +69,8 @@ class Scheduler:
                     shadow_t, shadow_g = self._reservation(job, running, now)
                 continue
             if head_blocked and group.index == shadow_g:
-                runtime = job.steps_total * job.plan.nominal()[0]
+                runtime = job.steps_total * job.plan.nominal()[0] + sum(
+                    steps * plan.nominal()[0] for _, plan, steps in job.later_phases)
                 if now + runtime > shadow_t:
                     continue
             self.queue.remove(job)

@@ -1,5 +1,6 @@
 """A training job as one SimPy process: it advances many identical steps in one timeout and
-wakes only when its rate changes (power cap, pause) or it finishes.
+wakes only when its rate changes (power cap, pause), moves to its next phase (engine/
+staged.py: another sequence length, batch or layout, with its own cost tables) or finishes.
 
 Progress is continuous in steps: between changes the job moves at 1/step_time steps per
 second; a change first books the progress made at the old rate, then continues at the new.
@@ -59,6 +60,10 @@ class JobRun:
     checkpoint_s: float = 0.0        # of which writing checkpoints
     lost_s: float = 0.0              # running seconds whose progress a failure threw away
     down_s: float = 0.0              # seconds holding nodes while restarting or waiting
+    # Staged runs: the phases still to come as (name, plan, steps), and the tokens of those done.
+    later_phases: list = field(default_factory=list, repr=False)
+    phase: str = "main"
+    tokens_before: float = 0.0
 
     @property
     def name(self) -> str:
@@ -99,7 +104,17 @@ class JobRun:
         steps = self.steps_done
         if now is not None and self.status == JobStatus.RUNNING:
             steps = min(self.steps_total, steps + (now - self.last_change_s) * self.rate_steps_per_s())
-        return steps * self.tokens_per_step
+        return self.tokens_before + steps * self.tokens_per_step
+
+    def next_phase(self, now: float) -> None:
+        """The current phase is done (a checkpoint boundary): continue with the next one."""
+        self.book(now)
+        self.tokens_before += self.steps_total * self.tokens_per_step
+        self.phase, self.plan, self.steps_total = self.later_phases.pop(0)
+        self.steps_done = 0.0
+        self.seg_start_steps = 0.0
+        self.seg_run_s = 0.0
+        self.step_time_s = math.inf
 
     def time_to_finish(self) -> float:
         rate = self.rate_steps_per_s()
@@ -108,19 +123,26 @@ class JobRun:
         return max(self.steps_total - self.steps_done, 0.0) / rate
 
 
-def job_process(env: simpy.Environment, job: JobRun, on_finish):
-    """Wait until placed, then run to completion, re-planning the finish time at each wake."""
+def job_process(env: simpy.Environment, job: JobRun, on_finish, on_phase=None):
+    """Wait until placed, then run each phase to completion, re-planning the finish time at
+    each wake; ``on_phase(job)`` sets the rate of a new phase."""
     yield job.started
-    while job.steps_done < job.steps_total * (1 - 1e-12):
-        job.wake = env.event()
-        remaining = job.time_to_finish()
-        if math.isfinite(remaining):
-            yield env.timeout(remaining) | job.wake
-        else:
-            yield job.wake
-        job.book(env.now)
-        if job.time_to_finish() <= 1e-9:
-            job.steps_done = job.steps_total
+    while True:
+        while job.steps_done < job.steps_total * (1 - 1e-12):
+            job.wake = env.event()
+            remaining = job.time_to_finish()
+            if math.isfinite(remaining):
+                yield env.timeout(remaining) | job.wake
+            else:
+                yield job.wake
+            job.book(env.now)
+            if job.time_to_finish() <= 1e-9:
+                job.steps_done = job.steps_total
+        if not job.later_phases:
+            break
+        job.next_phase(env.now)
+        if on_phase is not None:
+            on_phase(job)
     job.wake = None
     on_finish(job)
 

@@ -57,7 +57,8 @@ class World:
         self.pool = NodePool(plan.groups)
         self.failures_cfg = plan.failures
         self.recorder = Recorder(sim.horizon, sim.sample_interval)
-        self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint)
+        self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint,
+                            later_phases=list(p.later_phases), phase=p.first_phase)
                      for p in plan.jobs]
         failure_seeds = plan.streams["failures"]
         self._job_rngs = [np.random.default_rng(s) for s in failure_seeds.spawn(max(len(self.jobs), 1))]
@@ -364,7 +365,7 @@ class World:
             job.started = env.event()
             job.ended = env.event()
             env.process(self._submit(job))
-            env.process(job_process(env, job, self._finish))
+            env.process(job_process(env, job, self._finish, lambda job: self.update()))
         for svc in self.services:
             env.process(self._start_service(svc))
         self.update()

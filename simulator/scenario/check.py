@@ -18,7 +18,7 @@ from simulator.domain.model_ref import resolve_model
 from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
 from simulator.domain.yaml_io import join_path
-from simulator.errors import DcsimError, InputError, Problem
+from simulator.errors import CatalogError, DcsimError, InputError, Problem
 from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
 
@@ -198,26 +198,39 @@ def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog
     """A training job: model, placement and its explicit layout (whether it fits in memory is
     the planner's to say: engine/planning.py, which `dcsim validate` runs too)."""
     model, problems, domain = _check_workload(job, path, scenario, catalog, folder, *groups)
+    stack = None
+    if job.stack is not None:
+        try:
+            stack = catalog.stacks.get(job.stack, f"{path}.stack")
+        except CatalogError as err:
+            problems += err.problems
     if domain is None:
         return problems
 
+    overlap = stack.tp_comm_overlap if stack is not None else False
     if isinstance(job.layout, Layout):
-        problems += _check_layout(job, job.layout, path, model, domain)
+        problems += _check_layout(job, job.layout, path, model, domain, overlap)
     elif job.micro_batch is not None and job.global_batch % job.micro_batch:
         problems.append(Problem(f"{path}.global_batch", f"global_batch {job.global_batch} is not a "
                                 f"multiple of micro_batch {job.micro_batch}"))
+    for i, phase in enumerate(job.phases):
+        if isinstance(phase.layout, Layout):
+            seq, batch = phase.seq or job.seq, phase.global_batch or job.global_batch
+            staged = job.model_copy(update={"seq": seq, "global_batch": batch,
+                                            "micro_batch": phase.micro_batch or job.micro_batch})
+            problems += _check_layout(staged, phase.layout, f"{path}.phases[{i}]", model, domain, overlap)
 
     return problems
 
 
 def _check_layout(job: TrainingJob, layout: Layout, path: str, model: ModelSpec | None,
-                  domain: int) -> list[Problem]:
+                  domain: int, tp_comm_overlap: bool = False) -> list[Problem]:
     """The job's explicit layout against the one layout rule (domain/layout.py), each problem at
     the key that holds it."""
-    resolved = layout.resolve(job.gpus, job.micro_batch)
+    resolved = layout.resolve(job.gpus, job.micro_batch, tp_comm_overlap)
     found = layout_problems(resolved, gpus=job.gpus, global_batch=job.global_batch, domain=domain,
                             heads=model.heads if model else None, layers=model.layers if model else None,
-                            experts=model.experts if model else None)
+                            experts=model.experts if model else None, seq=job.seq)
     lp = f"{path}.layout"
-    return [Problem(f"{path}.global_batch" if field == "global_batch" else join_path(lp, field) if field else lp,
+    return [Problem(f"{path}.{field}" if field in ("global_batch", "seq") else join_path(lp, field) if field else lp,
                     message) for field, message in found]

@@ -102,9 +102,12 @@ def test_decode_batch1_near_weight_streaming_bound(h100):
     spec = model("llama2-7b")
     est = estimate_decode(spec, h100, 1, 128)
     assert est.weights_bytes == 6_738_415_616 * 2
-    bound = est.weights_bytes / (h100.calibration["memory_bw_fraction"] * h100.spec.hbm_bw)
+    bw = h100.calibration["memory_bw_fraction"] * h100.spec.hbm_bw
+    bound = est.weights_bytes / bw
     assert est.time_s >= bound
-    assert est.time_s <= 1.25 * bound
+    # plus, for each of at most 16 kernels a layer, the in-stream overhead (2 us) and the
+    # bandwidth ramp (a kernel moving B bytes reaches B / (B + 2.46 MB) of the bandwidth)
+    assert est.time_s <= bound + 32 * 16 * (2e-6 + 2.46e6 / bw)
     assert est.tokens_per_s == pytest.approx(1 / est.time_s)
 
 

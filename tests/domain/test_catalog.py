@@ -178,7 +178,8 @@ def test_calibration_base_chain_inherits_and_overrides(catalog):
     assert raw_ampere.gemm is None  # not written in the file ...
     assert ampere["gemm"] == hopper["gemm"]  # ... so inherited
     assert ampere["memory_bw_fraction"] == hopper["memory_bw_fraction"]
-    assert ampere["power"] == hopper["power"]
+    assert ampere["host_op_dispatch"] == hopper["host_op_dispatch"]
+    assert ampere["power"] == raw_ampere.power != hopper["power"]  # overridden
     assert ampere["attention"] == raw_ampere.attention  # overridden
     assert ampere["attention"] != hopper["attention"]
     assert ampere["name"] == "ampere-scaled"

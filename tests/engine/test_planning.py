@@ -61,12 +61,14 @@ def test_model_that_fits_no_layout():
 
 def test_gpu_count_with_no_valid_layout_says_why():
     # 30 GPUs of 8-GPU domains for GPT-3 1.3B (24 layers, 32 heads), a global batch of 64: tp in
-    # {1, 2} leaves 30 or 15 GPUs, pipelines dividing both them and 24 layers leave dp in
-    # {30, 15, 10, 5}, and none of those divides 64.
+    # {1, 2} leaves 30 or 15 GPUs; pipelines of 1, 2, 3 or 6 stages split 24 layers evenly and 5
+    # stages as 4 + 3 x 5 + 5 (10, 15 and 30 stages leave no split with every stage holding at
+    # least one layer and the end stages no more than the others), so dp is one of
+    # {30, 15, 10, 6, 5, 3}, and none of those divides 64.
     found = problems(**{f"{J}.gpus": 30, f"{J}.micro_batch": None})
     message = found[f"{J}.gpus"]
     assert message.startswith("no layout of 30 GPUs: global_batch 64 is not a multiple of micro_batch*dp")
-    assert "(5, 10, 15, 30)" in message
+    assert "(3, 5, 6, 10, 15, 30)" in message
 
 
 def test_heads_that_no_tensor_parallel_degree_divides():

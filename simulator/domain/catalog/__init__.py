@@ -1,5 +1,5 @@
 """The catalog: shipped YAML entries (accelerators, models, nodes, switches, optics, climates,
-calibration profiles), looked up by name or alias, case- and punctuation-insensitively.
+calibration profiles, training software stacks), looked up by name or alias, case- and punctuation-insensitively.
 
 A scenario may add or replace entries (its ``catalog:`` section); ``Catalog.with_entries``
 returns a new catalog and never changes the shipped one.
@@ -24,6 +24,7 @@ from simulator.domain.specs import (
     ModelSpec,
     NodeSpec,
     OpticSpec,
+    StackSpec,
     SwitchSpec,
 )
 from simulator.domain.validation import validate_model
@@ -41,6 +42,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "climates": ClimateSpec,
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
+    "stacks": StackSpec,
 }
 # Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
 # calibration data.
@@ -48,7 +50,7 @@ INTERNAL_KINDS = ("calibration", "collectives")
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
             "optics": "optic", "climates": "climate", "calibration": "calibration profile",
-            "collectives": "collectives profile"}
+            "collectives": "collectives profile", "stacks": "software stack"}
 
 T = TypeVar("T", bound=BaseModel)
 
