@@ -19,6 +19,7 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
 from simulator.costmodel.precision import precision_vector
+from simulator.costmodel.queueing import OperatingPoint, operating_point
 from simulator.costmodel.serving import build_decode, build_prefill
 from simulator.costmodel.timeline import ResultCol, play_parts
 from simulator.costmodel.transformer import model_vector, param_count
@@ -154,3 +155,16 @@ def plan_serving(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int
             dec_s[i, j], dec_w[i, j] = _with_comm(res[ResultCol.TIME], power, ar_s(b), spec.idle_power)
     return ServingPlan(tp, prompt_tokens, output_tokens, max_batch, caps, batches, pre_s, pre_w,
                        dec_s, dec_w, float(spec.idle_power), need, usable)
+
+
+def replica_point(at: ServingPoint, rate_per_s: float, capacity_per_replica_s: float, output_tokens: int,
+                  idle_w: float) -> tuple[OperatingPoint, float]:
+    """A replica's steady state at ``rate_per_s`` (held just below its capacity) and its mean
+    board power: prefill for its share of the time, decode while any request is in flight,
+    idle otherwise."""
+    point = operating_point(min(rate_per_s, capacity_per_replica_s * (1.0 - 1e-12)), at.prefill_s, at.batches,
+                            at.decode_s, output_tokens)
+    decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
+    idle = max(1.0 - point.prefill_share - decoding, 0.0)
+    power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1] + idle * idle_w)
+    return point, power

@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.costmodel.serving_plan import ServingPlan, ServingPoint
-from simulator.engine.queueing import (
+from simulator.costmodel.queueing import (
     OperatingPoint,
     capacity_per_s,
     fluid_step,
-    operating_point,
     quantile_from_exceedance,
     share_within,
     wait_exceedance,
 )
+from simulator.costmodel.serving_plan import ServingPlan, replica_point
 from simulator.engine.record import ServiceStatus
 from simulator.scenario.schema import InferenceService
 
@@ -43,19 +42,6 @@ class ServiceState:
     point: OperatingPoint
     prefill_s: float
     board_power_w: float           # mean per accelerator
-
-
-def replica_point(at: ServingPoint, rate_per_s: float, capacity_per_replica_s: float, output_tokens: int,
-                  idle_w: float) -> tuple[OperatingPoint, float]:
-    """A replica's steady state at ``rate_per_s`` (held just below its capacity) and its mean
-    board power: prefill for its share of the time, decode while any request is in flight,
-    idle otherwise."""
-    point = operating_point(min(rate_per_s, capacity_per_replica_s * (1.0 - 1e-12)), at.prefill_s, at.batches,
-                            at.decode_s, output_tokens)
-    decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
-    idle = max(1.0 - point.prefill_share - decoding, 0.0)
-    power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1] + idle * idle_w)
-    return point, power
 
 
 @dataclass

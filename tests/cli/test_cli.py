@@ -214,13 +214,13 @@ def test_help_and_schema_errors_stay_out_of_numba(tmp_path):
     code = (
         "import sys\n"
         "from simulator.cli import app\n"
-        "for args in (['--help'], ['validate', %r]):\n"
+        f"for args in (['--help'], ['validate', {str(f)!r}]):\n"
         "    try:\n"
         "        app(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
-    ) % str(f)
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                           check=False)
     assert proc.returncode == 0, proc.stderr

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simulator import api
-from simulator.engine.queueing import capacity_per_s
+from simulator.costmodel.queueing import capacity_per_s
 from simulator.engine.world import World
 
 HOUR = 3600.0

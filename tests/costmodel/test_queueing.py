@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.engine.queueing import (
+from simulator.costmodel.queueing import (
     batch_fixed_point,
     capacity_per_s,
     fluid_step,
@@ -99,7 +99,7 @@ def test_share_within_follows_the_exponential_tail():
 
 
 def test_quantiles_of_an_exponential_from_its_exceedance_counts():
-    from simulator.engine.queueing import quantile_from_exceedance, wait_exceedance
+    from simulator.costmodel.queueing import quantile_from_exceedance, wait_exceedance
 
     grid = np.logspace(-4, 6, 501)
     tau = 0.37

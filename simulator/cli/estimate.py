@@ -1,0 +1,235 @@
+"""``dcsim estimate train|prefill|decode|serve``: the cost model's answers without a simulation
+(simulator/estimates/), each bad flag named by its flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.cli.app import estimate_app
+from simulator.cli.errors import _attempt, _blame, _quantity_flag, handle_errors
+from simulator.cli.options import (
+    AccelOpt,
+    AttentionName,
+    FormatOpt,
+    LayoutChoice,
+    ModelOpt,
+    OptimizerName,
+    PrecisionName,
+    Recompute,
+    ServePrecision,
+)
+from simulator.cli.output import OutputFormat, _h, print_json, print_rows
+from simulator.errors import InputError, Problem
+
+
+def _estimate_model(model: str, catalog):
+    """--model as a ModelSpec: a catalog name, or a spec file read relative to the working folder."""
+    from simulator.domain.model_ref import resolve_model
+
+    with _blame("--model"):
+        return resolve_model(model, catalog, None, path="")
+
+
+def _estimate_accelerator(accelerator: str, catalog) -> str:
+    """--accelerator as its catalog name (aliases and case resolved)."""
+    with _blame("--accelerator"):
+        return catalog.accelerators.get(accelerator, "").name
+
+
+def _check_fabric(fabric: Path, accelerator: str | None, catalog) -> None:
+    """Read and check --fabric before any estimate: YAML, keys, and the catalog names it gives."""
+    from simulator.estimates.inputs import read_fabric
+
+    with _blame("--fabric"):
+        read_fabric(fabric, accelerator, catalog)
+
+
+def _estimate_inputs(model: str, accelerator: str, fabric: Path | None = None):
+    """(model spec, accelerator name) checked up front, so each bad one is named by its flag."""
+    from simulator.domain.catalog import shipped_catalog
+
+    catalog = shipped_catalog()
+    problems: list[Problem] = []
+    spec = _attempt(problems, _estimate_model, model, catalog)
+    device = _attempt(problems, _estimate_accelerator, accelerator, catalog)
+    if fabric is not None:
+        _attempt(problems, _check_fabric, fabric, device, catalog)
+    if problems:
+        raise InputError(problems)
+    return spec, device
+
+
+@estimate_app.command("train")
+@handle_errors
+def estimate_train_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    seq: Annotated[int, typer.Option("--seq", "-s", min=1, max=10_000_000, help="Sequence length (tokens).")],
+    micro_batch: Annotated[int | None, typer.Option("--micro-batch", "-b", min=1, max=1_000_000, help="Sequences per micro-batch (searched with --layout auto when omitted).")] = None,
+    gpus: Annotated[int, typer.Option(min=1, max=10_000_000, help="Accelerators the job runs on.")] = 1,
+    tp: Annotated[int | None, typer.Option(min=1, max=4096, help="Tensor-parallel degree.")] = None,
+    pp: Annotated[int | None, typer.Option(min=1, max=4096, help="Pipeline-parallel degree.")] = None,
+    dp: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="Data-parallel degree (default gpus/(tp*pp)).")] = None,
+    ep: Annotated[int, typer.Option(min=1, max=4096, help="Expert-parallel degree.")] = 1,
+    zero: Annotated[int | None, typer.Option(min=0, max=3, help="ZeRO stage (0-3); default 1 with dp > 1.")] = None,
+    interleave: Annotated[int, typer.Option(min=1, max=64, help="Pipeline chunks per stage (interleaved 1F1B).")] = 1,
+    sequence_parallel: Annotated[bool, typer.Option("--sp/--no-sp", help="Sequence parallelism with tp > 1.")] = True,
+    layout: Annotated[LayoutChoice | None, typer.Option(help="'auto': search every layout that fits, take the fastest.")] = None,
+    fabric: Annotated[Path | None, typer.Option(help="Fabric YAML (node, oversubscription, topology, switch, optic).")] = None,
+    global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per optimizer step (default micro-batch x gpus).")] = None,
+    gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report the cheapest GPU count per token.")] = None,
+    precision: Annotated[PrecisionName, typer.Option(help="Precision recipe.")] = PrecisionName.bf16_amp,
+    recompute: Annotated[Recompute, typer.Option(help="Activation recomputation.")] = Recompute.none,
+    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = OptimizerName.adamw_foreach,
+    attention: Annotated[AttentionName, typer.Option(help="Attention kernel.")] = AttentionName.flash,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
+    from simulator.estimates import estimate_train
+
+    spec, device = _estimate_inputs(model, accelerator, fabric)
+    explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero}.items() if v is not None}
+    if ep > 1:
+        explicit["ep"] = ep
+    if interleave > 1:
+        explicit["interleave"] = interleave
+    if layout is not None and explicit:
+        raise InputError([Problem("--layout", "auto searches tp/pp/dp/ep/zero/interleave; give either --layout auto or explicit degrees")])
+    chosen = "auto" if layout is not None else None
+    if explicit or gpus > 1:
+        chosen = chosen or dict(explicit, sequence_parallel=sequence_parallel)
+    price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
+    r = estimate_train(spec, device, micro_batch, seq, gpus=gpus, precision=precision.value,
+                       recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
+                       base_dir=Path.cwd(), attention=attention.value, layout=chosen, fabric=fabric,
+                       gpu_hour_usd=price).to_dict()
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    title = f"train step: {r['model']} on {r['gpus']} x {r['accelerator']}"
+    rows = [("step time", _h(r["step_time_s"], "time"))]
+    if "layout_name" in r:
+        rows.insert(0, ("layout", f"{r['layout_name']} ({r['layouts_evaluated']:,} evaluated)"))
+    rows += [
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("MFU", f"{100 * r['mfu']:.1f}%"),
+        ("model FLOPs/step", _h(r["model_flops_per_step"], "flop")),
+        ("peak memory per GPU", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ]
+    for key in ("bubble_s", "tp_comm_s", "pp_comm_s", "dp_comm_exposed_s", "ep_comm_s", "optimizer_s"):
+        if r.get("breakdown", {}).get(key):
+            rows.append((key.removesuffix("_s").replace("_", " "), _h(r["breakdown"][key], "time")))
+    if r.get("cheapest"):
+        c = r["cheapest"]
+        rows.append(("$/M tokens at this size", f"${r['usd_per_mtoken']:.2f}"))
+        rows.append(("cheapest per token", f"{c['gpus']} GPUs, ${c['usd_per_mtoken']:.2f}/M tokens"))
+    print_rows(title, rows, fmt)
+
+
+@estimate_app.command("prefill")
+@handle_errors
+def estimate_prefill_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Prompts in the batch.")],
+    prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")],
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Latency and throughput of prefilling a batch of prompts."""
+    from simulator.estimates import estimate_inference
+
+    spec, device = _estimate_inputs(model, accelerator)
+    r = estimate_inference(spec, device, "prefill", batch, prompt, base_dir=Path.cwd()).to_dict()
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(f"prefill: {r['model']} on {r['accelerator']} (batch {batch} x {prompt})", [
+        ("latency", _h(r["latency_s"], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
+        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ], fmt)
+
+
+@estimate_app.command("decode")
+@handle_errors
+def estimate_decode_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Sequences decoding together.")],
+    context: Annotated[int, typer.Option("--context", "-c", min=0, max=10_000_000, help="Tokens already in each KV cache.")],
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Time per decode step (one token per sequence) and throughput."""
+    from simulator.estimates import estimate_inference
+
+    spec, device = _estimate_inputs(model, accelerator)
+    r = estimate_inference(spec, device, "decode", batch, context, base_dir=Path.cwd()).to_dict()
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(f"decode: {r['model']} on {r['accelerator']} (batch {batch}, context {context})", [
+        ("step time", _h(r["step_time_s"], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
+        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ], fmt)
+
+
+@estimate_app.command("serve")
+@handle_errors
+def estimate_serve_cmd(
+    model: ModelOpt,
+    accelerator: AccelOpt,
+    gpus_per_replica: Annotated[int, typer.Option("--gpus-per-replica", "-t", min=1, max=4096, help="Accelerators per replica (tensor parallel).")] = 1,
+    prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")] = 1024,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, max=10_000_000, help="Generated tokens per request.")] = 256,
+    max_batch: Annotated[int, typer.Option("--max-batch", "-b", min=1, max=1_000_000, help="Requests in flight per replica.")] = 64,
+    rate: Annotated[str | None, typer.Option(help="Requests to serve, e.g. '50/s': also size the replicas for the SLO.")] = None,
+    ttft: Annotated[str, typer.Option(help="Time-to-first-token target, e.g. '2s'.")] = "2s",
+    tpot: Annotated[str, typer.Option(help="Time-per-output-token target, e.g. '60ms'.")] = "100ms",
+    slo_share: Annotated[float, typer.Option(min=0.5, max=0.99999, help="Share of requests that must meet the TTFT target.")] = 0.99,
+    gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report $ per million generated tokens.")] = None,
+    precision: Annotated[ServePrecision, typer.Option(help="Serving precision.")] = ServePrecision.bf16,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """A continuously batched serving replica: capacity, and the replicas a request rate needs
+    within its latency targets (closed forms, no simulation)."""
+    from simulator.estimates import estimate_serve
+
+    spec, device = _estimate_inputs(model, accelerator)
+    rate_per_s = _quantity_flag("--rate", rate, "rate") if rate is not None else None
+    price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
+    r = estimate_serve(spec, device, gpus_per_replica, prompt, output_tokens, max_batch, rate_per_s,
+                       _quantity_flag("--ttft", ttft, "time"), _quantity_flag("--tpot", tpot, "time"),
+                       slo_share, precision.value, price).to_dict()
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    rows = [
+        ("prefill (time to first token, alone)", _h(r["prefill_s"], "time")),
+        ("time per token at a full batch", _h(r["tpot_full_batch_s"], "time")),
+        ("capacity per replica", f"{r['capacity_per_replica_per_s']:,.2f} requests/s"),
+        ("generated tokens/s per replica", f"{r['output_tokens_per_s_per_replica']:,.0f}"),
+        ("memory per GPU (weights + full KV cache)", f"{_h(r['memory_per_gpu_bytes'], 'bytes')} of "
+                                                     f"{_h(r['usable_memory_per_gpu_bytes'], 'bytes')} usable"),
+    ]
+    if "replicas" in r:
+        rows += [
+            ("replicas for the targets", f"{r['replicas']:,} ({r['gpus']:,} GPUs), {100 * r['utilisation']:.0f}% busy"),
+            ("mean batch in flight", f"{r['batch']:.1f}"),
+            ("time per output token", _h(r["tpot_s"], "time")),
+            ("mean time to first token", _h(r["ttft_mean_s"], "time")),
+            ("requests within the TTFT target", f"{100 * r['slo_share']:.2f}%"),
+            ("mean board power", _h(r["board_power_w"], "power")),
+        ]
+        if "usd_per_mtoken" in r:
+            rows.append(("$ per million generated tokens", f"${r['usd_per_mtoken']:.2f}"))
+    title = f"serve: {r['model']} on {r['gpus_per_replica']} x {r['accelerator']} per replica"
+    print_rows(title, rows, fmt)

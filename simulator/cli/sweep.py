@@ -1,0 +1,110 @@
+"""``dcsim sweep`` (every combination of axis values, one row of headline numbers each) and
+``dcsim compare`` (a run against a baseline: the CI gate)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simulator.cli.app import app
+from simulator.cli.errors import _err, handle_errors
+from simulator.cli.options import FormatOpt, ScenarioArg
+from simulator.cli.output import OutputFormat, print_json, print_rows
+from simulator.cli.run import _progress_bar
+from simulator.errors import InputError, Problem
+
+
+@app.command("sweep")
+@handle_errors
+def sweep_cmd(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: sweep.parquet and sweep.json.")] = Path("out-sweep"),
+    axis: Annotated[list[str] | None, typer.Option("--axis", help="PATH=V1,V2,... (repeatable; adds to the scenario's sweep.axes).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Local worker processes.")] = 1,
+    dask: Annotated[str | None, typer.Option("--dask", help="dask.distributed scheduler address, or 'local'.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Folder of cached variant results (reused when unchanged).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the output folder if it exists.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Run every combination of axis values; one row of headline numbers per variant."""
+    from simulator import api
+    from simulator.sweep.grid import expand, parse_axis
+    from simulator.sweep.local import run_all
+    from simulator.sweep.table import sweep_frame
+
+    loaded = api.load_scenario(scenario)
+    if out.exists() and not force:
+        raise InputError(f"output folder {out} already exists (use --force to replace it)")
+    axes = dict(loaded.scenario.sweep.axes) if loaded.scenario.sweep else {}
+    for text in axis or []:
+        path, values = parse_axis(text)
+        axes[path] = values
+    variants = expand(loaded, axes)
+    bar, callback = _progress_bar(sys.stderr.isatty())
+
+    def tick(done: int, total: int) -> None:
+        if callback is not None:
+            callback(done, total)
+
+    if bar is not None:
+        with bar:
+            results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask, tick)
+    else:
+        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask)
+    frame = sweep_frame(variants, results)
+    from simulator.report.writer import dumps, write_outputs
+
+    write_outputs(out, {"sweep.parquet": frame, "sweep.json": dumps({"axes": axes, "rows": frame.to_dict("records")})},
+                  force=force)
+    if fmt == OutputFormat.json:
+        print_json({"axes": axes, "rows": frame.to_dict("records"), "out": str(out)})
+        return
+    shown = [c for c in frame.columns if c in axes or c in ("tokens_trained", "pue_mean", "total_usd",
+                                                             "usd_per_mtoken", "capped_fraction")]
+    rows = [(", ".join(f"{k}={row[k]}" for k in axes) or "base",
+             "  ".join(f"{c}={row[c]:.4g}" for c in shown if c not in axes)) for row in frame.to_dict("records")]
+    print_rows(f"sweep of {len(variants)} variant(s) -> {out}", rows, fmt)
+
+
+@app.command("compare")
+@handle_errors
+def compare_cmd(
+    baseline: Annotated[Path, typer.Argument(help="Baseline JSON (tracked metrics) or a run folder.")],
+    current: Annotated[Path, typer.Argument(help="A run folder written by `dcsim run` (or a metrics JSON).")],
+    tol: Annotated[list[str] | None, typer.Option("--tol", help="Tolerance override METRIC=REL, e.g. pue_mean=0.01 (repeatable).")] = None,
+    update: Annotated[bool, typer.Option("--update", help="Write CURRENT's metrics into BASELINE instead of comparing.")] = False,
+    fmt: FormatOpt = OutputFormat.table,
+):
+    """Compare a run with a baseline; exit 1 when a metric moved beyond its tolerance (CI gate)."""
+    from simulator.report.compare import compare, metrics_of, write_baseline
+
+    now = metrics_of(current)
+    if update:
+        write_baseline(now, baseline)
+        sys.stdout.write(f"wrote {baseline}\n")
+        return
+    tolerances: dict[str, float] = {}
+    for item in tol or []:
+        name, _, value = item.partition("=")
+        try:
+            tolerances[name] = float(value)
+        except ValueError:
+            raise InputError([Problem("--tol", f"expected METRIC=REL (a number), got {item!r}")]) from None
+        if not tolerances[name] >= 0:
+            raise InputError([Problem("--tol", f"tolerance must be >= 0, got {item!r}")])
+    rows = compare(metrics_of(baseline), now, tolerances)
+    failed = [r for r in rows if not r.ok]
+    if fmt == OutputFormat.json:
+        print_json({"ok": not failed, "rows": [{"metric": r.metric, "baseline": r.baseline, "current": r.current,
+                                                 "change": r.change, "tolerance": r.tolerance, "ok": r.ok}
+                                                for r in rows]})
+    else:
+        table = [(r.metric, f"{r.baseline!s:>14} -> {r.current!s:<14} {100 * r.change:+.4f}% "
+                            f"(tol {100 * r.tolerance:g}%) {'ok' if r.ok else 'REGRESSION'}") for r in rows]
+        print_rows(f"compare {baseline} -> {current}", table, fmt)
+    if failed:
+        _err(f"{len(failed)} metric(s) outside tolerance: {', '.join(r.metric for r in failed)}")
+        raise typer.Exit(1)
