@@ -8,14 +8,17 @@ cost model only once a scenario passes its schema and cross-reference checks.
 
 from __future__ import annotations
 
-from simulator.cli import estimate, info, run, sweep  # noqa: F401  (the commands register themselves)
-from simulator.cli.app import app, estimate_app
-from simulator.cli.options import PrecisionName
-from simulator.cli.run import _interruptible
+import importlib
+
+from simulator.entry import main
+
+_LAZY = ("PrecisionName", "_interruptible", "app", "estimate_app")
 
 __all__ = ["PrecisionName", "_interruptible", "app", "estimate_app", "main"]
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def __getattr__(name: str):
+    """The typer application and its parts load on first use (see simulator/entry.py)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module("simulator.cli.commands"), name)
+    raise AttributeError(f"module 'simulator.cli' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m simulator.cli``."""
 
-from simulator.cli import main
+from simulator.entry import main
 
 main()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from simulator.cli.app import estimate_app
+from simulator.cli.apps import estimate_app
 from simulator.cli.errors import _attempt, _blame, _quantity_flag, handle_errors
 from simulator.cli.options import (
     AccelOpt,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from simulator.cli.app import app
+from simulator.cli.apps import app
 from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt, ScenarioArg
 from simulator.cli.output import OutputFormat, _h, print_json, print_rows

@@ -249,9 +249,94 @@ def format_quantity(value_si: float, kind: str, digits: int | None = None) -> st
     return f"{text}{sep}{unit}"
 
 
-def human(value_si: float, kind: str) -> str:
-    """A short, readable rendering (4 significant digits) for tables and reports."""
-    return format_quantity(value_si, kind, digits=4)
+# ----------------------------------------------------------------------------- the one number formatter
+MISSING = "—"
+HUGE = 1e6  # beyond a million of the largest unit, exponent notation keeps the text short
+
+# Ascending (factor, unit) ladders for ``human``; a quantity shows in the largest unit that keeps
+# it at or above 1, zero in the unit of factor 1.
+_LADDERS: dict[str, list[tuple[float, str]]] = {
+    "energy": [(1.0, "J"), (3.6e3, "Wh"), (3.6e6, "kWh"), (3.6e9, "MWh"), (3.6e12, "GWh"), (3.6e15, "TWh")],
+    "power": [(1.0, "W"), (1e3, "kW"), (1e6, "MW"), (1e9, "GW")],
+    "time": [(1e-6, "us"), (1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"), (86400.0, "days")],
+    "mass": [(1.0, "kg"), (1e3, "t"), (1e6, "kt"), (1e9, "Mt")],
+    "count": [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T")],
+    "bytes": [(1.0, "B"), (2.0**10, "KiB"), (2.0**20, "MiB"), (2.0**30, "GiB"), (2.0**40, "TiB"), (2.0**50, "PiB")],
+    "bandwidth": [(1.0, "B/s"), (1e3, "kB/s"), (1e6, "MB/s"), (1e9, "GB/s"), (1e12, "TB/s")],
+    "flop": [(1.0, "FLOP"), (1e9, "GFLOP"), (1e12, "TFLOP"), (1e15, "PFLOP"), (1e18, "EFLOP")],
+    "flops": [(1.0, "FLOP/s"), (1e9, "GFLOP/s"), (1e12, "TFLOP/s"), (1e15, "PFLOP/s")],
+    "price_energy": [(1 / 3.6e6, "/kWh")],
+    "price_time": [(1 / 3600.0, "/h")],
+    "carbon_intensity": [(1e-3 / 3.6e6, "g/kWh")],
+    "rate": [(1.0, "/s")],
+    "temperature": [(1.0, "C")],
+    "dimensionless": [(1.0, "")],
+}
+
+
+def finite(value: object) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number or not finite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def three_figures(number: float) -> str:
+    """A non-negative number with three significant figures, never in exponent notation."""
+    decimals = 2 if number < 10 else 1 if number < 100 else 0
+    return f"{number:.{decimals}f}"
+
+
+def bounded(number: float, text: str) -> str:
+    """``text``, or ``number`` in exponent notation when it is absurdly large (1e300 USD)."""
+    return f"{number:.2e}" if abs(number) >= HUGE else text
+
+
+def scaled(value: float, units: list[tuple[float, str]]) -> tuple[str, str]:
+    """(digits, unit) for |value| in the largest unit of ``units`` (ascending) that keeps it >= 1;
+    zero in the unit of factor 1 (else the first), anything smaller in the first."""
+    magnitude = abs(value)
+    index = next((i for i, (f, _) in enumerate(units) if f == 1.0), 0) if magnitude == 0 else 0
+    for i, (factor, _) in enumerate(units):
+        if magnitude >= factor > 0:
+            index = i
+    digits = three_figures(magnitude / units[index][0])
+    if float(digits) >= 1000 and index + 1 < len(units) \
+            and float(three_figures(magnitude / units[index + 1][0])) >= 1:  # 999.7 kWh rounds to 1.00 MWh
+        index += 1
+        digits = three_figures(magnitude / units[index][0])
+    digits = bounded(magnitude / units[index][0], digits)
+    sign = "-" if value < 0 and float(digits) != 0 else ""
+    return sign + digits, units[index][1]
+
+
+def human(value_si: object, kind: str) -> str:
+    """The one way dcsim writes a quantity for people (reports, tables, messages): three
+    significant figures without exponent notation, in the largest unit that keeps the number at
+    or above 1 (``human(3.6e9, "energy") == "1.00 MWh"``, ``human(0.005, "time") == "5.00 ms"``);
+    money as dollars with cents below $1000 and k/M/B/T above; a fraction as a percentage; a
+    missing, non-numeric or infinite value as ``MISSING``. Parses back (``parse_quantity``) to
+    within the rounding."""
+    number = finite(value_si)
+    if number is None:
+        return MISSING
+    if kind == "money":
+        sign = "-" if number < 0 else ""
+        if abs(number) < 999.995:
+            cents = f"{abs(number):.2f}"
+            return f"{'' if cents == '0.00' else sign}${cents}"
+        digits, suffix = scaled(abs(number), _LADDERS["count"])
+        return f"{sign}${digits}{suffix}"
+    if kind == "fraction":
+        return f"{bounded(number * 100, f'{number * 100:.1f}')}%"
+    digits, unit = scaled(number, _LADDERS[kind])
+    if kind in ("price_energy", "price_time"):
+        return f"${digits}{unit}"
+    return f"{digits}{'' if kind in ('count', 'dimensionless') else ' '}{unit}"
 
 
 def parser(kind: str) -> Callable[[object], float]:

@@ -8,6 +8,7 @@ Cross-references (catalog names, GPU counts against the cluster) are checked in 
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -76,7 +77,7 @@ class Simulation(Frozen):
         if horizon / interval > MAX_SAMPLES:
             raise ValueError(
                 f"gives {horizon / interval:,.0f} samples over the horizon; "
-                f"at most {MAX_SAMPLES:,}: use at least {human(horizon / MAX_SAMPLES, 'time')}")
+                f"at most {MAX_SAMPLES:,}: use at least {math.ceil(horizon / MAX_SAMPLES)} s")
         return interval
 
 

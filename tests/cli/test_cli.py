@@ -159,7 +159,7 @@ def test_validate_good_file(runner, tmp_path):
     assert result.stdout.startswith(
         "ok: cli-test: 1 rack group(s), 64 accelerators, 1 training job(s), 0 inference service(s)"
     )
-    assert "horizon 2 d" in result.stdout
+    assert "horizon 2.00 days" in result.stdout
     assert result.stderr == ""
 
 

@@ -117,18 +117,43 @@ def test_strings_for_dimensioned_kinds_must_carry_a_unit():
 @pytest.mark.parametrize(
     ("value", "kind", "text"),
     [
-        (5e10, "bandwidth", "50 GB/s"),
-        (85_899_345_920.0, "bytes", "80 GiB"),
-        (2_592_000.0, "time", "30 d"),
-        (1.2e6, "power", "1.2 MW"),
-        (0.95, "fraction", "95%"),
+        (5e10, "bandwidth", "50.0 GB/s"),
+        (85_899_345_920.0, "bytes", "80.0 GiB"),
+        (2_592_000.0, "time", "30.0 days"),
+        (0.005, "time", "5.00 ms"),
+        (0.0, "time", "0.00 s"),
+        (1.2e6, "power", "1.20 MW"),
+        (999_700.0, "power", "1.00 MW"),       # 999.7 kW rounds up into the next unit
+        (0.95, "fraction", "95.0%"),
         (300e9, "count", "300B"),
-        (30e3, "money", "$30k"),
+        (30e3, "money", "$30.0k"),
+        (12.345, "money", "$12.35"),
         (0.08 / KWH_J, "price_energy", "$0.08/kWh"),
+        (float("nan"), "power", "—"),
+        (None, "energy", "—"),
     ],
 )
-def test_human_renders_four_significant_digits(value, kind, text):
+def test_human_renders_three_significant_figures(value, kind, text):
     assert human(value, kind) == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["energy", "power", "time", "bytes", "bandwidth", "flop", "flops"]),
+       value=st.floats(min_value=1.0, max_value=1e17, allow_nan=False, allow_infinity=False))
+def test_human_reads_back_within_its_rounding(kind, value):
+    """From each kind's smallest unit up (below it three figures keep only two decimals)."""
+    text = human(value, kind)
+    assert math.isclose(parse_quantity(text, kind), value, rel_tol=0.006), (kind, value, text)
+
+
+def test_the_reports_format_through_the_same_formatter():
+    from simulator.report import fmt
+
+    for value in (0.0, 0.2, 59.9, 3600.0, 1.2e6, 3.6e9, 7.7e12):
+        assert fmt.fmt_energy(value) == human(value, "energy")
+        assert fmt.fmt_power(value) == human(value, "power")
+        assert fmt.fmt_duration(value) == human(value, "time")
+        assert fmt.fmt_usd(value) == human(value, "money")
 
 
 # ----------------------------------------------------------------------------- round trips

@@ -215,7 +215,7 @@ BAD = [
         "sample interval longer than horizon",
         _set_paths({"simulation.sample_interval": "2d"}),
         "simulation.sample_interval",
-        "must not be longer than the horizon, 1 d",
+        "must not be longer than the horizon, 1.00 days",
     ),
     (
         "global batch not a multiple of micro batch",
@@ -333,7 +333,7 @@ BAD = [
         "rack power limit below the rack's idle power",
         _set_paths({"cluster.racks[0].power_limit": "5kW"}),
         "cluster.racks[0].power_limit",
-        "below the rack's idle power 9.936 kW",
+        "below the rack's idle power 9.94 kW",
     ),
     (
         "csv outside the folder",
