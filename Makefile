@@ -21,10 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check simulator tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check simulator tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -m benchmark benchmarks -s

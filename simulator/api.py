@@ -7,8 +7,12 @@ Every function takes catalog names or spec objects and returns plain dicts of SI
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulator.domain.specs import ModelSpec
+
+if TYPE_CHECKING:  # the report layer (pandas, pyarrow) loads only when a run needs it
+    from simulator.report.results import Costs, Summary
 
 
 def estimate_train(model: str | ModelSpec, accelerator: str, *args, **options) -> dict:
@@ -56,20 +60,25 @@ def load_scenario(source, base_dir: Path | None = None):
 
 
 class Result:
-    """What one run produced, as pandas objects: ``summary`` and ``costs`` (Series of headline
-    numbers; the plain dicts are ``summary_dict`` and ``costs_dict``), ``timeseries``, ``jobs``
-    ``services`` and ``progress`` (DataFrames, columns in docs/outputs.md)."""
+    """What one run produced: ``summary`` and ``costs`` (pandas Series of the headline numbers;
+    typed as ``summary_record``/``costs_record``, plain dicts as ``summary_dict``/``costs_dict``),
+    ``timeseries``, ``jobs``, ``services`` and ``progress`` (DataFrames, columns in
+    docs/outputs.md), and ``record``, the engine's frozen run record."""
 
-    def __init__(self, scenario, summary: dict, costs: dict, timeseries, jobs, progress, services=None,
-                 record=None):
+    def __init__(self, scenario, summary: Summary | dict, costs: Costs | dict, timeseries, jobs, progress,
+                 services=None, record=None):
         import pandas as pd
 
         from simulator.report.frames import SERVICE_COLUMNS
 
         self.scenario = scenario
         self.record = record
-        self.summary_dict = summary
-        self.costs_dict = costs
+        from simulator.report.results import Costs, Summary
+
+        self.summary_record = summary if isinstance(summary, Summary) else Summary.from_dict(summary)
+        self.costs_record = costs if isinstance(costs, Costs) else Costs.from_dict(costs)
+        self.summary_dict = self.summary_record.to_dict()
+        self.costs_dict = self.costs_record.to_dict()
         self.timeseries = timeseries
         self.jobs = jobs
         self.progress = progress
@@ -94,8 +103,8 @@ class Result:
 
         title = f"dcsim: {self.summary_dict['scenario']}"
         return {
-            "summary.json": dumps(self.summary_dict),
-            "costs.json": dumps(self.costs_dict),
+            "summary.json": self.summary_record.to_json(),
+            "costs.json": self.costs_record.to_json(),
             "timeseries.parquet": self.timeseries,
             "jobs.parquet": self.jobs,
             "services.parquet": self.services,

@@ -5,8 +5,8 @@ Mutations work on the YAML text: flipped characters, deleted and duplicated span
 values swapped between keys, random unicode (control characters, surrogates, right-to-left
 marks), random numbers and units (huge, negative, NaN, a power where a duration belongs), shifted
 indentation and random YAML syntax. The RNG seed is fixed, so CI replays the same inputs; the
-loop stops after MAX_INPUTS inputs or MAX_SECONDS, whichever comes first, and a crash prints
-the input that caused it.
+loop runs exactly MAX_INPUTS inputs (work, not seconds, bounds it: it passes the same way under
+coverage or on a loaded machine), and a crash prints the input that caused it.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from simulator.scenario.load import load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 SEED = 20240601
-MAX_INPUTS = 12000
-MAX_SECONDS = 20.0
+MAX_INPUTS = 1500
 
 NUMBERS = ["0", "-1", "1e400", "-1e400", ".nan", ".inf", "-.inf", "1e-320", "9" * 40, "0x1F",
            "1_000", "2.5", "-0", "1e16", "18446744073709551617", "4.2e-7", "+12", "1:30:00"]
@@ -116,7 +115,7 @@ def test_mutated_scenarios_load_or_raise_input_error(request):
     counts = {"inputs": 0, "accepted": 0, "rejected": 0, "crashes": 0}
     crashes: list[str] = []
     start = time.perf_counter()
-    while counts["inputs"] < MAX_INPUTS and time.perf_counter() - start < MAX_SECONDS:
+    while counts["inputs"] < MAX_INPUTS:
         text, folder = rng.choice(sources)
         mutated = mutate(rng, text)
         counts["inputs"] += 1
@@ -137,7 +136,7 @@ def test_mutated_scenarios_load_or_raise_input_error(request):
         print("\nloader fuzz: " + ", ".join(f"{v} {k}" for k, v in counts.items())
               + f" in {time.perf_counter() - start:.1f} s")
     assert not crashes, "\n".join(crashes)
-    assert counts["inputs"] >= 500, counts  # the loop must do real work even on a slow machine
+    assert counts["inputs"] == MAX_INPUTS, counts
     assert counts["accepted"] > 0 and counts["rejected"] > 0, counts
 
 

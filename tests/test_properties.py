@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from simulator import api
 from simulator.domain.catalog import shipped_catalog
 from simulator.engine.fabric import size_fabric
-from simulator.errors import ScenarioError
+from simulator.errors import InputError, ScenarioError
 from simulator.report import writer
 from simulator.scenario.schema import Fabric
 
@@ -403,3 +403,44 @@ def test_generated_scenarios_reach_the_interesting_states():
     assert SEEN["finished"] > 0 and SEEN["running"] > 0 and SEEN["queued"] > 0, SEEN
     assert SEEN["service backlogged"] > 0 and SEEN["service keeping up"] > 0, SEEN
     assert SEEN["failures"] > 0, SEEN
+
+
+@st.composite
+def risky_scenarios(draw) -> dict:
+    """Scenarios that may well be wrong in ways only the cost model can tell: any layout degrees,
+    GPU counts with or without a valid layout, batches that may not fit, envelopes anywhere."""
+    scenario = draw(scenarios(max_jobs=2))
+    scenario["simulation"]["horizon"] = "6h"
+    scenario["simulation"]["sample_interval"] = "30min"
+    for job in scenario["workloads"]["training"]:
+        job["gpus"] = draw(st.sampled_from([1, 3, 5, 8, 12, 24, 30, 32]))
+        job["global_batch"] = draw(st.sampled_from([7, 16, 60, 64, 96]))
+        if draw(st.booleans()):
+            job["layout"] = {"tp": draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+                             "pp": draw(st.sampled_from([1, 2, 3, 5]))}
+        else:
+            job["layout"] = "auto"
+            job.pop("micro_batch", None)
+    for svc in scenario["workloads"]["inference"]:
+        svc["max_batch"] = draw(st.sampled_from([1, 64, 512, 4096]))
+        svc["prompt_tokens"] = draw(st.sampled_from([128, 8192, 32768]))
+    scenario["site"]["power_envelope"] = draw(st.sampled_from(["20kW", "100kW", "1MW", "50MW"]))
+    return scenario
+
+
+@examples(60)
+@given(risky_scenarios())
+def test_what_validates_runs(scenario):
+    """`dcsim validate` (load, cross-checks, then the same planning the run does) accepts only what
+    runs: a scenario it passes simulates to its horizon without an error, and one it refuses is
+    refused as bad input, never with another exception."""
+    from simulator.engine.planning import plan_run
+    from simulator.engine.world import World
+
+    try:
+        plan = plan_run(api.load_scenario(scenario, base_dir=Path.cwd()))
+    except InputError:
+        return
+    record = World(plan).run()
+    assert record.horizon_s == 6 * 3600.0
+    assert record.samples == 12

@@ -12,9 +12,9 @@ import importlib
 
 from simulator.entry import main
 
-_LAZY = ("PrecisionName", "_interruptible", "app", "estimate_app")
+_LAZY = ("_interruptible", "app", "estimate_app")
 
-__all__ = ["PrecisionName", "_interruptible", "app", "estimate_app", "main"]
+__all__ = ["_interruptible", "app", "estimate_app", "main"]
 
 
 def __getattr__(name: str):

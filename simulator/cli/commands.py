@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from simulator.cli import estimate, info, run, sweep  # noqa: F401  (the commands register themselves)
 from simulator.cli.apps import app, estimate_app
-from simulator.cli.options import PrecisionName
 from simulator.cli.run import _interruptible
 
-__all__ = ["PrecisionName", "_interruptible", "app", "estimate_app"]
+__all__ = ["_interruptible", "app", "estimate_app"]

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click import exceptions as _cx
 except ImportError:  # pragma: no cover - typer on click
-    from click import exceptions as _cx
+    from click import exceptions as _cx  # type: ignore[no-redef]
 
 from simulator.errors import DcsimError, InputError, Problem
 

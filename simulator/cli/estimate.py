@@ -12,16 +12,18 @@ from simulator.cli.apps import estimate_app
 from simulator.cli.errors import _attempt, _blame, _quantity_flag, handle_errors
 from simulator.cli.options import (
     AccelOpt,
-    AttentionName,
     FormatOpt,
     LayoutChoice,
     ModelOpt,
-    OptimizerName,
-    PrecisionName,
-    Recompute,
-    ServePrecision,
 )
 from simulator.cli.output import OutputFormat, _h, print_json, print_rows
+from simulator.domain.precision import (
+    AttentionKernel,
+    OptimizerName,
+    RecomputeMode,
+    ServingPrecision,
+    TrainingPrecision,
+)
 from simulator.errors import InputError, Problem
 
 
@@ -81,10 +83,10 @@ def estimate_train_cmd(
     fabric: Annotated[Path | None, typer.Option(help="Fabric YAML (node, oversubscription, topology, switch, optic).")] = None,
     global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per optimizer step (default micro-batch x gpus).")] = None,
     gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report the cheapest GPU count per token.")] = None,
-    precision: Annotated[PrecisionName, typer.Option(help="Precision recipe.")] = PrecisionName.bf16_amp,
-    recompute: Annotated[Recompute, typer.Option(help="Activation recomputation.")] = Recompute.none,
-    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = OptimizerName.adamw_foreach,
-    attention: Annotated[AttentionName, typer.Option(help="Attention kernel.")] = AttentionName.flash,
+    precision: Annotated[TrainingPrecision, typer.Option(help="Precision recipe.")] = "bf16-amp",
+    recompute: Annotated[RecomputeMode, typer.Option(help="Activation recomputation.")] = "none",
+    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = "adamw-foreach",
+    attention: Annotated[AttentionKernel, typer.Option(help="Attention kernel.")] = "flash",
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
@@ -98,13 +100,13 @@ def estimate_train_cmd(
         explicit["interleave"] = interleave
     if layout is not None and explicit:
         raise InputError([Problem("--layout", "auto searches tp/pp/dp/ep/zero/interleave; give either --layout auto or explicit degrees")])
-    chosen = "auto" if layout is not None else None
+    chosen: str | dict | None = "auto" if layout is not None else None
     if explicit or gpus > 1:
         chosen = chosen or dict(explicit, sequence_parallel=sequence_parallel)
     price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
-    r = estimate_train(spec, device, micro_batch, seq, gpus=gpus, precision=precision.value,
-                       recompute=recompute.value, optimizer=optimizer.value, global_batch=global_batch,
-                       base_dir=Path.cwd(), attention=attention.value, layout=chosen, fabric=fabric,
+    r = estimate_train(spec, device, micro_batch, seq, gpus=gpus, precision=precision,
+                       recompute=recompute, optimizer=optimizer, global_batch=global_batch,
+                       base_dir=Path.cwd(), attention=attention, layout=chosen, fabric=fabric,
                        gpu_hour_usd=price).to_dict()
     if fmt == OutputFormat.json:
         print_json(r)
@@ -196,7 +198,7 @@ def estimate_serve_cmd(
     tpot: Annotated[str, typer.Option(help="Time-per-output-token target, e.g. '60ms'.")] = "100ms",
     slo_share: Annotated[float, typer.Option(min=0.5, max=0.99999, help="Share of requests that must meet the TTFT target.")] = 0.99,
     gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report $ per million generated tokens.")] = None,
-    precision: Annotated[ServePrecision, typer.Option(help="Serving precision.")] = ServePrecision.bf16,
+    precision: Annotated[ServingPrecision, typer.Option(help="Serving precision.")] = "bf16",
     fmt: FormatOpt = OutputFormat.table,
 ):
     """A continuously batched serving replica: capacity, and the replicas a request rate needs
@@ -208,7 +210,7 @@ def estimate_serve_cmd(
     price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
     r = estimate_serve(spec, device, gpus_per_replica, prompt, output_tokens, max_batch, rate_per_s,
                        _quantity_flag("--ttft", ttft, "time"), _quantity_flag("--tpot", tpot, "time"),
-                       slo_share, precision.value, price).to_dict()
+                       slo_share, precision, price).to_dict()
     if fmt == OutputFormat.json:
         print_json(r)
         return

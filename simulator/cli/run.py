@@ -139,22 +139,8 @@ def run_cmd(
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
-    from simulator.report.fmt import fmt_tokens
-    from simulator.report.tables import reliability_table, services_headline_rows
+    from simulator.report.tables import run_headline_table
 
     s, c = result.summary_dict, result.costs_dict
-    print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}", [
-        ("facility energy", _h(s["facility_energy_j"], "energy")),
-        ("IT energy", _h(s["it_energy_j"], "energy")),
-        ("PUE", f"{s['pue_mean']:.3f}"),
-        ("peak facility power", f"{_h(s['peak_facility_power_w'], 'power')} of {_h(s['power_envelope_w'], 'power')}"),
-        ("GPU utilisation", f"{100 * s['gpu_utilization_mean']:.1f}%"),
-        ("jobs finished", f"{s['jobs_finished']} / {s['jobs_total']}"),
-        ("tokens trained", fmt_tokens(s["tokens_trained"])),
-        *services_headline_rows(s, c),
-        ("energy cost", f"${s['energy_cost_usd']:,.0f}"),
-        ("total cost", f"${c['total_usd']:,.0f}"),
-        ("$/GPU-hour", f"${c['usd_per_gpu_hour']:.2f}"),
-        ("carbon", f"{s['carbon_kg'] / 1000:,.1f} t CO2e"),
-        *reliability_table(s).rows,
-    ], OutputFormat.table)
+    print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}",
+               [(k, v) for k, v in run_headline_table(s, c).rows], OutputFormat.table)

@@ -51,9 +51,9 @@ def sweep_cmd(
 
     if bar is not None:
         with bar:
-            results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask, tick)
+            results = run_all(variants, str(loaded.base_dir), loaded.source, workers, str(cache) if cache else None, dask, tick)
     else:
-        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, cache and str(cache), dask)
+        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, str(cache) if cache else None, dask)
     frame = sweep_frame(variants, results)
     from simulator.report.writer import dumps, write_outputs
 

@@ -17,11 +17,19 @@ checks all read it here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
-PRECISIONS = ("bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32")
-OPTIMIZERS = ("adamw-foreach", "adamw-fused", "sgd")
-ATTENTIONS = ("flash", "standard")
-RECOMPUTES = ("none", "selective", "full")
+TrainingPrecision = Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", "fp8-mixed", "tf32", "fp32"]
+OptimizerName = Literal["adamw-foreach", "adamw-fused", "sgd"]
+AttentionKernel = Literal["flash", "standard"]
+RecomputeMode = Literal["none", "selective", "full"]
+ServingPrecision = Literal["bf16", "fp16", "fp8"]
+
+PRECISIONS: tuple[str, ...] = get_args(TrainingPrecision)
+OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName)
+ATTENTIONS: tuple[str, ...] = get_args(AttentionKernel)
+RECOMPUTES: tuple[str, ...] = get_args(RecomputeMode)
+SERVING_PRECISIONS: tuple[str, ...] = get_args(ServingPrecision)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,6 @@ assert tuple(_RECIPES) == PRECISIONS
 
 # Serving precisions (weights and activations) and the training recipe whose kernels they run.
 SERVING_PRECISION = {"bf16": "bf16-mixed", "fp16": "bf16-mixed", "fp8": "fp8-mixed", "fp32": "fp32"}
-SERVING_PRECISIONS = ("bf16", "fp16", "fp8")
 
 
 def precision(name: str) -> Precision:

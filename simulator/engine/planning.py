@@ -116,7 +116,8 @@ class _WorkloadPlanner:
         self.groups = groups
         self.failures = failures
         self.problems: list[Problem] = []
-        self._memo: dict[tuple, object] = {}
+        self._training: dict[tuple, TrainingPlan] = {}
+        self._serving: dict[tuple, ServingPlan] = {}
 
     def plan_all(self, works, kind: str, plan_one) -> list:
         """``plan_one(index, work, group, model, device, comm)`` for every workload of one kind.
@@ -154,10 +155,10 @@ class _WorkloadPlanner:
         recipe = Recipe(job.precision, job.recompute, job.optimizer, job.attention, job.overlap_grad_reduce)
         layout = job.layout if job.layout == "auto" else job.layout.resolve(job.gpus, job.micro_batch)
         key = ("train", model, group.index, job.gpus, job.global_batch, job.micro_batch, job.seq, recipe, layout)
-        if key not in self._memo:
-            self._memo[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                            recipe, layout, comm, network_shares=self.shares_grid())
-        plan = self._memo[key]
+        if key not in self._training:
+            self._training[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
+                                                recipe, layout, comm, network_shares=self.shares_grid())
+        plan = self._training[key]
         checkpoint = None
         if self.failures is not None:
             f = self.failures
@@ -170,7 +171,7 @@ class _WorkloadPlanner:
         """An inference service's replica costs (costmodel/serving_plan.py)."""
         key = ("serve", model, group.index, svc.gpus_per_replica, svc.prompt_tokens, svc.output_tokens,
                svc.max_batch, svc.precision)
-        if key not in self._memo:
-            self._memo[key] = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
-                                           svc.output_tokens, svc.max_batch, svc.precision)
-        return PlannedService(svc, self._memo[key], model.name, i)
+        if key not in self._serving:
+            self._serving[key] = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
+                                              svc.output_tokens, svc.max_batch, svc.precision)
+        return PlannedService(svc, self._serving[key], model.name, i)

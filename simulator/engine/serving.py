@@ -152,6 +152,7 @@ class ServiceRun:
         met = 0.0
         if step.served > 0:
             state = self.state
+            assert state is not None  # something was served: the service had capacity
             queue_wait = step.mean_backlog / capacity
             prefill_wait = state.point.prefill_wait_s
             ttft = state.prefill_s + prefill_wait + queue_wait
@@ -161,7 +162,7 @@ class ServiceRun:
                                  else (prefill_wait, state.point.prefill_share))
             within = share_within(budget, mean_wait, p_wait)
             self.ttft_exceed += step.served * wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
-            self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S)
+            self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S).astype(float)
             tpot_ok = state.point.tpot_s <= self.config.slo.tpot
             met = step.served * within * tpot_ok
             self.served += step.served

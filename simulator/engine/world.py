@@ -31,6 +31,14 @@ from simulator.scenario.load import LoadedScenario
 PROGRESS_POINTS = 400
 
 
+def _job_can_fail(job: JobRun) -> bool:
+    return not job.down                      # already restarting: nothing more to lose
+
+
+def _service_can_fail(svc: ServiceRun) -> bool:
+    return len(svc.node_ids) > 0             # every node already failed: nothing left to lose
+
+
 class CountingEnvironment(simpy.Environment):
     """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
 
@@ -105,12 +113,13 @@ class World:
                 svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
         parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(), ambient)
-        power = np.array([parts[c] for c in POWER_COLUMNS])
+        power_row = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
-        busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
+        busy = float(sum(j.gpus for j in self.running if not (j.paused or j.down)))
         clocks = [j.clock for j in self.running if not (j.paused or j.down)]
         serving = [s for s in self.services if s.status == ServiceStatus.RUNNING]
         for svc in serving:
+            assert svc.state is not None
             p = svc.state.point
             busy += svc.gpus * (p.prefill_share + min(p.batch, 1.0) * (1.0 - p.prefill_share))
         state = np.zeros(len(STATE_COLUMNS))
@@ -120,10 +129,10 @@ class World:
         state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
-        self.recorder.set_values(now, power, state)
+        self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
-                                 for s in serving}
+                                 for s in serving if s.state is not None}
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
@@ -174,11 +183,12 @@ class World:
             job.last_change_s = self.env.now
             self.running.append(job)
             self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
+            assert job.started is not None
             job.started.succeed()
             self.recorder.count("jobs_started")
             if job.checkpoint is not None:
                 self.env.process(node_failures(self.env, self._job_rngs[job.index], job.checkpoint.job_mtbf_s, job,
-                                               lambda job=job: not job.down, self._job_failed, job.ended))
+                                               _job_can_fail, self._job_failed, job.ended))
         self.update()
 
     def _finish(self, job: JobRun) -> None:
@@ -188,6 +198,7 @@ class World:
         group = self.groups[job.group]
         self.pool.give_back(group, job.node_ids)
         self.running.remove(job)
+        assert job.ended is not None
         job.ended.succeed()
         self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)
         self.recorder.count("jobs_finished")
@@ -224,6 +235,7 @@ class World:
         return True
 
     def _restart(self, job: JobRun):
+        assert self.failures_cfg is not None and job.checkpoint is not None
         yield self.env.timeout(self.failures_cfg.restart_time + job.checkpoint.write_s)
         if job.status != JobStatus.RUNNING:
             return
@@ -232,6 +244,7 @@ class World:
         self.update()
 
     def _repair(self, group: Group, node: int):
+        assert self.failures_cfg is not None
         yield self.env.timeout(self.failures_cfg.repair_time)
         self.pool.repaired(group, node)
         self._serve_waiting(group)
@@ -286,7 +299,7 @@ class World:
                     if self.failures_cfg is not None:
                         self.env.process(node_failures(
                             self.env, self._service_failure_rngs[svc.index], self.failures_cfg.node_mtbf / svc.nodes,
-                            svc, lambda svc=svc: len(svc.node_ids) > 0, self._service_failed))
+                            svc, _service_can_fail, self._service_failed))
                     break
 
     def _service_failed(self, svc: ServiceRun, broken: int) -> None:
@@ -313,6 +326,7 @@ class World:
         return True
 
     def _service_restart(self, svc: ServiceRun, lost: int):
+        assert self.failures_cfg is not None
         yield self.env.timeout(self.failures_cfg.restart_time)
         self._integrate_jobs(self.env.now)
         svc.replicas_down -= lost

@@ -36,8 +36,9 @@ def fabric_problems(spec: FabricFile, lines: dict[str, int], accelerator: str | 
         except InputError as err:
             problems += [replace(p, line=lines.get(key)) for p in err.problems]
             continue
-        held = catalog.accelerators.get(entry.accelerator).name if key == "node" else None
-        if held is not None and accelerator is not None and held != accelerator:
+        if not isinstance(entry, NodeSpec) or accelerator is None:
+            continue
+        if catalog.accelerators.get(entry.accelerator).name != accelerator:
             problems.append(Problem("node", f"node {entry.name} holds {entry.accelerator}, not {accelerator}",
                                     line=lines.get(key)))
     return sorted(problems, key=lambda p: p.line or 0)

@@ -13,6 +13,7 @@ from simulator.costmodel.training import TrainEstimate
 from simulator.costmodel.training import estimate_train as single_device_step
 from simulator.costmodel.training_plan import plan_training
 from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.layout import ParallelLayout
 from simulator.domain.model_ref import resolve_model
 from simulator.domain.specs import ModelSpec
 from simulator.errors import InputError, Problem
@@ -104,20 +105,20 @@ def estimate_train(
     comm, node = comm_for(device, catalog, read_fabric(fabric, device.name, catalog, base_dir))
     if global_batch is None:
         global_batch = (micro_batch or 1) * gpus
-    chosen = "auto" if layout == "auto" else \
-        Layout.model_validate(dict(layout) if layout else {"dp": gpus}).resolve(gpus, micro_batch)
+    chosen: ParallelLayout | str = "auto" if layout == "auto" else \
+        Layout.model_validate(layout if isinstance(layout, dict) else {"dp": gpus}).resolve(gpus, micro_batch)
     plan = plan_training(spec, device, gpus, global_batch, micro_batch, seq, recipe, chosen, comm)
-    step, power, clock = plan.nominal()
+    step_s, power, clock = plan.nominal()
     usd_per_mtoken = cheapest = None
     if gpu_hour_usd is not None:
         cheapest = _cheapest(spec, device, gpus, global_batch, seq, recipe, comm, micro_batch, gpu_hour_usd)
-        usd_per_mtoken = gpu_hour_usd / 3600.0 * gpus * step / plan.tokens_per_step * 1e6
+        usd_per_mtoken = gpu_hour_usd / 3600.0 * gpus * step_s / plan.tokens_per_step * 1e6
     return ParallelTrain(
         model=spec.name, accelerator=device.name, node=node.name, gpus=gpus, global_batch=global_batch,
         layout=plan.layout_dict(), layout_name=plan.layout.name, layouts_evaluated=plan.layouts_evaluated,
-        step_time_s=step, peak_memory_bytes=plan.peak_memory_bytes, usable_memory_bytes=plan.usable_memory_bytes,
-        tokens_per_s=plan.tokens_per_step / step, model_flops_per_step=plan.model_flops_per_step, mfu=plan.mfu,
-        avg_power_w=power, clock_fraction=clock, energy_per_step_j=power * gpus * step,
+        step_time_s=step_s, peak_memory_bytes=plan.peak_memory_bytes, usable_memory_bytes=plan.usable_memory_bytes,
+        tokens_per_s=plan.tokens_per_step / step_s, model_flops_per_step=plan.model_flops_per_step, mfu=plan.mfu,
+        avg_power_w=power, clock_fraction=clock, energy_per_step_j=power * gpus * step_s,
         breakdown={k: v for k, v in plan.breakdown.items() if k not in ("step_time_s", "power_w", "peak_memory_bytes")},
         cheapest=cheapest, usd_per_mtoken=usd_per_mtoken)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from simulator.domain.catalog import Catalog
 from simulator.engine.record import RunRecord
+from simulator.report.results import Costs, Summary, present
 from simulator.scenario.schema import Scenario
 
 YEAR_S = 365.0 * 86400.0
@@ -47,9 +48,9 @@ def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fi
     return gpus * (end_s - start_s) * fixed_per_gpu_s + energy_j * pue * price_usd_per_j
 
 
-def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: dict, jobs,
-                services=None) -> dict:
-    """costs.json: capex, amortised capex, opex, totals and unit costs."""
+def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: Summary, jobs,
+                services=None) -> Costs:
+    """costs.json (a ``Costs``): capex, amortised capex, opex, totals and unit costs."""
     c = scenario.costs
     horizon = record.horizon_s
     capex = capex_usd(scenario, catalog, record)
@@ -61,32 +62,32 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     energy = record.energy_cost_usd
     opex = {"energy": energy, "maintenance": maintenance, "total": energy + maintenance}
     total = amortised["total"] + opex["total"]
-    gpus = summary["gpus"]
+    gpus = summary.gpus
     gpu_hours = gpus * horizon / 3600.0
-    tokens = summary["tokens_trained"]
+    tokens = summary.tokens_trained
     per_job = {}
     fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
-    facility_j = summary["facility_energy_j"]
+    facility_j = summary.facility_energy_j
     mean_price = energy / facility_j if facility_j > 0 else 0.0
-    pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
+    pue = summary.pue_mean if summary.pue_mean is not None else 1.0
     for _, row in jobs.iterrows():
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon
         per_job[row["job"]] = _attributed_usd(row["gpus"], row["start_s"], end, row["energy_j"],
                                               fixed_per_gpu_s, pue, mean_price)
     per_service = {}
-    for _, row in (services if services is not None else []).iterrows():
+    for _, row in (services.iterrows() if services is not None else ()):
         per_service[row["service"]] = _attributed_usd(row["gpus"], row["start_s"], horizon, row["energy_j"],
                                                       fixed_per_gpu_s, pue, mean_price)
-    generated = summary.get("tokens_generated", 0.0)
-    return {
-        "capex_usd": capex,
-        "amortised_usd": amortised,
-        "opex_usd": opex,
-        "total_usd": total,
-        "usd_per_gpu_hour": total / gpu_hours if gpu_hours else float("nan"),
+    generated = summary.tokens_generated
+    return Costs(
+        capex_usd=capex,
+        amortised_usd=amortised,
+        opex_usd=opex,
+        total_usd=total,
+        usd_per_gpu_hour=present(total / gpu_hours) if gpu_hours else None,
         # Training tokens bear the site's cost less what the inference services were attributed.
-        "usd_per_mtoken": (total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else float("nan"),
-        "per_job": per_job,
-        "per_service": per_service,
-        "usd_per_mtoken_generated": sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
-    }
+        usd_per_mtoken=(total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else None,
+        per_job=per_job,
+        per_service=per_service,
+        usd_per_mtoken_generated=sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
+    )

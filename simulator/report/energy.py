@@ -1,4 +1,5 @@
-"""Headline energy, power and throughput numbers (summary.json) from the run's frames."""
+"""Headline energy, power and throughput numbers (summary.json, a ``Summary``) from the run's
+frames."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine.record import RunRecord
+from simulator.report.results import FabricCounts, Summary
 from simulator.scenario.schema import Scenario
 
 
@@ -44,7 +46,7 @@ def _services_summary(services: pd.DataFrame | None, horizon_s: float) -> dict:
 
 
 def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFrame, jobs: pd.DataFrame,
-                   services: pd.DataFrame | None = None) -> dict:
+                   services: pd.DataFrame | None = None) -> Summary:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
     rec = record
     sc = scenario
@@ -59,7 +61,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
     gpus = int(record.gpus)
     peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
     util = float(np.sum(timeseries["gpu_utilization"].to_numpy() * dt) / t[-1]) if len(t) else 0.0
-    return {
+    return Summary(**{
         "scenario": sc.name,
         "seed": sc.simulation.seed,
         "seeds": dict(record.seeds),
@@ -74,7 +76,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "cooling_energy_j": energy("cooling_power_w"),
         "losses_energy_j": energy("losses_power_w"),
         "other_energy_j": energy("other_power_w"),
-        "pue_mean": facility / it if it > 0 else float("nan"),
+        "pue_mean": facility / it if it > 0 else None,
         "peak_facility_power_w": peak,
         "power_envelope_w": record.envelope_w,
         "peak_envelope_fraction": peak / record.envelope_w,
@@ -89,8 +91,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "spares_used": int(rec.counters.get("spares_used", 0)),
         "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
         **_services_summary(services, rec.horizon_s),
-        "fabric": {"tiers": record.fabric.tiers, "leaves": record.fabric.leaves,
-                   "spines": record.fabric.spines, "cores": record.fabric.cores,
-                   "optics": record.fabric.optics},
+        "fabric": FabricCounts(record.fabric.tiers, record.fabric.leaves, record.fabric.spines,
+                               record.fabric.cores, record.fabric.optics),
         "events_processed": int(rec.counters.get("events_processed", 0)),
-    }
+    })

@@ -97,6 +97,28 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
     return Table(("quantity", "value"), rows, (False, True))
 
 
+def run_headline_table(summary: Mapping[str, object], costs: Mapping[str, object]) -> Table:
+    """The short table ``dcsim run`` prints when it finishes: energy, power against the
+    envelope, utilisation, training and serving throughput, money, carbon and reliability."""
+    s = summary.get
+    rows = (
+        ("facility energy", fmt_energy(s("facility_energy_j"))),
+        ("IT energy", fmt_energy(s("it_energy_j"))),
+        ("mean PUE", fmt_ratio(s("pue_mean"), 3)),
+        ("peak facility power", f"{fmt_power(s('peak_facility_power_w'))} of {fmt_power(s('power_envelope_w'))}"),
+        ("mean GPU utilisation", fmt_fraction(s("gpu_utilization_mean"))),
+        ("training jobs finished", f"{fmt_count(s('jobs_finished'))} of {fmt_count(s('jobs_total'))}"),
+        ("tokens trained", fmt_tokens(s("tokens_trained"))),
+        *services_headline_rows(summary, costs),
+        ("energy cost", fmt_usd(s("energy_cost_usd"))),
+        ("total cost", fmt_usd(costs.get("total_usd"))),
+        ("per GPU-hour", fmt_usd(costs.get("usd_per_gpu_hour"))),
+        ("carbon", fmt_carbon(s("carbon_kg"))),
+        *reliability_table(summary).rows,
+    )
+    return Table(("quantity", "value"), rows, (False, True))
+
+
 def reliability_table(summary: Mapping[str, object]) -> Table:
     """Node failures, hot spares swapped in and GPU-time-weighted goodput from summary.json; the
     spares row only when the summary counts them (a dash would read as "unknown")."""
@@ -180,7 +202,8 @@ def jobs_table(jobs: pd.DataFrame, costs: Mapping[str, object]) -> Table:
         "cost",
     )
     numeric = (False, True, False, *(True,) * 10)
-    rows = [_job_row(job, per_job) for job in jobs.head(MAX_JOB_ROWS).to_dict("records")]
+    rows = [_job_row({str(k): v for k, v in job.items()}, per_job)
+            for job in jobs.head(MAX_JOB_ROWS).to_dict("records")]
     note = ""
     if len(jobs) > MAX_JOB_ROWS:
         note = f"First {MAX_JOB_ROWS} of {len(jobs):,} jobs; all are in jobs.parquet."
@@ -226,7 +249,8 @@ def services_table(services: pd.DataFrame, costs: Mapping[str, object]) -> Table
         "cost",
     )
     numeric = (False, *(True,) * 9)
-    rows = [_service_row(svc, per_service) for svc in services.head(MAX_SERVICE_ROWS).to_dict("records")]
+    rows = [_service_row({str(k): v for k, v in svc.items()}, per_service)
+            for svc in services.head(MAX_SERVICE_ROWS).to_dict("records")]
     note = (
         "GPUs: all the service's accelerators (replicas × GPUs per replica). SLO attainment is the "
         "share of served requests within both latency targets; p99 TTFT is the time to first token "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.domain.catalog import Catalog
+from simulator.domain.catalog import Catalog, T, Table
 from simulator.domain.csvfile import profile_problems
 from simulator.domain.layout import layout_problems
 from simulator.domain.model_ref import resolve_model
@@ -19,7 +19,7 @@ from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
 from simulator.domain.yaml_io import join_path
 from simulator.errors import DcsimError, InputError, Problem
-from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
+from simulator.scenario.schema import BuiltinClimate, CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
 
 def inside(folder: Path, candidate: Path) -> bool:
@@ -44,7 +44,7 @@ def check_file(folder: Path, rel: str, path: str) -> list[Problem]:
     return []
 
 
-def _lookup(table, name: str, path: str) -> tuple[object | None, list[Problem]]:
+def _lookup(table: Table[T], name: str, path: str) -> tuple[T | None, list[Problem]]:
     try:
         return table.get(name, path), []
     except InputError as err:
@@ -97,7 +97,7 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     problems += _lookup(catalog.optics, fabric.optic, "cluster.fabric.optic")[1]
 
     climate = scenario.site.climate
-    if getattr(climate, "type", None) == "builtin":
+    if isinstance(climate, BuiltinClimate):
         problems += _lookup(catalog.climates, climate.name, "site.climate.name")[1]
     for path, profile in (("site.climate", climate),
                           ("site.electricity.price_profile", scenario.site.electricity.price_profile),
@@ -160,7 +160,7 @@ def _check_placement(work, path: str, scenario: Scenario, group_gpus: dict[str, 
         where = f"rack group '{work.rack_group}'" if work.rack_group else "the largest rack group"
         problems.append(Problem(f"{path}.gpus" if isinstance(work, TrainingJob) else f"{path}.replicas",
                                 f"{work.gpus} GPUs requested but {where} has {capacity}"))
-    return work.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None), problems
+    return work.rack_group or (max(group_gpus, key=lambda g: group_gpus[g]) if group_gpus else None), problems
 
 
 def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folder: Path,

@@ -14,7 +14,13 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.layout import ParallelLayout
-from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
+from simulator.domain.precision import (
+    AttentionKernel,
+    OptimizerName,
+    RecomputeMode,
+    ServingPrecision,
+    TrainingPrecision,
+)
 from simulator.domain.quantities import (
     Amount,
     Celsius,
@@ -323,10 +329,10 @@ class TrainingJob(Frozen):
         None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
-    precision: Literal[PRECISIONS] = "bf16-mixed"
-    recompute: Literal[RECOMPUTES] = "selective"
-    optimizer: Literal[OPTIMIZERS] = "adamw-fused"
-    attention: Literal[ATTENTIONS] = Field(
+    precision: TrainingPrecision = "bf16-mixed"
+    recompute: RecomputeMode = "selective"
+    optimizer: OptimizerName = "adamw-fused"
+    attention: AttentionKernel = Field(
         "flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
     overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")
     layout: Literal["auto"] | Layout = Field("auto", description="'auto' or an explicit parallel layout.")
@@ -367,8 +373,6 @@ class ServiceSlo(Frozen):
 
 def _diurnal() -> list[float]:
     """Hourly multipliers of a day, mean 1: a cosine peaking at 15:00 at 1.5x, 0.5x at 03:00."""
-    import math
-
     return [1.0 + 0.5 * math.cos(2.0 * math.pi * (h + 0.5 - 15.0) / 24.0) for h in range(24)]
 
 
@@ -392,7 +396,7 @@ class InferenceService(Frozen):
     model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
     replicas: Count = Field(description="Model replicas behind the load balancer.")
     gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel, within a node).")
-    precision: Literal[SERVING_PRECISIONS] = Field("bf16", description="Weight and activation precision.")
+    precision: ServingPrecision = Field("bf16", description="Weight and activation precision.")
     arrival_rate: Annotated[PerS, Field(ge=0, le=1e9)] = Field(
         description="Mean requests per second, e.g. '20/s' or '50 req/s'.")
     daily_profile: Annotated[

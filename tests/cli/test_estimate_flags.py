@@ -5,13 +5,14 @@ the cost model has."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from simulator.cli import PrecisionName, app
+from simulator.cli import app
 from simulator.domain.precision import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,7 +177,10 @@ def test_fabric_checked_even_on_one_gpu(tmp_path):
 
 # ----------------------------------------------------------------------------- precision
 def test_precision_choices_are_the_cost_model_recipes():
-    assert sorted(p.value for p in PrecisionName) == sorted(PRECISIONS)
+    """--help lists exactly the recipes of the one precision table."""
+    result = CliRunner().invoke(app, ["estimate", "train", "--help"], env={"COLUMNS": "400"})
+    listed = re.search(r"--precision\s+<([^>]+)>", result.stdout).group(1).split("|")
+    assert listed == list(PRECISIONS)
 
 
 def test_fp16_mixed_is_accepted_and_costs_what_bf16_mixed_does():

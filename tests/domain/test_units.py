@@ -264,3 +264,18 @@ def test_unit_error_is_a_dcsim_error_and_pickles():
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is UnitError
     assert str(back) == str(err)
+
+
+def test_errors_are_also_the_matching_builtins():
+    import pickle
+
+    from simulator.errors import CatalogError, DcsimError, DoesNotFitError, InputError, Problem
+
+    bad = InputError([Problem("a.b", "is wrong", 3)], "s.yaml")
+    assert isinstance(bad, ValueError) and isinstance(bad, DcsimError)
+    assert isinstance(CatalogError("unknown node 'x'"), LookupError)
+    assert isinstance(DoesNotFitError("too big", 2.0, 1.0), ValueError)
+    with pytest.raises(ValueError, match="expected a power"):
+        parse_quantity("400Gb/s", "power")          # a UnitError
+    back = pickle.loads(pickle.dumps(bad))
+    assert type(back) is InputError and back.lines() == bad.lines()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -50,7 +50,17 @@ SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "
             "optics": "optic", "climates": "climate", "calibration": "calibration profile",
             "collectives": "collectives profile"}
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="Entry")
+
+
+class Entry(Protocol):
+    """What every catalog entry has: a name and its aliases."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
 
 
 def normalise_name(name: str) -> str:
@@ -102,11 +112,37 @@ class Catalog:
 
     tables: dict[str, Table] = field(default_factory=dict)
 
-    def __getattr__(self, kind: str) -> Table:
-        tables = self.__dict__.get("tables", {})
-        if kind in tables:
-            return tables[kind]
-        raise AttributeError(kind)
+    @property
+    def accelerators(self) -> Table[AcceleratorSpec]:
+        return self.tables["accelerators"]
+
+    @property
+    def models(self) -> Table[ModelSpec]:
+        return self.tables["models"]
+
+    @property
+    def nodes(self) -> Table[NodeSpec]:
+        return self.tables["nodes"]
+
+    @property
+    def switches(self) -> Table[SwitchSpec]:
+        return self.tables["switches"]
+
+    @property
+    def optics(self) -> Table[OpticSpec]:
+        return self.tables["optics"]
+
+    @property
+    def climates(self) -> Table[ClimateSpec]:
+        return self.tables["climates"]
+
+    @property
+    def calibration(self) -> Table[CalibrationSpec]:
+        return self.tables["calibration"]
+
+    @property
+    def collectives(self) -> Table[CollectiveProfileSpec]:
+        return self.tables["collectives"]
 
     def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
         """A new catalog where ``extra`` entries (already validated) replace same-named ones."""
@@ -142,7 +178,7 @@ class Catalog:
         return merged
 
 
-def load_entries(kind: str, path: Path) -> list[BaseModel]:
+def load_entries(kind: str, path: Path) -> list[Any]:
     """Read and validate one catalog YAML file (a list of entries)."""
     doc = load_yaml_file(path)
     data = doc.data if doc.data is not None else []
