@@ -50,6 +50,7 @@ from simulator.domain.specs import (
     SwitchSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.plan import PlanSpec
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
@@ -506,6 +507,8 @@ class Scenario(Frozen):
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
     failures: Failures | None = Field(None, description="Node failures and checkpoint/restart (off when absent).")
     sweep: Sweep | None = Field(None, description="Axes for `dcsim sweep` (ignored by `dcsim run`).")
+    plan: PlanSpec | None = Field(None, description="Decisions, objectives and constraints for `dcsim plan` "
+                                                     "(ignored by `dcsim run`).")
 
 
 __all__ = [
