@@ -1,0 +1,200 @@
+"""One serving replica's per-iteration GPU cost, tabulated once: what an iteration that mixes
+decode tokens and prompt chunks costs at one power cap (Sarathi-Serve: weights are read once per
+iteration however the tokens are split; attention is priced per sequence over its own context).
+
+An iteration of ``T`` tokens (decode tokens plus prompt-chunk tokens), ``S`` of them sampled,
+takes
+
+    token part(T)  +  LM head and sampling(S)  +  TP all-reduces(T)
+    + decode attention: the cached keys and values of every decoding sequence read once
+    + prompt attention: each chunk's causal products against its prefix,
+
+the token part and the head tabulated over a grid of ``T`` and ``S`` from the op tables
+(costmodel/serving_ops.py) played on the device (costmodel/timeline.py), each at the highest
+clock whose power stays within the cap, and the attention terms in closed form from the same
+device constants. Decode-only iterations replay a CUDA graph when the engine captures one at
+that batch (no per-kernel launch); others launch kernel by kernel, and a kernel-by-kernel
+iteration takes the longer of its host launch pipeline and its GPU time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from simulator.costmodel.comm import CommModel
+from simulator.costmodel.device import DeviceCol, DeviceModel
+from simulator.costmodel.ops import OpCol
+from simulator.costmodel.serving_ops import SERV_VECTOR_LEN, ServCol, build_token_part, new_serving_table
+from simulator.costmodel.timeline import REFERENCE_HEAD_DIM, ResultCol, duty_cycle_stretch, play_parts
+from simulator.costmodel.transformer import model_vector
+from simulator.domain.precision import ServingPrecision
+from simulator.domain.specs import EngineSpec, ModelSpec
+
+# FlashAttention-2's forward on H100 SXM, the kernel the device calibration describes (FA-3
+# paper, Shah et al., 2024, figs. 5-6): an engine's prompt-attention speedup is relative to it.
+MAX_ATTENTION_FRACTION = 0.8
+# Kernels launched per layer outside the token part: attention (and its split-KV combine).
+ATTENTION_KERNELS_PER_LAYER = 2.0
+ACT = 2.0
+# Share of NVLink bandwidth a custom all-reduce kernel moves: the Simple-protocol efficiency
+# fitted to NCCL on the H100 NVLink (collectives.yaml nvlink-h100-measured).
+CUSTOM_ALL_REDUCE_LINK_EFFICIENCY = 0.6554
+
+
+class ItCol(IntEnum):
+    """Scalars of an iteration model the simulation kernel reads."""
+
+    LAYERS = 0
+    DEC_PER_KEY_S = 1        # decode attention, per cached token read, all layers
+    DEC_PER_SEQ_S = 2        # decode attention, per decoding sequence, all layers
+    ATTN_S_PER_FLOP = 3      # prompt attention at full efficiency, per FLOP (all layers counted by caller)
+    ATTN_SEQ0 = 4            # prompt-attention efficiency ramp: chunk / (chunk + seq0)
+    ATTN_FLOP_PER_TOKEN = 5  # 4 * (a*d)/tp * layers: multiply by chunk * (prior + (chunk+1)/2)
+    KERNEL_OVERHEAD_S = 6
+    HOST_LAUNCH_S = 7
+    MEMORY_W = 8
+    IDLE_W = 9
+    DECODE_STRETCH = 10      # duty-cycle stretch of memory-bound attention under the cap
+    ATTN_LAUNCHES = 11       # kernels per iteration outside the token part (attention)
+
+
+IT_LEN = len(ItCol)
+
+
+def serving_vector(prec: ServingPrecision, engine: EngineSpec) -> np.ndarray:
+    """The serving vector (costmodel/serving_ops.py ServCol) of a precision recipe and engine."""
+    v = np.zeros(SERV_VECTOR_LEN)
+    v[ServCol.W_BYTES] = prec.weight_bytes
+    v[ServCol.A_BYTES] = prec.act_bytes
+    v[ServCol.KV_BYTES] = prec.kv_bytes
+    v[ServCol.DEQUANT] = prec.dequant_efficiency
+    v[ServCol.ACT_QUANT] = 1.0 if prec.activations not in ("bf16", "fp16") else 0.0
+    v[ServCol.DECODE_BW] = engine.decode_attention_bw_fraction
+    return v
+
+
+def serving_device_vector(device: DeviceModel, prec: ServingPrecision, engine: EngineSpec) -> np.ndarray:
+    """The device vector for a recipe's GEMM dtype, with the engine's host launch cost and its
+    prompt-attention kernel (attention runs in 16 bits)."""
+    dv = device.vector(prec.gemm_dtype, "bf16").copy()
+    dv[DeviceCol.HOST_OP] = engine.host_launch
+    dv[DeviceCol.HOST_GEMM] = engine.host_launch
+    dv[DeviceCol.ATTN_FWD] = min(dv[DeviceCol.ATTN_FWD] * engine.prefill_attention_speedup, MAX_ATTENTION_FRACTION)
+    return dv
+
+
+def token_grid(max_tokens: int) -> np.ndarray:
+    """Token counts to tabulate: 1, 2, 3, 4, then steps of about 2^(1/4) up to ``max_tokens``,
+    from 64 on rounded to multiples of 8 (a token count is a GEMM's row count, whose alignment
+    does not matter to the kernels; the device model's misalignment penalty is for row widths)."""
+    top = float(max_tokens if max_tokens < 64 else 8 * np.ceil(max_tokens / 8))
+    points = {1.0, 2.0, 3.0, 4.0, top}
+    x = 4.0
+    while x < top:
+        x *= 2.0 ** 0.25
+        v = float(round(x)) if x < 64 else 8.0 * round(x / 8.0)
+        points.add(min(v, top))
+    return np.array(sorted(points))
+
+
+@dataclass(frozen=True)
+class IterationModel:
+    """Per-iteration costs of one replica at one power cap (see module docstring)."""
+
+    tp: int
+    cap_w: float
+    tokens: np.ndarray          # grid of T
+    token_gpu_s: np.ndarray     # token part on the GPU
+    token_host_s: np.ndarray    # its kernel-by-kernel launches on the host
+    token_power_w: np.ndarray
+    token_clock: np.ndarray
+    comm_s: np.ndarray          # TP all-reduces of T tokens
+    sampled: np.ndarray         # grid of S
+    head_gpu_s: np.ndarray
+    head_host_s: np.ndarray
+    head_power_w: np.ndarray
+    scalars: np.ndarray         # ItCol
+
+    def arrays(self) -> tuple:
+        """Everything the simulation kernel reads, in its argument order."""
+        return (self.tokens, self.token_gpu_s, self.token_host_s, self.token_power_w, self.token_clock,
+                self.comm_s, self.sampled, self.head_gpu_s, self.head_host_s, self.head_power_w, self.scalars)
+
+
+def all_reduce_s(comm: CommModel, device: DeviceModel, engine: EngineSpec, tp: int, nbytes: float) -> float:
+    """One TP all-reduce of ``nbytes``: NCCL (costmodel/collectives.py), or, where the engine has
+    its own kernels inside one scale-up domain (TensorRT-LLM AllReduce plugin, vLLM and SGLang
+    custom all-reduce), the faster of NCCL and a one-shot / two-shot kernel: two scale-up hops
+    of latency and one kernel launch, then (one-shot) every peer's buffer read or (two-shot) a
+    reduce-scatter plus all-gather over the links at the measured NVLink efficiency."""
+    if tp <= 1:
+        return 0.0
+    nccl = comm.all_reduce(tp, 1, nbytes)
+    if not engine.custom_all_reduce or tp > comm.scaleup_domain:
+        return nccl
+    link = device.spec.scaleup.bw * CUSTOM_ALL_REDUCE_LINK_EFFICIENCY
+    one_shot = nbytes * (tp - 1) / link
+    two_shot = 2.0 * nbytes * (tp - 1) / tp / link
+    custom = 2.0 * device.spec.scaleup.latency + device.calibration["kernel_overhead"] + min(one_shot, two_shot)
+    return min(nccl, custom)
+
+
+def build_iteration_model(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int, prec: ServingPrecision,
+                          engine: EngineSpec, cap_w: float, max_tokens: int, max_sampled: int) -> IterationModel:
+    """Tabulate one replica's iteration costs at ``cap_w`` for up to ``max_tokens`` tokens and
+    ``max_sampled`` sampled sequences per iteration."""
+    mv = model_vector(model)
+    sv = serving_vector(prec, engine)
+    dv = serving_device_vector(device, prec, engine)
+    ops = new_serving_table(model.layers)
+    head_ops = new_serving_table(0)
+    tokens = token_grid(max(max_tokens, 1))
+    sampled = token_grid(max(max_sampled, 1))
+    k = len(tokens)
+    tok_gpu, tok_host, tok_w, tok_clock, comm_s = (np.zeros(k) for _ in range(5))
+    for i, t in enumerate(tokens):
+        n = build_token_part(ops, mv, sv, float(t), 0.0, model.layers, float(tp))
+        n -= 3                                        # the head rows are tabulated apart
+        clock, (res,), power = play_parts([(ops, n, 1.0)], dv, cap_w, graph=True)
+        tok_gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
+        tok_host[i] = float(np.sum(ops[:n, OpCol.COUNT])) * dv[DeviceCol.HOST_OP]
+        tok_w[i] = power
+        tok_clock[i] = clock
+        comm_s[i] = 2.0 * model.layers * all_reduce_s(comm, device, engine, tp, float(t) * model.hidden * ACT)
+    m = len(sampled)
+    head_gpu, head_host, head_w = (np.zeros(m) for _ in range(3))
+    for i, s in enumerate(sampled):
+        n_all = build_token_part(ops, mv, sv, 1.0, float(s), 0, float(tp))
+        head_ops[:3] = ops[n_all - 3:n_all]
+        _, (res,), power = play_parts([(head_ops, 3, 1.0)], dv, cap_w, graph=True)
+        head_gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
+        head_host[i] = 3.0 * dv[DeviceCol.HOST_OP]
+        head_w[i] = power
+    return IterationModel(tp, cap_w, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm_s, sampled,
+                          head_gpu, head_host, head_w, _scalars(model, dv, sv, tp, cap_w))
+
+
+def _scalars(model: ModelSpec, dv: np.ndarray, sv: np.ndarray, tp: int, cap_w: float) -> np.ndarray:
+    qd = model.heads * model.d_head / tp
+    kvd = max(model.n_kv_heads, tp) * model.d_head / tp
+    layers = float(model.layers)
+    bw = dv[DeviceCol.MEM_BW] * sv[ServCol.DECODE_BW]
+    head = (model.d_head / (model.d_head + dv[DeviceCol.ATTN_HD0])) / (
+        REFERENCE_HEAD_DIM / (REFERENCE_HEAD_DIM + dv[DeviceCol.ATTN_HD0]))
+    v = np.zeros(IT_LEN)
+    v[ItCol.LAYERS] = layers
+    v[ItCol.DEC_PER_KEY_S] = layers * sv[ServCol.KV_BYTES] * 2.0 * kvd / bw
+    v[ItCol.DEC_PER_SEQ_S] = layers * (ACT * 2.0 * qd + 32.0 * model.heads / tp) / dv[DeviceCol.MEM_BW]
+    v[ItCol.ATTN_S_PER_FLOP] = 1.0 / (dv[DeviceCol.ATTN_PEAK] * dv[DeviceCol.ATTN_FWD] * min(head, 1.0))
+    v[ItCol.ATTN_SEQ0] = dv[DeviceCol.ATTN_SEQ0]
+    v[ItCol.ATTN_FLOP_PER_TOKEN] = 4.0 * qd * layers
+    v[ItCol.KERNEL_OVERHEAD_S] = dv[DeviceCol.KERNEL_OVERHEAD]
+    v[ItCol.HOST_LAUNCH_S] = dv[DeviceCol.HOST_OP]
+    v[ItCol.MEMORY_W] = min(dv[DeviceCol.MEM_W], cap_w)
+    v[ItCol.IDLE_W] = dv[DeviceCol.IDLE_W]
+    v[ItCol.DECODE_STRETCH] = duty_cycle_stretch(dv[DeviceCol.MEM_W], cap_w, dv[DeviceCol.IDLE_W])
+    v[ItCol.ATTN_LAUNCHES] = ATTENTION_KERNELS_PER_LAYER * layers
+    return v
