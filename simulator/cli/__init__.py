@@ -8,7 +8,7 @@ cost model only once a scenario passes its schema and cross-reference checks.
 
 from __future__ import annotations
 
-from simulator.cli import estimate, info, run, sweep  # noqa: F401  (the commands register themselves)
+from simulator.cli import estimate, info, run, serve, sweep  # noqa: F401  (the commands register themselves)
 from simulator.cli.app import app, estimate_app
 from simulator.cli.options import PrecisionName
 from simulator.cli.run import _interruptible

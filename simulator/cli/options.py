@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 from simulator.cli.output import OutputFormat
-from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
+from simulator.domain.precision import (
+    ATTENTIONS,
+    KV_PRECISIONS,
+    OPTIMIZERS,
+    PRECISIONS,
+    RECOMPUTES,
+    SERVING_ACTIVATIONS,
+    SERVING_PRECISIONS,
+)
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -31,6 +39,19 @@ AttentionName = _choices("AttentionName", ATTENTIONS)
 
 
 ServePrecision = _choices("ServePrecision", SERVING_PRECISIONS)
+
+
+KvPrecision = _choices("KvPrecision", KV_PRECISIONS)
+
+
+ActPrecision = _choices("ActPrecision", SERVING_ACTIVATIONS)
+
+
+ServingTp = Annotated[int, typer.Option("--tp", "-t", min=1, max=4096, help="Tensor-parallel accelerators (one replica).")]
+WeightsOpt = Annotated[ServePrecision, typer.Option("--precision", help="Weight precision (int4: W4A16 AWQ/GPTQ; fp4: NVFP4, B200).")]
+KvOpt = Annotated[KvPrecision | None, typer.Option("--kv-precision", help="KV-cache precision (default 16-bit).")]
+ActOpt = Annotated[ActPrecision | None, typer.Option("--activations", help="GEMM activation precision (default: the weights' where the accelerator computes in it, else 16-bit).")]
+EngineOpt = Annotated[str | None, typer.Option("--engine", help="Serving engine (dcsim catalog engines; default tensorrt-llm).")]
 
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Catalog model name or path to a model spec YAML.")]

@@ -28,7 +28,15 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceCol, DeviceModel
 from simulator.costmodel.ops import OpCol
 from simulator.costmodel.serving_ops import SERV_VECTOR_LEN, ServCol, build_token_part, new_serving_table
-from simulator.costmodel.timeline import REFERENCE_HEAD_DIM, ResultCol, duty_cycle_stretch, play_parts
+from simulator.costmodel.timeline import (
+    REFERENCE_HEAD_DIM,
+    ResultCol,
+    busy_power,
+    capped_clock,
+    duty_cycle_stretch,
+    new_result,
+    play,
+)
 from simulator.costmodel.transformer import model_vector
 from simulator.domain.precision import ServingPrecision
 from simulator.domain.specs import EngineSpec, ModelSpec
@@ -142,10 +150,26 @@ def all_reduce_s(comm: CommModel, device: DeviceModel, engine: EngineSpec, tp: i
     return min(nccl, custom)
 
 
-def build_iteration_model(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int, prec: ServingPrecision,
-                          engine: EngineSpec, cap_w: float, max_tokens: int, max_sampled: int) -> IterationModel:
-    """Tabulate one replica's iteration costs at ``cap_w`` for up to ``max_tokens`` tokens and
-    ``max_sampled`` sampled sequences per iteration."""
+@dataclass(frozen=True)
+class IterationProfile:
+    """The token part and head of one replica played once at full clock over their grids
+    (cap-independent): per grid point the time, its compute-bound share, the compute units'
+    and memory's busy times, and the kernels launched; the all-reduce times per token count."""
+
+    model: ModelSpec
+    tp: int
+    dv: np.ndarray
+    sv: np.ndarray
+    tokens: np.ndarray
+    token_played: np.ndarray     # [T, (time, compute, busy_c, busy_m, kernels)]
+    comm_s: np.ndarray
+    sampled: np.ndarray
+    head_played: np.ndarray      # [S, ...]
+
+
+def iteration_profile(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int, prec: ServingPrecision,
+                      engine: EngineSpec, max_tokens: int, max_sampled: int) -> IterationProfile:
+    """Play the token part over ``max_tokens`` and the head over ``max_sampled`` once."""
     mv = model_vector(model)
     sv = serving_vector(prec, engine)
     dv = serving_device_vector(device, prec, engine)
@@ -153,28 +177,57 @@ def build_iteration_model(model: ModelSpec, device: DeviceModel, comm: CommModel
     head_ops = new_serving_table(0)
     tokens = token_grid(max(max_tokens, 1))
     sampled = token_grid(max(max_sampled, 1))
-    k = len(tokens)
-    tok_gpu, tok_host, tok_w, tok_clock, comm_s = (np.zeros(k) for _ in range(5))
+    token_played = np.zeros((len(tokens), 5))
+    comm_s = np.zeros(len(tokens))
+    res = new_result()
     for i, t in enumerate(tokens):
-        n = build_token_part(ops, mv, sv, float(t), 0.0, model.layers, float(tp))
-        n -= 3                                        # the head rows are tabulated apart
-        clock, (res,), power = play_parts([(ops, n, 1.0)], dv, cap_w, graph=True)
-        tok_gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
-        tok_host[i] = float(np.sum(ops[:n, OpCol.COUNT])) * dv[DeviceCol.HOST_OP]
-        tok_w[i] = power
-        tok_clock[i] = clock
+        n = build_token_part(ops, mv, sv, float(t), 0.0, model.layers, float(tp)) - 3   # head tabulated apart
+        play(ops, n, dv, 1.0, True, res)
+        token_played[i] = _played(res, dv, float(np.sum(ops[:n, OpCol.COUNT])))
         comm_s[i] = 2.0 * model.layers * all_reduce_s(comm, device, engine, tp, float(t) * model.hidden * ACT)
-    m = len(sampled)
-    head_gpu, head_host, head_w = (np.zeros(m) for _ in range(3))
+    head_played = np.zeros((len(sampled), 5))
     for i, s in enumerate(sampled):
         n_all = build_token_part(ops, mv, sv, 1.0, float(s), 0, float(tp))
         head_ops[:3] = ops[n_all - 3:n_all]
-        _, (res,), power = play_parts([(head_ops, 3, 1.0)], dv, cap_w, graph=True)
-        head_gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
-        head_host[i] = 3.0 * dv[DeviceCol.HOST_OP]
-        head_w[i] = power
-    return IterationModel(tp, cap_w, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm_s, sampled,
-                          head_gpu, head_host, head_w, _scalars(model, dv, sv, tp, cap_w))
+        play(head_ops, 3, dv, 1.0, True, res)
+        head_played[i] = _played(res, dv, 3.0)
+    return IterationProfile(model, tp, dv, sv, tokens, token_played, comm_s, sampled, head_played)
+
+
+def _played(res: np.ndarray, dv: np.ndarray, kernels: float) -> tuple:
+    """(GPU time without the one graph launch, compute-bound time, busy_c, busy_m, kernels)."""
+    return (max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0), res[ResultCol.COMPUTE], res[ResultCol.BUSY_C],
+            res[ResultCol.BUSY_M], kernels)
+
+
+def _at_cap(played: np.ndarray, dv: np.ndarray, cap_w: float) -> tuple[np.ndarray, ...]:
+    """(GPU time, host launch time, power, clock) of each played row at the highest clock whose
+    power stays within ``cap_w`` (compute-bound time stretches as 1/clock; a board that still
+    exceeds the cap at its lowest clock idles between kernels: costmodel/timeline.py)."""
+    k = len(played)
+    gpu, host, power, clock = (np.zeros(k) for _ in range(4))
+    idle = dv[DeviceCol.IDLE_W]
+    for i in range(k):
+        total, t_comp, busy_c, busy_m, kernels = played[i]
+        c = capped_clock(total, t_comp, busy_c, busy_m, dv, cap_w)
+        t = total + t_comp * (1.0 / c - 1.0)
+        w = busy_power(t, busy_c / c, busy_m, dv, c)
+        stretch = duty_cycle_stretch(w, cap_w, idle)
+        if stretch > 1.0:
+            w = idle + (w - idle) / stretch
+            t *= stretch
+        gpu[i], host[i], power[i], clock[i] = t, kernels * dv[DeviceCol.HOST_OP], w, c
+    return gpu, host, power, clock
+
+
+def build_iteration_model(profile: IterationProfile, cap_w: float) -> IterationModel:
+    """A replica's iteration costs at ``cap_w`` from its full-clock profile."""
+    dv = profile.dv
+    tok_gpu, tok_host, tok_w, tok_clock = _at_cap(profile.token_played, dv, cap_w)
+    head_gpu, head_host, head_w, _ = _at_cap(profile.head_played, dv, cap_w)
+    return IterationModel(profile.tp, cap_w, profile.tokens, tok_gpu, tok_host, tok_w, tok_clock, profile.comm_s,
+                          profile.sampled, head_gpu, head_host, head_w,
+                          _scalars(profile.model, dv, profile.sv, profile.tp, cap_w))
 
 
 def _scalars(model: ModelSpec, dv: np.ndarray, sv: np.ndarray, tp: int, cap_w: float) -> np.ndarray:

@@ -19,7 +19,13 @@ import numpy as np
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.serving_iteration import ItCol, IterationModel, build_iteration_model
+from simulator.costmodel.serving_iteration import (
+    ItCol,
+    IterationModel,
+    IterationProfile,
+    build_iteration_model,
+    iteration_profile,
+)
 from simulator.costmodel.serving_memory import KvBudget, kv_budget, kv_bytes_per_token, weights_bytes_per_gpu
 from simulator.costmodel.serving_sim import OUT_LEN, SCHED_LEN, OutCol, SchedCol, simulate
 from simulator.domain.precision import ServingPrecision
@@ -118,6 +124,7 @@ class LoadPoint:
     board_power_w: float         # mean per accelerator
     preemptions_per_request: float
     kv_used_share: float
+    prefill_busy_share: float = 0.0  # share of time in iterations that carry prompt tokens
 
     def as_dict(self) -> dict:
         return dict(vars(self))
@@ -176,23 +183,32 @@ class Replica:
         k = self.speculation.draft_tokens if self.speculation else 0
         return int(max(top, s.max_num_seqs * (k + 1)))
 
+    def _profile(self, which: str) -> IterationProfile:
+        if which not in self._models:
+            s = self.settings
+            if which == "target":
+                self._models[which] = iteration_profile(self.model, self.device, self.comm, self.tp, self.prec,
+                                                        s.engine, self.max_tokens(), s.max_num_seqs)
+            else:
+                spec = self.speculation
+                draft = spec.draft if spec.draft is not None else self.model.model_copy(
+                    update={"layers": spec.draft_layers, "name": f"{self.model.name}-mtp"})
+                self._models[which] = iteration_profile(draft, self.device, self.comm, self.tp, self.prec, s.engine,
+                                                        s.max_num_seqs, s.max_num_seqs)
+        return self._models[which]
+
     def iteration_model(self, cap_w: float) -> IterationModel:
+        """The target's iteration costs at ``cap_w``."""
         key = ("target", round(cap_w, 6))
         if key not in self._models:
-            self._models[key] = build_iteration_model(self.model, self.device, self.comm, self.tp, self.prec,
-                                                      self.settings.engine, cap_w, self.max_tokens(),
-                                                      self.settings.max_num_seqs)
+            self._models[key] = build_iteration_model(self._profile("target"), cap_w)
         return self._models[key]
 
     def draft_model(self, cap_w: float) -> IterationModel:
-        spec = self.speculation
+        """The draft's (a separate model, or MTP/EAGLE heads as target layers) at ``cap_w``."""
         key = ("draft", round(cap_w, 6))
         if key not in self._models:
-            draft = spec.draft if spec.draft is not None else self.model.model_copy(
-                update={"layers": spec.draft_layers, "name": f"{self.model.name}-mtp"})
-            self._models[key] = build_iteration_model(draft, self.device, self.comm, self.tp, self.prec,
-                                                      self.settings.engine, cap_w, self.settings.max_num_seqs,
-                                                      self.settings.max_num_seqs)
+            self._models[key] = build_iteration_model(self._profile("draft"), cap_w)
         return self._models[key]
 
     # ------------------------------------------------------------------ simulation
@@ -201,8 +217,13 @@ class Replica:
         s = self.settings.max_num_seqs
         return int(s + s // 2 + 16)
 
-    def run(self, cap_w: float, clients: int, warmup: int | None = None, measure: int | None = None) -> LoadPoint:
-        """Simulate ``clients`` closed-loop clients at board cap ``cap_w``."""
+    def run(self, cap_w: float, clients: int, warmup: int | None = None, measure: int | None = None,
+            stagger_s: float | None = None) -> LoadPoint:
+        """Simulate ``clients`` closed-loop clients at board cap ``cap_w``, their first requests
+        ``stagger_s`` apart (default: evenly over one request's time alone, the phases a steady
+        closed loop settles into)."""
+        if stagger_s is None:
+            stagger_s = self.alone(cap_w).e2e_mean_s / clients if clients > 1 else 0.0
         s = self.settings
         spec = self.speculation
         it = self.iteration_model(cap_w)
@@ -234,6 +255,7 @@ class Replica:
         sc[SchedCol.MEASURE] = measure
         sc[SchedCol.MAX_ITERS] = MAX_ITERATIONS
         sc[SchedCol.WATERMARK] = VLLM_WATERMARK if s.engine.admission == "paged" else 0.0
+        sc[SchedCol.STAGGER_S] = stagger_s
         ttft = np.full(measure, np.nan)
         tpot = np.full(measure, np.nan)
         e2e = np.full(measure, np.nan)
@@ -259,7 +281,7 @@ class Replica:
             return float(np.mean(x)) if q is None else float(np.percentile(x, q))
 
         dec_iters = out[OutCol.DECODE_ITERS]
-        wait, wait_p99 = self._desync_wait(out, span)
+        wait, wait_p99 = self._desync_wait(out, span, clients)
         e2e_mean = stat(e2e)
         slower = e2e_mean / (e2e_mean + wait) if e2e_mean > 0 else 1.0
         return LoadPoint(
@@ -270,7 +292,8 @@ class Replica:
             decode_iteration_s=out[OutCol.DECODE_TIME] / dec_iters if dec_iters > 0 else math.nan,
             board_power_w=out[OutCol.ENERGY_J] / span,
             preemptions_per_request=out[OutCol.PREEMPTIONS] / n,
-            kv_used_share=out[OutCol.KV_USED] / span / max(self.budget.kv_tokens // self.settings.block_size, 1))
+            kv_used_share=out[OutCol.KV_USED] / span / max(self.budget.kv_tokens // self.settings.block_size, 1),
+            prefill_busy_share=out[OutCol.PREFILL_TIME] / span)
 
     def admitted_estimate(self) -> int:
         """Sequences the KV cache admits at once, roughly (for sizing runs): whole requests with
@@ -281,7 +304,7 @@ class Replica:
         fit = self.budget.kv_tokens / max(per * (1.0 - 0.0) + self.settings.block_size / 2.0, 1.0)
         return int(max(1, min(self.settings.max_num_seqs, fit)))
 
-    def _desync_wait(self, out, span) -> tuple[float, float]:
+    def _desync_wait(self, out, span, clients: int) -> tuple[float, float]:
         """Mean and 99th-percentile wait of a new request for the prompt stage when clients are
         not in lock-step: in a real closed loop the clients' phases drift apart (network and
         tokenisation jitter, iterations of uneven length), so new requests reach the scheduler
@@ -290,7 +313,9 @@ class Replica:
         W = rho s / (2 (1 - rho)); tail taken as exponential, as in costmodel/queueing.py). The
         simulation itself is deterministic and keeps the clients evenly spaced, so it never
         sees this wait. Not added where requests already queue for admission in the
-        simulation (a saturated replica), scaled down as its queue fills."""
+        simulation (a saturated replica), scaled down as its queue fills; with ``clients``
+        clients a request can only queue behind the other clients' prompts, so the wait is
+        scaled by (clients - 1) / clients (none for a single client)."""
         prompts = out[OutCol.PROMPTS]
         busy = out[OutCol.PREFILL_TIME]
         if prompts <= 0 or busy <= 0 or self.phase == 2:
@@ -298,14 +323,21 @@ class Replica:
         waiting = out[OutCol.WAITING] / span
         rho = min(busy / span, 0.98)
         s = busy / prompts
-        weight = max(1.0 - waiting, 0.0)
+        weight = max(1.0 - waiting, 0.0) * (clients - 1.0) / clients
         mean = weight * rho * s / (2.0 * (1.0 - rho))
         if mean <= 0:
             return 0.0, 0.0
         p99 = mean / rho * math.log(rho / 0.01) if rho > 0.01 else 0.0
         return mean, p99
 
+    def alone(self, cap_w: float) -> LoadPoint:
+        """One client: a request with the replica to itself."""
+        key = ("alone", round(cap_w, 6))
+        if key not in self._models:
+            self._models[key] = self.run(cap_w, 1, stagger_s=0.0)
+        return self._models[key]
+
     def saturated(self, cap_w: float) -> LoadPoint:
-        """The maximum sustained throughput: a queue that never empties."""
+        """The maximum sustained throughput: every request queued at once (the offline benchmark)."""
         n = self.admitted_estimate()
-        return self.run(cap_w, self.saturating_clients(), warmup=n, measure=max(2 * n, 64))
+        return self.run(cap_w, self.saturating_clients(), warmup=n, measure=max(2 * n, 64), stagger_s=0.0)

@@ -19,8 +19,10 @@ Each iteration the scheduler
    engine schedules ahead).
 
 Requests come from ``clients`` closed-loop clients, each sending its next request when the last
-completes (AIPerf / genai-perf / ``vllm bench serve --max-concurrency``); enough clients keep
-the queue from ever emptying, which is the offline maximum-throughput benchmark. Prompt and
+completes (AIPerf / genai-perf / ``vllm bench serve --max-concurrency``), their first requests
+spread ``stagger`` seconds apart (the clients' phases in a steady closed loop; all at once for
+the offline benchmark); enough clients keep the queue from ever emptying, which is the offline
+maximum-throughput benchmark. Prompt and
 output lengths cycle through the given arrays. The first ``warmup`` completions are not
 measured; the run stops after ``measure`` more (or ``max_iters`` iterations).
 """
@@ -60,6 +62,7 @@ class SchedCol(IntEnum):
     MAX_ITERS = 19
     WATERMARK = 20         # share of blocks admission keeps free (paged)
     DRAFT_LAYERS = 21      # MTP/EAGLE: draft = this many target layers (0: a separate draft model)
+    STAGGER_S = 22         # client k sends its first request at k * STAGGER_S
 
 
 SCHED_LEN = len(SchedCol)
@@ -214,14 +217,8 @@ def simulate(sc, prompts, outputs, tokens, tok_gpu, tok_host, tok_w, tok_clock, 
     head = 0
     size = 0
     next_req = 0
-    for _ in range(clients):
-        idx = (head + size) % cap_q
-        w_req[idx] = next_req
-        w_issue[idx] = 0.0
-        w_out[idx] = 0.0
-        w_first[idx] = -1.0
-        size += 1
-        next_req += 1
+    stagger = sc[SchedCol.STAGGER_S]
+    started = 0                        # clients whose first request has been issued
 
     for j in range(OUT_LEN):
         out[j] = 0.0
@@ -238,6 +235,18 @@ def simulate(sc, prompts, outputs, tokens, tok_gpu, tok_host, tok_w, tok_clock, 
     measuring = warmup == 0
     while recorded < measure and iters < max_iters:
         iters += 1
+        # ---- 0. clients starting (evenly spread over ``stagger`` each, or all at once)
+        if started < clients and running == 0 and size == 0:
+            now = max(now, started * stagger)
+        while started < clients and started * stagger <= now:
+            idx = (head + size) % cap_q
+            w_req[idx] = next_req
+            w_issue[idx] = started * stagger
+            w_out[idx] = 0.0
+            w_first[idx] = -1.0
+            size += 1
+            next_req += 1
+            started += 1
         # ---- 1. decode tokens for every running sequence past its prompt
         d = 0
         keys = 0.0
@@ -313,7 +322,7 @@ def simulate(sc, prompts, outputs, tokens, tok_gpu, tok_host, tok_w, tok_clock, 
                 if recompute == 0:
                     recompute = 1.0
                     hold = prompt + 1.0
-            if reserve:
+            if reserve and phase != 1:
                 nb = _blocks(prompt + outlen, block)
             else:
                 nb = _blocks(hold, block)
