@@ -164,16 +164,21 @@ class Replica:
             else float(np.max(self.workload.prompts)) + 1.0
         blocks = math.ceil(need_tokens / b.block_tokens) * b.block_tokens
         if b.kv_tokens < blocks:
-            need = b.weights_bytes + b.activation_bytes + b.reserve_bytes + blocks * b.kv_bytes_per_token
-            usable = self.settings.gpu_memory_utilization * b.hbm_bytes
+            fixed = b.weights_bytes + b.activation_bytes + b.reserve_bytes
+            need = fixed + blocks * b.kv_bytes_per_token
+            util = self.settings.gpu_memory_utilization
+            total = self.settings.engine.memory_fraction_of == "total"
+            available = util * b.hbm_bytes if total else b.hbm_bytes - (1.0 - util) * max(b.hbm_bytes - fixed, 0.0)
+            whole = "the device" if total else "what the model leaves free"
             raise DoesNotFitError(
-                f"{self.model.name} ({self.prec.label}) on {self.tp} x {self.device.name} leaves "
-                f"{max(b.kv_bytes, 0) / GIB:.1f} GiB per accelerator for the KV cache "
-                f"({b.kv_tokens:,} tokens) after {b.weights_bytes / GIB:.1f} GiB of weights, "
-                f"{b.activation_bytes / GIB:.1f} GiB of activations and a {b.reserve_bytes / GIB:.1f} GiB runtime "
-                f"reserve; one request needs {int(need_tokens):,} tokens: needs {need / GIB:.1f} GiB, "
-                f"{usable / GIB:.1f} GiB usable of {b.hbm_bytes / GIB:.1f} GiB (raise gpus_per_replica, quantise, "
-                "or shorten the requests)", need, usable)
+                f"{self.model.name} ({self.prec.label}) on {self.tp} x {self.device.name} "
+                f"({self.settings.engine.name}): "
+                f"one request of {int(need_tokens):,} tokens needs {need / GIB:.1f} GiB per accelerator (weights "
+                f"{b.weights_bytes / GIB:.1f} GiB, activations {b.activation_bytes / GIB:.1f} GiB, runtime reserve "
+                f"{b.reserve_bytes / GIB:.1f} GiB, KV cache {blocks * b.kv_bytes_per_token / GIB:.2f} GiB); the "
+                f"engine may use {available / GIB:.1f} GiB of {b.hbm_bytes / GIB:.1f} GiB (gpu_memory_utilization "
+                f"{util:g} of {whole}) (raise gpus_per_replica, quantise, or "
+                "shorten the requests)", need, available)
 
     # ------------------------------------------------------------------ iteration models
     def max_tokens(self) -> int:

@@ -171,7 +171,7 @@ def serving_precision(weights: str = "bf16", activations: str | None = None, kv:
     elif kv not in KV_PRECISIONS:
         problems.append(("kv", f"unknown KV-cache precision '{kv}' (known: {', '.join(KV_PRECISIONS)})"))
     elif kv in ("fp8", "int8") and kv not in peaks:
-        problems.append(("kv", f"a {kv} KV cache needs an accelerator with {kv} support; this one computes in "
+        problems.append(("kv", f"an {kv} KV cache needs an accelerator with {kv} support; this one computes in "
                                f"{', '.join(peaks)}"))
     if problems:
         return None, problems

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from simulator import api
-from simulator.costmodel.queueing import capacity_per_s
 from simulator.engine.world import World
 
 HOUR = 3600.0
@@ -32,11 +31,9 @@ def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h",
 
 
 def full_capacity_per_s(world: World) -> float:
-    """Closed form from the plan at full power: replicas x B / (out * t_dec(B) + B * t_pre)."""
+    """The plan's maximum sustained throughput at full power, times the replicas."""
     svc = world.services[0]
-    at = svc.plan.at_cap(world.groups[0].accel.tdp)
-    cfg = svc.config
-    return cfg.replicas * capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+    return svc.config.replicas * svc.plan.at_cap(world.groups[0].accel.tdp).capacity_per_s
 
 
 def test_light_load_serves_every_request_within_slo():
@@ -139,14 +136,15 @@ def test_service_waits_for_nodes_held_by_a_training_job():
 
 
 def test_latency_percentiles_match_the_closed_form_at_light_load():
-    # No backlog: a share rho = rate * t_pre of requests waits for the prefill engine, on average
-    # W = rho t_pre / (2 (1 - rho)); with an exponential tail the p99 TTFT is
+    # No backlog: at 5 requests/s per replica a share rho of requests waits (the load curve's
+    # prompt-stage share), W on average; with an exponential tail the p99 TTFT is
     # t_pre + W / rho * ln(rho / 0.01) and the median is the prefill itself.
     sc = service_scenario("20/s")
     world = World(api.load_scenario(sc))
-    t_pre = world.services[0].plan.at_cap(world.groups[0].accel.tdp).prefill_s
-    rho = 20 / 4 * t_pre
-    wait = rho * t_pre / (2 * (1 - rho))
+    curve = world.services[0].plan.at_cap(world.groups[0].accel.tdp)
+    t_pre = curve.prefill_s
+    point, _ = curve.point(20 / 4)
+    rho, wait = point.prefill_share, point.prefill_wait_s
     svc = api.simulate(sc).services.iloc[0]
     assert svc["ttft_p99_s"] == pytest.approx(t_pre + wait / rho * np.log(rho / 0.01), rel=0.05)
     assert svc["ttft_p50_s"] == pytest.approx(t_pre, rel=0.047)     # one step of the latency grid
