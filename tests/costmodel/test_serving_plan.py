@@ -4,6 +4,8 @@ up to its capacity, the batch its KV cache admits."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -90,7 +92,7 @@ def test_load_curves_rise_to_the_capacity_and_caps_slow_them():
         assert curve.rate_per_s[-1] == pytest.approx(curve.capacity_per_s)
         assert np.all(np.diff(curve.tpot_s) >= -1e-12)         # more load, never faster tokens
     capacities = [c.capacity_per_s for c in plan.curves]
-    assert all(b >= a * (1 - 1e-9) for a, b in zip(capacities, capacities[1:], strict=False))
+    assert all(b >= a * (1 - 1e-9) for a, b in itertools.pairwise(capacities))
     for cap, curve in zip(plan.caps_w, plan.curves, strict=True):
         assert np.all(curve.power_w <= cap * (1 + 1e-6))
     assert plan.peak_power_w(float(H100.spec.tdp)) <= H100.spec.tdp * (1 + 1e-6)

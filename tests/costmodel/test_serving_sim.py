@@ -44,7 +44,8 @@ def run(prompt, output, clients, *, kv_tokens=10**7, block=16, budget=8192, max_
     sc[SchedCol.MEASURE] = measure
     sc[SchedCol.MAX_ITERS] = 1_000_000
     sc[SchedCol.STAGGER_S] = stagger
-    ttft, tpot, e2e, out = np.full(measure, np.nan), np.full(measure, np.nan), np.full(measure, np.nan), np.zeros(OUT_LEN)
+    ttft, tpot, e2e = (np.full(measure, np.nan) for _ in range(3))
+    out = np.zeros(OUT_LEN)
     tables = flat_tables()
     simulate(sc, np.array([float(prompt)]), np.array([float(output)]), *tables, *tables, ttft, tpot, e2e, out)
     span = out[OutCol.T_END] - out[OutCol.T_START]
@@ -59,7 +60,7 @@ def test_one_client_takes_one_prefill_and_output_minus_one_decode_iterations():
 
 def test_clients_in_lock_step_share_every_iteration():
     # 8 prompts of 512 fit one 8192-token iteration: the 8 requests run together, 8 per 100 ALPHA.
-    out, ttft, _, _, span = run(512, 100, 8)
+    out, _ttft, _, _, span = run(512, 100, 8)
     assert out[OutCol.COMPLETED] / span == pytest.approx(8 / (100 * ALPHA))
     assert out[OutCol.RUNNING] / span == pytest.approx(8.0)
 
@@ -93,13 +94,13 @@ def test_chunked_prefill_splits_a_long_prompt_over_the_budget():
 
 def test_speculative_decoding_yields_its_tokens_per_step():
     # 2.5 tokens per target step: 99 decode tokens take ceil(99 / 2.5) = 40 steps.
-    _, ttft, tpot, e2e, _ = run(64, 100, 1, spec_k=3, spec_tokens=2.5)
+    _, _ttft, _tpot, e2e, _ = run(64, 100, 1, spec_k=3, spec_tokens=2.5)
     draft = 3 * ALPHA                                  # the draft costs 3 flat iterations per step
     assert np.allclose(e2e, ALPHA + 40 * (ALPHA + draft))
 
 
 def test_staggered_clients_do_not_share_their_prefills():
     # Four clients 25 ALPHA apart: each prompt has an iteration of its own.
-    out, ttft, _, _, span = run(512, 100, 4, stagger=25 * ALPHA)
+    out, ttft, _, _, _span = run(512, 100, 4, stagger=25 * ALPHA)
     assert np.allclose(ttft, ALPHA)
     assert out[OutCol.PROMPTS] == pytest.approx(out[OutCol.COMPLETED], abs=4)
