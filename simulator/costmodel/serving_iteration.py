@@ -28,15 +28,7 @@ from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceCol, DeviceModel
 from simulator.costmodel.ops import OpCol
 from simulator.costmodel.serving_ops import SERV_VECTOR_LEN, ServCol, build_token_part, new_serving_table
-from simulator.costmodel.timeline import (
-    REFERENCE_HEAD_DIM,
-    ResultCol,
-    busy_power,
-    capped_clock,
-    duty_cycle_stretch,
-    new_result,
-    play,
-)
+from simulator.costmodel.timeline import REFERENCE_HEAD_DIM, ResultCol, duty_cycle_stretch, new_result, play_capped
 from simulator.costmodel.transformer import model_vector
 from simulator.domain.precision import ServingPrecision
 from simulator.domain.specs import EngineSpec, ModelSpec
@@ -47,6 +39,7 @@ MAX_ATTENTION_FRACTION = 0.8
 # Kernels launched per layer outside the token part: attention (and its split-KV combine).
 ATTENTION_KERNELS_PER_LAYER = 2.0
 ACT = 2.0
+FUSION_LEVELS = {"none": 0.0, "norms": 1.0, "full": 2.0}
 # Share of NVLink bandwidth a custom all-reduce kernel moves: the Simple-protocol efficiency
 # fitted to NCCL on the H100 NVLink (collectives.yaml nvlink-h100-measured).
 CUSTOM_ALL_REDUCE_LINK_EFFICIENCY = 0.6554
@@ -81,6 +74,7 @@ def serving_vector(prec: ServingPrecision, engine: EngineSpec) -> np.ndarray:
     v[ServCol.DEQUANT] = prec.dequant_efficiency
     v[ServCol.ACT_QUANT] = 1.0 if prec.activations not in ("bf16", "fp16") else 0.0
     v[ServCol.DECODE_BW] = engine.decode_attention_bw_fraction
+    v[ServCol.FUSION] = FUSION_LEVELS[engine.kernel_fusion]
     return v
 
 
@@ -152,19 +146,18 @@ def all_reduce_s(comm: CommModel, device: DeviceModel, engine: EngineSpec, tp: i
 
 @dataclass(frozen=True)
 class IterationProfile:
-    """The token part and head of one replica played once at full clock over their grids
-    (cap-independent): per grid point the time, its compute-bound share, the compute units'
-    and memory's busy times, and the kernels launched; the all-reduce times per token count."""
+    """The token part and head of one replica as op tables over their grids (cap-independent),
+    and the all-reduce times per token count; each cap plays them (``build_iteration_model``)."""
 
     model: ModelSpec
     tp: int
     dv: np.ndarray
     sv: np.ndarray
     tokens: np.ndarray
-    token_played: np.ndarray     # [T, (time, compute, busy_c, busy_m, kernels)]
+    token_ops: tuple             # op table (rows used) per grid point
     comm_s: np.ndarray
     sampled: np.ndarray
-    head_played: np.ndarray      # [S, ...]
+    head_ops: tuple
 
 
 def iteration_profile(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int, prec: ServingPrecision,
@@ -174,57 +167,43 @@ def iteration_profile(model: ModelSpec, device: DeviceModel, comm: CommModel, tp
     sv = serving_vector(prec, engine)
     dv = serving_device_vector(device, prec, engine)
     ops = new_serving_table(model.layers)
-    head_ops = new_serving_table(0)
     tokens = token_grid(max(max_tokens, 1))
     sampled = token_grid(max(max_sampled, 1))
-    token_played = np.zeros((len(tokens), 5))
+    token_ops = []
     comm_s = np.zeros(len(tokens))
-    res = new_result()
     for i, t in enumerate(tokens):
         n = build_token_part(ops, mv, sv, float(t), 0.0, model.layers, float(tp)) - 3   # head tabulated apart
-        play(ops, n, dv, 1.0, True, res)
-        token_played[i] = _played(res, dv, float(np.sum(ops[:n, OpCol.COUNT])))
+        token_ops.append(ops[:n].copy())
         comm_s[i] = 2.0 * model.layers * all_reduce_s(comm, device, engine, tp, float(t) * model.hidden * ACT)
-    head_played = np.zeros((len(sampled), 5))
-    for i, s in enumerate(sampled):
+    head_ops = []
+    for s in sampled:
         n_all = build_token_part(ops, mv, sv, 1.0, float(s), 0, float(tp))
-        head_ops[:3] = ops[n_all - 3:n_all]
-        play(head_ops, 3, dv, 1.0, True, res)
-        head_played[i] = _played(res, dv, 3.0)
-    return IterationProfile(model, tp, dv, sv, tokens, token_played, comm_s, sampled, head_played)
+        head_ops.append(ops[n_all - 3:n_all].copy())
+    return IterationProfile(model, tp, dv, sv, tokens, tuple(token_ops), comm_s, sampled, tuple(head_ops))
 
 
-def _played(res: np.ndarray, dv: np.ndarray, kernels: float) -> tuple:
-    """(GPU time without the one graph launch, compute-bound time, busy_c, busy_m, kernels)."""
-    return (max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0), res[ResultCol.COMPUTE], res[ResultCol.BUSY_C],
-            res[ResultCol.BUSY_M], kernels)
-
-
-def _at_cap(played: np.ndarray, dv: np.ndarray, cap_w: float) -> tuple[np.ndarray, ...]:
-    """(GPU time, host launch time, power, clock) of each played row at the highest clock whose
-    power stays within ``cap_w`` (compute-bound time stretches as 1/clock; a board that still
-    exceeds the cap at its lowest clock idles between kernels: costmodel/timeline.py)."""
-    k = len(played)
+def _at_cap(tables: tuple, dv: np.ndarray, cap_w: float) -> tuple[np.ndarray, ...]:
+    """(GPU time, host launch time, power, clock) of each op table at the highest clock whose
+    power stays within ``cap_w`` (costmodel/timeline.py play_capped: compute-bound kernels
+    stretch as 1/clock; a board still over the cap at its lowest clock idles between kernels)."""
+    k = len(tables)
     gpu, host, power, clock = (np.zeros(k) for _ in range(4))
-    idle = dv[DeviceCol.IDLE_W]
-    for i in range(k):
-        total, t_comp, busy_c, busy_m, kernels = played[i]
-        c = capped_clock(total, t_comp, busy_c, busy_m, dv, cap_w)
-        t = total + t_comp * (1.0 / c - 1.0)
-        w = busy_power(t, busy_c / c, busy_m, dv, c)
-        stretch = duty_cycle_stretch(w, cap_w, idle)
-        if stretch > 1.0:
-            w = idle + (w - idle) / stretch
-            t *= stretch
-        gpu[i], host[i], power[i], clock[i] = t, kernels * dv[DeviceCol.HOST_OP], w, c
+    res = new_result()
+    for i, ops in enumerate(tables):
+        n = len(ops)
+        play_capped(ops, n, dv, cap_w, True, res)
+        gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
+        host[i] = float(np.sum(ops[:, OpCol.COUNT])) * dv[DeviceCol.HOST_OP]
+        power[i] = res[ResultCol.POWER]
+        clock[i] = res[ResultCol.CLOCK]
     return gpu, host, power, clock
 
 
 def build_iteration_model(profile: IterationProfile, cap_w: float) -> IterationModel:
     """A replica's iteration costs at ``cap_w`` from its full-clock profile."""
     dv = profile.dv
-    tok_gpu, tok_host, tok_w, tok_clock = _at_cap(profile.token_played, dv, cap_w)
-    head_gpu, head_host, head_w, _ = _at_cap(profile.head_played, dv, cap_w)
+    tok_gpu, tok_host, tok_w, tok_clock = _at_cap(profile.token_ops, dv, cap_w)
+    head_gpu, head_host, head_w, _ = _at_cap(profile.head_ops, dv, cap_w)
     return IterationModel(profile.tp, cap_w, profile.tokens, tok_gpu, tok_host, tok_w, tok_clock, profile.comm_s,
                           profile.sampled, head_gpu, head_host, head_w,
                           _scalars(profile.model, dv, profile.sv, profile.tp, cap_w))

@@ -48,10 +48,10 @@ def weights_bytes_per_gpu(model: ModelSpec, prec: ServingPrecision, tp: int = 1)
 
 def activation_bytes_per_gpu(model: ModelSpec, tp: int, tokens: float, sampled: float) -> float:
     """Peak transient memory of one iteration: the widest layer output and its input for
-    ``tokens`` tokens (16-bit), and the fp32 logits and probabilities of ``sampled`` sequences."""
+    ``tokens`` tokens (16-bit), and the fp32 logits of ``sampled`` sequences (sampled in place)."""
     width = max((model.heads + 2 * model.n_kv_heads) * model.d_head,
                 (2 if model.mlp == "swiglu" else 1) * model.d_ffn * model.top_k) / tp
-    return tokens * (width + model.hidden) * 2.0 * 1.5 + sampled * model.vocab / tp * LOGIT_BYTES * 2.0
+    return tokens * (width + model.hidden) * 2.0 + sampled * model.vocab / tp * LOGIT_BYTES
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class ServCol(IntEnum):
     DEQUANT = 3          # GEMM throughput factor of weight-only quantisation (1: none)
     ACT_QUANT = 4        # 1 when GEMM activations are quantised (fp8/int8/fp4)
     DECODE_BW = 5        # decode-attention kernel: share of copy bandwidth
+    FUSION = 6           # 0 none, 1 residual+norm fused, 2 also SwiGLU/quantisation in GEMM epilogues, RoPE and
+                         # KV write in the attention kernel
 
 
 SERV_VECTOR_LEN = len(ServCol)
@@ -61,7 +63,13 @@ def put_quant(ops, n, sv, elements):
 
 @njit(cache=True)
 def fill_token_layer(ops, n, mv, sv, t, tp):
-    """One layer's token-parallel kernels for ``t`` tokens on one of ``tp`` ranks."""
+    """One layer's token-parallel kernels for ``t`` tokens on one of ``tp`` ranks.
+
+    Fusion (the engine's): 0, every elementwise step its own kernel; 1, each residual add fused
+    with the norm that follows (vLLM's fused_add_rms_norm: read x and the residual, write both);
+    2, also SwiGLU and the down projection's input quantisation in the gate/up GEMM's epilogue,
+    RoPE, the KV-cache write and the output projection's input quantisation in the attention
+    kernel (TensorRT-LLM's fused gated MLP and fused multi-head attention)."""
     h = mv[ModelCol.HIDDEN]
     a = mv[ModelCol.HEADS]
     g = mv[ModelCol.KV_HEADS]
@@ -70,15 +78,23 @@ def fill_token_layer(ops, n, mv, sv, t, tp):
     qd = a * d / tp
     kvd = max(g, tp) * d / tp
     swiglu = mv[ModelCol.SWIGLU] > 0.5
-    n = put_mem(ops, n, 2.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                     # norm 1 (+ quantise)
+    fusion = sv[ServCol.FUSION]
+    if fusion < 0.5:
+        n = put_mem(ops, n, 2.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # norm 1 (+ quantise)
+    else:
+        n = put_mem(ops, n, 4.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # residual + norm 1
     n = put_wgemm(ops, n, t, qd + 2.0 * kvd, h, sv, 1.0)                         # QKV
-    if mv[ModelCol.ROPE] > 0.5:
-        n = put_mem(ops, n, 2.0 * ACT * t * (qd + kvd), PH_FWD, 0.0, 1.0)
-    n = put_mem(ops, n, (ACT + sv[ServCol.KV_BYTES]) * t * 2.0 * kvd, PH_FWD, 0.0, 1.0)   # KV append
-    n = put_quant(ops, n, sv, t * qd)
+    if fusion < 1.5:
+        if mv[ModelCol.ROPE] > 0.5:
+            n = put_mem(ops, n, 2.0 * ACT * t * (qd + kvd), PH_FWD, 0.0, 1.0)
+        n = put_mem(ops, n, (ACT + sv[ServCol.KV_BYTES]) * t * 2.0 * kvd, PH_FWD, 0.0, 1.0)   # KV append
+        n = put_quant(ops, n, sv, t * qd)
     n = put_wgemm(ops, n, t, h, qd, sv, 1.0)                                     # out proj
-    n = put_mem(ops, n, 3.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                     # residual
-    n = put_mem(ops, n, 2.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                     # norm 2 (+ quantise)
+    if fusion < 0.5:
+        n = put_mem(ops, n, 3.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # residual
+        n = put_mem(ops, n, 2.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # norm 2 (+ quantise)
+    else:
+        n = put_mem(ops, n, 4.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # residual + norm 2
     experts = mv[ModelCol.EXPERTS]
     if experts > 1.5:
         top_k = mv[ModelCol.TOP_K]
@@ -91,6 +107,9 @@ def fill_token_layer(ops, n, mv, sv, t, tp):
         n = put_quant(ops, n, sv, t * top_k * f)
         n = put_wgemm(ops, n, tok, h, f, sv, active)
         n = put_mem(ops, n, 2.0 * ACT * t * top_k * h, PH_FWD, 0.0, 1.0)
+    elif swiglu and fusion > 1.5:
+        n = put_wgemm(ops, n, t, 2.0 * f, h, sv, 1.0)                            # gate + up, SwiGLU epilogue
+        n = put_wgemm(ops, n, t, h, f, sv, 1.0)
     elif swiglu:
         n = put_wgemm(ops, n, t, 2.0 * f, h, sv, 1.0)                            # gate + up, fused
         n = put_mem(ops, n, 3.0 * ACT * t * f, PH_FWD, 0.0, 1.0)                 # silu * up
@@ -101,7 +120,8 @@ def fill_token_layer(ops, n, mv, sv, t, tp):
         n = put_mem(ops, n, 2.0 * ACT * t * f, PH_FWD, 0.0, 1.0)                 # gelu
         n = put_quant(ops, n, sv, t * f)
         n = put_wgemm(ops, n, t, h, f, sv, 1.0)
-    n = put_mem(ops, n, 3.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                     # residual
+    if fusion < 0.5:
+        n = put_mem(ops, n, 3.0 * ACT * t * h, PH_FWD, 0.0, 1.0)                 # residual
     return n
 
 

@@ -327,6 +327,9 @@ class EngineSpec(Frozen):
     custom_all_reduce: bool = Field(description=(
         "TP all-reduces inside one scale-up domain use the engine's one-shot/two-shot kernels when "
         "faster than NCCL."))
+    kernel_fusion: Literal["none", "norms", "full"] = Field("none", description=(
+        "Elementwise work fused into neighbouring kernels: 'norms' (residual add + norm), 'full' (also "
+        "SwiGLU and quantisation in GEMM epilogues, RoPE and the KV write in attention)."))
     prefill_attention_speedup: float = Field(gt=0, le=4, description=(
         "Throughput of the prompt-attention kernel relative to FlashAttention-2 (the device calibration's "
         "kernel); held to at most 80% of peak."))
