@@ -110,7 +110,7 @@ def splitwise_cases() -> Iterator[dict]:
         r = _replica("llama2-70b", accel, int(row.tp), 512, 128, engine="vllm-0.2", weights="bf16", kv="bf16")
         p = r.run(float(r.device.spec.tdp), b, warmup=b, measure=b, stagger_s=0.0)
         role = "calibration" if (accel == "h100-sxm" and row.tp == 8 and b in (1, 64)) else "check"
-        yield {"group": f"splitwise-vllm-{accel.split('-')[0]}", "role": role,
+        yield {"group": f"splitwise-vllm-{accel.split('-', maxsplit=1)[0]}", "role": role,
                "case": f"TP{row.tp} batch {b}", "unit": "s", "predicted": p.tpot_mean_s,
                "measured": float(row.decode_ms_per_iteration) / 1e3,
                "source": "Mutinifni/splitwise-sim data/perf_model.csv (means of the repeats), Llama-2-70B, prompt 512"}
