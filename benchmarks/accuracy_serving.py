@@ -1,7 +1,7 @@
 """Predicted vs published serving measurements, with mean and max error per group.
 
     python benchmarks/accuracy_serving.py          # the groups the test checks
-    python benchmarks/accuracy_serving.py --all    # also the v0.20.0 table with its TP sweeps
+    python benchmarks/accuracy_serving.py --all    # also the v0.20.0 table with its TP sweeps, and B200 FP4
 
 Every reference row is in benchmarks/reference/serving/ with its source; each group states the
 engine, version, hardware, precision and lengths. Roles:
@@ -59,6 +59,22 @@ def max_throughput_cases(version: str) -> Iterator[dict]:
                "case": f"{size} {accel} TP{row.tp} {row.isl}/{row.osl}", "unit": "output tok/s",
                "predicted": point.output_tokens_per_s, "measured": float(row.output_tokens_per_s),
                "source": f"TensorRT-LLM {version} perf-overview, FP8 weights and KV cache, trtllm-bench throughput"}
+
+
+def fp4_cases() -> Iterator[dict]:
+    """TensorRT-LLM 1.0 perf-overview on B200 with NVFP4 weights (KV cache taken as fp8; not stated):
+    no B200 measurement calibrates the device (its curves are the H100's on B200 peaks)."""
+    d = pd.read_csv(REFERENCE / "trtllm_max_throughput.csv")
+    d = d[(d.engine_version == CHECKED_TABLE) & d.gpu.str.startswith("B200") & d.model.str.contains("Llama 3")
+          & d.weights_precision.str.startswith("fp4") & (d.pp == 1)]
+    for _, row in d.iterrows():
+        size = pd.Series([row.model]).str.extract(r"(8B|70B|405B)")[0].iloc[0]
+        replica = _replica(MODELS[size], "b200", int(row.tp), int(row.isl), int(row.osl), weights="fp4")
+        point = replica.saturated(float(replica.device.spec.tdp))
+        yield {"group": "trtllm-1.0-b200-fp4", "role": "check", "case": f"{size} b200 TP{row.tp} {row.isl}/{row.osl}",
+               "unit": "output tok/s", "predicted": point.output_tokens_per_s,
+               "measured": float(row.output_tokens_per_s),
+               "source": "TensorRT-LLM 1.0 perf-overview, B200, NVFP4 weights"}
 
 
 def closed_loop_cases() -> Iterator[dict]:
@@ -120,6 +136,7 @@ def all_cases(full: bool = False) -> Iterator[dict]:
     yield from max_throughput_cases(CHECKED_TABLE)
     if full:
         yield from max_throughput_cases(SWEEP_TABLE)
+        yield from fp4_cases()
     yield from closed_loop_cases()
     yield from batch1_cases()
     yield from splitwise_cases()

@@ -34,8 +34,10 @@ def decode(model, batch, context, tp=1, recipe=None, engine=TRT):
 def test_decode_batch1_near_weight_streaming_bound():
     est = decode("llama2-7b", 1, 128)
     assert est.weights_bytes == 6_738_415_616 * 2         # every weight in 16 bits
+    # Streaming the weights, plus the engine's per-iteration host time (not overlapped).
     bound = est.weights_bytes / BW
-    assert bound <= est.time_s <= 1.25 * bound
+    host = TRT.iteration_overhead + TRT.sequence_overhead
+    assert bound + host <= est.time_s <= 1.25 * bound + host
     assert est.tokens_per_s == pytest.approx(1 / est.time_s)
 
 
