@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.serving_iteration import ItCol, build_iteration_model, iteration_profile
+from simulator.costmodel.serving_iteration import ItCol, build_iteration_model, iteration_cost, iteration_profile
 from simulator.costmodel.serving_memory import (
     GIB,
     activation_bytes_per_gpu,
     kv_bytes_per_token,
     weights_bytes_per_gpu,
 )
-from simulator.costmodel.serving_sim import SCHED_LEN, SchedCol, iteration_cost
 from simulator.costmodel.transformer import decode_flops, forward_flops
 from simulator.domain.precision import ServingPrecision
 from simulator.domain.specs import EngineSpec, ModelSpec
@@ -70,11 +67,9 @@ def _iteration(model, device, comm, tp, prec, engine, tokens, sampled, decode_se
     if count > 0:
         work = s[ItCol.ATTN_FLOP_PER_TOKEN] * chunk * (prior + 0.5 * (chunk + 1.0))
         attn = count * work * (chunk + s[ItCol.ATTN_SEQ0]) / chunk
-    sc = np.zeros(SCHED_LEN)
-    sc[SchedCol.MIXED_GRAPHS] = 1.0 if engine.mixed_graphs else 0.0
     graph_ok = engine.cuda_graphs and count == 0 and decode_seqs <= engine.cuda_graph_max_batch
-    t, energy = iteration_cost(float(tokens), float(sampled), int(decode_seqs), float(keys), attn, graph_ok, sc,
-                               *it.arrays()[:10], s)
+    t, energy = iteration_cost(float(tokens), float(sampled), int(decode_seqs), float(keys), attn, graph_ok,
+                               engine.mixed_graphs, *it.arrays()[:10], s)
     cpu = engine.iteration_overhead + engine.sequence_overhead * max(decode_seqs, count)
     if engine.overlap_scheduler:
         if cpu > t:

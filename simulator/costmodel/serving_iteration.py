@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceCol, DeviceModel
@@ -230,3 +231,80 @@ def _scalars(model: ModelSpec, dv: np.ndarray, sv: np.ndarray, tp: int, cap_w: f
     v[ItCol.DECODE_STRETCH] = duty_cycle_stretch(dv[DeviceCol.MEM_W], cap_w, dv[DeviceCol.IDLE_W])
     v[ItCol.ATTN_LAUNCHES] = ATTENTION_KERNELS_PER_LAYER * layers
     return v
+
+
+# ----------------------------------------------------------------------------- one iteration's cost
+@njit(cache=True)
+def _interp(x, xs, ys):
+    """Linear in x between grid points; proportional below the first, extrapolated above the last."""
+    n = len(xs)
+    if x <= xs[0]:
+        return ys[0] * x / xs[0] if x > 0 else 0.0
+    if x >= xs[n - 1]:
+        slope = (ys[n - 1] - ys[n - 2]) / (xs[n - 1] - xs[n - 2])
+        return ys[n - 1] + slope * (x - xs[n - 1])
+    lo = 0
+    hi = n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    w = (x - xs[lo]) / (xs[hi] - xs[lo])
+    return ys[lo] + w * (ys[hi] - ys[lo])
+
+
+@njit(cache=True)
+def _token_costs(t, s, tokens, tok_gpu, tok_host, tok_w, comm, sampled, head_gpu, head_host, head_w):
+    """(GPU time, host launch time, energy) of the token part, head and all-reduces of one iteration."""
+    g_tok = _interp(t, tokens, tok_gpu)
+    g_head = _interp(s, sampled, head_gpu) if s > 0 else 0.0
+    c = _interp(t, tokens, comm)
+    host = _interp(t, tokens, tok_host) + (_interp(s, sampled, head_host) if s > 0 else 0.0)
+    energy = g_tok * _interp(t, tokens, tok_w) + g_head * (_interp(s, sampled, head_w) if s > 0 else 0.0)
+    return g_tok + g_head + c, host, energy
+
+
+@njit(cache=True)
+def iteration_cost(t, s, d, keys, attn_work, graph_ok, mixed_graphs, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm,
+                   sampled, head_gpu, head_host, head_w, it):
+    """(GPU-side time, energy) of one iteration of ``t`` tokens, ``s`` sampled, ``d`` decoding
+    sequences reading ``keys`` cached tokens, and prompt attention ``attn_work`` (FLOP at full
+    efficiency, already divided by each chunk's efficiency ramp)."""
+    gpu, host, energy = _token_costs(t, s, tokens, tok_gpu, tok_host, tok_w, comm, sampled, head_gpu,
+                                     head_host, head_w)
+    energy += _interp(t, tokens, comm) * it[ItCol.IDLE_W]
+    overhead = it[ItCol.KERNEL_OVERHEAD_S]
+    launches = 0.0
+    if d > 0:
+        dec = (it[ItCol.DEC_PER_KEY_S] * keys + it[ItCol.DEC_PER_SEQ_S] * d) * it[ItCol.DECODE_STRETCH] \
+            + it[ItCol.ATTN_LAUNCHES] * overhead
+        gpu += dec
+        energy += dec * it[ItCol.MEMORY_W]
+        launches += it[ItCol.ATTN_LAUNCHES]
+    if attn_work > 0:
+        clock = _interp(t, tokens, tok_clock)
+        pre = attn_work * it[ItCol.ATTN_S_PER_FLOP] / clock + it[ItCol.LAYERS] * overhead
+        gpu += pre
+        energy += pre * _interp(t, tokens, tok_w)
+        if d == 0:
+            launches += it[ItCol.ATTN_LAUNCHES]
+    launch = it[ItCol.HOST_LAUNCH_S]
+    if graph_ok:
+        total = gpu + launch
+    elif mixed_graphs:
+        total = max(gpu, launches * launch) + launch
+    else:
+        total = max(gpu, host + launches * launch) + launch
+    energy += (total - gpu) * it[ItCol.IDLE_W]
+    return total, energy
+
+
+@njit(cache=True)
+def draft_cost(spec_k, d, keys, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm, sampled, head_gpu,
+                head_host, head_w, it):
+    """``spec_k`` autoregressive draft steps for ``d`` sequences (a CUDA graph each)."""
+    t, e = iteration_cost(float(d), float(d), d, keys, 0.0, True, False, tokens, tok_gpu, tok_host, tok_w,
+                          tok_clock, comm, sampled, head_gpu, head_host, head_w, it)
+    return spec_k * t, spec_k * e
