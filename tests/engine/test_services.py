@@ -211,3 +211,28 @@ def test_summary_availability_weights_each_service_by_its_placed_replica_time():
     expected = sum(svcs.loc[n, "availability"] * w for n, w in weights.items()) / sum(weights.values())
     assert r.summary_dict["service_availability"] == pytest.approx(expected, rel=1e-12)
     assert "service availability (replica-time weighted)" in r.markdown()
+
+
+def test_deployment_choices_reach_the_report(tmp_path):
+    # FP8 weights and KV cache, lognormal prompts, prefix caching and speculative decoding on one
+    # service; a disaggregated one beside it; each shows in services.parquet.
+    (tmp_path / "lengths.csv").write_text("prompt,output\n512,64\n2048,256\n", encoding="utf-8")
+    sc = service_scenario("5/s", replicas=2, horizon="2h", precision="fp8", kv_precision="fp8",
+                          prompt_tokens={"dist": "lognormal", "mean": 1024, "sigma": 0.8}, prefix_cache_hit=0.5,
+                          speculative={"draft": "llama3.2-1b", "draft_tokens": 4, "acceptance": 0.8})
+    sc["cluster"]["racks"][0]["nodes_per_rack"] = 2           # services take whole nodes
+    sc["workloads"]["inference"].append(
+        {"name": "split", "model": "llama-3-8b", "replicas": 1, "arrival_rate": "5/s", "lengths_csv": "lengths.csv",
+         "engine": "vllm", "disaggregation": {"prefill": {"replicas": 1, "gpus_per_replica": 1},
+                                              "decode": {"replicas": 2, "gpus_per_replica": 1}}})
+    svcs = api.simulate(api.load_scenario(sc, base_dir=tmp_path)).services.set_index("service")
+    chat, split = svcs.loc["chat"], svcs.loc["split"]
+    assert chat["precision"] == "fp8" and chat["kv_precision"] == "fp8" and chat["engine"] == "tensorrt-llm"
+    assert chat["prefix_cache_hit"] == 0.5
+    assert chat["tokens_per_step"] == pytest.approx((1 - 0.8 ** 5) / (1 - 0.8))
+    assert chat["kv_cache_tokens"] > 0 and 0 < chat["batch_mean"] < 32
+    assert split["gpus"] == 3 and split["replicas"] == 1 and split["engine"] == "vllm"
+    assert split["disaggregated"] == "prefill 1 x 1, decode 2 x 1"
+    assert split["requests_served"] == pytest.approx(split["requests_arrived"], rel=1e-6)
+    # The mean output of the lengths file.
+    assert split["tokens_generated"] == pytest.approx(split["requests_served"] * 160)
