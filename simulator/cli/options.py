@@ -49,7 +49,7 @@ ActPrecision = _choices("ActPrecision", SERVING_ACTIVATIONS)
 
 ServingTp = Annotated[int, typer.Option("--tp", "-t", min=1, max=4096, help="Tensor-parallel accelerators (one replica).")]
 WeightsOpt = Annotated[ServePrecision, typer.Option("--precision", help="Weight precision (int4: W4A16 AWQ/GPTQ; fp4: NVFP4, B200).")]
-KvOpt = Annotated[KvPrecision | None, typer.Option("--kv-precision", help="KV-cache precision (default 16-bit).")]
+KvOpt = Annotated[KvPrecision | None, typer.Option("--kv-precision", help="KV-cache precision (default fp8 with fp8/fp4 weights where the accelerator has fp8, else 16-bit).")]
 ActOpt = Annotated[ActPrecision | None, typer.Option("--activations", help="GEMM activation precision (default: the weights' where the accelerator computes in it, else 16-bit).")]
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="Serving engine (dcsim catalog engines; default tensorrt-llm).")]
 

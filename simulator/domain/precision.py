@@ -138,9 +138,11 @@ def serving_precision(weights: str = "bf16", activations: str | None = None, kv:
 
     ``activations`` defaults to the weights' dtype where the accelerator computes in it (fp8,
     int8 and fp4 weights run W8A8 / W4A4 there), else 16-bit (weight-only quantisation, e.g.
-    fp8 weights on an A100 or int4 AWQ/GPTQ weights run W8A16 / W4A16); ``kv`` defaults to
-    16-bit. Returns (recipe, problems) with each problem as (which: weights | activations |
-    kv, message); the recipe is None when there is a problem."""
+    fp8 weights on an A100 or int4 AWQ/GPTQ weights run W8A16 / W4A16); ``kv`` defaults to fp8
+    with fp8 or fp4 weights where the accelerator has fp8 (NVIDIA ModelOpt FP8 and NVFP4
+    checkpoints quantise the KV cache too, and TensorRT-LLM serves it so), else 16-bit.
+    Returns (recipe, problems) with each problem as (which: weights | activations | kv,
+    message); the recipe is None when there is a problem."""
     problems: list[tuple[str, str]] = []
     half = "fp16" if weights == "fp16" else "bf16"
     if weights not in SERVING_WEIGHTS:
@@ -167,7 +169,7 @@ def serving_precision(weights: str = "bf16", activations: str | None = None, kv:
                                         f"{' or '.join(ACTIVATION_WEIGHTS[activations])} weights; the weights are "
                                         f"{weights}"))
     if kv is None:
-        kv = half
+        kv = "fp8" if weights in ("fp8", "fp4") and "fp8" in peaks else half
     elif kv not in KV_PRECISIONS:
         problems.append(("kv", f"unknown KV-cache precision '{kv}' (known: {', '.join(KV_PRECISIONS)})"))
     elif kv in ("fp8", "int8") and kv not in peaks:

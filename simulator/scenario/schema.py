@@ -444,7 +444,9 @@ class InferenceService(Frozen):
     precision: Literal[SERVING_PRECISIONS] = Field("bf16", description="Weight precision (int4: W4A16; fp4: NVFP4).")
     activations: Literal[SERVING_ACTIVATIONS] | None = Field(
         None, description="GEMM activation precision; default the weights' where the accelerator computes in it.")
-    kv_precision: Literal[KV_PRECISIONS] | None = Field(None, description="KV-cache precision; default 16-bit.")
+    kv_precision: Literal[KV_PRECISIONS] | None = Field(
+        None, description="KV-cache precision; default fp8 with fp8/fp4 weights where the accelerator has fp8, "
+                          "else 16-bit.")
     gpu_memory_utilization: float | None = Field(
         None, gt=0, le=1, allow_inf_nan=False,
         description="Share of device memory the engine uses; default the engine's.")
