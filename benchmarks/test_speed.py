@@ -6,7 +6,8 @@ Targets are reported as ratios measured in one run, never as wall-clock asserts 
 - engine peak memory (tracemalloc) for the 16k-GPU month;
 - a 16k-GPU month with inference services at two request rates (cost per sample, not per request);
 - layout search: layouts evaluated per second on one core;
-- estimate: wall time of `dcsim estimate` including interpreter start.
+- estimate: wall time of `dcsim estimate train` and `dcsim estimate serve` (one configuration, a
+  5-point closed-loop curve) including interpreter start.
 Deterministic counters (events processed) are asserted so a change in work is caught.
 """
 
@@ -146,3 +147,30 @@ def test_estimate_cli_wall_time():
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
     wall = time.perf_counter() - start
     print(f"\ndcsim estimate train: {wall:.2f} s wall including interpreter start (target < 1.5 s)")
+
+
+def _timed_cli(args: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one ``dcsim`` command in a fresh interpreter, after a warm-up run."""
+    import resource
+
+    cmd = [sys.executable, "-m", "simulator.cli", *args]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_estimate_serve_wall_time():
+    """One configuration (maximum throughput) and a 5-point closed-loop curve, each including
+    interpreter start; CPU time is printed beside wall time (a loaded machine stretches wall)."""
+    base = ["estimate", "serve", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--tp", "2",
+            "--prompt", "5000", "--output-tokens", "500", "--precision", "fp8", "--kv-precision", "fp8",
+            "--format", "json"]
+    one_wall, one_cpu = _timed_cli(base)
+    curve_wall, curve_cpu = _timed_cli([*base, "--concurrency", "1,5,25,50,100"])
+    print(f"\ndcsim estimate serve, one configuration: {one_wall:.2f} s wall, {one_cpu:.2f} s CPU (target < 1.5 s)")
+    print(f"dcsim estimate serve, 5-point concurrency curve: {curve_wall:.2f} s wall, {curve_cpu:.2f} s CPU "
+          f"(target < 3 s); curve / one: {curve_wall / one_wall:.2f}")

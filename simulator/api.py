@@ -30,7 +30,8 @@ def estimate_train(model: str | ModelSpec, accelerator: str, *args, **options) -
 
 
 def estimate_prefill(model: str | ModelSpec, accelerator: str, batch: int, prompt: int, *args, **options) -> dict:
-    """Prefill of ``batch`` prompts of ``prompt`` tokens: latency_s, tokens_per_s, ..."""
+    """Prefill of ``batch`` prompts of ``prompt`` tokens: latency_s, tokens_per_s, ...; options
+    tp, dtype (weights), kv_precision, activations, engine."""
     from simulator.estimates import inference
 
     return inference.estimate_inference(model, accelerator, "prefill", batch, prompt, *args, **options).to_dict()
@@ -44,8 +45,12 @@ def estimate_decode(model: str | ModelSpec, accelerator: str, batch: int, contex
 
 
 def estimate_serve(model: str | ModelSpec, accelerator: str, *args, **options) -> dict:
-    """A continuously batched replica at full power: its capacity, and with ``rate_per_s`` the
-    fewest replicas that meet TPOT and TTFT targets (simulator/estimates/serve.py)."""
+    """A replica as its serving engine schedules it: maximum sustained throughput
+    (output_tokens_per_s_per_replica), with ``concurrency=[...]`` closed-loop latencies, with
+    ``rate_per_s`` the fewest replicas that meet TPOT and TTFT targets; options: engine,
+    dtype (weights), kv_precision, activations, max_batch / max_num_seqs, max_num_batched_tokens,
+    gpu_memory_utilization, prompt_sigma / output_sigma / lengths, prefix_cache_hit, draft_model /
+    draft_tokens / acceptance / mtp_layers, disaggregation (simulator/estimates/serve.py)."""
     from simulator.estimates import serve
 
     return serve.estimate_serve(model, accelerator, *args, **options).to_dict()

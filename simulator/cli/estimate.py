@@ -12,16 +12,20 @@ from simulator.cli.apps import estimate_app
 from simulator.cli.errors import _attempt, _blame, _quantity_flag, handle_errors
 from simulator.cli.options import (
     AccelOpt,
+    ActOpt,
+    EngineOpt,
     FormatOpt,
+    KvOpt,
     LayoutChoice,
     ModelOpt,
+    ServingTp,
+    WeightsOpt,
 )
 from simulator.cli.output import OutputFormat, _h, print_json, print_rows
 from simulator.domain.precision import (
     AttentionKernel,
     OptimizerName,
     RecomputeMode,
-    ServingPrecision,
     TrainingPrecision,
 )
 from simulator.errors import InputError, Problem
@@ -132,6 +136,21 @@ def estimate_train_cmd(
     print_rows(title, rows, fmt)
 
 
+def _print_iteration(r: dict, title: str, time_key: str, time_label: str, fmt) -> None:
+    if fmt == OutputFormat.json:
+        print_json(r)
+        return
+    print_rows(title, [
+        (time_label, _h(r[time_key], "time")),
+        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
+        ("precision", f"weights {r['precision']}, activations {r['activations']}, KV cache {r['kv_precision']}"),
+        ("engine", r["engine"]),
+        ("KV cache per GPU", _h(r["kv_cache_bytes"], "bytes")),
+        ("peak memory per GPU", _h(r["peak_memory_bytes"], "bytes")),
+        ("avg board power", _h(r["avg_power_w"], "power")),
+    ], fmt)
+
+
 @estimate_app.command("prefill")
 @handle_errors
 def estimate_prefill_cmd(
@@ -139,23 +158,21 @@ def estimate_prefill_cmd(
     accelerator: AccelOpt,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Prompts in the batch.")],
     prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")],
+    tp: ServingTp = 1,
+    precision: WeightsOpt = "bf16",
+    kv_precision: KvOpt = None,
+    activations: ActOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
-    """Latency and throughput of prefilling a batch of prompts."""
+    """Latency and throughput of prefilling a batch of prompts in one iteration."""
     from simulator.estimates import estimate_inference
 
     spec, device = _estimate_inputs(model, accelerator)
-    r = estimate_inference(spec, device, "prefill", batch, prompt, base_dir=Path.cwd()).to_dict()
-    if fmt == OutputFormat.json:
-        print_json(r)
-        return
-    print_rows(f"prefill: {r['model']} on {r['accelerator']} (batch {batch} x {prompt})", [
-        ("latency", _h(r["latency_s"], "time")),
-        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
-        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
-        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
-        ("avg board power", _h(r["avg_power_w"], "power")),
-    ], fmt)
+    r = estimate_inference(spec, device, "prefill", batch, prompt, precision, base_dir=Path.cwd(), tp=tp,
+                           kv_precision=kv_precision, activations=activations, engine=engine).to_dict()
+    _print_iteration(r, f"prefill: {r['model']} on {tp} x {r['accelerator']} (batch {batch} x {prompt})",
+                     "latency_s", "latency", fmt)
 
 
 @estimate_app.command("decode")
@@ -165,73 +182,18 @@ def estimate_decode_cmd(
     accelerator: AccelOpt,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=1_000_000, help="Sequences decoding together.")],
     context: Annotated[int, typer.Option("--context", "-c", min=0, max=10_000_000, help="Tokens already in each KV cache.")],
+    tp: ServingTp = 1,
+    precision: WeightsOpt = "bf16",
+    kv_precision: KvOpt = None,
+    activations: ActOpt = None,
+    engine: EngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time per decode step (one token per sequence) and throughput."""
     from simulator.estimates import estimate_inference
 
     spec, device = _estimate_inputs(model, accelerator)
-    r = estimate_inference(spec, device, "decode", batch, context, base_dir=Path.cwd()).to_dict()
-    if fmt == OutputFormat.json:
-        print_json(r)
-        return
-    print_rows(f"decode: {r['model']} on {r['accelerator']} (batch {batch}, context {context})", [
-        ("step time", _h(r["step_time_s"], "time")),
-        ("tokens/s", f"{r['tokens_per_s']:,.0f}"),
-        ("KV cache", _h(r["kv_cache_bytes"], "bytes")),
-        ("peak memory", _h(r["peak_memory_bytes"], "bytes")),
-        ("avg board power", _h(r["avg_power_w"], "power")),
-    ], fmt)
-
-
-@estimate_app.command("serve")
-@handle_errors
-def estimate_serve_cmd(
-    model: ModelOpt,
-    accelerator: AccelOpt,
-    gpus_per_replica: Annotated[int, typer.Option("--gpus-per-replica", "-t", min=1, max=4096, help="Accelerators per replica (tensor parallel).")] = 1,
-    prompt: Annotated[int, typer.Option("--prompt", "-p", min=1, max=10_000_000, help="Prompt length (tokens).")] = 1024,
-    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, max=10_000_000, help="Generated tokens per request.")] = 256,
-    max_batch: Annotated[int, typer.Option("--max-batch", "-b", min=1, max=1_000_000, help="Requests in flight per replica.")] = 64,
-    rate: Annotated[str | None, typer.Option(help="Requests to serve, e.g. '50/s': also size the replicas for the SLO.")] = None,
-    ttft: Annotated[str, typer.Option(help="Time-to-first-token target, e.g. '2s'.")] = "2s",
-    tpot: Annotated[str, typer.Option(help="Time-per-output-token target, e.g. '60ms'.")] = "100ms",
-    slo_share: Annotated[float, typer.Option(min=0.5, max=0.99999, help="Share of requests that must meet the TTFT target.")] = 0.99,
-    gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report $ per million generated tokens.")] = None,
-    precision: Annotated[ServingPrecision, typer.Option(help="Serving precision.")] = "bf16",
-    fmt: FormatOpt = OutputFormat.table,
-):
-    """A continuously batched serving replica: capacity, and the replicas a request rate needs
-    within its latency targets (closed forms, no simulation)."""
-    from simulator.estimates import estimate_serve
-
-    spec, device = _estimate_inputs(model, accelerator)
-    rate_per_s = _quantity_flag("--rate", rate, "rate") if rate is not None else None
-    price = _quantity_flag("--gpu-hour-cost", gpu_hour_cost, "money") if gpu_hour_cost is not None else None
-    r = estimate_serve(spec, device, gpus_per_replica, prompt, output_tokens, max_batch, rate_per_s,
-                       _quantity_flag("--ttft", ttft, "time"), _quantity_flag("--tpot", tpot, "time"),
-                       slo_share, precision, price).to_dict()
-    if fmt == OutputFormat.json:
-        print_json(r)
-        return
-    rows = [
-        ("prefill (time to first token, alone)", _h(r["prefill_s"], "time")),
-        ("time per token at a full batch", _h(r["tpot_full_batch_s"], "time")),
-        ("capacity per replica", f"{r['capacity_per_replica_per_s']:,.2f} requests/s"),
-        ("generated tokens/s per replica", f"{r['output_tokens_per_s_per_replica']:,.0f}"),
-        ("memory per GPU (weights + full KV cache)", f"{_h(r['memory_per_gpu_bytes'], 'bytes')} of "
-                                                     f"{_h(r['usable_memory_per_gpu_bytes'], 'bytes')} usable"),
-    ]
-    if "replicas" in r:
-        rows += [
-            ("replicas for the targets", f"{r['replicas']:,} ({r['gpus']:,} GPUs), {100 * r['utilisation']:.0f}% busy"),
-            ("mean batch in flight", f"{r['batch']:.1f}"),
-            ("time per output token", _h(r["tpot_s"], "time")),
-            ("mean time to first token", _h(r["ttft_mean_s"], "time")),
-            ("requests within the TTFT target", f"{100 * r['slo_share']:.2f}%"),
-            ("mean board power", _h(r["board_power_w"], "power")),
-        ]
-        if "usd_per_mtoken" in r:
-            rows.append(("$ per million generated tokens", f"${r['usd_per_mtoken']:.2f}"))
-    title = f"serve: {r['model']} on {r['gpus_per_replica']} x {r['accelerator']} per replica"
-    print_rows(title, rows, fmt)
+    r = estimate_inference(spec, device, "decode", batch, context, precision, base_dir=Path.cwd(), tp=tp,
+                           kv_precision=kv_precision, activations=activations, engine=engine).to_dict()
+    _print_iteration(r, f"decode: {r['model']} on {tp} x {r['accelerator']} (batch {batch}, context {context})",
+                     "step_time_s", "step time", fmt)

@@ -1,4 +1,7 @@
-"""Closed-form operating point of a continuously batched serving replica.
+"""Queueing closed forms for serving: the fluid queue, wait tails and percentiles the engine's
+services use (costmodel/serving_plan.py gives them their load curves), and the closed-form
+operating point of a continuously batched replica with unchunked prefills (a hand check of the
+iteration-level simulation in costmodel/serving_sim.py, and the model it replaced).
 
 A replica interleaves prefills (one prompt each, ``t_pre`` seconds, stalling decode) with decode
 iterations over its batch of in-flight requests (``t_dec(b)`` seconds each, every request gets one

@@ -16,6 +16,7 @@ from simulator.domain.quantities import (
     Count,
     Frozen,
     NonNegBytes,
+    NonNegCount,
     NonNegSeconds,
     NonNegUsd,
     NonNegWatts,
@@ -29,8 +30,8 @@ from simulator.domain.quantities import (
 )
 from simulator.domain.units import human
 
-DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8")
-Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8"]
+DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
+Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"]
 
 
 class ModelSpec(Frozen):
@@ -287,3 +288,52 @@ def scaleup_domain(node: NodeSpec, accel: AcceleratorSpec) -> int:
     if accel.scaleup.topology == "switched":
         return min(node.accelerators_per_node, accel.scaleup.domain)
     return accel.scaleup.domain
+
+
+class EngineSpec(Frozen):
+    """A serving engine at one version: how it budgets KV memory, schedules iterations (continuous
+    batching, chunked prefill, admission), and what it costs per iteration beyond the GPU kernels
+    (costmodel/serving_engine.py). Every value comes from the engine's own defaults or a
+    published measurement, named in ``source``."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    version: str = Field(description="Engine version the values describe.")
+    gpu_memory_utilization: float = Field(gt=0, le=1, description=(
+        "Share of device memory the engine may use (weights, activations, KV cache); with "
+        "memory_fraction_of: free, the share of what is free after weights and activations."))
+    memory_fraction_of: Literal["total", "free"] = Field("total", description=(
+        "'total': KV = fraction x HBM - weights - activations - reserve (vLLM, SGLang); 'free': "
+        "KV = fraction x (HBM - weights - activations - reserve) (TensorRT-LLM)."))
+    runtime_reserve: NonNegBytes = Field(description=(
+        "Memory outside the engine's tensors: CUDA context, cuBLAS workspaces, NCCL buffers, CUDA graphs."))
+    block_size: Count = Field(16, description="KV-cache block (page) size in tokens.")
+    max_num_seqs: Count = Field(description="Most sequences in one iteration (max batch size).")
+    max_num_batched_tokens: Count = Field(description="Most tokens (prefill + decode) in one iteration.")
+    chunked_prefill: bool = Field(description="Split prompts into chunks that fill the token budget.")
+    admission: Literal["paged", "reserve"] = Field(description=(
+        "'paged': admit while the prompt's blocks fit, grow blocks per token, preempt (recompute) the "
+        "newest sequence when they run out (vLLM, SGLang); 'reserve': admit only when blocks for the "
+        "whole prompt and output fit (TensorRT-LLM GUARANTEED_NO_EVICT)."))
+    cuda_graphs: bool = Field(description="Decode-only iterations replay a CUDA graph (no per-kernel launch).")
+    cuda_graph_max_batch: NonNegCount = Field(0, description="Largest decode batch captured in a graph.")
+    mixed_graphs: bool = Field(False, description=(
+        "Mixed prefill/decode iterations also run as (piecewise) graphs, attention launched outside."))
+    host_launch: NonNegSeconds = Field(description="Host time to launch one kernel outside a graph.")
+    iteration_overhead: NonNegSeconds = Field(description=(
+        "CPU time per iteration outside the GPU kernels: scheduling, input preparation, sampling."))
+    sequence_overhead: NonNegSeconds = Field(description="Further CPU time per running sequence per iteration.")
+    overlap_scheduler: bool = Field(description="The CPU prepares iteration i+1 while the GPU runs iteration i.")
+    custom_all_reduce: bool = Field(description=(
+        "TP all-reduces inside one scale-up domain use the engine's one-shot/two-shot kernels when "
+        "faster than NCCL."))
+    kernel_fusion: Literal["none", "norms", "full"] = Field("none", description=(
+        "Elementwise work fused into neighbouring kernels: 'norms' (residual add + norm), 'full' (also "
+        "SwiGLU and quantisation in GEMM epilogues, RoPE and the KV write in attention)."))
+    prefill_attention_speedup: float = Field(gt=0, le=4, description=(
+        "Throughput of the prompt-attention kernel relative to FlashAttention-2 (the device calibration's "
+        "kernel); held to at most 80% of peak."))
+    decode_attention_bw_fraction: float = Field(gt=0, le=1, description=(
+        "Achieved share of copy bandwidth of the paged decode-attention kernel."))
+    source: str
+

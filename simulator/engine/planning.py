@@ -10,14 +10,14 @@ below the idle site all fail here, every problem at once, before any simulated s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.precision import Recipe
-from simulator.costmodel.serving_plan import ServingPlan, plan_serving
+from simulator.costmodel.serving_plan import ServingPlan
 from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
@@ -25,6 +25,7 @@ from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize, size_fabric
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
@@ -48,12 +49,16 @@ class PlannedJob:
 
 @dataclass(frozen=True)
 class PlannedService:
-    """An inference service with its replica's cost tables."""
+    """An inference service with its serving costs."""
 
     config: InferenceService
-    plan: ServingPlan
+    costs: ServiceCosts
     model_name: str
     index: int
+
+    @property
+    def plan(self) -> ServingPlan:
+        return self.costs.plan
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ class _WorkloadPlanner:
         self.failures = failures
         self.problems: list[Problem] = []
         self._training: dict[tuple, TrainingPlan] = {}
-        self._serving: dict[tuple, ServingPlan] = {}
+        self._serving: dict[tuple, ServiceCosts] = {}
 
     def plan_all(self, works, kind: str, plan_one) -> list:
         """``plan_one(index, work, group, model, device, comm)`` for every workload of one kind.
@@ -136,7 +141,8 @@ class _WorkloadPlanner:
             except InputError as err:
                 self.problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
             except DcsimError as err:
-                self.problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'max_batch'}", str(err)))
+                self.problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'gpus_per_replica'}",
+                                             str(err)))
         return planned
 
     def group_for(self, work) -> Group:
@@ -168,10 +174,13 @@ class _WorkloadPlanner:
         return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint)
 
     def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
-        """An inference service's replica costs (costmodel/serving_plan.py)."""
-        key = ("serve", model, group.index, svc.gpus_per_replica, svc.prompt_tokens, svc.output_tokens,
-               svc.max_batch, svc.precision)
+        """An inference service's serving costs (engine/service_plan.py); identical services share them."""
+        key = ("serve", model, group.index, svc.model_dump_json(exclude={"name", "replicas", "arrival_rate",
+                                                                        "daily_profile", "slo", "start", "rack_group"}))
         if key not in self._serving:
-            self._serving[key] = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
-                                              svc.output_tokens, svc.max_batch, svc.precision)
-        return PlannedService(svc, self._serving[key], model.name, i)
+            self._serving[key] = plan_service_costs(svc, model, device, comm, self.loaded.catalog,
+                                                    self.loaded.base_dir, "")
+        costs = self._serving[key]
+        if svc.disaggregation is None and costs.units != svc.replicas:
+            costs = replace(costs, units=svc.replicas)
+        return PlannedService(svc, costs, model.name, i)

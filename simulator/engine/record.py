@@ -78,13 +78,22 @@ class ServiceRecord:
     gpus: int
     start_s: float
     arrival_rate_per_s: float
-    output_tokens: int
+    output_tokens: float             # mean per request
+    engine: str
+    precision: str
+    kv_precision: str
+    kv_cache_tokens: int             # per replica
+    prefix_cache_hit: float
+    tokens_per_step: float           # per sequence and target step (speculative decoding: > 1)
+    disaggregated: str               # '' or the pools
     requests_arrived: float
     requests_served: float
     requests_backlog: float
     requests_slo_met: float
     ttft_sum_s: float
     tpot_sum_s: float
+    batch_sum: float                 # over served requests, of the batch they were served in
+    preemptions: float
     ttft_p50_s: float
     ttft_p99_s: float
     tpot_p99_s: float

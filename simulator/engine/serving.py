@@ -1,12 +1,15 @@
 """An inference service in the event loop, aggregated: requests are counted, not simulated one
 by one. Each sample interval draws its Poisson arrival count; between engine changes the
-service is a fluid queue in front of ``replicas`` continuously batched replicas whose capacity,
-batch, time per token and board power come from the serving plan at the current power cap
-(engine/queueing.py has the closed forms). Requests are conserved: arrived = served + backlog.
+service is a fluid queue in front of its replicas, whose capacity, batch, time per token, time
+to first token and board power come from the serving plan's load curve at the current power cap
+(costmodel/serving_plan.py: the iteration-level simulation of each replica, tabulated before the
+loop, so the cost per sample never depends on the request rate). Requests are conserved:
+arrived = served + backlog.
 
-Time to first token = prefill + M/D/1 wait for the prefill engine + backlog wait (Little's law
-on the fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both
-within target.
+Time to first token = the replica's prompt time alone + its wait at that load (the load curve;
+a share ``prefill_share`` of requests waits, exponentially) + backlog wait (Little's law on the
+fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both within
+target.
 """
 
 from __future__ import annotations
@@ -18,14 +21,14 @@ import numpy as np
 
 from simulator.costmodel.queueing import (
     OperatingPoint,
-    capacity_per_s,
     fluid_step,
     quantile_from_exceedance,
     share_within,
     wait_exceedance,
 )
-from simulator.costmodel.serving_plan import ServingPlan, replica_point
+from simulator.costmodel.serving_plan import ServingPlan
 from simulator.engine.record import ServiceStatus
+from simulator.engine.service_plan import ServiceCosts
 from simulator.scenario.schema import InferenceService
 
 HOUR_S = 3600.0
@@ -42,6 +45,7 @@ class ServiceState:
     point: OperatingPoint
     prefill_s: float
     board_power_w: float           # mean per accelerator
+    preemptions_per_request: float = 0.0
 
 
 @dataclass
@@ -49,7 +53,7 @@ class ServiceRun:
     """Runtime state and running totals of one inference service."""
 
     config: InferenceService
-    plan: ServingPlan
+    costs: ServiceCosts
     model_name: str
     index: int
     n_samples: int
@@ -68,6 +72,8 @@ class ServiceRun:
     ttft_weighted_s: float = 0.0    # sum over served requests of their mean TTFT
     tpot_weighted_s: float = 0.0
     energy_j: float = 0.0
+    batch_weighted: float = 0.0     # sum over served requests of the batch they were served in
+    preemptions: float = 0.0
     # Node failures (engine/world.py): replicas down until their node is swapped and reloaded.
     replicas_down: int = 0
     waiting_lost: list = field(default_factory=list)   # per failed node with no replacement yet: replicas lost
@@ -96,16 +102,25 @@ class ServiceRun:
         return self.config.name
 
     @property
+    def plan(self) -> ServingPlan:
+        return self.costs.plan
+
+    @property
     def gpus(self) -> int:
         return self.config.gpus
 
     @property
+    def units(self) -> int:
+        """Replicas (a disaggregated deployment counts as one)."""
+        return self.costs.units
+
+    @property
     def replicas_up(self) -> int:
-        return max(self.config.replicas - self.replicas_down, 0)
+        return max(self.units - self.replicas_down, 0)
 
     def replicas_per_node(self, gpus_per_node: int) -> int:
         """Replicas a node failure takes down: those packed on it, or the one spanning it."""
-        return max(1, min(self.config.replicas, gpus_per_node // self.config.gpus_per_replica))
+        return max(1, min(self.units, gpus_per_node // self.costs.unit_gpus))
 
     @property
     def availability(self) -> float:
@@ -119,20 +134,19 @@ class ServiceRun:
 
     def evaluate(self, cap_w: float) -> ServiceState:
         """Rates for the current arrivals and backlog with every board capped at ``cap_w``."""
-        cfg = self.config
-        at = self.plan.at_cap(cap_w)
+        curve = self.plan.at_cap(cap_w)
         up = self.replicas_up
         if self.status != ServiceStatus.RUNNING or up == 0:
             idle = self.plan.idle_power_w if self.status == ServiceStatus.RUNNING else 0.0
-            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, idle)
-        per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), curve.prefill_s, idle)
+        per_replica = curve.capacity_per_s
         capacity = per_replica * up
         saturated = self.backlog > 0 or self.arrival_per_s >= capacity
         rate = per_replica if saturated else self.arrival_per_s / up
-        point, power = replica_point(at, rate, per_replica, cfg.output_tokens, self.plan.idle_power_w)
+        point, power = curve.point(rate)
         # Boards of replicas that are down draw idle power.
-        board = (up * power + self.replicas_down * self.plan.idle_power_w) / cfg.replicas
-        return ServiceState(capacity, point, at.prefill_s, board)
+        board = (up * power + self.replicas_down * self.plan.idle_power_w) / self.units
+        return ServiceState(capacity, point, curve.prefill_s, board, curve.preemptions_at(rate))
 
     def book(self, now: float, row: int) -> None:
         """Advance the queue from the last change to ``now`` at the current state; add the
@@ -143,7 +157,7 @@ class ServiceRun:
             return
         capacity = self.state.capacity_per_s if self.state is not None else 0.0
         if self.status == ServiceStatus.RUNNING:
-            self.replica_s += self.config.replicas * dt
+            self.replica_s += self.units * dt
             self.replica_up_s += self.replicas_up * dt
         step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)
         arrived = self.arrival_per_s * dt
@@ -167,6 +181,8 @@ class ServiceRun:
             met = step.served * within * tpot_ok
             self.served += step.served
             self.met += met
+            self.batch_weighted += step.served * state.point.batch
+            self.preemptions += step.served * state.preemptions_per_request
             self.ttft_weighted_s += step.served * ttft
             self.tpot_weighted_s += step.served * state.point.tpot_s
         if 0 <= row < self.n_samples:

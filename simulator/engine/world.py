@@ -69,7 +69,7 @@ class World:
                      for p in plan.jobs]
         failure_seeds = plan.streams["failures"]
         self._job_rngs = [np.random.default_rng(s) for s in failure_seeds.spawn(max(len(self.jobs), 1))]
-        self.services = [ServiceRun(p.config, p.plan, p.model_name, p.index, self.recorder.n_samples)
+        self.services = [ServiceRun(p.config, p.costs, p.model_name, p.index, self.recorder.n_samples)
                          for p in plan.services]
         outage_seeds = failure_seeds.spawn(max(len(self.services), 1))
         self._service_failure_rngs = [np.random.default_rng(s) for s in outage_seeds]
@@ -307,7 +307,7 @@ class World:
         node or spare is swapped in and they reload."""
         self._integrate_jobs(self.env.now)
         group = self.groups[svc.group]
-        lost = min(svc.replicas_per_node(group.gpus_per_node), svc.config.replicas - svc.replicas_down)
+        lost = min(svc.replicas_per_node(group.gpus_per_node), svc.units - svc.replicas_down)
         svc.replicas_down += lost
         svc.failures += 1
         self.recorder.count("failures")

@@ -22,6 +22,8 @@ SERVICE_COLUMNS = (
     "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s",
     "tpot_mean_s", "tpot_p99_s",
     "tokens_generated", "capacity_per_s", "failures", "availability", "energy_j", "status",
+    "engine", "precision", "kv_precision", "kv_cache_tokens", "batch_mean", "preemptions", "prefix_cache_hit",
+    "tokens_per_step", "disaggregated",
 )
 
 JOB_COLUMNS = (
@@ -116,6 +118,16 @@ def services_frame(record: RunRecord) -> pd.DataFrame:
             "availability": svc.availability,
             "energy_j": svc.energy_j,
             "status": str(svc.status),
+            "engine": svc.engine,
+            "precision": svc.precision,
+            "kv_precision": svc.kv_precision,
+            "kv_cache_tokens": svc.kv_cache_tokens,
+            "batch_mean": svc.batch_sum / served if served > 0 else float("nan"),
+            "preemptions": svc.preemptions,
+            "prefix_cache_hit": svc.prefix_cache_hit,
+            "tokens_per_step": svc.tokens_per_step,
+            "disaggregated": svc.disaggregated,
         })
     frame = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
-    return frame.astype({"replicas": "int64", "gpus": "int64", "failures": "int64"}) if len(frame) else frame
+    return frame.astype({"replicas": "int64", "gpus": "int64", "failures": "int64", "kv_cache_tokens": "int64"}) \
+        if len(frame) else frame

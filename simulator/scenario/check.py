@@ -15,6 +15,7 @@ from simulator.domain.catalog import Catalog, T, Table
 from simulator.domain.csvfile import profile_problems
 from simulator.domain.layout import layout_problems
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.serving_checks import engine_for, precision_for, speculation_problems, tp_problems
 from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
 from simulator.domain.yaml_io import join_path
@@ -178,19 +179,53 @@ def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folde
 
 def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
                    *groups) -> list[Problem]:
-    """An inference service: model, placement and tensor parallelism within the scale-up domain
-    (whether a batch fits in memory is the planner's to say)."""
+    """An inference service: model, placement, tensor parallelism within the scale-up domain, and
+    its serving choices on the group's accelerator (engine, precisions, draft model, lengths file;
+    whether a request fits in memory is the planner's to say)."""
     model, problems, domain = _check_workload(svc, path, scenario, catalog, folder, *groups)
     if domain is None:
         return problems
-    tp = svc.gpus_per_replica
-    if tp > domain:
-        problems.append(Problem(f"{path}.gpus_per_replica", f"{tp} accelerators per replica but the scale-up "
-                                f"domain holds {domain} (tensor parallelism stays within it)"))
-    if model is not None and model.heads % tp:
-        problems.append(Problem(f"{path}.gpus_per_replica",
-                                    f"{tp} does not divide the {model.heads} attention heads"))
+    tps = [("gpus_per_replica", svc.gpus_per_replica)]
+    if svc.disaggregation is not None:
+        tps = [("disaggregation.prefill.gpus_per_replica", svc.disaggregation.prefill.gpus_per_replica),
+               ("disaggregation.decode.gpus_per_replica", svc.disaggregation.decode.gpus_per_replica)]
+    for key, tp in tps:
+        if model is not None:
+            problems += tp_problems(model, tp, domain, f"{path}.{key}")
+        elif tp > domain:
+            problems += [Problem(f"{path}.{key}", f"{tp} accelerators per replica but the scale-up domain holds "
+                                                  f"{domain} (tensor parallelism stays within it)")]
+    problems += engine_for(svc.engine, catalog, f"{path}.engine")[1]
+    accel = _service_accelerator(svc, scenario, catalog)
+    if accel is not None:
+        paths = {"weights": f"{path}.precision", "activations": f"{path}.activations",
+                 "kv": f"{path}.kv_precision"}
+        problems += precision_for(svc.precision, svc.activations, svc.kv_precision, accel, paths)[1]
+    if svc.speculative is not None and model is not None:
+        sp = svc.speculative
+        draft = None
+        if sp.draft is not None:
+            draft, found = _check_model(sp.draft, f"{path}.speculative.draft", catalog, folder)
+            problems += [Problem(p.path.replace(".draft.model", ".draft"), p.message, p.value) for p in found]
+        problems += speculation_problems(model, draft, sp.draft_tokens, sp.acceptance,
+                                         {"acceptance": f"{path}.speculative.acceptance",
+                                          "draft_tokens": f"{path}.speculative.draft_tokens",
+                                          "draft": f"{path}.speculative.draft"})
+    if svc.lengths_csv is not None:
+        problems += check_file(folder, svc.lengths_csv, f"{path}.lengths_csv")
     return problems
+
+
+def _service_accelerator(svc: InferenceService, scenario: Scenario, catalog: Catalog):
+    """The accelerator of the rack group a service is sized against (None when unknown)."""
+    racks = scenario.cluster.racks
+    chosen = [r for r in racks if r.name == svc.rack_group] if svc.rack_group else list(racks)
+    for rack in chosen:
+        try:
+            return catalog.accelerators.get(catalog.nodes.get(rack.node).accelerator)
+        except InputError:
+            continue
+    return None
 
 
 def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,

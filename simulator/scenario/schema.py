@@ -16,9 +16,11 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 from simulator.domain.layout import ParallelLayout
 from simulator.domain.precision import (
     AttentionKernel,
+    KvPrecisionName,
     OptimizerName,
     RecomputeMode,
-    ServingPrecision,
+    ServingActivations,
+    ServingWeights,
     TrainingPrecision,
 )
 from simulator.domain.quantities import (
@@ -44,6 +46,7 @@ from simulator.domain.quantities import (
 from simulator.domain.specs import (
     AcceleratorSpec,
     ClimateSpec,
+    EngineSpec,
     ModelSpec,
     NodeSpec,
     OpticSpec,
@@ -389,30 +392,103 @@ def _daily_profile(value):
     return value
 
 
+class LengthDistribution(Frozen):
+    """Token counts drawn per request: lognormal with the given mean (not median) and log-space
+    sigma, rounded, at least 1."""
+
+    dist: Literal["lognormal", "fixed"] = Field("lognormal", description="Distribution family.")
+    mean: float = Field(ge=1, le=10_000_000, allow_inf_nan=False, description="Mean tokens per request.")
+    sigma: float = Field(0.0, ge=0, le=5, allow_inf_nan=False, description="Log-space standard deviation.")
+
+
+Length = Annotated[int, Field(strict=True, ge=1, le=10_000_000)] | LengthDistribution
+
+
+class Speculative(Frozen):
+    """Speculative decoding: a draft proposes ``draft_tokens`` tokens per step, the target verifies
+    them in one step; ``acceptance`` is the per-token acceptance rate."""
+
+    draft: str | ModelSpec | None = Field(
+        None, description="Draft model (catalog name, spec file or inline); omit for MTP/EAGLE heads.")
+    mtp_layers: Count = Field(1, description="Without a draft model: heads costed as this many target layers.")
+    draft_tokens: Annotated[int, Field(strict=True, ge=1, le=32)] = Field(3, description="Draft tokens per step.")
+    acceptance: float = Field(0.7, ge=0, le=1, allow_inf_nan=False, description="Per-token acceptance rate (0-1).")
+
+
+class Pool(Frozen):
+    """One pool of a disaggregated service."""
+
+    replicas: Count = Field(description="Replicas in the pool.")
+    gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel).")
+
+
+class Disaggregation(Frozen):
+    """Separate prefill and decode pools (Splitwise, DistServe); the KV cache of each prompt is
+    sent from its prefill replica to a decode replica over the fabric."""
+
+    prefill: Pool
+    decode: Pool
+
+
 class InferenceService(Frozen):
-    """An always-on inference service: replicas of a model serving Poisson request arrivals with
-    continuous batching (engine/serving.py)."""
+    """An always-on inference service: replicas of a model serving Poisson request arrivals, each
+    replica run as its serving engine schedules it (paged KV cache, continuous batching, chunked
+    prefill; costmodel/serving_replica.py), replayed per sample interval (engine/serving.py)."""
 
     name: str = Field(min_length=1, max_length=200)
     model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
-    replicas: Count = Field(description="Model replicas behind the load balancer.")
+    replicas: Count = Field(description="Model replicas behind the load balancer (ignored with disaggregation).")
     gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel, within a node).")
-    precision: ServingPrecision = Field("bf16", description="Weight and activation precision.")
+    engine: str | None = Field(None, description="Serving engine from the catalog (dcsim catalog engines); "
+                                                 "default tensorrt-llm.")
+    precision: ServingWeights = Field("bf16", description="Weight precision (int4: W4A16; fp4: NVFP4).")
+    activations: ServingActivations | None = Field(
+        None, description="GEMM activation precision; default the weights' where the accelerator computes in it.")
+    kv_precision: KvPrecisionName | None = Field(
+        None, description="KV-cache precision; default fp8 with fp8/fp4 weights where the accelerator has fp8, "
+                          "else 16-bit.")
+    gpu_memory_utilization: float | None = Field(
+        None, gt=0, le=1, allow_inf_nan=False,
+        description="Share of device memory the engine uses; default the engine's.")
+    max_num_seqs: Count | None = Field(None, description="Most sequences per iteration; default the engine's.")
+    max_batch: Count | None = Field(None, description="Alias of max_num_seqs.")
+    max_num_batched_tokens: Count | None = Field(None, description="Token budget per iteration; default the engine's.")
+    chunked_prefill: bool | None = Field(
+        None, description="Split prompts to fill the token budget; default the engine's.")
     arrival_rate: Annotated[PerS, Field(ge=0, le=1e9)] = Field(
         description="Mean requests per second, e.g. '20/s' or '50 req/s'.")
     daily_profile: Annotated[
         list[Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]], BeforeValidator(_daily_profile)] = Field(
         default_factory=lambda: [1.0] * 24,
         description="'flat', 'diurnal', or 24 hourly multipliers of arrival_rate (local hours 0-23).")
-    prompt_tokens: Count = Field(1024, description="Prompt length per request.")
-    output_tokens: Count = Field(256, description="Generated tokens per request.")
-    max_batch: Count = Field(64, description="Requests in flight per replica (decode batch limit).")
+    prompt_tokens: Length = Field(1024, description="Prompt length per request, or {dist: lognormal, mean, sigma}.")
+    output_tokens: Length = Field(256, description="Generated tokens per request, or {dist: lognormal, mean, sigma}.")
+    lengths_csv: str | None = Field(None, description="CSV of (prompt, output) token counts the requests cycle "
+                                                      "through (relative to the scenario); overrides the lengths.")
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1, allow_inf_nan=False,
+                                    description="Share of prompt tokens found in the prefix cache (0-1).")
+    speculative: Speculative | None = Field(None, description="Speculative decoding.")
+    disaggregation: Disaggregation | None = Field(None, description="Separate prefill and decode pools.")
     slo: ServiceSlo = Field(default_factory=ServiceSlo)
     start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 
+    @model_validator(mode="after")
+    def _one_batch_limit(self):
+        if self.max_batch is not None and self.max_num_seqs is not None and self.max_batch != self.max_num_seqs:
+            raise ValueError("max_batch is an alias of max_num_seqs; give one of them")
+        return self
+
+    @property
+    def seqs_limit(self) -> int | None:
+        """max_num_seqs (or its alias max_batch); None: the engine's default."""
+        return self.max_num_seqs if self.max_num_seqs is not None else self.max_batch
+
     @property
     def gpus(self) -> int:
+        d = self.disaggregation
+        if d is not None:
+            return d.prefill.replicas * d.prefill.gpus_per_replica + d.decode.replicas * d.decode.gpus_per_replica
         return self.replicas * self.gpus_per_replica
 
 
@@ -450,6 +526,7 @@ class CatalogOverrides(Frozen):
     switches: list[SwitchSpec] = Field(default_factory=list)
     optics: list[OpticSpec] = Field(default_factory=list)
     climates: list[ClimateSpec] = Field(default_factory=list)
+    engines: list[EngineSpec] = Field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- failures

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from simulator import api
-from simulator.costmodel.queueing import capacity_per_s
 from simulator.engine.world import World
 
 HOUR = 3600.0
@@ -32,11 +31,9 @@ def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h",
 
 
 def full_capacity_per_s(world: World) -> float:
-    """Closed form from the plan at full power: replicas x B / (out * t_dec(B) + B * t_pre)."""
+    """The plan's maximum sustained throughput at full power, times the replicas."""
     svc = world.services[0]
-    at = svc.plan.at_cap(world.groups[0].accel.tdp)
-    cfg = svc.config
-    return cfg.replicas * capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+    return svc.config.replicas * svc.plan.at_cap(world.groups[0].accel.tdp).capacity_per_s
 
 
 def test_light_load_serves_every_request_within_slo():
@@ -139,14 +136,15 @@ def test_service_waits_for_nodes_held_by_a_training_job():
 
 
 def test_latency_percentiles_match_the_closed_form_at_light_load():
-    # No backlog: a share rho = rate * t_pre of requests waits for the prefill engine, on average
-    # W = rho t_pre / (2 (1 - rho)); with an exponential tail the p99 TTFT is
+    # No backlog: at 5 requests/s per replica a share rho of requests waits (the load curve's
+    # prompt-stage share), W on average; with an exponential tail the p99 TTFT is
     # t_pre + W / rho * ln(rho / 0.01) and the median is the prefill itself.
     sc = service_scenario("20/s")
     world = World(api.load_scenario(sc))
-    t_pre = world.services[0].plan.at_cap(world.groups[0].accel.tdp).prefill_s
-    rho = 20 / 4 * t_pre
-    wait = rho * t_pre / (2 * (1 - rho))
+    curve = world.services[0].plan.at_cap(world.groups[0].accel.tdp)
+    t_pre = curve.prefill_s
+    point, _ = curve.point(20 / 4)
+    rho, wait = point.prefill_share, point.prefill_wait_s
     svc = api.simulate(sc).services.iloc[0]
     assert svc["ttft_p99_s"] == pytest.approx(t_pre + wait / rho * np.log(rho / 0.01), rel=0.05)
     assert svc["ttft_p50_s"] == pytest.approx(t_pre, rel=0.047)     # one step of the latency grid
@@ -213,3 +211,28 @@ def test_summary_availability_weights_each_service_by_its_placed_replica_time():
     expected = sum(svcs.loc[n, "availability"] * w for n, w in weights.items()) / sum(weights.values())
     assert r.summary_dict["service_availability"] == pytest.approx(expected, rel=1e-12)
     assert "service availability (replica-time weighted)" in r.markdown()
+
+
+def test_deployment_choices_reach_the_report(tmp_path):
+    # FP8 weights and KV cache, lognormal prompts, prefix caching and speculative decoding on one
+    # service; a disaggregated one beside it; each shows in services.parquet.
+    (tmp_path / "lengths.csv").write_text("prompt,output\n512,64\n2048,256\n", encoding="utf-8")
+    sc = service_scenario("5/s", replicas=2, horizon="2h", precision="fp8", kv_precision="fp8",
+                          prompt_tokens={"dist": "lognormal", "mean": 1024, "sigma": 0.8}, prefix_cache_hit=0.5,
+                          speculative={"draft": "llama3.2-1b", "draft_tokens": 4, "acceptance": 0.8})
+    sc["cluster"]["racks"][0]["nodes_per_rack"] = 2           # services take whole nodes
+    sc["workloads"]["inference"].append(
+        {"name": "split", "model": "llama-3-8b", "replicas": 1, "arrival_rate": "5/s", "lengths_csv": "lengths.csv",
+         "engine": "vllm", "disaggregation": {"prefill": {"replicas": 1, "gpus_per_replica": 1},
+                                              "decode": {"replicas": 2, "gpus_per_replica": 1}}})
+    svcs = api.simulate(api.load_scenario(sc, base_dir=tmp_path)).services.set_index("service")
+    chat, split = svcs.loc["chat"], svcs.loc["split"]
+    assert chat["precision"] == "fp8" and chat["kv_precision"] == "fp8" and chat["engine"] == "tensorrt-llm"
+    assert chat["prefix_cache_hit"] == 0.5
+    assert chat["tokens_per_step"] == pytest.approx((1 - 0.8 ** 5) / (1 - 0.8))
+    assert chat["kv_cache_tokens"] > 0 and 0 < chat["batch_mean"] < 32
+    assert split["gpus"] == 3 and split["replicas"] == 1 and split["engine"] == "vllm"
+    assert split["disaggregated"] == "prefill 1 x 1, decode 2 x 1"
+    assert split["requests_served"] == pytest.approx(split["requests_arrived"], rel=1e-6)
+    # The mean output of the lengths file.
+    assert split["tokens_generated"] == pytest.approx(split["requests_served"] * 160)

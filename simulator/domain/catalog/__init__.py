@@ -21,6 +21,7 @@ from simulator.domain.specs import (
     CalibrationSpec,
     ClimateSpec,
     CollectiveProfileSpec,
+    EngineSpec,
     ModelSpec,
     NodeSpec,
     OpticSpec,
@@ -41,6 +42,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "climates": ClimateSpec,
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
+    "engines": EngineSpec,
 }
 # Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
 # calibration data.
@@ -48,7 +50,7 @@ INTERNAL_KINDS = ("calibration", "collectives")
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
             "optics": "optic", "climates": "climate", "calibration": "calibration profile",
-            "collectives": "collectives profile"}
+            "collectives": "collectives profile", "engines": "serving engine"}
 
 T = TypeVar("T", bound="Entry")
 
@@ -143,6 +145,10 @@ class Catalog:
     @property
     def collectives(self) -> Table[CollectiveProfileSpec]:
         return self.tables["collectives"]
+
+    @property
+    def engines(self) -> Table[EngineSpec]:
+        return self.tables["engines"]
 
     def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
         """A new catalog where ``extra`` entries (already validated) replace same-named ones."""
