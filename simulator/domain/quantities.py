@@ -36,8 +36,10 @@ UsdPerS = Annotated[float, BeforeValidator(parser("price_time")), _json("price_t
 KgPerJ = Annotated[float, BeforeValidator(parser("carbon_intensity")), _json("carbon_intensity")]
 PerS = Annotated[float, BeforeValidator(parser("rate")), _json("rate")]
 Fraction = Annotated[float, BeforeValidator(parser("fraction")), _json("fraction")]
-# A temperature or a temperature difference.
+# An absolute temperature (25C, 77F, 298K all read as 25 degrees C).
 Celsius = Annotated[float, BeforeValidator(parser("temperature")), _json("temperature"), Field(ge=-273.15, le=10_000)]
+# A temperature difference (a swing, a band, a spread) in kelvin: 18F reads as 10 K, never shifted by 32.
+Kelvin = Annotated[float, BeforeValidator(parser("temperature_difference")), _json("temperature_difference")]
 
 PositiveSeconds = Annotated[Seconds, Field(gt=0)]
 NonNegSeconds = Annotated[Seconds, Field(ge=0)]

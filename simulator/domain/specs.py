@@ -12,9 +12,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.quantities import (
     BytesPerS,
-    Celsius,
     Count,
     Frozen,
+    Kelvin,
     NonNegBytes,
     NonNegSeconds,
     NonNegUsd,
@@ -244,11 +244,11 @@ class ClimateSpec(Frozen):
     name: str
     aliases: tuple[str, ...] = ()
     mean: OutdoorCelsius
-    annual_amplitude: Celsius = Field(ge=0, le=100)
-    diurnal_amplitude: Celsius = Field(ge=0, le=100)
+    annual_amplitude: Kelvin = Field(ge=0, le=100)
+    diurnal_amplitude: Kelvin = Field(ge=0, le=100)
     warmest_day: int = Field(ge=1, le=366)
     warmest_hour: float = Field(ge=0, lt=24)
-    noise_std: Celsius = Field(ge=0, le=50)
+    noise_std: Kelvin = Field(ge=0, le=50)
     noise_corr_hours: float = Field(gt=0)
     source: str
 

@@ -27,6 +27,7 @@ from simulator.domain.quantities import (
     Count,
     Efficiency,
     Frozen,
+    Kelvin,
     NonNegCount,
     NonNegKgPerJ,
     NonNegSeconds,
@@ -296,7 +297,7 @@ class Cooling(Frozen):
 
     chiller: Chiller = Field(default_factory=Chiller)
     economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
-    economiser_band: float = Field(6.0, ge=0.0, le=40.0, description="Degrees C over which free cooling fades out.")
+    economiser_band: Kelvin = Field(6.0, ge=0.0, le=40.0, description="Span over which free cooling fades out.")
     economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
     air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
     liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
