@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from simulator.domain.units import KIND_NAMES, parser
+from simulator.domain.units import KIND_NAMES, human, parser
 
 
 def _json(kind: str) -> WithJsonSchema:
@@ -20,6 +20,17 @@ def _json(kind: str) -> WithJsonSchema:
         "anyOf": [{"type": "number"}, {"type": "string"}],
         "description": f"{what[0].upper() + what[1:]}; a number in {si} or a string such as {examples}.",
     })
+
+
+def at_most(limit_si: float, kind: str, why: str = "") -> AfterValidator:
+    """An upper bound whose message reads in human units ("at most $20.0/kWh"), not in SI."""
+
+    def check(value: float) -> float:
+        if value > limit_si:
+            raise ValueError(f"at most {human(limit_si, kind)}{f' ({why})' if why else ''}")
+        return value
+
+    return AfterValidator(check)
 
 
 Amount = Annotated[float, BeforeValidator(parser("count")), _json("count")]
