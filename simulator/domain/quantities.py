@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from simulator.domain.units import KIND_NAMES, parser
+from simulator.domain.units import KIND_NAMES, human, parser
 
 
 def _json(kind: str) -> WithJsonSchema:
@@ -20,6 +20,17 @@ def _json(kind: str) -> WithJsonSchema:
         "anyOf": [{"type": "number"}, {"type": "string"}],
         "description": f"{what[0].upper() + what[1:]}; a number in {si} or a string such as {examples}.",
     })
+
+
+def at_most(limit_si: float, kind: str, why: str = "") -> AfterValidator:
+    """An upper bound whose message reads in human units ("at most $20.0/kWh"), not in SI."""
+
+    def check(value: float) -> float:
+        if value > limit_si:
+            raise ValueError(f"at most {human(limit_si, kind)}{f' ({why})' if why else ''}")
+        return value
+
+    return AfterValidator(check)
 
 
 Amount = Annotated[float, BeforeValidator(parser("count")), _json("count")]
@@ -36,8 +47,10 @@ UsdPerS = Annotated[float, BeforeValidator(parser("price_time")), _json("price_t
 KgPerJ = Annotated[float, BeforeValidator(parser("carbon_intensity")), _json("carbon_intensity")]
 PerS = Annotated[float, BeforeValidator(parser("rate")), _json("rate")]
 Fraction = Annotated[float, BeforeValidator(parser("fraction")), _json("fraction")]
-# A temperature or a temperature difference.
+# An absolute temperature (25C, 77F, 298K all read as 25 degrees C).
 Celsius = Annotated[float, BeforeValidator(parser("temperature")), _json("temperature"), Field(ge=-273.15, le=10_000)]
+# A temperature difference (a swing, a band, a spread) in kelvin: 18F reads as 10 K, never shifted by 32.
+Kelvin = Annotated[float, BeforeValidator(parser("temperature_difference")), _json("temperature_difference")]
 
 PositiveSeconds = Annotated[Seconds, Field(gt=0)]
 NonNegSeconds = Annotated[Seconds, Field(ge=0)]

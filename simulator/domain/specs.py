@@ -12,9 +12,9 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.quantities import (
     BytesPerS,
-    Celsius,
     Count,
     Frozen,
+    Kelvin,
     NonNegBytes,
     NonNegCount,
     NonNegSeconds,
@@ -32,6 +32,24 @@ from simulator.domain.units import human
 
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
 Dtype = Literal["fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"]
+
+# The largest model dimensions dcsim accepts: ten times and more the largest published models
+# (Llama 3.1 405B: 126 layers, hidden 16,384, 128 heads, ffn 53,248; PaLM 540B: hidden 18,432;
+# Megatron 1T: hidden 25,600; DeepSeek-V3: 256 experts; Gemma: 256k vocabulary), and small
+# enough that the cost model's tables stay small (their rows grow with the layers: a
+# ten-million-layer model asked for a 143 GiB table) and every product of dimensions stays exact.
+MODEL_LIMITS = {
+    "layers": 1024,
+    "hidden": 262_144,
+    "heads": 16_384,
+    "kv_heads": 16_384,
+    "head_dim": 16_384,
+    "ffn_hidden": 1_048_576,
+    "vocab": 4_194_304,
+    "experts": 4096,
+    "top_k": 4096,
+    "max_seq": 100_000_000,
+}
 
 
 class ModelSpec(Frozen):
@@ -59,6 +77,15 @@ class ModelSpec(Frozen):
     max_seq: Count | None = Field(None, description="Longest sequence the model was trained for.")
     aliases: tuple[str, ...] = Field((), description="Other names this entry answers to.")
     source: str | None = Field(None, description="Where the numbers come from.")
+
+    @field_validator(*MODEL_LIMITS)
+    @classmethod
+    def _within_limits(cls, value: int | None, info: ValidationInfo) -> int | None:
+        limit = MODEL_LIMITS[str(info.field_name)]
+        if value is not None and value > limit:
+            raise ValueError(f"at most {limit:,} (dcsim's limit: ten times the largest published models; "
+                             "the cost model's tables grow with it)")
+        return value
 
     @field_validator("kv_heads")
     @classmethod
@@ -245,11 +272,11 @@ class ClimateSpec(Frozen):
     name: str
     aliases: tuple[str, ...] = ()
     mean: OutdoorCelsius
-    annual_amplitude: Celsius = Field(ge=0, le=100)
-    diurnal_amplitude: Celsius = Field(ge=0, le=100)
+    annual_amplitude: Kelvin = Field(ge=0, le=100)
+    diurnal_amplitude: Kelvin = Field(ge=0, le=100)
     warmest_day: int = Field(ge=1, le=366)
     warmest_hour: float = Field(ge=0, lt=24)
-    noise_std: Celsius = Field(ge=0, le=50)
+    noise_std: Kelvin = Field(ge=0, le=50)
     noise_corr_hours: float = Field(gt=0)
     source: str
 

@@ -1,9 +1,10 @@
 """Human units in, SI out: parse "30d", "400Gb/s", "1.2MW", "80GiB", "$0.08/kWh" and back.
 
 Every quantity inside dcsim is SI (s, W, J, bytes, bytes/s, FLOP, FLOP/s, USD, USD/J,
-kg CO2e/J, degrees Celsius for temperatures, 1/s for rates). A bare number in a scenario
-is read as already being in that SI unit. Strings carry their unit; a unit of the wrong
-kind (a bandwidth where a power belongs) is an error that names both kinds.
+kg CO2e/J, degrees Celsius for temperatures, kelvin for temperature differences, 1/s for
+rates). A bare number in a scenario is read as already being in that SI unit. Strings carry
+their unit; a unit of the wrong kind (a bandwidth where a power belongs) is an error that names
+both kinds.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ KIND_NAMES = {
     "rate": ("a rate", "'10/s', '600/min'", "1/s"),
     "fraction": ("a fraction", "'95%', 0.95", "1"),
     "temperature": ("a temperature", "'25C', '77F', '298K'", "degC"),
+    "temperature_difference": ("a temperature difference", "'10C', '18F', '10K'", "K"),
     "dimensionless": ("a plain number", "'12', '0.5'", "1"),
 }
 
@@ -127,6 +129,13 @@ _TEMPERATURE = {
     "F": lambda x: (x - 32.0) * 5.0 / 9.0, "°F": lambda x: (x - 32.0) * 5.0 / 9.0,
     "degF": lambda x: (x - 32.0) * 5.0 / 9.0,
     "K": lambda x: x - 273.15,
+}
+
+
+# A difference of temperatures scales but never shifts: 18 F of swing is 10 K, not -7.8 C.
+_TEMPERATURE_DIFFERENCE = {
+    "C": 1.0, "°C": 1.0, "degC": 1.0, "celsius": 1.0, "K": 1.0,
+    "F": 5.0 / 9.0, "°F": 5.0 / 9.0, "degF": 5.0 / 9.0,
 }
 
 
@@ -151,7 +160,7 @@ def _kinds_of(unit: str) -> list[str]:
         if _lookup(unit, kind) is not None:
             found.append(kind)
     if _normalise_unit(unit) in _TEMPERATURE:
-        found.append("temperature")
+        found += ["temperature", "temperature_difference"]
     return found
 
 
@@ -191,6 +200,8 @@ def parse_quantity(value: object, kind: str) -> float:
         if convert is not None and not currency:
             return float(convert(number))
         factor = None
+    elif kind == "temperature_difference":
+        factor = None if currency else _TEMPERATURE_DIFFERENCE.get(_normalise_unit(unit) or "C")
     else:
         factor = _lookup(unit, kind)
     if factor is not None:
@@ -201,7 +212,7 @@ def parse_quantity(value: object, kind: str) -> float:
         if not math.isfinite(result):
             raise UnitError(f"{value!r} is too large to be {what}")
         return result
-    others = [k for k in _kinds_of(unit) if k != kind]
+    others = [k for k in _kinds_of(unit) if k != kind and not k.startswith("temperature")]
     if unit and others:
         other_what = KIND_NAMES[others[0]][0]
         raise UnitError(f"{value!r} is {other_what}, expected {what} such as {examples}")
@@ -226,6 +237,7 @@ _FORMAT_UNITS = {
     "rate": [(1.0, "/s")],
     "fraction": [(0.01, "%")],
     "temperature": [(1.0, "C")],
+    "temperature_difference": [(1.0, "K")],
     "dimensionless": [(1.0, "")],
 }
 
@@ -270,6 +282,7 @@ _LADDERS: dict[str, list[tuple[float, str]]] = {
     "carbon_intensity": [(1e-3 / 3.6e6, "g/kWh")],
     "rate": [(1.0, "/s")],
     "temperature": [(1.0, "C")],
+    "temperature_difference": [(1.0, "K")],
     "dimensionless": [(1.0, "")],
 }
 

@@ -103,7 +103,7 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
 
     site = SitePower(sc, groups, fabric.power_w)
-    problems = site.idle_problems(float(np.max(ambient)))
+    problems = site.ups_problems() + site.idle_problems(float(np.max(ambient)))
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)

@@ -62,6 +62,25 @@ class SitePower:
         hosts = np.array([g.nodes_total * g.node.host_idle_power for g in self.groups])
         return self.breakdown(accel, hosts, ambient_c)
 
+    def ups_problems(self) -> list[Problem]:
+        """A UPS rated below the IT load it must carry at its peak: every accelerator at TDP with
+        its host, within the racks' power limits and (with power capping) the envelope, plus the
+        network, after PDU losses. A smaller UPS would run past its rating."""
+        chain = self.scenario.power
+        if chain.ups_capacity is None:
+            return []
+        racks = sum(min(g.peak_power_w(), g.config.count * g.config.power_limit)
+                    if g.config.power_limit is not None else g.peak_power_w() for g in self.groups)
+        load = racks + self.network_power_w
+        if chain.power_capping:
+            load = min(load, self.envelope_w)
+        load /= chain.pdu_efficiency
+        if chain.ups_capacity >= load:
+            return []
+        return [Problem("power.ups_capacity", f"{human(chain.ups_capacity, 'power')} is below the peak IT load "
+                                              f"the UPS carries, {human(load, 'power')} (every accelerator at TDP "
+                                              "with its host and the network, after PDU losses)")]
+
     def idle_problems(self, hottest_c: float) -> list[Problem]:
         """The idle cluster alone exceeding the envelope on the hottest hour (checked before a run
         and by ``dcsim validate``)."""

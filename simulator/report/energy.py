@@ -8,6 +8,7 @@ import pandas as pd
 
 from simulator.engine.record import RunRecord
 from simulator.report.results import FabricCounts, Summary
+from simulator.scenario.overrides import override_notes
 from simulator.scenario.schema import Scenario
 
 
@@ -94,4 +95,5 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "fabric": FabricCounts(record.fabric.tiers, record.fabric.leaves, record.fabric.spines,
                                record.fabric.cores, record.fabric.optics),
         "events_processed": int(rec.counters.get("events_processed", 0)),
+        "catalog_overrides": override_notes(sc),
     })

@@ -74,6 +74,7 @@ class Summary:
     service_availability: float | None
     fabric: FabricCounts
     events_processed: int
+    catalog_overrides: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:

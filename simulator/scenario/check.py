@@ -20,6 +20,8 @@ from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
 from simulator.domain.yaml_io import join_path
 from simulator.errors import DcsimError, InputError, Problem
+from simulator.scenario.limits import size_problems
+from simulator.scenario.overrides import override_problems
 from simulator.scenario.schema import BuiltinClimate, CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
 
@@ -68,7 +70,8 @@ def _check_overrides(scenario: Scenario, catalog: Catalog) -> list[Problem]:
 
 def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
     """Every cross-reference problem of ``scenario``, in document order."""
-    problems: list[Problem] = _check_overrides(scenario, catalog)
+    problems: list[Problem] = size_problems(scenario) + override_problems(scenario) + _check_overrides(scenario,
+                                                                                                      catalog)
     overridden_nodes = {n.name for n in scenario.catalog.nodes}
     group_gpus: dict[str, int] = {}
     group_domain: dict[str, int] = {}

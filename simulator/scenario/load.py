@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.catalog import SCENARIO_KINDS, Catalog, shipped_catalog
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 from simulator.errors import InputError, Problem, ScenarioError
@@ -123,8 +123,7 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         raise ScenarioError([Problem("", f"a scenario is a mapping with keys site, cluster, workloads, ... "
                                          f"(got {found})", line=doc.lines.get(""))], source)
     scenario = validate_model(Scenario, doc.data, doc.lines, source)
-    catalog = shipped_catalog().with_entries(
-        {kind: list(getattr(scenario.catalog, kind)) for kind in type(scenario.catalog).model_fields})
+    catalog = shipped_catalog().with_entries({kind: list(getattr(scenario.catalog, kind)) for kind in SCENARIO_KINDS})
     problems = check_scenario(scenario, catalog, folder)
     if problems:
         lines = doc.lines

@@ -29,6 +29,7 @@ from simulator.domain.quantities import (
     Count,
     Efficiency,
     Frozen,
+    Kelvin,
     NonNegCount,
     NonNegKgPerJ,
     NonNegSeconds,
@@ -41,7 +42,7 @@ from simulator.domain.quantities import (
     PositiveSeconds,
     PositiveWatts,
     UnitFraction,
-    Usd,
+    at_most,
 )
 from simulator.domain.specs import (
     AcceleratorSpec,
@@ -57,6 +58,14 @@ from simulator.scenario.plan import PlanSpec
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
+# The largest cluster dcsim plans: a million servers (eight million GPUs, some forty times the
+# largest built by 2025). Racks are counts, but the node pool numbers every server.
+MAX_CLUSTER_NODES = 1_000_000
+MAX_NODES_PER_RACK = 1024  # the densest racks hold 18 (NVL72) to 64 servers
+# Money: facility build cost runs $8-15 per watt of IT (Uptime Institute, JLL 2024); item prices
+# reach hundreds of thousands of dollars. Limits a thousand times above keep every total finite.
+MAX_CAPEX_PER_WATT_USD = 10_000.0
+MAX_ITEM_PRICE_USD = 1e10
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -175,9 +184,11 @@ CarbonProfile = Annotated[FlatProfile | SolarDipProfile | CsvProfile, Field(disc
 class Electricity(Frozen):
     """Grid electricity: price and carbon intensity, each a base value times an hourly profile."""
 
-    price: NonNegUsdPerJ = Field(0.08 / 3.6e6, description="Base price, e.g. '$0.08/kWh'.")
+    price: Annotated[NonNegUsdPerJ, at_most(20.0 / 3.6e6, "price_energy")] = Field(
+        0.08 / 3.6e6, description="Base price, e.g. '$0.08/kWh' (at most $20/kWh, as a CSV profile).")
     price_profile: PriceProfile = Field(default_factory=FlatProfile)
-    carbon: NonNegKgPerJ = Field(0.35 / 3.6e6, description="Base intensity, e.g. '350g/kWh'.")
+    carbon: Annotated[NonNegKgPerJ, at_most(2.0 / 3.6e6, "carbon_intensity")] = Field(
+        0.35 / 3.6e6, description="Base intensity, e.g. '350g/kWh' (at most 2000 g/kWh, as a CSV profile).")
     carbon_profile: CarbonProfile = Field(default_factory=FlatProfile)
 
 
@@ -202,6 +213,13 @@ class RackGroup(Frozen):
     power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
     spare_nodes: NonNegCount = Field(0, description="Hot spares among the group's nodes: powered, never scheduled, "
                                                      "swapped in for failed nodes.")
+
+    @field_validator("nodes_per_rack")
+    @classmethod
+    def _rack_size(cls, nodes: int) -> int:
+        if nodes > MAX_NODES_PER_RACK:
+            raise ValueError(f"at most {MAX_NODES_PER_RACK:,} servers per rack")
+        return nodes
 
     @model_validator(mode="after")
     def _spares_fit(self):
@@ -242,6 +260,10 @@ class Cluster(Frozen):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"rack group names must be unique; repeated: {', '.join(dupes)}")
+        nodes = sum(r.count * r.nodes_per_rack for r in racks)
+        if nodes > MAX_CLUSTER_NODES:
+            raise ValueError(f"{nodes:,} servers in all; dcsim plans clusters of at most {MAX_CLUSTER_NODES:,} "
+                             "servers (lower count or nodes_per_rack)")
         return racks
 
 
@@ -300,7 +322,7 @@ class Cooling(Frozen):
 
     chiller: Chiller = Field(default_factory=Chiller)
     economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
-    economiser_band: float = Field(6.0, ge=0.0, le=40.0, description="Degrees C over which free cooling fades out.")
+    economiser_band: Kelvin = Field(6.0, ge=0.0, le=40.0, description="Span over which free cooling fades out.")
     economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
     air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
     liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
@@ -315,10 +337,12 @@ class Costs(Frozen):
 
     server_amortisation_years: float = Field(4.0, gt=0, le=50)
     network_amortisation_years: float = Field(5.0, gt=0, le=50)
-    facility_capex_per_watt: NonNegUsd = Field(10.0, description="Facility build cost per watt of IT capacity.")
+    facility_capex_per_watt: Annotated[NonNegUsd, at_most(MAX_CAPEX_PER_WATT_USD, "money", "per watt")] = Field(
+        10.0, description="Facility build cost per watt of IT capacity.")
     facility_amortisation_years: float = Field(15.0, gt=0, le=60)
     maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
-    price_overrides: dict[str, Usd] = Field(default_factory=dict, description="Catalog item name -> unit price.")
+    price_overrides: dict[str, Annotated[NonNegUsd, at_most(MAX_ITEM_PRICE_USD, "money", "per item")]] = Field(
+        default_factory=dict, description="Catalog item name -> unit price (>= 0).")
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -518,7 +542,13 @@ class Workloads(Frozen):
 
 # ----------------------------------------------------------------------------- catalog overrides
 class CatalogOverrides(Frozen):
-    """Entries added to (or replacing same-named entries of) the shipped catalog for this scenario."""
+    """Entries added to the shipped catalog for this scenario. An entry that shares a name or an
+    alias with a shipped entry replaces it only when ``replace`` names that shipped entry, so a
+    scenario never shadows the catalog by accident; summary.json lists what was added and replaced."""
+
+    replace: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=1000,
+        description="Shipped entries (by name) that this section's entries of the same name replace on purpose.")
 
     accelerators: list[AcceleratorSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)

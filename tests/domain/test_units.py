@@ -28,6 +28,7 @@ ALL_KINDS = [
     "rate",
     "fraction",
     "temperature",
+    "temperature_difference",
     "dimensionless",
 ]
 
@@ -63,6 +64,12 @@ def test_every_documented_kind_is_known():
         ("25C", "temperature", 25.0),
         ("-40F", "temperature", -40.0),
         ("298.15K", "temperature", 25.0),
+        # A difference scales by 5/9 without the 32 F offset: 60 F of swing = 33.33 K, 18 F = 10 K.
+        ("60F", "temperature_difference", 60 * 5 / 9),
+        ("18 degF", "temperature_difference", 10.0),
+        ("10K", "temperature_difference", 10.0),
+        ("10C", "temperature_difference", 10.0),
+        ("7", "temperature_difference", 7.0),
         ("30d", "time", 30 * 86400.0),
         ("5min", "time", 300.0),
         ("1.5h", "time", 5400.0),

@@ -1,8 +1,9 @@
 """The catalog: shipped YAML entries (accelerators, models, nodes, switches, optics, climates,
 calibration profiles), looked up by name or alias, case- and punctuation-insensitively.
 
-A scenario may add or replace entries (its ``catalog:`` section); ``Catalog.with_entries``
-returns a new catalog and never changes the shipped one.
+A scenario may add entries (its ``catalog:`` section), and replace a shipped entry only when it
+names that entry under ``catalog.replace`` (scenario/check.py); ``Catalog.with_entries`` returns
+a new catalog and never changes the shipped one.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ KINDS: dict[str, type[BaseModel]] = {
 # Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
 # calibration data.
 INTERNAL_KINDS = ("calibration", "collectives")
+# Kinds a scenario's ``catalog:`` section may add to.
+SCENARIO_KINDS = tuple(k for k in KINDS if k not in INTERNAL_KINDS)
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
             "optics": "optic", "climates": "climate", "calibration": "calibration profile",
@@ -151,15 +154,23 @@ class Catalog:
         return self.tables["engines"]
 
     def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
-        """A new catalog where ``extra`` entries (already validated) replace same-named ones."""
+        """A new catalog where ``extra`` entries (already validated) replace every entry they
+        share a name or alias with (a scenario may do so only on purpose: see ``shadowed``)."""
         tables = dict(self.tables)
         for kind, entries in extra.items():
             if not entries:
                 continue
-            added = {normalise_name(e.name) for e in entries}
-            kept = [e for e in tables[kind].entries if normalise_name(e.name) not in added]
+            added = {normalise_name(n) for e in entries for n in (e.name, *e.aliases)}
+            kept = [e for e in tables[kind].entries
+                    if not added & {normalise_name(n) for n in (e.name, *e.aliases)}]
             tables[kind] = Table.build(kind, [*kept, *entries])
         return Catalog(tables)
+
+    def shadowed(self, kind: str, entry: Entry) -> list[Entry]:
+        """The entries of ``kind`` here that ``entry`` would replace: every one sharing a name or
+        an alias with it (names compared as ``normalise_name`` does), in catalog order."""
+        names = {normalise_name(n) for n in (entry.name, *entry.aliases)}
+        return [e for e in self.tables[kind].entries if names & {normalise_name(n) for n in (e.name, *e.aliases)}]
 
     def calibration_for(self, name: str, path: str = "") -> dict[str, Any]:
         """A calibration profile with its ``base`` chain resolved into one flat dict."""
