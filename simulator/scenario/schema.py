@@ -407,6 +407,10 @@ class InferenceService(Frozen):
     output_tokens: Count = Field(256, description="Generated tokens per request.")
     max_batch: Count = Field(64, description="Requests in flight per replica (decode batch limit).")
     slo: ServiceSlo = Field(default_factory=ServiceSlo)
+    patience: PositiveSeconds | None = Field(
+        600.0, description="How long a client waits for its first token before giving up (abandoned requests "
+                           "are counted); null: clients never give up. Default: the OpenAI Python client's "
+                           "request timeout, 10 min (openai/_constants.py DEFAULT_TIMEOUT).")
     start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 
