@@ -57,3 +57,32 @@ def _h(value: float, kind: str) -> str:
     from simulator.domain.units import human
 
     return human(value, kind)
+
+
+def print_table(title: str, columns: list[str], rows: list[list[str]], fmt: OutputFormat,
+                numeric: list[bool] | None = None) -> None:
+    """A many-column table: rich in a terminal (cells never cut: long ones fold onto a second
+    line), Markdown with --format md."""
+    numeric = numeric or [False] * len(columns)
+    if fmt == OutputFormat.md:
+        def esc(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        lines = [f"### {title}", "", "| " + " | ".join(esc(c) for c in columns) + " |",
+                 "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+        lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for i, (name, num) in enumerate(zip(columns, numeric, strict=True)):
+        # The first column names the row: kept whole (up to 40 characters) so it stays readable.
+        width = min(max([len(name), *(len(r[i]) for r in rows)]), 40) if i == 0 else None
+        table.add_column(name, justify="right" if num else "left", overflow="fold", min_width=width)
+    for row in rows:
+        table.add_row(*row)
+    # Piped into a file or a CI log there is no terminal to fit: every cell whole, on one line.
+    needed = sum(max([len(c), *(len(r[i]) for r in rows)]) + 3 for i, c in enumerate(columns)) + 1
+    Console(width=None if sys.stdout.isatty() else max(80, needed)).print(table)

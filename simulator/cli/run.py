@@ -15,7 +15,7 @@ import typer
 from simulator.cli.apps import app
 from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt, ScenarioArg
-from simulator.cli.output import OutputFormat, _h, print_json, print_rows
+from simulator.cli.output import OutputFormat, _h, print_json, print_rows, print_table
 from simulator.errors import InputError, Problem
 
 
@@ -139,8 +139,12 @@ def run_cmd(
     if fmt == OutputFormat.md:
         sys.stdout.write(result.markdown())
         return
-    from simulator.report.tables import run_headline_table
+    from simulator.report.tables import run_headline_table, warnings_table
 
     s, c = result.summary_dict, result.costs_dict
     print_rows(f"{s['scenario']}: {_h(s['horizon_s'], 'time')} simulated -> {out}",
-               [(k, v) for k, v in run_headline_table(s, c).rows], OutputFormat.table)
+               [(k, v) for k, v in run_headline_table(s, c, result.services).rows], OutputFormat.table)
+    warnings = warnings_table(s)
+    if warnings.rows:
+        print_table(f"{len(warnings.rows)} warning(s): the numbers above may mislead (docs/outputs.md#warnings)",
+                    list(warnings.columns), [list(r) for r in warnings.rows], OutputFormat.table)

@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 
 from simulator.cli.apps import app
-from simulator.cli.errors import _err, handle_errors
+from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt, ScenarioArg
 from simulator.cli.output import OutputFormat, print_json, print_rows
 from simulator.cli.run import _progress_bar
-from simulator.errors import InputError, Problem
+from simulator.errors import InputError
 
 
 @app.command("sweep")
@@ -67,44 +67,3 @@ def sweep_cmd(
     rows = [(", ".join(f"{k}={row[k]}" for k in axes) or "base",
              "  ".join(f"{c}={row[c]:.4g}" for c in shown if c not in axes)) for row in frame.to_dict("records")]
     print_rows(f"sweep of {len(variants)} variant(s) -> {out}", rows, fmt)
-
-
-@app.command("compare")
-@handle_errors
-def compare_cmd(
-    baseline: Annotated[Path, typer.Argument(help="Baseline JSON (tracked metrics) or a run folder.")],
-    current: Annotated[Path, typer.Argument(help="A run folder written by `dcsim run` (or a metrics JSON).")],
-    tol: Annotated[list[str] | None, typer.Option("--tol", help="Tolerance override METRIC=REL, e.g. pue_mean=0.01 (repeatable).")] = None,
-    update: Annotated[bool, typer.Option("--update", help="Write CURRENT's metrics into BASELINE instead of comparing.")] = False,
-    fmt: FormatOpt = OutputFormat.table,
-):
-    """Compare a run with a baseline; exit 1 when a metric moved beyond its tolerance (CI gate)."""
-    from simulator.report.compare import compare, metrics_of, write_baseline
-
-    now = metrics_of(current)
-    if update:
-        write_baseline(now, baseline)
-        sys.stdout.write(f"wrote {baseline}\n")
-        return
-    tolerances: dict[str, float] = {}
-    for item in tol or []:
-        name, _, value = item.partition("=")
-        try:
-            tolerances[name] = float(value)
-        except ValueError:
-            raise InputError([Problem("--tol", f"expected METRIC=REL (a number), got {item!r}")]) from None
-        if not tolerances[name] >= 0:
-            raise InputError([Problem("--tol", f"tolerance must be >= 0, got {item!r}")])
-    rows = compare(metrics_of(baseline), now, tolerances)
-    failed = [r for r in rows if not r.ok]
-    if fmt == OutputFormat.json:
-        print_json({"ok": not failed, "rows": [{"metric": r.metric, "baseline": r.baseline, "current": r.current,
-                                                 "change": r.change, "tolerance": r.tolerance, "ok": r.ok}
-                                                for r in rows]})
-    else:
-        table = [(r.metric, f"{r.baseline!s:>14} -> {r.current!s:<14} {100 * r.change:+.4f}% "
-                            f"(tol {100 * r.tolerance:g}%) {'ok' if r.ok else 'REGRESSION'}") for r in rows]
-        print_rows(f"compare {baseline} -> {current}", table, fmt)
-    if failed:
-        _err(f"{len(failed)} metric(s) outside tolerance: {', '.join(r.metric for r in failed)}")
-        raise typer.Exit(1)

@@ -14,8 +14,10 @@ import numpy as np
 
 from simulator.domain.specs import AcceleratorSpec, NodeSpec
 
-# Per-sample request counts of a service: arrived, served, met their SLO, backlog at the end.
-REQUEST_COLUMNS = ("requests_arrived", "requests_served", "requests_slo_met", "requests_backlog")
+# Per-sample request counts of a service: arrived, served, met their SLO, backlog at the end,
+# gave up waiting.
+REQUEST_COLUMNS = ("requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
+                   "requests_abandoned")
 
 
 class JobStatus(StrEnum):
@@ -89,6 +91,7 @@ class ServiceRecord:
     requests_arrived: float
     requests_served: float
     requests_backlog: float
+    requests_abandoned: float
     requests_slo_met: float
     ttft_sum_s: float
     tpot_sum_s: float
@@ -98,6 +101,9 @@ class ServiceRecord:
     ttft_p99_s: float
     tpot_p99_s: float
     capacity_per_s: float
+    capacity_nominal_per_s: float   # all replicas, boards at their own power limit (no site cap)
+    peak_demand_per_s: float        # arrival rate x the daily profile's highest hour
+    patience_s: float               # how long clients wait before giving up (inf: never)
     failures: int
     availability: float
     energy_j: float

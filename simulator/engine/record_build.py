@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from simulator.engine.planning import RunPlan
@@ -45,6 +47,12 @@ def job_record(job: JobRun) -> JobRecord:
     )
 
 
+def nominal_capacity_per_s(svc: ServiceRun) -> float:
+    """Requests per second all the service's replicas serve with full batches, every board at its
+    own power limit (the highest tabulated cap): the capacity a planner sized for."""
+    return svc.plan.at_cap(math.inf).capacity_per_s * svc.units
+
+
 def service_record(svc: ServiceRun) -> ServiceRecord:
     per_sample = svc.per_sample.copy()
     per_sample.flags.writeable = False
@@ -66,6 +74,7 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
         requests_arrived=svc.arrived,
         requests_served=svc.served,
         requests_backlog=svc.backlog,
+        requests_abandoned=svc.abandoned,
         requests_slo_met=svc.met,
         ttft_sum_s=svc.ttft_weighted_s,
         tpot_sum_s=svc.tpot_weighted_s,
@@ -75,6 +84,9 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
         ttft_p99_s=svc.ttft_quantile_s(0.99),
         tpot_p99_s=svc.tpot_quantile_s(0.99),
         capacity_per_s=svc.state.capacity_per_s if svc.state is not None else 0.0,
+        capacity_nominal_per_s=nominal_capacity_per_s(svc),
+        peak_demand_per_s=float(svc.config.arrival_rate) * max(svc.config.daily_profile),
+        patience_s=svc.config.patience if svc.config.patience is not None else math.inf,
         failures=svc.failures,
         availability=svc.availability,
         energy_j=svc.energy_j,

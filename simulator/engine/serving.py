@@ -3,13 +3,16 @@ by one. Each sample interval draws its Poisson arrival count; between engine cha
 service is a fluid queue in front of its replicas, whose capacity, batch, time per token, time
 to first token and board power come from the serving plan's load curve at the current power cap
 (costmodel/serving_plan.py: the iteration-level simulation of each replica, tabulated before the
-loop, so the cost per sample never depends on the request rate). Requests are conserved:
-arrived = served + backlog.
+loop, so the cost per sample never depends on the request rate).
 
 Time to first token = the replica's prompt time alone + its wait at that load (the load curve;
 a share ``prefill_share`` of requests waits, exponentially) + backlog wait (Little's law on the
 fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both within
 target.
+
+Abandonment: clients wait at most the service's ``patience``; the queue keeps at most capacity x
+patience requests and the flow above that gives up (costmodel/queueing.py patient_fluid_step),
+so requests are conserved: arrived = served + abandoned + backlog.
 """
 
 from __future__ import annotations
@@ -21,13 +24,13 @@ import numpy as np
 
 from simulator.costmodel.queueing import (
     OperatingPoint,
-    fluid_step,
+    patient_fluid_step,
     quantile_from_exceedance,
     share_within,
     wait_exceedance,
 )
 from simulator.costmodel.serving_plan import ServingPlan
-from simulator.engine.record import ServiceStatus
+from simulator.engine.record import REQUEST_COLUMNS, ServiceStatus
 from simulator.engine.service_plan import ServiceCosts
 from simulator.scenario.schema import InferenceService
 
@@ -68,6 +71,7 @@ class ServiceRun:
     last_t: float = 0.0
     arrived: float = 0.0
     served: float = 0.0
+    abandoned: float = 0.0          # requests that gave up after waiting ``patience``
     met: float = 0.0
     ttft_weighted_s: float = 0.0    # sum over served requests of their mean TTFT
     tpot_weighted_s: float = 0.0
@@ -80,12 +84,12 @@ class ServiceRun:
     failures: int = 0
     replica_s: float = 0.0          # replica-seconds placed
     replica_up_s: float = 0.0       # of which serving
-    per_sample: np.ndarray = field(init=False, repr=False)   # [sample, (arrived, served, met, backlog)]
+    per_sample: np.ndarray = field(init=False, repr=False)   # [sample, REQUEST_COLUMNS]
     ttft_exceed: np.ndarray = field(init=False, repr=False)  # served requests slower than each grid latency
     tpot_exceed: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        self.per_sample = np.zeros((self.n_samples, 4))
+        self.per_sample = np.zeros((self.n_samples, len(REQUEST_COLUMNS)))
         self.ttft_exceed = np.zeros(len(LATENCY_GRID_S))
         self.tpot_exceed = np.zeros(len(LATENCY_GRID_S))
 
@@ -159,10 +163,12 @@ class ServiceRun:
         if self.status == ServiceStatus.RUNNING:
             self.replica_s += self.units * dt
             self.replica_up_s += self.replicas_up * dt
-        step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)
+        patience = self.config.patience if self.config.patience is not None else math.inf
+        step = patient_fluid_step(self.backlog, self.arrival_per_s, capacity, dt, patience)
         arrived = self.arrival_per_s * dt
         self.backlog = step.backlog_end
         self.arrived += arrived
+        self.abandoned += step.abandoned
         met = 0.0
         if step.served > 0:
             state = self.state
@@ -175,7 +181,9 @@ class ServiceRun:
             mean_wait, p_wait = ((prefill_wait + queue_wait, 1.0) if queue_wait > 0
                                  else (prefill_wait, state.point.prefill_share))
             within = share_within(budget, mean_wait, p_wait)
-            self.ttft_exceed += step.served * wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
+            exceed = wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
+            # A served request waited at most the patience (a client waiting longer gave up).
+            self.ttft_exceed += step.served * np.where(patience > LATENCY_GRID_S, exceed, 0.0)
             self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S).astype(float)
             tpot_ok = state.point.tpot_s <= self.config.slo.tpot
             met = step.served * within * tpot_ok
@@ -188,3 +196,4 @@ class ServiceRun:
         if 0 <= row < self.n_samples:
             self.per_sample[row, :3] += (arrived, step.served, met)
             self.per_sample[row, 3] = self.backlog
+            self.per_sample[row, 4] += step.abandoned

@@ -8,6 +8,7 @@ import pandas as pd
 
 from simulator.engine.record import RunRecord
 from simulator.report.results import FabricCounts, Summary
+from simulator.report.warnings import run_warnings
 from simulator.scenario.overrides import override_notes
 from simulator.scenario.schema import Scenario
 
@@ -25,22 +26,27 @@ def _weighted_goodput(jobs: pd.DataFrame, horizon_s: float) -> float | None:
 
 
 def _services_summary(services: pd.DataFrame | None, horizon_s: float) -> dict:
-    """Request totals over all inference services; SLO attainment is None when none was served,
+    """Request totals over all inference services; SLO attainment (overall, and the worst
+    service's) is None when none was served,
     availability (weighted by each service's placed replica-time) None when none was placed."""
     if services is None or not len(services):
         return {"services_total": 0, "requests_arrived": 0.0, "requests_served": 0.0, "requests_backlog": 0.0,
-                "slo_attainment": None, "tokens_generated": 0.0, "service_availability": None}
+                "requests_abandoned": 0.0, "slo_attainment": None, "slo_attainment_min": None,
+                "tokens_generated": 0.0, "service_availability": None}
     placed = services["replicas"].to_numpy() * (horizon_s - services["start_s"].to_numpy())
     up = services["availability"].to_numpy()
     mask = np.isfinite(placed) & np.isfinite(up) & (placed > 0)
     served = float(services["requests_served"].sum())
     met = float((services["slo_attainment"].fillna(0.0) * services["requests_served"]).sum())
+    attained = services["slo_attainment"].dropna()
     return {
         "services_total": len(services),
         "requests_arrived": float(services["requests_arrived"].sum()),
         "requests_served": served,
         "requests_backlog": float(services["requests_backlog"].sum()),
+        "requests_abandoned": float(services["requests_abandoned"].sum()),
         "slo_attainment": met / served if served > 0 else None,
+        "slo_attainment_min": float(attained.min()) if len(attained) else None,
         "tokens_generated": float(services["tokens_generated"].sum()),
         "service_availability": float(np.sum(up[mask] * placed[mask]) / np.sum(placed[mask])) if mask.any() else None,
     }
@@ -96,4 +102,5 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
                                record.fabric.cores, record.fabric.optics),
         "events_processed": int(rec.counters.get("events_processed", 0)),
         "catalog_overrides": override_notes(sc),
+        "warnings": run_warnings(sc, record, timeseries["facility_power_w"].to_numpy()),
     })

@@ -15,13 +15,14 @@ TIMESERIES_COLUMNS = (
     "other_power_w", "facility_power_w", "power_envelope_w", "pue", "ambient_c", "gpu_utilization",
     "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
     "queued_jobs", "requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
+    "requests_abandoned",
 )
 
 SERVICE_COLUMNS = (
     "service", "model", "replicas", "gpus", "start_s", "arrival_rate_per_s", "requests_arrived",
-    "requests_served", "requests_backlog", "slo_attainment", "ttft_mean_s", "ttft_p50_s", "ttft_p99_s",
-    "tpot_mean_s", "tpot_p99_s",
-    "tokens_generated", "capacity_per_s", "failures", "availability", "energy_j", "status",
+    "requests_served", "requests_abandoned", "requests_backlog", "slo_attainment", "ttft_mean_s", "ttft_p50_s",
+    "ttft_p99_s", "tpot_mean_s", "tpot_p99_s", "tokens_generated", "capacity_per_s", "capacity_nominal_per_s",
+    "peak_demand_per_s", "headroom", "failures", "availability", "energy_j", "status",
     "engine", "precision", "kv_precision", "kv_cache_tokens", "batch_mean", "preemptions", "prefix_cache_hit",
     "tokens_per_step", "disaggregated",
 )
@@ -91,6 +92,12 @@ def progress_frame(record: RunRecord) -> pd.DataFrame:
     return pd.DataFrame(list(record.progress), columns=["t_s", "job", "tokens_done", "clock_fraction"])
 
 
+def headroom(peak_demand_per_s: float, capacity_per_s: float) -> float:
+    """1 - peak demand / capacity: the share of capacity left at the busiest hour (negative when
+    the peak exceeds the capacity; NaN without capacity)."""
+    return 1.0 - peak_demand_per_s / capacity_per_s if capacity_per_s > 0 else float("nan")
+
+
 def services_frame(record: RunRecord) -> pd.DataFrame:
     """One row per inference service, in scenario order; latencies are means over served requests."""
     rows = []
@@ -105,6 +112,7 @@ def services_frame(record: RunRecord) -> pd.DataFrame:
             "arrival_rate_per_s": svc.arrival_rate_per_s,
             "requests_arrived": svc.requests_arrived,
             "requests_served": served,
+            "requests_abandoned": svc.requests_abandoned,
             "requests_backlog": svc.requests_backlog,
             "slo_attainment": svc.requests_slo_met / served if served > 0 else float("nan"),
             "ttft_mean_s": svc.ttft_sum_s / served if served > 0 else float("nan"),
@@ -114,6 +122,9 @@ def services_frame(record: RunRecord) -> pd.DataFrame:
             "tpot_p99_s": svc.tpot_p99_s,
             "tokens_generated": served * svc.output_tokens,
             "capacity_per_s": svc.capacity_per_s,
+            "capacity_nominal_per_s": svc.capacity_nominal_per_s,
+            "peak_demand_per_s": svc.peak_demand_per_s,
+            "headroom": headroom(svc.peak_demand_per_s, svc.capacity_nominal_per_s),
             "failures": svc.failures,
             "availability": svc.availability,
             "energy_j": svc.energy_j,

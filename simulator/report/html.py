@@ -26,6 +26,7 @@ from simulator.report.tables import (
     jobs_table,
     reliability_table,
     services_table,
+    warnings_table,
 )
 
 ALT_TEXT = {
@@ -89,11 +90,15 @@ def _table_html(table: Table, css_class: str) -> str:
     return out
 
 
-def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object]) -> str:
-    """The headline table, then the reliability block under its own small heading (the page
-    template has one slot for the headline section)."""
+def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
+                   services: pd.DataFrame | None = None) -> str:
+    """The run's warnings (when it has any), the headline table, then the reliability block under
+    its own small heading (the page template has one slot for the headline section)."""
+    warnings = warnings_table(summary)
+    head = ["<h3>Warnings</h3>", _table_html(warnings, "warnings")] if warnings.rows else []
     return "\n".join([
-        _table_html(headline_table(summary, costs), "headline"),
+        *head,
+        _table_html(headline_table(summary, costs, services), "headline"),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
     ])
@@ -165,7 +170,7 @@ def render_html(
     return _template().substitute(
         title=html.escape(title),
         meta=html.escape(meta),
-        headline=_headline_html(summary, costs),
+        headline=_headline_html(summary, costs, services),
         site_figures="\n".join(site),
         jobs=_table_html(jobs_table(jobs, costs), "jobs"),
         jobs_figures=_figure_html(figures.job_progress(jobs, progress, horizon_s),

@@ -19,6 +19,7 @@ from simulator.report.tables import (
     jobs_table,
     reliability_table,
     services_table,
+    warnings_table,
 )
 
 _SPECIAL = "\\`*[]<>|"
@@ -49,10 +50,13 @@ def render_markdown(
 ) -> str:
     """The summary as Markdown text ending in a newline; the inference services section only
     when ``services`` has rows."""
-    sections = [
-        f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}",
+    warnings = warnings_table(summary)
+    sections = [f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}"]
+    if warnings.rows:
+        sections += ["## Warnings", _table_markdown(warnings)]
+    sections += [
         "## Headline",
-        _table_markdown(headline_table(summary, costs)),
+        _table_markdown(headline_table(summary, costs, services)),
         "## Reliability",
         _table_markdown(reliability_table(summary)),
         "## Costs",

@@ -33,6 +33,17 @@ class FabricCounts:
 
 
 @dataclass(frozen=True)
+class RunWarning:
+    """Something that makes a run's headline numbers misleading (report/warnings.py): ``kind``
+    (a stable word for scripts, e.g. ``service-saturated``), ``subject`` (the service, job or
+    ``site``) and a ``message`` for people."""
+
+    kind: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Summary:
     """summary.json: energies are sums of interval-mean power x interval (J); PUE is facility /
     IT energy; fractions are 0-1."""
@@ -75,14 +86,20 @@ class Summary:
     fabric: FabricCounts
     events_processed: int
     catalog_overrides: list[str] = field(default_factory=list)
+    requests_abandoned: float = 0.0
+    slo_attainment_min: float | None = None
+    warnings: tuple[RunWarning, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:
         """A summary read back from summary.json (its keys exactly)."""
-        return cls(**{**data, "fabric": FabricCounts(**data["fabric"])})
+        return cls(**{**data, "fabric": FabricCounts(**data["fabric"]),
+                      "warnings": tuple(RunWarning(**w) for w in data.get("warnings", ()))})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["warnings"] = list(out["warnings"])
+        return out
 
     def to_json(self) -> str:
         return dumps(self.to_dict())

@@ -66,9 +66,47 @@ def services_headline_rows(
     )
 
 
-def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | None = None) -> Table:
+def per_service_rows(services: pd.DataFrame | None) -> tuple[tuple[str, str], ...]:
+    """One headline row per inference service (the first MAX_SERVICE_ROWS): its own SLO
+    attainment, p99 time to first token and abandoned requests, so a mean over services cannot
+    hide one that fails."""
+    if services is None or not len(services):
+        return ()
+    rows = []
+    for svc in services.head(MAX_SERVICE_ROWS).to_dict("records"):
+        g = svc.get
+        text = f"{fmt_fraction(g('slo_attainment'))}, p99 TTFT {fmt_duration(g('ttft_p99_s'))}"
+        abandoned = finite(g("requests_abandoned"))
+        if abandoned:
+            text += f", {fmt_si(abandoned)} gave up"
+        rows.append((f"SLO attainment: {fmt_text(g('service'))}", text))
+    return tuple(rows)
+
+
+def warning_rows(summary: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """summary.json ``warnings`` as ("warning: KIND", message) rows (none for a clean run)."""
+    found = summary.get("warnings")
+    if not isinstance(found, list | tuple):
+        return ()
+    rows = []
+    for w in found:
+        item = w if isinstance(w, Mapping) else getattr(w, "__dict__", {})
+        rows.append((f"warning: {fmt_text(item.get('kind'))}", fmt_text(item.get("message"))))
+    return tuple(rows)
+
+
+def warnings_table(summary: Mapping[str, object]) -> Table:
+    """The run's warnings (report/warnings.py) as (warning, message) rows."""
+    rows = warning_rows(summary)
+    return Table(("warning", "what it means"), tuple((k.removeprefix("warning: "), v) for k, v in rows),
+                 (False, False), "" if rows else "No warnings.")
+
+
+def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | None = None,
+                   services: pd.DataFrame | None = None) -> Table:
     """summary.json as (quantity, value) rows with units; with inference services, their rows
-    (services_headline_rows, priced from costs.json) follow the training rows."""
+    (services_headline_rows, priced from costs.json, then one SLO row per service) follow the
+    training rows."""
     s = summary.get
     finished, total = fmt_count(s("jobs_finished")), fmt_count(s("jobs_total"))
     rows = (
@@ -92,14 +130,17 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
         ("training jobs finished", f"{finished} of {total}"),
         ("tokens trained", fmt_tokens(s("tokens_trained"))),
         *services_headline_rows(summary, costs),
+        *per_service_rows(services),
         ("simulation events", fmt_count(s("events_processed"))),
     )
     return Table(("quantity", "value"), rows, (False, True))
 
 
-def run_headline_table(summary: Mapping[str, object], costs: Mapping[str, object]) -> Table:
+def run_headline_table(summary: Mapping[str, object], costs: Mapping[str, object],
+                       services: pd.DataFrame | None = None) -> Table:
     """The short table ``dcsim run`` prints when it finishes: energy, power against the
-    envelope, utilisation, training and serving throughput, money, carbon and reliability."""
+    envelope, utilisation, training and serving throughput (with one SLO row per service), money,
+    carbon and reliability (the warnings follow it: ``warnings_table``)."""
     s = summary.get
     rows = (
         ("facility energy", fmt_energy(s("facility_energy_j"))),
@@ -110,6 +151,7 @@ def run_headline_table(summary: Mapping[str, object], costs: Mapping[str, object
         ("training jobs finished", f"{fmt_count(s('jobs_finished'))} of {fmt_count(s('jobs_total'))}"),
         ("tokens trained", fmt_tokens(s("tokens_trained"))),
         *services_headline_rows(summary, costs),
+        *per_service_rows(services),
         ("energy cost", fmt_usd(s("energy_cost_usd"))),
         ("total cost", fmt_usd(costs.get("total_usd"))),
         ("per GPU-hour", fmt_usd(costs.get("usd_per_gpu_hour"))),

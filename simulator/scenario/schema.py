@@ -494,6 +494,10 @@ class InferenceService(Frozen):
     speculative: Speculative | None = Field(None, description="Speculative decoding.")
     disaggregation: Disaggregation | None = Field(None, description="Separate prefill and decode pools.")
     slo: ServiceSlo = Field(default_factory=ServiceSlo)
+    patience: PositiveSeconds | None = Field(
+        600.0, description="How long a client waits for its first token before giving up (abandoned requests "
+                           "are counted); null: clients never give up. Default: the OpenAI Python client's "
+                           "request timeout, 10 min (openai/_constants.py DEFAULT_TIMEOUT).")
     start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 

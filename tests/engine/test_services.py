@@ -52,10 +52,11 @@ def test_light_load_serves_every_request_within_slo():
 
 
 def test_overload_serves_at_capacity_and_queues_the_rest():
-    world = World(api.load_scenario(service_scenario("500/s")))
+    # Clients that never give up (patience: null): the queue only grows.
+    world = World(api.load_scenario(service_scenario("500/s", patience=None)))
     capacity = full_capacity_per_s(world)
     assert capacity < 500
-    r = api.simulate(service_scenario("500/s"))
+    r = api.simulate(service_scenario("500/s", patience=None))
     svc = r.services.iloc[0]
     assert svc["capacity_per_s"] == pytest.approx(capacity, rel=1e-9)
     assert svc["requests_served"] == pytest.approx(capacity * 6 * HOUR, rel=1e-9)
@@ -153,7 +154,7 @@ def test_latency_percentiles_match_the_closed_form_at_light_load():
 
 
 def test_overloaded_percentiles_grow_with_the_backlog():
-    svc = api.simulate(service_scenario("500/s")).services.iloc[0]
+    svc = api.simulate(service_scenario("500/s", patience=None)).services.iloc[0]
     # The backlog grows linearly, so queueing time spreads from ~0 to its largest value: the
     # median is well below the p99, and the p99 is hours.
     assert svc["ttft_p50_s"] < svc["ttft_p99_s"]
@@ -186,12 +187,15 @@ def test_a_failed_node_stops_its_replicas_for_the_reload_when_a_free_node_is_the
     assert svc["failures"] >= 2
     assert svc["availability"] == pytest.approx(1 - svc["failures"] * 600 / (3 * 86400), rel=1e-9)
     assert r.summary_dict["failures"] == svc["failures"]
-    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"])
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_abandoned"]
+                                                    + svc["requests_backlog"])
 
 
 def test_without_a_replacement_replicas_wait_for_the_repair():
     # One node, no spare: each failure costs the repair (4 h) and then the reload (10 min).
-    r = api.simulate(failing_service(nodes=1, repair="4h"))
+    sc = failing_service(nodes=1, repair="4h")
+    sc["workloads"]["inference"][0]["patience"] = None
+    r = api.simulate(sc)
     svc = r.services.iloc[0]
     assert svc["failures"] >= 1
     down_s = svc["failures"] * (4 * 3600 + 600)
@@ -236,3 +240,33 @@ def test_deployment_choices_reach_the_report(tmp_path):
     assert split["requests_served"] == pytest.approx(split["requests_arrived"], rel=1e-6)
     # The mean output of the lengths file.
     assert split["tokens_generated"] == pytest.approx(split["requests_served"] * 160)
+def test_clients_give_up_after_their_patience():
+    """Overload with a one-minute patience: the queue holds at most capacity x 60 s, the rest of
+    the arrivals give up, and no served request waited longer than its patience."""
+    world = World(api.load_scenario(service_scenario("500/s", patience="1min")))
+    capacity = full_capacity_per_s(world)
+    r = api.simulate(service_scenario("500/s", patience="1min"))
+    svc = r.services.iloc[0]
+    assert svc["requests_served"] == pytest.approx(capacity * 6 * HOUR, rel=1e-9)
+    assert svc["requests_backlog"] == pytest.approx(capacity * 60.0, rel=1e-9)
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_abandoned"]
+                                                    + svc["requests_backlog"], rel=1e-12)
+    assert r.timeseries["requests_backlog"].max() <= capacity * 60.0 * (1 + 1e-12)
+    assert r.timeseries["requests_abandoned"].sum() == pytest.approx(svc["requests_abandoned"], rel=1e-12)
+    assert svc["ttft_p99_s"] <= 60.0 * 1.047   # the latency grid has 50 points a decade (4.7% steps)
+    assert r.summary_dict["requests_abandoned"] == pytest.approx(svc["requests_abandoned"])
+    kinds = {w["kind"] for w in r.summary_dict["warnings"]}
+    assert {"service-saturated", "requests-abandoned", "service-slo"} <= kinds
+
+
+def test_an_outage_with_patient_clients_loses_the_requests_of_the_outage():
+    # One node, no spare, default patience (10 min): while no replica is up every arrival gives
+    # up, so nothing piles up for after the repair.
+    r = api.simulate(failing_service(nodes=1, repair="4h"))
+    svc = r.services.iloc[0]
+    assert svc["failures"] >= 1
+    down_s = (1 - svc["availability"]) * 3 * 86400
+    # 20 requests/s for the time down (Poisson: within 5 sd), plus at most the queue of the moment.
+    expected = 20.0 * down_s
+    assert abs(svc["requests_abandoned"] - expected) < 5 * np.sqrt(expected) + 20.0 * 600
+    assert r.timeseries["requests_backlog"].max() < 20 * 600
