@@ -103,14 +103,33 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
 
     site = SitePower(sc, groups, fabric.power_w)
-    problems = site.ups_problems() + site.idle_problems(float(np.max(ambient)))
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
+    busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction)
+    problems = site.ups_problems() + site.idle_problems(float(np.max(ambient)), busy, serving_w)
     problems += planner.problems
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, fabric, ambient, price, carbon, site, failures, jobs, services)
+
+
+def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner,
+                   floor_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the accelerators inference services hold (their hosts stay busy) and what their
+    boards draw above idle at their peak demand on the lowest power cap. Services are never
+    paused, so this is the least the site draws with them up."""
+    busy = np.zeros(len(planner.groups))
+    serving_w = np.zeros(len(planner.groups))
+    for s in services:
+        group = planner.group_for(s.config)
+        cap_w = min(floor_fraction * group.accel.tdp, group.rack_gpu_cap_w())
+        curve = s.plan.at_cap(cap_w)
+        peak = float(s.config.arrival_rate) * max(s.config.daily_profile)
+        board_w = curve.point(peak / max(s.costs.units, 1))[1]
+        busy[group.index] += s.config.gpus
+        serving_w[group.index] += s.config.gpus * max(board_w - group.accel.idle_power, 0.0)
+    return busy, serving_w
 
 
 class _WorkloadPlanner:

@@ -57,9 +57,16 @@ class SitePower:
             "facility_power_w": float(chain["facility_w"]),
         }
 
-    def idle_breakdown(self, ambient_c: float) -> dict[str, float]:
+    def idle_breakdown(self, ambient_c: float, busy_gpus: np.ndarray | None = None,
+                       serving_w: np.ndarray | None = None) -> dict[str, float]:
+        """Every accelerator idle; the hosts idle too but for those of ``busy_gpus`` per group
+        (inference services hold their nodes busy whatever their load), and ``serving_w`` per
+        group drawn above idle by the services' boards."""
         accel = np.array([g.gpus_total * g.accel.idle_power for g in self.groups])
-        hosts = np.array([g.nodes_total * g.node.host_idle_power for g in self.groups])
+        if serving_w is not None:
+            accel = accel + serving_w
+        busy = np.zeros(len(self.groups)) if busy_gpus is None else busy_gpus
+        hosts = np.array([g.host_power_w(float(busy[g.index])) for g in self.groups])
         return self.breakdown(accel, hosts, ambient_c)
 
     def ups_problems(self) -> list[Problem]:
@@ -81,11 +88,16 @@ class SitePower:
                                               f"the UPS carries, {human(load, 'power')} (every accelerator at TDP "
                                               "with its host and the network, after PDU losses)")]
 
-    def idle_problems(self, hottest_c: float) -> list[Problem]:
+    def idle_problems(self, hottest_c: float, busy_gpus: np.ndarray | None = None,
+                      serving_w: np.ndarray | None = None) -> list[Problem]:
         """The idle cluster alone exceeding the envelope on the hottest hour (checked before a run
-        and by ``dcsim validate``)."""
-        idle = self.idle_breakdown(hottest_c)["facility_power_w"]
+        and by ``dcsim validate``), with the hosts of the services' nodes busy: power capping
+        can neither idle them nor pause a service."""
+        idle = self.idle_breakdown(hottest_c, busy_gpus, serving_w)["facility_power_w"]
         if idle <= self.envelope_w:
             return []
         return [Problem("site.power_envelope", f"{human(self.envelope_w, 'power')} is below the idle facility load "
-                                               f"of {human(idle, 'power')} at the hottest hour ({hottest_c:.1f} C)")]
+                                               f"of {human(idle, 'power')} at the hottest hour ({hottest_c:.1f} C)"
+                                               + (", the inference services at their peak demand on the "
+                                                  "lowest power cap"
+                                                  if busy_gpus is not None and busy_gpus.any() else ""))]
