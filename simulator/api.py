@@ -370,5 +370,5 @@ def simulate(scenario, progress=None) -> Result:
     jobs = jobs_frame(record)
     services = services_frame(record)
     summary = summary_report(loaded.scenario, record, timeseries, jobs, services)
-    costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services)
+    costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services, timeseries)
     return Result(loaded, summary, costs, timeseries, jobs, progress_frame(record), services, record=record)

@@ -34,6 +34,10 @@ Usd = _quantity("money")
 UsdPerJ = _quantity("price_energy")
 UsdPerS = _quantity("price_time")
 KgPerJ = _quantity("carbon_intensity")
+Volume = _quantity("volume")
+VolumeRate = _quantity("volume_rate")
+UsdPerM3 = _quantity("price_volume")
+UsdPerW = _quantity("price_power")
 PerS = _quantity("rate")
 Celsius = Annotated[_quantity("temperature"), Field(ge=-273.15, le=10_000)]  # a temperature or a difference
 Fraction = _quantity("fraction")
@@ -56,6 +60,27 @@ Efficiency = Annotated[Fraction, Field(gt=0, le=1)]
 Count = Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
 NonNegCount = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 BigCount = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+
+
+def _temperature_difference(value):
+    """A temperature difference: a number, or a string in K or C (both the same size of degree)."""
+    if isinstance(value, str):
+        text = value.strip()
+        for unit in ("degC", "°C", "K", "C"):
+            if text.endswith(unit):
+                text = text[: -len(unit)].strip()
+                break
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"expected a temperature difference such as '5K' or 5, got {value!r}") from None
+    return value
+
+
+TemperatureDifference = Annotated[
+    float, BeforeValidator(_temperature_difference),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
+                    "description": "A temperature difference; a number in K or a string such as '5K', '5C'."})]
 
 
 class Frozen(BaseModel):

@@ -23,8 +23,9 @@ from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
-from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.fabric import FabricSize
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
 from simulator.engine.site_power import SitePower
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
@@ -65,7 +66,10 @@ class RunPlan:
     streams: dict[str, np.random.SeedSequence]
     groups: list[Group]
     fabric: FabricSize
+    networks: NetworkPlan
+    support: SupportServers
     ambient_c: np.ndarray
+    wet_bulb_c: np.ndarray
     price_usd_per_j: np.ndarray
     carbon_kg_per_j: np.ndarray
     site: SitePower
@@ -84,28 +88,29 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in streams.items()}}
 
     groups = build_groups(sc.cluster.racks, loaded.catalog)
-    endpoints = sum(g.nodes_total * g.node.nics for g in groups)
-    nic_bw = max((g.node.nic_bw for g in groups), default=50e9)
-    nics = max((g.node.nics for g in groups), default=8)
-    fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, loaded.catalog, nics)
+    support = build_support(sc.cluster, sum(g.gpus_total for g in groups), loaded.catalog)
+    networks = plan_networks(sc.cluster, groups, support, loaded.catalog)
 
     hours = math.ceil(sim.horizon / HOUR_S) + 1
     args = (hours, sim.start_day_of_year, sim.start_hour)
     ambient = profiles.hourly_temperature_c(sc.site.climate, *args, np.random.default_rng(streams["climate"]),
                                             loaded.catalog, loaded.base_dir)
+    wet_bulb = profiles.hourly_wet_bulb_c(sc.site.climate, ambient, sim.start_day_of_year, sim.start_hour,
+                                          loaded.catalog, loaded.base_dir)
     price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
     carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
 
-    site = SitePower(sc, groups, fabric.power_w)
-    problems = site.idle_problems(float(np.max(ambient)))
+    site = SitePower(sc, groups, networks, support, ambient, wet_bulb, loaded.catalog)
+    problems = site.idle_problems()
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
     problems += planner.problems
     if problems:
         raise ScenarioError(problems, loaded.source)
-    return RunPlan(loaded, seeds, streams, groups, fabric, ambient, price, carbon, site, failures, jobs, services)
+    return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
+                   carbon, site, failures, jobs, services)
 
 
 class _WorkloadPlanner:

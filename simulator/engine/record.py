@@ -105,7 +105,60 @@ class GroupRecord:
     accel: AcceleratorSpec
     nodes_total: int
     gpus_total: int
-    peak_power_w: float
+    peak_power_w: float           # accelerators at TDP and hosts at full load (fans not included)
+    racks: int = 0
+    cooling: str = "air"
+    peak_fan_w: float = 0.0       # its servers' fans at full load
+
+
+@dataclass(frozen=True)
+class NetworkItem:
+    """One line of a network's bill of materials."""
+
+    network: str          # compute, storage, frontend, oob
+    kind: str             # switch, optic (switch end), node-optic (in a server's cage), cable, nic
+    name: str             # catalog entry
+    count: int
+    unit_power_w: float   # 0 for NICs and node-end optics (their power is inside their server's)
+    unit_price_usd: float
+
+    @property
+    def power_w(self) -> float:
+        return self.count * self.unit_power_w
+
+    @property
+    def price_usd(self) -> float:
+        return self.count * self.unit_price_usd
+
+
+@dataclass(frozen=True)
+class SupportRecord:
+    """Support servers of one catalog model, as built."""
+
+    name: str
+    role: str
+    count: int
+    power_w: float        # typical draw of one
+    max_power_w: float
+    price_usd: float      # one
+
+
+@dataclass(frozen=True)
+class DesignRecord:
+    """The design (peak) loads the site was sized for, and its cooling loops."""
+
+    peak_it_w: float              # every GPU at TDP, hosts and fans at full load, support at max
+    air_heat_w: float             # heat the air plant must reject at that load
+    liquid_heat_w: float          # heat the liquid plant must reject at that load
+    ups_capacity_w: float
+    air_plant: str                # plant type of each loop
+    liquid_plant: str
+    peak_facility_w: float = 0.0  # the peak load in the worst hour of the run (generator sizing)
+    room_heat_w: float = 0.0      # heat the room air handlers move
+    plate_heat_w: float = 0.0     # direct-liquid (cold plate) heat through CDUs
+    immersion_heat_w: float = 0.0
+    air_chiller_w: float = 0.0    # chiller capacity each loop needs (its worst hour), before redundancy
+    liquid_chiller_w: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +172,8 @@ class FabricRecord:
     switches: int
     optics: int
     power_w: float
+    items: tuple[NetworkItem, ...] = ()          # every network's bill of materials
+    networks: dict[str, tuple[int, int, int, int]] | None = None   # name -> (tiers, leaves, spines, cores)
 
 
 @dataclass(frozen=True)
@@ -143,6 +198,8 @@ class RunRecord:
     progress: tuple[tuple[float, str, float, float], ...]
     jobs: tuple[JobRecord, ...]
     services: tuple[ServiceRecord, ...]
+    support: tuple[SupportRecord, ...] = ()
+    design: DesignRecord | None = None
 
     @property
     def samples(self) -> int:

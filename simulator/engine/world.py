@@ -78,22 +78,21 @@ class World:
         self._service_power_w: dict[str, float] = {}
 
     # ------------------------------------------------------------------ power
-    def _ambient_now(self) -> float:
-        ambient = self.plan.ambient_c
-        return float(ambient[min(int(self.env.now // HOUR_S), len(ambient) - 1)])
+    def _hour_now(self) -> int:
+        return min(int(self.env.now // HOUR_S), len(self.plan.ambient_c) - 1)
 
     def _power_allows(self, job: JobRun, group: Group) -> bool:
-        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._ambient_now())
+        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now())
 
     def update(self) -> None:
         """Recompute caps, job rates and the power breakdown after any change."""
         now = self.env.now
-        ambient = self._ambient_now()
+        hour = self._hour_now()
         self._integrate_jobs(now)
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
         for job, share in zip(self.running, shares, strict=True):
             job.network_share = share
-        fraction, paused = self.power.choose_cap(ambient)
+        fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
             step, power, clock = job.plan.at_power(self.power.cap_w(self.groups[job.group], fraction),
@@ -104,7 +103,8 @@ class World:
             if svc.status != ServiceStatus.PENDING:
                 svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(), ambient)
+        active = self.power.active_gpus()
+        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
         power = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
         busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
@@ -276,7 +276,7 @@ class World:
                 continue
             for group in eligible_groups(self.groups, svc.config.rack_group, svc.gpus):
                 if self.pool.fits(group, svc.gpus) and \
-                        self.power.admits((group, svc.gpus, svc.plan.peak_power_w), self._ambient_now()):
+                        self.power.admits((group, svc.gpus, svc.plan.peak_power_w), self._hour_now()):
                     svc.group = group.index
                     svc.nodes = group.nodes_for(svc.gpus)
                     svc.node_ids = self.pool.take(group, svc.nodes)
@@ -352,6 +352,7 @@ class World:
         h = min(int(t // HOUR_S), len(plan.ambient_c) - 1)
         env = np.zeros(len(ENV_COLUMNS))
         env[ENV_COLUMNS.index("ambient_c")] = plan.ambient_c[h]
+        env[ENV_COLUMNS.index("wet_bulb_c")] = plan.wet_bulb_c[h]
         env[ENV_COLUMNS.index("price_usd_per_j")] = plan.price_usd_per_j[h]
         env[ENV_COLUMNS.index("carbon_kg_per_j")] = plan.carbon_kg_per_j[h]
         env[ENV_COLUMNS.index("power_envelope_w")] = plan.site.envelope_w

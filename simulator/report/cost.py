@@ -1,6 +1,14 @@
-"""Money: capex by item and its amortisation over the horizon, energy and maintenance opex,
-and unit costs ($/GPU-hour, $/million tokens, $ per training run).
+"""Money: capex by item and its amortisation over the horizon, energy, water and maintenance
+opex, unit costs ($/GPU-hour, $/million tokens, $ per training run), and the rental bill for
+the same work.
 
+Capex items (each with quantity, unit price and source in ``capex_items``):
+- servers: accelerator nodes at their catalog price, less the NICs counted under network;
+- support: storage, management, fabric-manager and login servers;
+- network: every network's switches, transceivers, cables and NICs (engine/networks.py);
+- facility: building and white space, electrical (switchgear, UPS and generators at their
+  redundancy, distribution) and cooling by technology (catalog facility_costs), or one
+  ``facility_capex_per_watt`` price when the scenario gives one.
 Straight-line amortisation: an item costing C over Y years charges C * horizon / Y to a run.
 Maintenance is a yearly share of capex. Energy is priced hour by hour (Recorder).
 """
@@ -11,31 +19,55 @@ import numpy as np
 
 from simulator.domain.catalog import Catalog
 from simulator.engine.record import RunRecord
+from simulator.report.facility_capex import facility_items
 from simulator.scenario.schema import Scenario
 
 YEAR_S = 365.0 * 86400.0
+CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facility_electrical", "facility_cooling")
 
 
 def _price(name: str, default: float, overrides: dict[str, float]) -> float:
     return float(overrides.get(name, default))
 
 
-def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[str, float]:
-    """Purchase cost by item: servers (with accelerators), network, facility."""
-    sc = scenario
-    overrides = sc.costs.price_overrides
-    servers = 0.0
+def capex_items(scenario: Scenario, catalog: Catalog, record: RunRecord) -> list[dict]:
+    """Every purchased item: category, name, quantity, unit price (USD), total, source."""
+    overrides = scenario.costs.price_overrides
+    items = []
+    nic_usd = 0.0
+    for item in record.fabric.items:
+        price = _price(item.name, item.unit_price_usd, overrides)
+        source = (catalog.nics.get(item.name) if item.kind == "nic" else
+                  catalog.switches.get(item.name) if item.kind == "switch" else catalog.optics.get(item.name)).source
+        items.append({"category": "network", "item": f"{item.network} {item.kind}: {item.name}",
+                      "quantity": float(item.count), "unit_usd": price, "usd": price * item.count, "source": source})
+        if item.kind == "nic":
+            nic_usd += price * item.count
     for g in record.groups:
-        servers += g.nodes_total * _price(g.node.name, g.node.price, overrides)
-    fabric = record.fabric
-    switch = catalog.switches.get(sc.cluster.fabric.switch)
-    optic = catalog.optics.get(sc.cluster.fabric.optic)
-    network = (fabric.switches * _price(switch.name, switch.price, overrides)
-               + fabric.optics * _price(optic.name, optic.price, overrides))
-    peak_it = sum(g.peak_power_w for g in record.groups) + fabric.power_w
-    facility = sc.costs.facility_capex_per_watt * peak_it
-    return {"servers": servers, "network": network, "facility": facility,
-            "total": servers + network + facility}
+        price = _price(g.node.name, g.node.price, overrides)
+        items.append({"category": "servers", "item": f"node: {g.node.name}", "quantity": float(g.nodes_total),
+                      "unit_usd": price, "usd": price * g.nodes_total, "source": g.node.source})
+    if nic_usd and items:
+        # The node price includes its adapters; they are counted under network.
+        items.append({"category": "servers", "item": "NICs counted under network", "quantity": 1.0,
+                      "unit_usd": -nic_usd, "usd": -nic_usd, "source": "moved to the network items"})
+    for s in record.support:
+        price = _price(s.name, s.price_usd, overrides)
+        items.append({"category": "support", "item": f"support server: {s.name}", "quantity": float(s.count),
+                      "unit_usd": price, "usd": price * s.count, "source": catalog.servers.get(s.name).source})
+    items += facility_items(scenario, catalog, record)
+    return items
+
+
+def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[str, float]:
+    """Purchase cost by category: servers, support, network, facility (building, electrical,
+    cooling), total."""
+    out = dict.fromkeys(CAPEX_CATEGORIES, 0.0)
+    for item in capex_items(scenario, catalog, record):
+        out[item["category"]] += item["usd"]
+    out["servers"] = max(out["servers"], 0.0)
+    out["total"] = sum(out.values())
+    return out
 
 
 def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fixed_per_gpu_s: float,
@@ -47,19 +79,46 @@ def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fi
     return gpus * (end_s - start_s) * fixed_per_gpu_s + energy_j * pue * price_usd_per_j
 
 
+def rental_report(scenario: Scenario, record: RunRecord, timeseries, owned_usd: float, tokens: float) -> dict | None:
+    """What renting the GPUs the work held would have cost: on demand for the GPU-hours held, or
+    committed (the most GPUs held at once, for the whole horizon, at the discount)."""
+    rental = scenario.costs.rental
+    if rental is None:
+        return None
+    t = timeseries["t_s"].to_numpy()
+    dt = np.diff(np.concatenate([[0.0], t]))
+    held_gpu_s = float(np.sum(timeseries["gpus_allocated"].to_numpy() * dt))
+    peak = float(timeseries["gpus_allocated"].max()) if len(t) else 0.0
+    on_demand = held_gpu_s * rental.price
+    committed = peak * record.horizon_s * rental.price * (1.0 - rental.discount) if rental.commitment > 0 else None
+    bill = on_demand if committed is None else min(on_demand, committed)
+    return {
+        "gpu_hours_held": held_gpu_s / 3600.0,
+        "on_demand_usd": on_demand,
+        "committed_usd": committed,
+        "rental_usd": bill,
+        "owned_usd": owned_usd,
+        "owned_over_rental": owned_usd / bill if bill > 0 else None,
+        "rental_usd_per_mtoken": bill / (tokens / 1e6) if tokens > 0 else None,
+    }
+
+
 def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: dict, jobs,
-                services=None) -> dict:
+                services=None, timeseries=None) -> dict:
     """costs.json: capex, amortised capex, opex, totals and unit costs."""
     c = scenario.costs
     horizon = record.horizon_s
+    items = capex_items(scenario, catalog, record)
     capex = capex_usd(scenario, catalog, record)
-    years = {"servers": c.server_amortisation_years, "network": c.network_amortisation_years,
-             "facility": c.facility_amortisation_years}
+    years = {"servers": c.server_amortisation_years, "support": c.server_amortisation_years,
+             "network": c.network_amortisation_years, "facility_building": c.facility_amortisation_years,
+             "facility_electrical": c.facility_amortisation_years, "facility_cooling": c.facility_amortisation_years}
     amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
     amortised["total"] = sum(amortised[k] for k in years)
     maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
     energy = record.energy_cost_usd
-    opex = {"energy": energy, "maintenance": maintenance, "total": energy + maintenance}
+    water = summary.get("water_m3", 0.0) * c.water_price
+    opex = {"energy": energy, "water": water, "maintenance": maintenance, "total": energy + water + maintenance}
     total = amortised["total"] + opex["total"]
     gpus = summary["gpus"]
     gpu_hours = gpus * horizon / 3600.0
@@ -67,7 +126,7 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     per_job = {}
     fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
     facility_j = summary["facility_energy_j"]
-    mean_price = energy / facility_j if facility_j > 0 else 0.0
+    mean_price = (energy + water) / facility_j if facility_j > 0 else 0.0
     pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
     for _, row in jobs.iterrows():
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon
@@ -78,8 +137,12 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
         per_service[row["service"]] = _attributed_usd(row["gpus"], row["start_s"], horizon, row["energy_j"],
                                                       fixed_per_gpu_s, pue, mean_price)
     generated = summary.get("tokens_generated", 0.0)
-    return {
+    servers_and_network = capex["servers"] + capex["network"]
+    design_it = record.design.peak_it_w if record.design else 0.0
+    facility = capex["facility_building"] + capex["facility_electrical"] + capex["facility_cooling"]
+    out = {
         "capex_usd": capex,
+        "capex_items": items,
         "amortised_usd": amortised,
         "opex_usd": opex,
         "total_usd": total,
@@ -89,4 +152,12 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
         "per_job": per_job,
         "per_service": per_service,
         "usd_per_mtoken_generated": sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
+        "network_share_of_server_and_network_capex": capex["network"] / servers_and_network
+        if servers_and_network > 0 else None,
+        "facility_capex_usd_per_w": facility / design_it if design_it > 0 else None,
     }
+    if timeseries is not None:
+        out["rental"] = rental_report(scenario, record, timeseries, total, tokens)
+    return out
+
+

@@ -56,7 +56,10 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
 
     it = energy("it_power_w")
     facility = energy("facility_power_w")
+    water_m3 = energy("water_m3_per_s")
     gpus = int(record.gpus)
+    pue = timeseries["pue"].to_numpy() if len(timeseries) else np.zeros(0)
+    design = record.design
     peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
     util = float(np.sum(timeseries["gpu_utilization"].to_numpy() * dt) / t[-1]) if len(t) else 0.0
     return {
@@ -69,12 +72,26 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "it_energy_j": it,
         "accelerator_energy_j": energy("accelerator_power_w"),
         "host_energy_j": energy("host_power_w"),
+        "server_fan_energy_j": energy("server_fan_power_w"),
+        "support_energy_j": energy("support_power_w"),
         "network_energy_j": energy("network_power_w"),
         "facility_energy_j": facility,
         "cooling_energy_j": energy("cooling_power_w"),
+        "chiller_energy_j": energy("chiller_power_w"),
+        "heat_rejection_energy_j": energy("heat_rejection_power_w"),
+        "air_handler_energy_j": energy("air_handler_power_w"),
+        "pump_energy_j": energy("pump_power_w"),
         "losses_energy_j": energy("losses_power_w"),
         "other_energy_j": energy("other_power_w"),
         "pue_mean": facility / it if it > 0 else float("nan"),
+        "pue_max_sample": float(np.nanmax(pue)) if np.isfinite(pue).any() else float("nan"),
+        "water_m3": water_m3,
+        "wue_l_per_kwh": water_m3 * 1e3 / (it / 3.6e6) if it > 0 else float("nan"),
+        "cooling_shortfall_hours": float(np.sum(dt[timeseries["cooling_shortfall_w"].to_numpy() > 0]) / 3600.0)
+        if len(timeseries) else 0.0,
+        "design_it_power_w": design.peak_it_w if design else float("nan"),
+        "design_it_power_per_gpu_w": design.peak_it_w / gpus if design and gpus else float("nan"),
+        "it_power_per_gpu_mean_w": it / t[-1] / gpus if len(t) and gpus else float("nan"),
         "peak_facility_power_w": peak,
         "power_envelope_w": record.envelope_w,
         "peak_envelope_fraction": peak / record.envelope_w,
@@ -92,5 +109,8 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "fabric": {"tiers": record.fabric.tiers, "leaves": record.fabric.leaves,
                    "spines": record.fabric.spines, "cores": record.fabric.cores,
                    "optics": record.fabric.optics},
+        "networks": {name: dict(zip(("tiers", "leaves", "spines", "cores"), counts, strict=True))
+                     for name, counts in (record.fabric.networks or {}).items()},
+        "cooling_plants": {"air": design.air_plant, "liquid": design.liquid_plant} if design else {},
         "events_processed": int(rec.counters.get("events_processed", 0)),
     }

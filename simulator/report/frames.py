@@ -10,9 +10,10 @@ from simulator.engine.record import REQUEST_COLUMNS, JobStatus, RunRecord
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS
 
 TIMESERIES_COLUMNS = (
-    "t_s", "accelerator_power_w", "host_power_w", "network_power_w", "it_power_w", "losses_power_w",
-    "cooling_power_w", "chiller_power_w", "economiser_power_w", "fan_power_w", "pump_power_w",
-    "other_power_w", "facility_power_w", "power_envelope_w", "pue", "ambient_c", "gpu_utilization",
+    "t_s", "accelerator_power_w", "host_power_w", "server_fan_power_w", "support_power_w", "network_power_w",
+    "it_power_w", "losses_power_w", "cooling_power_w", "chiller_power_w", "heat_rejection_power_w",
+    "air_handler_power_w", "pump_power_w", "other_power_w", "facility_power_w", "power_envelope_w", "pue",
+    "water_m3_per_s", "cooling_shortfall_w", "ambient_c", "wet_bulb_c", "gpu_utilization",
     "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
     "queued_jobs", "requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
 )

@@ -82,6 +82,9 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
         ("cooling energy", fmt_energy(s("cooling_energy_j"))),
         ("power-chain losses", fmt_energy(s("losses_energy_j"))),
         ("mean PUE", fmt_ratio(s("pue_mean"))),
+        ("water (WUE)", f"{fmt_si(s('water_m3'))} m3 ({fmt_ratio(s('wue_l_per_kwh'))} L/kWh)"
+         if summary.get("water_m3") is not None else "-"),
+        ("design IT power per GPU", fmt_power(s("design_it_power_per_gpu_w"))),
         ("peak facility power", fmt_power(s("peak_facility_power_w"))),
         ("power envelope", fmt_power(s("power_envelope_w"))),
         ("peak / envelope", fmt_fraction(s("peak_envelope_fraction"))),

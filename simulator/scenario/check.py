@@ -107,13 +107,18 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
             kind = "temperature" if path == "site.climate" else path.rsplit(".", 1)[1].split("_")[0]
             problems += found or profile_problems(folder, profile.path, profile.column,
                                                   f"{path}.path", kind)
+            for extra, extra_kind in (("wet_bulb_column", "temperature"), ("humidity_column", "humidity")):
+                column = getattr(profile, extra, None)
+                if column is not None and not found:
+                    problems += profile_problems(folder, profile.path, column, f"{path}.{extra}", extra_kind)
 
-    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics")
+    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics", "nics", "servers",
+                                       "facility_costs")
                    for e in getattr(catalog, kind).entries}
     for name in scenario.costs.price_overrides:
         if name not in known_items:
             problems.append(Problem(f"costs.price_overrides.{name}", "not a catalog accelerator, node, "
-                                    "switch or optic", None))
+                                    "switch, optic, NIC, support server or facility cost item", None))
 
     total_gpus = sum(group_gpus.values())
     for i, job in enumerate(scenario.workloads.training):

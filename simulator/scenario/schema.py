@@ -16,33 +16,35 @@ from simulator.domain.layout import ParallelLayout
 from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
 from simulator.domain.quantities import (
     Amount,
-    Celsius,
     Count,
-    Efficiency,
     Frozen,
     NonNegCount,
     NonNegKgPerJ,
     NonNegSeconds,
-    NonNegUsd,
     NonNegUsdPerJ,
-    NonNegWatts,
     OutdoorCelsius,
     PerS,
     PositiveBytesPerS,
     PositiveSeconds,
     PositiveWatts,
     UnitFraction,
-    Usd,
 )
 from simulator.domain.specs import (
     AcceleratorSpec,
+    ChillerSpec,
     ClimateSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     SwitchSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.costs import Costs, Rental
+from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
+from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
@@ -111,15 +113,42 @@ class CsvProfile(Frozen):
     column: str = Field("value", description="Column holding the values.")
 
 
+class CsvClimate(CsvProfile):
+    """Hourly weather from a CSV file: dry-bulb temperature (C) in ``column``, and the wet bulb
+    (C) in ``wet_bulb_column`` or the relative humidity (%) in ``humidity_column``; without
+    either, ``relative_humidity`` holds every hour."""
+
+    wet_bulb_column: str | None = Field(None, description="Column holding the wet-bulb temperature (C).")
+    humidity_column: str | None = Field(None, description="Column holding the relative humidity (%).")
+    relative_humidity: UnitFraction = Field(0.5, description="Relative humidity when the file has no "
+                                                             "humidity or wet-bulb column.")
+
+    @model_validator(mode="after")
+    def _one_humidity(self):
+        if self.wet_bulb_column is not None and self.humidity_column is not None:
+            raise ValueError("give wet_bulb_column or humidity_column, not both")
+        return self
+
+
 class ConstantClimate(Frozen):
     """A fixed outdoor temperature (for tests and what-ifs)."""
 
     type: Literal["constant"] = "constant"
     temperature: OutdoorCelsius
+    relative_humidity: UnitFraction = Field(0.5, description="Relative humidity (sets the wet bulb).")
+    wet_bulb: OutdoorCelsius | None = Field(None, description="Wet-bulb temperature; default from the "
+                                                             "relative humidity.")
+
+    @model_validator(mode="after")
+    def _wet_below_dry(self):
+        if self.wet_bulb is not None and self.wet_bulb > self.temperature:
+            raise ValueError(f"wet_bulb ({self.wet_bulb:g} C) cannot exceed the temperature "
+                             f"({self.temperature:g} C)")
+        return self
 
 
 Climate = Annotated[
-    BuiltinClimate | CsvProfile | ConstantClimate,
+    BuiltinClimate | CsvClimate | ConstantClimate,
     Field(discriminator="type"),
     _shorthand("name", "builtin"),
 ]
@@ -187,7 +216,9 @@ class RackGroup(Frozen):
     node: str = Field(description="Catalog node name, e.g. dgx-h100.")
     nodes_per_rack: Count = Field(4, description="Servers per rack.")
     count: Count = Field(description="Number of racks.")
-    cooling: Literal["air", "liquid"] = Field("air", description="air, or direct liquid cooling.")
+    cooling: Literal["air", "liquid", "rear-door", "immersion"] = Field(
+        "air", description="air (room air handlers), liquid (direct-to-chip cold plates, the rest to the air), "
+                           "rear-door (rear-door heat exchangers) or immersion (tanks, no server fans).")
     power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
     spare_nodes: NonNegCount = Field(0, description="Hot spares among the group's nodes: powered, never scheduled, "
                                                      "swapped in for failed nodes.")
@@ -207,6 +238,11 @@ class Fabric(Frozen):
     switch: str = Field("quantum2-qm9700", description="Catalog switch for leaves and spines.")
     optic: str = Field("osfp-800g-2x400", description="Catalog transceiver at each switch-to-switch link end.")
     node_link: Literal["optic", "dac"] = Field("optic", description="How nodes attach to leaves.")
+    core_optic: str | None = Field(None, description="Catalog transceiver on spine-core links (longer runs, e.g. "
+                                                     "single-mode osfp-800g-2x400-dr4); default: optic.")
+    cable: str = Field("mpo-fiber", description="Catalog cable per optical link.")
+    nic: str | None = Field(None, description="Catalog NIC of the nodes' scale-out ports; default: the first "
+                                              "whose port matches the node's NIC bandwidth.")
     oversubscription: float = Field(1.0, ge=1.0, le=64.0, description="Leaf down/up bandwidth ratio.")
     tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
 
@@ -219,10 +255,15 @@ class FabricFile(Fabric):
 
 
 class Cluster(Frozen):
-    """Racks of servers and the network between them."""
+    """Racks of servers, the support servers beside them, and the networks between them."""
 
     racks: list[RackGroup] = Field(min_length=1, max_length=64)
     fabric: Fabric = Field(default_factory=Fabric)
+    support: list[SupportGroup] = Field(
+        default_factory=superpod_support, max_length=64,
+        description="Storage, management, fabric-manager and login servers; default one of each per 256 GPUs "
+                    "(DGX SuperPOD RA); [] for none.")
+    networks: Networks = Field(default_factory=Networks, description="Storage, front-end and out-of-band networks.")
 
     @field_validator("racks")
     @classmethod
@@ -235,81 +276,7 @@ class Cluster(Frozen):
 
 
 # ----------------------------------------------------------------------------- power and cooling
-class EfficiencyCurve(Frozen):
-    """Efficiency as a function of load fraction, linear between points (load, efficiency)."""
-
-    points: list[tuple[UnitFraction, Efficiency]] = Field(min_length=1, max_length=64)
-
-    @field_validator("points")
-    @classmethod
-    def _sorted(cls, points):
-        loads = [p[0] for p in points]
-        if loads != sorted(loads) or len(set(loads)) != len(loads):
-            raise ValueError("points must have strictly increasing load fractions")
-        return points
-
-
-def _curve_shorthand(value):
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return {"points": [[1.0, value]]}
-    if isinstance(value, list):
-        return {"points": value}
-    return value
-
-
-Curve = Annotated[EfficiencyCurve, BeforeValidator(_curve_shorthand)]
-
-
-def _default_ups() -> EfficiencyCurve:
-    # Double-conversion UPS: Schneider Electric white paper 108 (typical curve).
-    return EfficiencyCurve(points=[(0.1, 0.86), (0.25, 0.93), (0.5, 0.955), (0.75, 0.96), (1.0, 0.96)])
-
-
-class PowerChain(Frozen):
-    """Electrical path from grid to IT: transformer, UPS and PDU losses."""
-
-    ups_efficiency: Curve = Field(default_factory=_default_ups, description="UPS efficiency vs load fraction.")
-    pdu_efficiency: Efficiency = Field(0.985, description="PDU/busway efficiency.")
-    transformer_efficiency: Efficiency = Field(0.99, description="Medium-voltage transformer efficiency.")
-    ups_capacity: PositiveWatts | None = Field(None, description="UPS rating; default: peak IT power / 0.8.")
-    power_capping: bool = Field(True, description="Cap GPUs to keep the facility within the envelope.")
-
-
-class Chiller(Frozen):
-    """Mechanical cooling: COP falls linearly as outdoor temperature rises (Carnot-like trend)."""
-
-    cop_at_reference: float = Field(6.0, gt=0.5, le=30.0, description="COP at the reference outdoor temperature.")
-    reference_temperature: OutdoorCelsius = Field(25.0)
-    cop_slope_per_c: float = Field(0.12, ge=0.0, le=2.0, description="COP lost per degree C above reference.")
-    min_cop: float = Field(2.0, gt=0.1, le=30.0)
-
-
-class Cooling(Frozen):
-    """Cooling plant: chillers, free-cooling economiser, fans, and liquid loops."""
-
-    chiller: Chiller = Field(default_factory=Chiller)
-    economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
-    economiser_band: float = Field(6.0, ge=0.0, le=40.0, description="Degrees C over which free cooling fades out.")
-    economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
-    air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
-    liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
-    liquid_pump_fraction: UnitFraction = Field(0.02, description="Pump power per unit of liquid-cooled heat.")
-    liquid_dry_cooler_below: Celsius = Field(32.0, description="Dry coolers reject liquid heat below this temperature.")
-    other_overhead: NonNegWatts = Field(0.0, description="Lighting, offices, security: constant power.")
-
-
 # ----------------------------------------------------------------------------- costs
-class Costs(Frozen):
-    """Capital and operating costs. Catalog prices are used unless overridden here."""
-
-    server_amortisation_years: float = Field(4.0, gt=0, le=50)
-    network_amortisation_years: float = Field(5.0, gt=0, le=50)
-    facility_capex_per_watt: NonNegUsd = Field(10.0, description="Facility build cost per watt of IT capacity.")
-    facility_amortisation_years: float = Field(15.0, gt=0, le=60)
-    maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
-    price_overrides: dict[str, Usd] = Field(default_factory=dict, description="Catalog item name -> unit price.")
-
-
 # ----------------------------------------------------------------------------- workloads
 class TrainingJob(Frozen):
     """One training run of a Transformer for a number of tokens."""
@@ -444,6 +411,10 @@ class CatalogOverrides(Frozen):
     switches: list[SwitchSpec] = Field(default_factory=list)
     optics: list[OpticSpec] = Field(default_factory=list)
     climates: list[ClimateSpec] = Field(default_factory=list)
+    chillers: list[ChillerSpec] = Field(default_factory=list)
+    nics: list[NicSpec] = Field(default_factory=list)
+    servers: list[ServerSpec] = Field(default_factory=list)
+    facility_costs: list[FacilityCostSpec] = Field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- failures
@@ -505,12 +476,13 @@ class Scenario(Frozen):
 
 __all__ = [
     "BuiltinClimate",
-    "Chiller",
     "Cluster",
     "ConstantClimate",
     "Cooling",
     "Costs",
+    "CsvClimate",
     "CsvProfile",
+    "EfficiencyCurve",
     "Electricity",
     "Fabric",
     "FlatProfile",
@@ -519,6 +491,7 @@ __all__ = [
     "NonNegCount",
     "PowerChain",
     "RackGroup",
+    "Rental",
     "Scenario",
     "ServiceSlo",
     "Simulation",

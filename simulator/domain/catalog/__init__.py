@@ -19,11 +19,15 @@ from pydantic import BaseModel
 from simulator.domain.specs import (
     AcceleratorSpec,
     CalibrationSpec,
+    ChillerSpec,
     ClimateSpec,
     CollectiveProfileSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     SwitchSpec,
 )
 from simulator.domain.validation import validate_model
@@ -39,6 +43,10 @@ KINDS: dict[str, type[BaseModel]] = {
     "switches": SwitchSpec,
     "optics": OpticSpec,
     "climates": ClimateSpec,
+    "chillers": ChillerSpec,
+    "nics": NicSpec,
+    "servers": ServerSpec,
+    "facility_costs": FacilityCostSpec,
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
 }
@@ -47,7 +55,9 @@ KINDS: dict[str, type[BaseModel]] = {
 INTERNAL_KINDS = ("calibration", "collectives")
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
-            "optics": "optic", "climates": "climate", "calibration": "calibration profile",
+            "optics": "optic", "climates": "climate", "chillers": "chiller", "nics": "NIC",
+            "servers": "support server", "facility_costs": "facility cost item",
+            "calibration": "calibration profile",
             "collectives": "collectives profile"}
 
 T = TypeVar("T", bound=BaseModel)
