@@ -23,6 +23,7 @@ the same code prices one moment or a whole year.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,3 +177,34 @@ def loop_power(loop: LoopHours, heat_w, hour, water_share=1.0) -> dict[str, np.n
         water = water + loop.tower_water_m3_per_j[h] * rejected
     return {"chiller_w": chiller_w, "rejection_w": fans, "pump_w": pumps, "water_m3_per_s": water,
             "free_fraction": free, "shortfall_w": shortfall}
+
+
+def loop_power_at(loop: LoopHours, heat_w: float, hour: int, water_share: float = 1.0) -> tuple[float, ...]:
+    """``loop_power`` for one moment in plain floats (the engine's hot path, ~20x faster than
+    NumPy on scalars): (chiller_w, rejection_w, pump_w, water_m3_per_s, free_fraction, shortfall_w)."""
+    q = float(heat_w)
+    fd = float(loop.free_dry[hour])
+    free = fd + water_share * (float(loop.free_wet[hour]) - fd)
+    ad = float(loop.airflow_dry[hour])
+    airflow = ad + water_share * (float(loop.airflow_wet[hour]) - ad)
+    mech = (1.0 - free) * q
+    chiller_w = shortfall = 0.0
+    if loop.chiller is not None and loop.design_w > 0:
+        unit = loop.design_w / loop.units
+        running = max(math.ceil(mech / unit - 1e-9), 1.0)
+        plr = max(mech / (running * unit), loop.chiller.min_plr)
+        a, b, c = loop.chiller.eir_fplr
+        chiller_w = mech / (float(loop.cop[hour]) * plr / (a + b * plr + c * plr * plr)) if mech > 0 else 0.0
+    else:
+        shortfall = mech
+    fans = loop.fan_fraction * q * airflow ** 3 if free > 0.0 else 0.0
+    if loop.chiller is None and shortfall > 0:
+        fans = loop.fan_fraction * q
+    pumps = loop.pump_fraction * q
+    water = water_share * float(loop.wet_water_m3_per_j[hour]) * q
+    if loop.tower is not None:
+        rejected = q + chiller_w
+        fans += loop.tower.tower_fan_fraction * rejected
+        pumps += loop.tower.condenser_pump_fraction * rejected
+        water += float(loop.tower_water_m3_per_j[hour]) * rejected
+    return chiller_w, fans, pumps, water, free, shortfall

@@ -9,6 +9,8 @@ An efficiency curve has no no-load loss: an idle UPS here draws nothing.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from simulator.scenario.facility import EfficiencyCurve, PowerChain
@@ -53,8 +55,7 @@ def _capacity(chain: PowerChain, ups_capacity_w: float | None) -> float:
 def indoor_loss_w(it_w: float, chain: PowerChain, ups_capacity_w: float) -> float:
     """PDU and UPS losses (W) at IT power ``it_w``: heat released inside the building."""
     ups_out_w = it_w / chain.pdu_efficiency
-    eff = float(ups_efficiency(ups_out_w / ups_capacity_w, chain.ups_efficiency))
-    return ups_out_w / eff - it_w
+    return ups_out_w / _interp(ups_out_w / ups_capacity_w, chain.ups_efficiency.points) - it_w
 
 
 def facility_power(it_w, cooling_w, other_w, chain: PowerChain,
@@ -130,3 +131,25 @@ def max_it_power_within(envelope_w, cooling_w_per_it_w, chain: PowerChain,
         lo = np.where(fits, mid, lo)
         hi = np.where(fits, hi, mid)
     return np.where(fits_hi, envelope * chain.transformer_efficiency, lo)
+
+
+def facility_power_at(it_w: float, cooling_w: float, other_w: float, chain: PowerChain,
+                      ups_capacity_w: float) -> tuple[float, float, float]:
+    """``facility_power`` for one moment in plain floats: (facility_w, pdu + UPS loss W,
+    transformer loss W)."""
+    ups_out_w = it_w / chain.pdu_efficiency
+    eff = _interp(ups_out_w / ups_capacity_w, chain.ups_efficiency.points)
+    ups_in_w = ups_out_w / eff
+    before = ups_in_w + cooling_w + other_w
+    facility_w = before / chain.transformer_efficiency
+    return facility_w, ups_in_w - it_w, facility_w - before
+
+
+def _interp(x: float, points) -> float:
+    """np.interp for one value over (load, efficiency) points: linear inside, flat outside."""
+    if x <= points[0][0]:
+        return float(points[0][1])
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x <= x1:
+            return float(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+    return float(points[-1][1])

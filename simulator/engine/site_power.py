@@ -22,10 +22,10 @@ import numpy as np
 from simulator.domain.catalog import Catalog
 from simulator.domain.units import human
 from simulator.engine.cluster import Group
-from simulator.engine.cooling import LoopHours, loop_hours, loop_power
+from simulator.engine.cooling import LoopHours, loop_hours, loop_power, loop_power_at
 from simulator.engine.fans import fan_power_w
 from simulator.engine.networks import NetworkPlan, SupportServers
-from simulator.engine.power_chain import default_ups_capacity_w, facility_power, indoor_loss_w
+from simulator.engine.power_chain import default_ups_capacity_w, facility_power, facility_power_at, indoor_loss_w
 from simulator.errors import Problem
 from simulator.scenario.schema import Scenario
 
@@ -88,10 +88,10 @@ class SitePower:
         }
 
     # ------------------------------------------------------------------ IT and heat
-    def fans_w(self, accel_w: np.ndarray, active_gpus: np.ndarray | None) -> np.ndarray:
+    def fans_w(self, accel_w, active_gpus) -> list[float]:
         """Server fan power per group: idle servers at idle speed, servers running work at the
-        load their accelerators' mean board power gives."""
-        out = np.zeros(len(self.groups))
+        load their accelerators' mean board power gives (engine/fans.py, in plain floats)."""
+        out = [0.0] * len(self.groups)
         inlet = self.cooling.supply_air
         air_share = 1.0 - self.cooling.liquid_capture
         for i, g in enumerate(self.groups):
@@ -103,20 +103,24 @@ class SitePower:
             total = (g.nodes_total - busy_nodes) * self._idle_fan_w[i]
             if active > 0:
                 board = (float(accel_w[i]) - g.accel.idle_power * (g.gpus_total - active)) / active
-                load = (board - g.accel.idle_power) / (g.accel.tdp - g.accel.idle_power)
-                total += busy_nodes * float(fan_power_w(fans, load, inlet, self._types[i], air_share))
+                load = min(max((board - g.accel.idle_power) / (g.accel.tdp - g.accel.idle_power), 0.0), 1.0)
+                speed = fans.idle_speed + (fans.full_load_speed - fans.idle_speed) * load \
+                    + fans.speed_per_c * (inlet - fans.reference_inlet)
+                speed = min(max(speed, fans.idle_speed), 1.0)
+                if self._types[i] == "liquid":
+                    speed = max(speed * air_share, fans.idle_speed)
+                total += busy_nodes * fans.max_power * speed ** 3
             out[i] = total
         return out
 
-    def _heat(self, accel_w: np.ndarray, host_w: np.ndarray, fans_w: np.ndarray, support_w: float) -> dict:
+    def _heat(self, accel_w, host_w, fans_w, support_w: float) -> dict:
         cool = self.cooling
-        group_heat = accel_w + host_w + fans_w
+        group_heat = [float(a) + float(h) + float(f) for a, h, f in zip(accel_w, host_w, fans_w, strict=True)]
         room = self.network_power_w + support_w
         door = 0.0
         plates = 0.0
         immersed = 0.0
         for heat, kind in zip(group_heat, self._types, strict=True):
-            heat = float(heat)
             if kind == "air":
                 room += heat
             elif kind == "liquid":
@@ -130,12 +134,12 @@ class SitePower:
         liquid = plates + immersed
         handlers = cool.crah_fan_fraction * room + cool.rear_door_fan_fraction * door
         return {
-            "accelerator_power_w": float(np.sum(accel_w)),
-            "host_power_w": float(np.sum(host_w)),
-            "server_fan_power_w": float(np.sum(fans_w)),
+            "accelerator_power_w": float(sum(float(a) for a in accel_w)),
+            "host_power_w": float(sum(float(h) for h in host_w)),
+            "server_fan_power_w": float(sum(fans_w)),
             "support_power_w": support_w,
             "network_power_w": self.network_power_w,
-            "it_power_w": float(np.sum(group_heat)) + self.network_power_w + support_w,
+            "it_power_w": sum(group_heat) + self.network_power_w + support_w,
             "air_handler_power_w": handlers,
             "cdu_power_w": cool.cdu_pump_fraction * liquid,
             "air_heat_w": room + door + handlers,
@@ -162,10 +166,46 @@ class SitePower:
                   ) -> dict[str, float]:
         """Every power component (W) and the water flow (m3/s) for per-group accelerator and host
         power in ``hour`` (with ``active_gpus`` per group running work; None: none)."""
-        accel = np.asarray(accel_w, dtype=float)
-        host = np.asarray(host_w, dtype=float)
-        parts = self._heat(accel, host, self.fans_w(accel, active_gpus), self.support_power_w)
+        parts = self._heat(accel_w, host_w, self.fans_w(accel_w, active_gpus), self.support_power_w)
+        if np.ndim(hour) == 0:
+            return self._finish_at(parts, int(hour))
         return self._finish(parts, hour)
+
+    def _finish_at(self, parts: dict, hour: int) -> dict:
+        """``_finish`` for one hour in plain floats (the run's hot path)."""
+        chain = self.scenario.power
+        other = float(self.cooling.other_overhead)
+        indoor = indoor_loss_w(parts["it_power_w"], chain, self.ups_capacity_w) + other
+        air_q = parts["air_heat_w"] + indoor
+        liquid_q = parts["liquid_heat_w"]
+        share = 1.0
+        limit = self.cooling.water_limit
+        if limit is not None:
+            wanted = float(self.air_loop.wet_water_m3_per_j[hour]) * air_q \
+                + float(self.liquid_loop.wet_water_m3_per_j[hour]) * liquid_q
+            share = limit / wanted if wanted > limit else 1.0
+        air = loop_power_at(self.air_loop, air_q, hour, share)
+        liquid = loop_power_at(self.liquid_loop, liquid_q, hour, share)
+        handlers = parts["air_handler_power_w"]
+        pumps = air[2] + liquid[2] + parts["cdu_power_w"]
+        cooling = air[0] + liquid[0] + air[1] + liquid[1] + pumps + handlers
+        facility, ups_loss, transformer_loss = facility_power_at(parts["it_power_w"], cooling, other, chain,
+                                                                 self.ups_capacity_w)
+        out = {k: parts[k] for k in ("accelerator_power_w", "host_power_w", "server_fan_power_w",
+                                     "support_power_w", "network_power_w", "it_power_w")}
+        out.update({
+            "losses_power_w": ups_loss + transformer_loss,
+            "cooling_power_w": cooling,
+            "chiller_power_w": air[0] + liquid[0],
+            "heat_rejection_power_w": air[1] + liquid[1],
+            "air_handler_power_w": handlers,
+            "pump_power_w": pumps,
+            "other_power_w": other,
+            "facility_power_w": facility,
+            "water_m3_per_s": air[3] + liquid[3],
+            "cooling_shortfall_w": air[5] + liquid[5],
+        })
+        return out
 
     def _finish(self, parts: dict, hour) -> dict:
         # PDU and UPS losses and the facility's other loads (lighting, offices) are heat indoors,
