@@ -150,6 +150,28 @@ def cooling_plant(draw, overhead: float) -> dict:
 
 
 @st.composite
+def operation(draw) -> dict | None:
+    """Energy-aware operation in a third of the scenarios: flexible jobs, a battery, solar, a PPA."""
+    if draw(st.integers(0, 2)) != 0:
+        return None
+    op: dict = {}
+    if draw(st.booleans()):
+        flex = {"action": draw(st.sampled_from(["pause", "slow"])), "top_hours": draw(st.sampled_from([0, 3, 8]))}
+        if flex["top_hours"] == 0 or draw(st.booleans()):
+            flex["price_above"] = f"${draw(st.sampled_from([0.05, 0.09, 0.15]))}/kWh"
+        op["flexible"] = flex
+    if draw(st.booleans()):
+        op["battery"] = {"capacity": f"{draw(st.sampled_from([5, 50]))}kWh", "power": "10kW",
+                         "strategy": draw(st.sampled_from(["arbitrage", "peak-shave"])),
+                         "initial_charge": draw(st.sampled_from([0.0, 1.0]))}
+    if draw(st.booleans()):
+        op["onsite"] = [{"capacity": f"{draw(st.sampled_from([1, 100]))}kW", "profile": "solar"}]
+    if draw(st.booleans()):
+        op["ppa"] = {"capacity": "5kW", "price": "$0.05/kWh", "profile": draw(st.sampled_from(["solar", "flat"]))}
+    return op or None
+
+
+@st.composite
 def scenarios(draw, max_jobs: int = 3) -> dict:
     horizon_h = draw(st.sampled_from([6, 12, 24, 48, 72]))
     horizon_s = horizon_h * 3600.0
@@ -192,6 +214,7 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
         "cluster": {"racks": groups},
         "cooling": draw(cooling_plant(overhead)),
         "workloads": {"training": jobs, "inference": services},
+        "operation": draw(operation()),
     }
 
 
@@ -245,9 +268,23 @@ def test_energy_power_cost_and_job_invariants(scenario):
         assert (ts[column] >= 0).all(), column
     assert _energy(ts, "water_m3_per_s") == pytest.approx(s["water_m3"], rel=REL, abs=1e-12)
 
-    # The envelope holds (power capping is on by default), and PUE >= 1.
+    # The envelope holds (power capping is on by default), every hour, and no policy breaks it:
+    # batteries never charge past it, and never hold more than their capacity or less than 0.
     envelope = s["power_envelope_w"]
     assert (ts["facility_power_w"] <= envelope * (1 + REL)).all()
+    assert (ts["facility_power_w"] <= ts["power_envelope_w"] * (1 + REL)).all()
+    assert (ts["grid_power_w"] <= ts["power_envelope_w"] * (1 + REL) + 1e-6).all()
+    assert (ts["grid_power_w"] >= -1e-6).all()
+    battery = (scenario.get("operation") or {}).get("battery")
+    if battery:
+        capacity = float(battery["capacity"].removesuffix("kWh")) * 3.6e6
+        assert (ts["battery_energy_j"] >= -1e-6).all() and (ts["battery_energy_j"] <= capacity * (1 + REL)).all()
+        SEEN["battery"] += 1
+    if scenario.get("operation") and not scenario.get("failures"):
+        # Policies pause only after a checkpoint: without failures no work is ever thrown away.
+        assert (jobs["lost_tokens"] == 0).all()
+    if s.get("operation"):
+        SEEN["operation"] += 1
     assert s["peak_facility_power_w"] <= envelope * (1 + REL)
     assert (ts["pue"] >= 1.0).all() and s["pue_mean"] >= 1.0
     assert ((ts["clock_fraction"] > 0) & (ts["clock_fraction"] <= 1)).all()

@@ -50,6 +50,8 @@ HUMIDITY_RANGE_PCT = (0.0, 100.0)
 RANGES = {
     "temperature": _Range(*TEMPERATURE_RANGE_C, "degrees C"),
     "humidity": _Range(*HUMIDITY_RANGE_PCT, "% relative humidity"),
+    "power_kw": _Range(0.0, 1e9, "kW"),
+    "share": _Range(0.0, 1.0, "share of capacity"),
     "price": _Range(*PRICE_RANGE_USD_PER_KWH, "USD/kWh"),
     "carbon": _Range(*CARBON_RANGE_G_PER_KWH, "g/kWh"),
 }

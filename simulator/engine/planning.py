@@ -21,11 +21,13 @@ from simulator.costmodel.serving_plan import ServingPlan, plan_serving
 from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.units import human
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
 from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
+from simulator.engine.operation import OperationPlan, plan_operation
 from simulator.engine.site_power import SitePower
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario
@@ -45,6 +47,7 @@ class PlannedJob:
     index: int
     steps_total: float
     checkpoint: CheckpointPlan | None
+    policy_write_s: float = 0.0      # checkpoint write (and read-back) time for an operation pause
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class RunPlan:
     failures: Failures | None
     jobs: list[PlannedJob]
     services: list[PlannedService]
+    operation: OperationPlan | None = None
+    envelope_w: np.ndarray | None = None     # the grid limit in force each hour
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -103,6 +108,13 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
 
     site = SitePower(sc, groups, networks, support, ambient, wet_bulb, loaded.catalog)
     problems = site.idle_problems()
+    operation = None
+    try:
+        operation = plan_operation(sc, price, carbon, loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("operation.demand_response.path", p.message) for p in err.problems]
+    envelope = operation.envelope_w if operation is not None else np.full(hours, float(site.envelope_w))
+    problems += envelope_problems(site, envelope)
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
@@ -110,7 +122,22 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
-                   carbon, site, failures, jobs, services)
+                   carbon, site, failures, jobs, services, operation, envelope)
+
+
+def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
+    """A demand-response cap below the idle site's load in its hour cannot be met."""
+    low = np.flatnonzero(envelope_w < site.envelope_w)
+    if not low.size:
+        return []
+    idle = site.idle_breakdown(low)["facility_power_w"]
+    short = np.flatnonzero(idle > envelope_w[low])
+    if not short.size:
+        return []
+    h = int(low[short[0]])
+    return [Problem("operation.demand_response.path",
+                    f"{short.size} hour(s) cap the site below its idle load, first hour {h}: "
+                    f"{human(float(envelope_w[h]), 'power')} < {human(float(idle[short[0]]), 'power')}")]
 
 
 class _WorkloadPlanner:
@@ -163,13 +190,13 @@ class _WorkloadPlanner:
             self._memo[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
                                             recipe, layout, comm, network_shares=self.shares_grid())
         plan = self._memo[key]
-        checkpoint = None
-        if self.failures is not None:
-            f = self.failures
-            checkpoint = checkpoint_plan(
-                float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
-                group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
-        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint)
+        f = self.failures or Failures()
+        written = checkpoint_plan(
+            float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+            group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
+        checkpoint = written if self.failures is not None else None
+        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint,
+                          written.write_s)
 
     def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
         """An inference service's replica costs (costmodel/serving_plan.py)."""

@@ -45,14 +45,18 @@ class PowerController:
         """Board cap at a fraction of TDP, within the rack's power limit."""
         return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
 
+    def job_cap_w(self, job: JobRun, fraction: float) -> float:
+        """A job's board cap: the site's, or lower where an operation policy slows it."""
+        return min(self.cap_w(self.groups[job.group], fraction), job.policy_cap_w)
+
     def demand(self, fraction: float, extra: Candidate | None = None) -> np.ndarray:
         """Accelerator power per group at a cap fraction of TDP: every board at idle, plus what
         running jobs and services draw above it, plus ``extra`` being admitted."""
         accel = np.array([g.idle_accelerator_power_w() for g in self.groups])
         for job in self.running:
-            if job.paused or job.down:
+            if job.idle:
                 continue
-            _, power, _ = job.plan.at_power(self.cap_w(self.groups[job.group], fraction), job.network_share)
+            _, power, _ = job.plan.at_power(self.job_cap_w(job, fraction), job.network_share)
             g = job.group
             accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
         for svc in self.services:
@@ -66,10 +70,10 @@ class PowerController:
         return accel
 
     def active_gpus(self) -> np.ndarray:
-        """Accelerators per group running work now (paused or restarting jobs are idle)."""
+        """Accelerators per group running work now (paused, restarting or held jobs are idle)."""
         active = np.zeros(len(self.groups))
         for job in self.running:
-            if not (job.paused or job.down):
+            if not job.idle:
                 active[job.group] += job.gpus
         for svc in self.services:
             if svc.status == ServiceStatus.RUNNING:
@@ -103,12 +107,19 @@ class PowerController:
         if not self.capping:
             return 1.0, paused
         envelope = self.envelope_w
+        # Decide afresh: jobs this controller paused before count as running until shown not to fit.
+        saved = {j.name: j.paused for j in self.running}
+        for job in self.running:
+            job.paused = False
         at_full = self.facility_at(1.0, hour)
         if at_full <= envelope:
+            for job in self.running:
+                job.paused = saved[job.name]
             return 1.0, paused
         floor = self.site.min_cap_fraction
-        victims = sorted(self.running, key=lambda j: (j.config.priority, -j.start_s, -j.index))
-        saved = {j.name: j.paused for j in self.running}
+        # Jobs held by an operation policy or down after a failure draw idle power already.
+        victims = sorted((j for j in self.running if not j.down and j.policy_state == "run"),
+                         key=lambda j: (j.config.priority, -j.start_s, -j.index))
         at_floor = self.facility_at(floor, hour)
         while at_floor > envelope and victims:
             victim = victims.pop(0)

@@ -7,7 +7,7 @@ at run time. Arrays are read-only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -65,6 +65,8 @@ class JobRecord:
     lost_s: float
     down_s: float
     status: JobStatus
+    policy_s: float = 0.0         # held by an operation policy (checkpoint, pause, restore)
+    policy_pauses: int = 0
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,37 @@ class FabricRecord:
 
 
 @dataclass(frozen=True)
+class Settlement:
+    """The electricity account after some of the supply steps."""
+
+    energy_usd: float
+    demand_usd: float
+    degradation_usd: float
+    carbon_location_kg: float
+    carbon_market_kg: float
+
+    @property
+    def total_usd(self) -> float:
+        return self.energy_usd + self.demand_usd + self.degradation_usd
+
+
+@dataclass(frozen=True)
+class SupplyRecord:
+    """Per-sample supply (W; battery positive when discharging) and the account after each step."""
+
+    grid_w: np.ndarray
+    onsite_w: np.ndarray
+    battery_w: np.ndarray
+    battery_energy_j: np.ndarray
+    ppa_w: np.ndarray
+    steps: dict[str, Settlement] = field(default_factory=dict)   # "grid", then each asset present
+
+    @property
+    def final(self) -> Settlement:
+        return list(self.steps.values())[-1]
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """Everything a run measured. Sample arrays hold one row per closed sample interval; their
     columns are engine/recorder.py's POWER_COLUMNS, STATE_COLUMNS and ENV_COLUMNS."""
@@ -200,6 +233,7 @@ class RunRecord:
     services: tuple[ServiceRecord, ...]
     support: tuple[SupportRecord, ...] = ()
     design: DesignRecord | None = None
+    supply: SupplyRecord | None = None        # where the facility's power came from (engine/supply.py)
 
     @property
     def samples(self) -> int:

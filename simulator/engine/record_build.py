@@ -17,8 +17,9 @@ from simulator.engine.record import (
     SupportRecord,
     frozen_array,
 )
-from simulator.engine.recorder import Recorder
+from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
+from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
 
 
@@ -44,6 +45,8 @@ def job_record(job: JobRun) -> JobRecord:
         lost_s=job.lost_s,
         down_s=job.down_s,
         status=JobStatus(job.status),
+        policy_s=job.policy_s,
+        policy_pauses=job.policy_pauses,
     )
 
 
@@ -80,6 +83,10 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
     n = rec.rows
     fabric = plan.fabric
     site = plan.site
+    env = rec.env[:n]
+    supply = settle(plan.loaded.scenario, rec.t_s[:n], rec.power[:n, POWER_COLUMNS.index("facility_power_w")],
+                    env[:, ENV_COLUMNS.index("power_envelope_w")], env[:, ENV_COLUMNS.index("price_usd_per_j")],
+                    env[:, ENV_COLUMNS.index("carbon_kg_per_j")], plan.loaded.base_dir)
     return RunRecord(
         horizon_s=rec.horizon_s,
         sample_interval_s=rec.sample_interval_s,
@@ -104,5 +111,6 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         support=tuple(SupportRecord(s.name, s.role, n, s.power, s.max_power, s.price) for s, n in plan.support.rows),
         design=DesignRecord(site.peak_it_w, site.air_loop.design_w, site.liquid_loop.design_w, site.ups_capacity_w,
                             site.air_loop.type, site.liquid_loop.type, **site.design),
+        supply=supply,
     )
 

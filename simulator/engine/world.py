@@ -18,6 +18,7 @@ from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.fabric import network_shares
 from simulator.engine.failures import node_failures
 from simulator.engine.node_pool import NodePool
+from simulator.engine.operation import OperationRun
 from simulator.engine.planning import HOUR_S, RunPlan, plan_run
 from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
@@ -57,8 +58,8 @@ class World:
         self.pool = NodePool(plan.groups)
         self.failures_cfg = plan.failures
         self.recorder = Recorder(sim.horizon, sim.sample_interval)
-        self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint)
-                     for p in plan.jobs]
+        self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint,
+                            policy_write_s=p.policy_write_s) for p in plan.jobs]
         failure_seeds = plan.streams["failures"]
         self._job_rngs = [np.random.default_rng(s) for s in failure_seeds.spawn(max(len(self.jobs), 1))]
         self.services = [ServiceRun(p.config, p.plan, p.model_name, p.index, self.recorder.n_samples)
@@ -71,6 +72,7 @@ class World:
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
         self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
+        self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -89,14 +91,15 @@ class World:
         now = self.env.now
         hour = self._hour_now()
         self._integrate_jobs(now)
+        if self.operation is not None:
+            self.operation.reconcile(self.running, hour, now)
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
         for job, share in zip(self.running, shares, strict=True):
             job.network_share = share
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self.power.cap_w(self.groups[job.group], fraction),
-                                                   job.network_share)
+            step, power, clock = job.plan.at_power(self.power.job_cap_w(job, fraction), job.network_share)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         for svc in self.services:
@@ -107,8 +110,8 @@ class World:
         parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
         power = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
-        busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
-        clocks = [j.clock for j in self.running if not (j.paused or j.down)]
+        busy = sum(j.gpus for j in self.running if not j.idle)
+        clocks = [j.clock for j in self.running if not j.idle]
         serving = [s for s in self.services if s.status == ServiceStatus.RUNNING]
         for svc in serving:
             p = svc.state.point
@@ -127,7 +130,7 @@ class World:
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
-        if job.paused or job.down:
+        if job.idle:
             return self._it_power(job.group, job.gpus, group.accel.idle_power, False)
         return self._it_power(job.group, job.gpus, job.gpu_power_w, True)
 
@@ -355,7 +358,7 @@ class World:
         env[ENV_COLUMNS.index("wet_bulb_c")] = plan.wet_bulb_c[h]
         env[ENV_COLUMNS.index("price_usd_per_j")] = plan.price_usd_per_j[h]
         env[ENV_COLUMNS.index("carbon_kg_per_j")] = plan.carbon_kg_per_j[h]
-        env[ENV_COLUMNS.index("power_envelope_w")] = plan.site.envelope_w
+        env[ENV_COLUMNS.index("power_envelope_w")] = plan.envelope_w[h]
         return env
 
     def run(self) -> RunRecord:
@@ -368,6 +371,8 @@ class World:
             env.process(job_process(env, job, self._finish))
         for svc in self.services:
             env.process(self._start_service(svc))
+        if self.operation is not None:
+            env.process(self.operation.process(self.recorder.horizon_s))
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

@@ -23,7 +23,8 @@ from simulator.report.facility_capex import facility_items
 from simulator.scenario.schema import Scenario
 
 YEAR_S = 365.0 * 86400.0
-CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facility_electrical", "facility_cooling")
+CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facility_electrical", "facility_cooling",
+                    "energy_assets")
 
 
 def _price(name: str, default: float, overrides: dict[str, float]) -> float:
@@ -56,6 +57,27 @@ def capex_items(scenario: Scenario, catalog: Catalog, record: RunRecord) -> list
         items.append({"category": "support", "item": f"support server: {s.name}", "quantity": float(s.count),
                       "unit_usd": price, "usd": price * s.count, "source": catalog.servers.get(s.name).source})
     items += facility_items(scenario, catalog, record)
+    items += energy_asset_items(scenario)
+    return items
+
+
+def energy_asset_items(scenario: Scenario) -> list[dict]:
+    """A battery (per kWh of capacity) and owned on-site generation (per W), each with its own
+    amortisation period (``years``)."""
+    op = scenario.operation
+    if op is None:
+        return []
+    items = []
+    if op.battery is not None:
+        b = op.battery
+        items.append({"category": "energy_assets", "item": "battery", "quantity": b.capacity / 3.6e6,
+                      "unit_usd": b.capex * 3.6e6, "usd": b.capex * b.capacity, "years": b.amortisation_years,
+                      "source": "operation.battery.capex (default BNEF 2024 turnkey $165/kWh), per kWh"})
+    for gen in op.onsite:
+        if gen.capex > 0:
+            items.append({"category": "energy_assets", "item": f"on-site {gen.kind}: {gen.name}",
+                          "quantity": gen.capacity, "unit_usd": gen.capex, "usd": gen.capex * gen.capacity,
+                          "years": gen.amortisation_years, "source": f"operation.onsite ({gen.name}).capex, per W"})
     return items
 
 
@@ -114,11 +136,17 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
              "network": c.network_amortisation_years, "facility_building": c.facility_amortisation_years,
              "facility_electrical": c.facility_amortisation_years, "facility_cooling": c.facility_amortisation_years}
     amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
-    amortised["total"] = sum(amortised[k] for k in years)
+    amortised["energy_assets"] = sum(i["usd"] * horizon / (i["years"] * YEAR_S) for i in items
+                                     if i["category"] == "energy_assets")
+    amortised["total"] = sum(v for k, v in amortised.items() if k != "total")
     maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
-    energy = record.energy_cost_usd
+    energy = summary.get("energy_cost_usd", record.energy_cost_usd)
     water = summary.get("water_m3", 0.0) * c.water_price
-    opex = {"energy": energy, "water": water, "maintenance": maintenance, "total": energy + water + maintenance}
+    demand = summary.get("demand_charge_usd", 0.0)
+    wear = summary.get("battery_wear_usd", 0.0)
+    opex = {"energy": energy, "demand_charge": demand, "battery_wear": wear, "water": water,
+            "maintenance": maintenance}
+    opex["total"] = sum(opex.values())
     total = amortised["total"] + opex["total"]
     gpus = summary["gpus"]
     gpu_hours = gpus * horizon / 3600.0
@@ -126,7 +154,7 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     per_job = {}
     fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
     facility_j = summary["facility_energy_j"]
-    mean_price = (energy + water) / facility_j if facility_j > 0 else 0.0
+    mean_price = (energy + demand + wear + water) / facility_j if facility_j > 0 else 0.0
     pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
     for _, row in jobs.iterrows():
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine.record import RunRecord
+from simulator.report.operation import operation_report
 from simulator.scenario.schema import Scenario
 
 
@@ -43,16 +44,40 @@ def _services_summary(services: pd.DataFrame | None, horizon_s: float) -> dict:
     }
 
 
+def _supply_summary(record: RunRecord, energy) -> dict:
+    """The electricity account: bill, demand charges, battery wear, carbon (location- and
+    market-based), and where the energy came from (engine/supply.py)."""
+    supply = record.supply
+    if supply is None:
+        return {"energy_cost_usd": record.energy_cost_usd, "demand_charge_usd": 0.0, "battery_wear_usd": 0.0,
+                "carbon_kg": record.carbon_kg, "carbon_market_kg": record.carbon_kg,
+                "grid_energy_j": energy("facility_power_w"), "onsite_energy_j": 0.0, "ppa_energy_j": 0.0,
+                "battery_discharge_j": 0.0}
+    final = supply.final
+    return {
+        "energy_cost_usd": final.energy_usd,
+        "demand_charge_usd": final.demand_usd,
+        "battery_wear_usd": final.degradation_usd,
+        "carbon_kg": final.carbon_location_kg,
+        "carbon_market_kg": final.carbon_market_kg,
+        "grid_energy_j": energy("grid_power_w"),
+        "onsite_energy_j": energy("onsite_power_w"),
+        "ppa_energy_j": energy("ppa_power_w"),
+        "battery_discharge_j": energy("battery_power_w", positive=True),
+    }
+
+
 def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFrame, jobs: pd.DataFrame,
-                   services: pd.DataFrame | None = None) -> dict:
+                   services: pd.DataFrame | None = None, baselines=()) -> dict:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
     rec = record
     sc = scenario
     t = timeseries["t_s"].to_numpy()
     dt = np.diff(np.concatenate([[0.0], t]))
 
-    def energy(col: str) -> float:
-        return float(np.sum(timeseries[col].to_numpy() * dt))
+    def energy(col: str, positive: bool = False) -> float:
+        values = timeseries[col].to_numpy()
+        return float(np.sum((np.maximum(values, 0.0) if positive else values) * dt))
 
     it = energy("it_power_w")
     facility = energy("facility_power_w")
@@ -95,8 +120,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "peak_facility_power_w": peak,
         "power_envelope_w": record.envelope_w,
         "peak_envelope_fraction": peak / record.envelope_w,
-        "energy_cost_usd": rec.energy_cost_usd,
-        "carbon_kg": rec.carbon_kg,
+        **_supply_summary(record, energy),
         "gpu_utilization_mean": util,
         "jobs_total": len(record.jobs),
         "jobs_finished": int((jobs["status"] == "finished").sum()) if len(jobs) else 0,
@@ -112,5 +136,6 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "networks": {name: dict(zip(("tiers", "leaves", "spines", "cores"), counts, strict=True))
                      for name, counts in (record.fabric.networks or {}).items()},
         "cooling_plants": {"air": design.air_plant, "liquid": design.liquid_plant} if design else {},
+        "operation": operation_report(sc, record, list(baselines)),
         "events_processed": int(rec.counters.get("events_processed", 0)),
     }
