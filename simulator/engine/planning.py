@@ -26,6 +26,7 @@ from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.grid_events import plan_outages
 from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
 from simulator.engine.operation import OperationPlan, plan_operation
 from simulator.engine.site_power import SitePower
@@ -34,7 +35,7 @@ from simulator.scenario.load import LoadedScenario
 from simulator.scenario.schema import Failures, InferenceService, TrainingJob
 
 HOUR_S = 3600.0
-SEED_STREAMS = ("climate", "failures", "arrivals", "spare")
+SEED_STREAMS = ("climate", "failures", "arrivals", "spare", "grid")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class RunPlan:
     services: list[PlannedService]
     operation: OperationPlan | None = None
     envelope_w: np.ndarray | None = None     # the grid limit in force each hour
+    outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -115,6 +117,11 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
         problems += [Problem("operation.demand_response.path", p.message) for p in err.problems]
     envelope = operation.envelope_w if operation is not None else np.full(hours, float(site.envelope_w))
     problems += envelope_problems(site, envelope)
+    outages = ()
+    try:
+        outages = plan_outages(sc, np.random.default_rng(streams["grid"]), loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("site.grid_outages.path", p.message) for p in err.problems]
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
@@ -122,7 +129,7 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
-                   carbon, site, failures, jobs, services, operation, envelope)
+                   carbon, site, failures, jobs, services, operation, envelope, outages)
 
 
 def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:

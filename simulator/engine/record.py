@@ -187,10 +187,11 @@ class Settlement:
     degradation_usd: float
     carbon_location_kg: float
     carbon_market_kg: float
+    fuel_usd: float = 0.0         # generator diesel (its carbon is in both carbon totals)
 
     @property
     def total_usd(self) -> float:
-        return self.energy_usd + self.demand_usd + self.degradation_usd
+        return self.energy_usd + self.demand_usd + self.degradation_usd + self.fuel_usd
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class SupplyRecord:
     """Per-sample supply (W; battery positive when discharging) and the account after each step."""
 
     grid_w: np.ndarray
+    generator_w: np.ndarray
     onsite_w: np.ndarray
     battery_w: np.ndarray
     battery_energy_j: np.ndarray
@@ -234,6 +236,7 @@ class RunRecord:
     support: tuple[SupportRecord, ...] = ()
     design: DesignRecord | None = None
     supply: SupplyRecord | None = None        # where the facility's power came from (engine/supply.py)
+    outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
 
     @property
     def samples(self) -> int:

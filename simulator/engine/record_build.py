@@ -86,7 +86,7 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
     env = rec.env[:n]
     supply = settle(plan.loaded.scenario, rec.t_s[:n], rec.power[:n, POWER_COLUMNS.index("facility_power_w")],
                     env[:, ENV_COLUMNS.index("power_envelope_w")], env[:, ENV_COLUMNS.index("price_usd_per_j")],
-                    env[:, ENV_COLUMNS.index("carbon_kg_per_j")], plan.loaded.base_dir)
+                    env[:, ENV_COLUMNS.index("carbon_kg_per_j")], plan.loaded.base_dir, plan.outages)
     return RunRecord(
         horizon_s=rec.horizon_s,
         sample_interval_s=rec.sample_interval_s,
@@ -112,5 +112,6 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         design=DesignRecord(site.peak_it_w, site.air_loop.design_w, site.liquid_loop.design_w, site.ups_capacity_w,
                             site.air_loop.type, site.liquid_loop.type, **site.design),
         supply=supply,
+        outages=tuple(plan.outages),
     )
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import simpy
 
 # Rates integrated between events, in this order: power components (W), the cooling plant's
 # water use (m3/s) and the heat a chiller-less loop could not bring down to its supply (W).
@@ -105,3 +106,24 @@ class Recorder:
 
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
+
+    def __init__(self):
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
+def env_row(hour: int, ambient_c, wet_bulb_c, price_usd_per_j, carbon_kg_per_j, envelope_w) -> np.ndarray:
+    """The ENV_COLUMNS values held during a sample that starts in ``hour``."""
+    row = np.zeros(len(ENV_COLUMNS))
+    for name, values in (("ambient_c", ambient_c), ("wet_bulb_c", wet_bulb_c), ("price_usd_per_j", price_usd_per_j),
+                         ("carbon_kg_per_j", carbon_kg_per_j), ("power_envelope_w", envelope_w)):
+        row[ENV_COLUMNS.index(name)] = values[hour]
+    return row

@@ -16,8 +16,10 @@ settled afterwards, sample by sample, in this order:
 3. a sleeved PPA: its generation covers the grid draw at the PPA price, a surplus is sold back
    at the grid price.
 
-Bill = energy (grid draw at the hourly price, PPA energy at its price, less PPA surplus sold)
-+ demand charges (the highest grid draw of each 30-day period) + battery wear. Location-based
+Generators carry the whole site through a ridden-through grid outage first (their diesel is
+billed, and its carbon counted by both methods). Bill = energy (grid draw at the hourly price,
+PPA energy at its price, less PPA surplus sold) + demand charges (the highest grid draw of each
+30-day period) + battery wear + generator fuel. Location-based
 carbon: grid draw x the grid's hourly intensity. Market-based: grid draw not covered by the
 PPA x the residual mix (default: the grid's intensity). The bill and carbon after each step are
 kept, so each asset's saving is the difference it made.
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from simulator.domain.csvfile import load_csv_profile
+from simulator.engine.grid_events import DIESEL_KG_CO2_PER_L, DIESEL_L_PER_J
 from simulator.engine.profiles import absolute_hours, daylight
 from simulator.engine.record import Settlement, SupplyRecord
 from simulator.scenario.operation import Battery, Operation
@@ -118,9 +121,19 @@ def _arbitrage_hours(battery: Battery, day: np.ndarray, hour_price: np.ndarray) 
     return charge, discharge
 
 
+def generator_share(t_s: np.ndarray, dt: np.ndarray, outages) -> np.ndarray:
+    """Share of each sample the generators carried the site (ridden-through grid outages)."""
+    share = np.zeros(len(t_s))
+    for start, end, ridden in outages:
+        if ridden:
+            share += np.clip(np.minimum(t_s, end) - np.maximum(t_s - dt, start), 0.0, None) / dt
+    return np.minimum(share, 1.0)
+
+
 def settle(scenario: Scenario, t_s: np.ndarray, facility_w: np.ndarray, envelope_w: np.ndarray,
-           price: np.ndarray, carbon: np.ndarray, base_dir) -> SupplyRecord:
-    """Settle a run's facility power (per sample ending at ``t_s``) against the supply assets."""
+           price: np.ndarray, carbon: np.ndarray, base_dir, outages=()) -> SupplyRecord:
+    """Settle a run's facility power (per sample ending at ``t_s``) against the supply assets;
+    generators carry the site through ridden-through grid outages (engine/grid_events.py)."""
     op: Operation | None = scenario.operation
     sim = scenario.simulation
     elec = scenario.site.electricity
@@ -130,15 +143,24 @@ def settle(scenario: Scenario, t_s: np.ndarray, facility_w: np.ndarray, envelope
     residual = np.full(len(t_s), op.residual_mix_carbon) if op is not None and op.residual_mix_carbon is not None \
         else carbon
     zeros = np.zeros(len(t_s))
-    grid = np.asarray(facility_w, dtype=float).copy()
-    steps = {"grid": _settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge)}
+    generator = np.asarray(facility_w, dtype=float) * generator_share(t_s, dt, outages)
+    grid = np.asarray(facility_w, dtype=float) - generator
+    fuel_l = float(np.sum(generator * dt)) * DIESEL_L_PER_J
+    fuel_usd = fuel_l * scenario.costs.diesel_price
+    fuel_kg = fuel_l * DIESEL_KG_CO2_PER_L
+
+    def with_fuel(s: Settlement) -> Settlement:
+        return Settlement(s.energy_usd, s.demand_usd, s.degradation_usd, s.carbon_location_kg + fuel_kg,
+                          s.carbon_market_kg + fuel_kg, fuel_usd)
+
+    steps = {"grid": with_fuel(_settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge))}
     onsite = zeros.copy()
     surplus = zeros.copy()
     battery_w = zeros.copy()
     battery_j = zeros.copy()
     ppa = zeros.copy()
     if op is None:
-        return SupplyRecord(grid, onsite, battery_w, battery_j, ppa, steps)
+        return SupplyRecord(grid, generator, onsite, battery_w, battery_j, ppa, steps)
     for gen in op.onsite:
         shape = hourly_shape(gen.profile, hours, sim.start_day_of_year, sim.start_hour, base_dir)
         surplus += gen.capacity * shape[hour]
@@ -146,7 +168,7 @@ def settle(scenario: Scenario, t_s: np.ndarray, facility_w: np.ndarray, envelope
         onsite = np.minimum(surplus, grid)
         surplus -= onsite
         grid -= onsite
-        steps["onsite"] = _settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge)
+        steps["onsite"] = with_fuel(_settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge))
     if op.battery is not None:
         abs_h = absolute_hours(hours, sim.start_day_of_year, sim.start_hour)
         day = np.floor(abs_h / 24.0).astype(np.int64)[hour]
@@ -154,11 +176,13 @@ def settle(scenario: Scenario, t_s: np.ndarray, facility_w: np.ndarray, envelope
         grid = grid - battery_w
         wear = float(np.sum(np.maximum(battery_w, 0.0) * dt)) * op.battery.degradation_cost
         s = _settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge)
-        steps["battery"] = Settlement(s.energy_usd, s.demand_usd, wear, s.carbon_location_kg, s.carbon_market_kg)
+        steps["battery"] = with_fuel(Settlement(s.energy_usd, s.demand_usd, wear, s.carbon_location_kg,
+                                                s.carbon_market_kg))
     if op.ppa is not None:
         shape = hourly_shape(op.ppa.profile, hours, sim.start_day_of_year, sim.start_hour, base_dir)
         ppa = op.ppa.capacity * shape[hour]
         s = _settle(grid, ppa, op.ppa.price, dt, price, carbon, residual, t_s, elec.demand_charge)
         wear = steps["battery"].degradation_usd if "battery" in steps else 0.0
-        steps["ppa"] = Settlement(s.energy_usd, s.demand_usd, wear, s.carbon_location_kg, s.carbon_market_kg)
-    return SupplyRecord(grid, onsite, battery_w, battery_j, ppa, steps)
+        steps["ppa"] = with_fuel(Settlement(s.energy_usd, s.demand_usd, wear, s.carbon_location_kg,
+                                            s.carbon_market_kg))
+    return SupplyRecord(grid, generator, onsite, battery_w, battery_j, ppa, steps)

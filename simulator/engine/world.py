@@ -12,36 +12,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import simpy
 
 from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.fabric import network_shares
 from simulator.engine.failures import node_failures
+from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
 from simulator.engine.operation import OperationRun
 from simulator.engine.planning import HOUR_S, RunPlan, plan_run
 from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
-from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
+from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
-
-
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
-
-    def __init__(self):
-        super().__init__()
-        self.events_processed = 0
-
-    def step(self) -> None:
-        self.events_processed += 1
-        super().step()
 
 
 class World:
@@ -73,6 +61,7 @@ class World:
                                      self.running, self.services)
         self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
+        self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -108,6 +97,8 @@ class World:
                     if svc.status == ServiceStatus.RUNNING else None
         active = self.power.active_gpus()
         parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
+        if self.grid is not None and self.grid.dark:
+            parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
         power = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
         busy = sum(j.gpus for j in self.running if not j.idle)
@@ -228,8 +219,8 @@ class World:
 
     def _restart(self, job: JobRun):
         yield self.env.timeout(self.failures_cfg.restart_time + job.checkpoint.write_s)
-        if job.status != JobStatus.RUNNING:
-            return
+        if job.status != JobStatus.RUNNING or (self.grid is not None and self.grid.dark):
+            return                                      # after a blackout, grid_events restarts it
         self._integrate_jobs(self.env.now)
         restart(job, self.env.now)
         self.update()
@@ -351,15 +342,9 @@ class World:
             start = end
 
     def _env_now_at(self, t: float) -> np.ndarray:
-        plan = self.plan
-        h = min(int(t // HOUR_S), len(plan.ambient_c) - 1)
-        env = np.zeros(len(ENV_COLUMNS))
-        env[ENV_COLUMNS.index("ambient_c")] = plan.ambient_c[h]
-        env[ENV_COLUMNS.index("wet_bulb_c")] = plan.wet_bulb_c[h]
-        env[ENV_COLUMNS.index("price_usd_per_j")] = plan.price_usd_per_j[h]
-        env[ENV_COLUMNS.index("carbon_kg_per_j")] = plan.carbon_kg_per_j[h]
-        env[ENV_COLUMNS.index("power_envelope_w")] = plan.envelope_w[h]
-        return env
+        p = self.plan
+        return env_row(min(int(t // HOUR_S), len(p.ambient_c) - 1), p.ambient_c, p.wet_bulb_c, p.price_usd_per_j,
+                       p.carbon_kg_per_j, p.envelope_w)
 
     def run(self) -> RunRecord:
         """Play the scenario to its horizon and return what it measured."""
@@ -373,6 +358,8 @@ class World:
             env.process(self._start_service(svc))
         if self.operation is not None:
             env.process(self.operation.process(self.recorder.horizon_s))
+        if self.grid is not None:
+            env.process(self.grid.process())
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

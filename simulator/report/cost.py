@@ -144,7 +144,8 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     water = summary.get("water_m3", 0.0) * c.water_price
     demand = summary.get("demand_charge_usd", 0.0)
     wear = summary.get("battery_wear_usd", 0.0)
-    opex = {"energy": energy, "demand_charge": demand, "battery_wear": wear, "water": water,
+    fuel = summary.get("generator_fuel_usd", 0.0)
+    opex = {"energy": energy, "demand_charge": demand, "battery_wear": wear, "generator_fuel": fuel, "water": water,
             "maintenance": maintenance}
     opex["total"] = sum(opex.values())
     total = amortised["total"] + opex["total"]
@@ -154,7 +155,7 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     per_job = {}
     fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
     facility_j = summary["facility_energy_j"]
-    mean_price = (energy + demand + wear + water) / facility_j if facility_j > 0 else 0.0
+    mean_price = (energy + demand + wear + fuel + water) / facility_j if facility_j > 0 else 0.0
     pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
     for _, row in jobs.iterrows():
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon

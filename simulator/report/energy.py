@@ -52,7 +52,7 @@ def _supply_summary(record: RunRecord, energy) -> dict:
         return {"energy_cost_usd": record.energy_cost_usd, "demand_charge_usd": 0.0, "battery_wear_usd": 0.0,
                 "carbon_kg": record.carbon_kg, "carbon_market_kg": record.carbon_kg,
                 "grid_energy_j": energy("facility_power_w"), "onsite_energy_j": 0.0, "ppa_energy_j": 0.0,
-                "battery_discharge_j": 0.0}
+                "battery_discharge_j": 0.0, "generator_energy_j": 0.0, "generator_fuel_usd": 0.0}
     final = supply.final
     return {
         "energy_cost_usd": final.energy_usd,
@@ -64,6 +64,49 @@ def _supply_summary(record: RunRecord, energy) -> dict:
         "onsite_energy_j": energy("onsite_power_w"),
         "ppa_energy_j": energy("ppa_power_w"),
         "battery_discharge_j": energy("battery_power_w", positive=True),
+        "generator_energy_j": energy("generator_power_w"),
+        "generator_fuel_usd": final.fuel_usd,
+    }
+
+
+# Uptime Institute tier site availabilities (the classic white-paper figures, via
+# benchmarks/reference/facility/capex.yaml redundancy_tiers; Uptime no longer ties tiers to them).
+TIER_AVAILABILITY = {"I": 0.99671, "II": 0.99741, "III": 0.99982, "IV": 0.99995}
+
+
+def _redundancy(scenario: Scenario) -> dict:
+    """N / N+1 / 2N of the UPS, generators and cooling plants, and the Uptime tier they match:
+    IV when all are 2N, III when all are at least N+1, II with some redundancy, else I."""
+    levels = {"ups": scenario.power.redundancy.ups, "generators": scenario.power.redundancy.generators,
+              "air_plant": scenario.cooling.air_plant.redundancy,
+              "liquid_plant": scenario.cooling.liquid_plant.redundancy}
+    values = list(levels.values())
+    if all(v == "2N" for v in values):
+        tier = "IV"
+    elif all(v in ("N+1", "2N") for v in values):
+        tier = "III"
+    elif any(v in ("N+1", "2N") for v in values):
+        tier = "II"
+    else:
+        tier = "I"
+    return {**levels, "uptime_tier": tier, "tier_availability": TIER_AVAILABILITY[tier]}
+
+
+def _grid_outages(scenario: Scenario, record: RunRecord) -> dict | None:
+    """Grid outages met and what the power chain's redundancy bought against them."""
+    if scenario.site.grid_outages is None:
+        return None
+    from simulator.engine.grid_events import ride_through_probability
+
+    dark = sum(end - start for start, end, ridden in record.outages if not ridden)
+    return {
+        "outages": len(record.outages),
+        "ridden_through": sum(1 for *_, ridden in record.outages if ridden),
+        "blackouts": sum(1 for *_, ridden in record.outages if not ridden),
+        "outage_hours": sum(end - start for start, end, _ in record.outages) / 3600.0,
+        "blackout_hours": dark / 3600.0,
+        "availability": 1.0 - dark / record.horizon_s,
+        "ride_through_probability": ride_through_probability(scenario.power),
     }
 
 
@@ -137,5 +180,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
                      for name, counts in (record.fabric.networks or {}).items()},
         "cooling_plants": {"air": design.air_plant, "liquid": design.liquid_plant} if design else {},
         "operation": operation_report(sc, record, list(baselines)),
+        "grid_outages": _grid_outages(sc, record),
+        "power_redundancy": _redundancy(sc),
         "events_processed": int(rec.counters.get("events_processed", 0)),
     }

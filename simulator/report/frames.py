@@ -13,7 +13,7 @@ TIMESERIES_COLUMNS = (
     "t_s", "accelerator_power_w", "host_power_w", "server_fan_power_w", "support_power_w", "network_power_w",
     "it_power_w", "losses_power_w", "cooling_power_w", "chiller_power_w", "heat_rejection_power_w",
     "air_handler_power_w", "pump_power_w", "other_power_w", "facility_power_w", "power_envelope_w", "pue",
-    "water_m3_per_s", "cooling_shortfall_w", "grid_power_w", "onsite_power_w", "battery_power_w",
+    "water_m3_per_s", "cooling_shortfall_w", "grid_power_w", "generator_power_w", "onsite_power_w", "battery_power_w",
     "battery_energy_j", "ppa_power_w", "ambient_c", "wet_bulb_c", "gpu_utilization",
     "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
     "queued_jobs", "requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
@@ -49,7 +49,8 @@ def timeseries_frame(record: RunRecord) -> pd.DataFrame:
     supply = record.supply
     zeros = np.zeros(len(record.t_s))
     data["grid_power_w"] = supply.grid_w.copy() if supply is not None else data["facility_power_w"].copy()
-    for name, attr in (("onsite_power_w", "onsite_w"), ("battery_power_w", "battery_w"),
+    for name, attr in (("generator_power_w", "generator_w"), ("onsite_power_w", "onsite_w"),
+                       ("battery_power_w", "battery_w"),
                        ("battery_energy_j", "battery_energy_j"), ("ppa_power_w", "ppa_w")):
         data[name] = getattr(supply, attr).copy() if supply is not None else zeros.copy()
     it = data["it_power_w"]

@@ -132,6 +132,10 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
                                     "switch, optic, NIC, support server or facility cost item", None))
 
     problems += _check_operation(scenario, catalog, folder)
+    outages = scenario.site.grid_outages
+    if outages is not None and outages.path is not None:
+        found = check_file(folder, outages.path, "site.grid_outages.path")
+        problems += found or profile_problems(folder, outages.path, outages.column, "site.grid_outages.path", "outage")
     total_gpus = sum(group_gpus.values())
     for i, job in enumerate(scenario.workloads.training):
         problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,

@@ -18,6 +18,7 @@ from simulator.domain.quantities import (
     Count,
     Efficiency,
     Frozen,
+    NonNegSeconds,
     NonNegWatts,
     PositiveWatts,
     TemperatureDifference,
@@ -226,6 +227,14 @@ class PowerChain(Frozen):
         None, description="UPS rating; default: peak IT power / 0.8, times the redundancy (N+1 over ups_modules "
                           "modules, or 2N).")
     ups_modules: Count = Field(4, le=100, description="UPS modules sharing the load (N).")
+    ups_autonomy: NonNegSeconds = Field(300.0, description="How long the UPS batteries carry the IT load "
+                                                           "(engineering estimate: 5 min).")
+    generator_units: Count = Field(4, le=100, description="Standby generators sharing the load (N).")
+    generator_start: NonNegSeconds = Field(10.0, description="From grid loss to generators on load (NFPA 110 "
+                                                             "Type 10: 10 s).")
+    generator_start_failure: UnitFraction = Field(
+        0.01, description="Chance one generator fails to start on demand (engineering estimate, order of the "
+                          "IEEE 493 Gold Book figures).")
     redundancy: PowerRedundancy = Field(default_factory=PowerRedundancy,
                                         description="N, N+1 or 2N for the UPS and the generators.")
     power_capping: bool = Field(True, description="Cap GPUs to keep the facility within the envelope.")

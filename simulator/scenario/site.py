@@ -10,8 +10,10 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 from simulator.domain.quantities import (
     Frozen,
     NonNegKgPerJ,
+    NonNegSeconds,
     NonNegUsdPerJ,
     OutdoorCelsius,
+    PositiveSeconds,
     PositiveWatts,
     UnitFraction,
     UsdPerW,
@@ -136,6 +138,20 @@ class Electricity(Frozen):
         0.0, description="Charge per W of the month's highest grid draw, e.g. '$15/kW' (per 30 days).")
 
 
+class GridOutages(Frozen):
+    """Losses of the grid supply: Poisson (``per_year``, exponential durations of mean
+    ``mean_duration``) or hour by hour from a CSV (``path``: 1 in ``column`` for the hours the
+    grid is out; consecutive hours are one outage). engine/grid_events.py rides them through on
+    the UPS and generators, or blacks the site out."""
+
+    per_year: float = Field(0.0, ge=0, le=10_000, description="Mean outages per year (Poisson).")
+    mean_duration: PositiveSeconds = Field(3600.0, description="Mean outage duration, e.g. '2h'.")
+    path: str | None = Field(None, min_length=1, max_length=4096, description="CSV of outage hours instead.")
+    column: str = Field("outage", description="CSV column: 1 while the grid is out, 0 otherwise.")
+    restart_time: NonNegSeconds = Field(1800.0, description="After a blackout, until work restarts (then each job "
+                                                            "reads its checkpoint back).")
+
+
 class Site(Frozen):
     """Where the cluster lives: grid power envelope, outdoor climate, electricity."""
 
@@ -143,3 +159,4 @@ class Site(Frozen):
     power_envelope: PositiveWatts = Field(description="Grid connection limit for the whole facility, e.g. '20MW'.")
     climate: Climate = Field(default_factory=lambda: BuiltinClimate(name="temperate"))
     electricity: Electricity = Field(default_factory=Electricity)
+    grid_outages: GridOutages | None = Field(None, description="Grid supply outages (none when absent).")
