@@ -11,8 +11,9 @@ settled afterwards, sample by sample, in this order:
    discharges in its dearest (as many hours as its capacity lasts at full power, and only on
    days where the spread pays for the losses and wear); ``peak-shave`` discharges whenever the
    grid draw is above the target and recharges below it without raising it over the target.
-   It never exports, never charges past the envelope, and splits its round-trip efficiency
-   evenly between charging and discharging;
+   It never exports, never charges past the envelope (nor, with demand charges, past the
+   billing period's peak draw), and splits its round-trip efficiency evenly between charging
+   and discharging;
 3. a sleeved PPA: its generation covers the grid draw at the PPA price, a surplus is sold back
    at the grid price.
 
@@ -172,7 +173,13 @@ def settle(scenario: Scenario, t_s: np.ndarray, facility_w: np.ndarray, envelope
     if op.battery is not None:
         abs_h = absolute_hours(hours, sim.start_day_of_year, sim.start_hour)
         day = np.floor(abs_h / 24.0).astype(np.int64)[hour]
-        battery_w, battery_j = _dispatch(op.battery, grid, surplus, envelope_w - grid, dt, day, price)
+        # Charging never raises a billing period's peak draw (nor passes the envelope).
+        periods = np.floor((t_s - dt) / BILLING_PERIOD_S + 1e-9).astype(np.int64)
+        peak = np.zeros(len(grid))
+        for p in np.unique(periods):
+            peak[periods == p] = grid[periods == p].max()
+        ceiling = np.minimum(envelope_w, peak) if elec.demand_charge > 0 else envelope_w
+        battery_w, battery_j = _dispatch(op.battery, grid, surplus, ceiling - grid, dt, day, price)
         grid = grid - battery_w
         wear = float(np.sum(np.maximum(battery_w, 0.0) * dt)) * op.battery.degradation_cost
         s = _settle(grid, zeros, 0.0, dt, price, carbon, residual, t_s, elec.demand_charge)

@@ -24,6 +24,7 @@ from simulator.report.tables import (
     cost_table,
     headline_table,
     jobs_table,
+    operation_table,
     reliability_table,
     services_table,
 )
@@ -92,11 +93,15 @@ def _table_html(table: Table, css_class: str) -> str:
 def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object]) -> str:
     """The headline table, then the reliability block under its own small heading (the page
     template has one slot for the headline section)."""
-    return "\n".join([
+    parts = [
         _table_html(headline_table(summary, costs), "headline"),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
-    ])
+    ]
+    operation = operation_table(summary)
+    if operation is not None:
+        parts += ["<h3>Operation policies</h3>", _table_html(operation, "headline")]
+    return "\n".join(parts)
 
 
 # What to read in each figure (its title is already drawn in the image, so not repeated here).

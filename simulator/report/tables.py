@@ -113,6 +113,21 @@ def reliability_table(summary: Mapping[str, object]) -> Table:
     return Table(("quantity", "value"), tuple(rows), (False, True))
 
 
+def operation_table(summary: Mapping[str, object]) -> Table | None:
+    """What each operation policy saved (cost, carbon) and cost (tokens, requests), from
+    summary.json's ``operation``; None without an operation section."""
+    op = summary.get("operation")
+    if not isinstance(op, Mapping) or not isinstance(op.get("policies"), Mapping):
+        return None
+    rows = []
+    for name, p in op["policies"].items():
+        p = p if isinstance(p, Mapping) else {}
+        rows.append((name.replace("_", " "), fmt_usd(p.get("cost_saved_usd")), fmt_carbon(p.get("carbon_saved_kg")),
+                     fmt_tokens(p.get("tokens_lost")), fmt_count(p.get("requests_lost"))))
+    return Table(("policy", "cost saved", "carbon saved", "tokens lost", "requests lost"), tuple(rows),
+                 (False, True, True, True, True))
+
+
 def _items(section: object) -> dict[str, object]:
     """A costs.json section as a dict (an absent or malformed one as empty)."""
     return dict(section) if isinstance(section, Mapping) else {}
