@@ -165,17 +165,17 @@ class Result:
 
 def simulate(scenario, progress=None) -> Result:
     """Run a scenario (a LoadedScenario, a path, YAML text or a dict) to its horizon."""
-    from simulator.engine.world import World
+    from simulator.engine.counterfactual import run_with_baselines
     from simulator.report.cost import cost_report
     from simulator.report.energy import summary_report
     from simulator.report.frames import jobs_frame, progress_frame, services_frame, timeseries_frame
     from simulator.scenario.load import LoadedScenario
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    record = World(loaded, progress_callback=progress).run()
+    record, baselines = run_with_baselines(loaded, progress)
     timeseries = timeseries_frame(record)
     jobs = jobs_frame(record)
     services = services_frame(record)
-    summary = summary_report(loaded.scenario, record, timeseries, jobs, services)
-    costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services)
+    summary = summary_report(loaded.scenario, record, timeseries, jobs, services, baselines)
+    costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services, timeseries)
     return Result(loaded, summary, costs, timeseries, jobs, progress_frame(record), services, record=record)

@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 
 from simulator import api
 from simulator.domain.catalog import shipped_catalog
-from simulator.engine.fabric import size_fabric
+from simulator.engine.cluster import build_groups
+from simulator.engine.fans import fan_power_w
+from simulator.engine.networks import build_support, plan_networks
 from simulator.errors import InputError, ScenarioError
 from simulator.report import writer
-from simulator.scenario.schema import Fabric
+from simulator.scenario.schema import Cluster
 
 CATALOG = shipped_catalog()
 NODES = ("dgx-h100", "hgx-h200", "dgx-a100", "dgx-b200", "mi300x-8gpu", "tpu-v5p-host")
@@ -47,11 +49,12 @@ def examples(n: int) -> settings:
 
 # ----------------------------------------------------------------------------- strategies
 def _node_power(name: str) -> tuple[float, float, int]:
-    """(idle W, peak W, accelerators) of one server of catalog node ``name``."""
+    """(idle W, peak W, accelerators) of one server of catalog node ``name``, fans included."""
     node = CATALOG.nodes.get(name)
     accel = CATALOG.accelerators.get(node.accelerator)
     n = node.accelerators_per_node
-    return node.host_idle_power + n * accel.idle_power, node.host_power + n * accel.tdp, n
+    idle_fans, full_fans = (float(fan_power_w(node.fans, load, 25.0)) for load in (0.0, 1.0))
+    return node.host_idle_power + n * accel.idle_power + idle_fans, node.host_power + n * accel.tdp + full_fans, n
 
 
 @st.composite
@@ -60,19 +63,18 @@ def rack_groups(draw) -> list[dict]:
     for i in range(draw(st.integers(1, 3))):
         group = {"name": f"g{i}", "node": draw(st.sampled_from(NODES)),
                  "nodes_per_rack": draw(st.integers(1, 4)), "count": draw(st.integers(1, 3)),
-                 "cooling": draw(st.sampled_from(["air", "liquid"]))}
+                 "cooling": draw(st.sampled_from(["air", "liquid", "rear-door", "immersion"]))}
         groups.append(group)
     return groups
 
 
 def _network_power(groups: list[dict]) -> float:
-    """Switch and optic power of the default fabric for these racks (idle or busy alike)."""
-    endpoints, nic_bw = 0, 0.0
-    for g in groups:
-        node = CATALOG.nodes.get(g["node"])
-        endpoints += g["nodes_per_rack"] * g["count"] * node.nics
-        nic_bw = max(nic_bw, node.nic_bw)
-    return size_fabric(Fabric(), endpoints, nic_bw, CATALOG).power_w
+    """Power of every network and of the default support servers for these racks (idle or busy
+    alike)."""
+    cluster = Cluster(racks=groups)
+    built = build_groups(cluster.racks, CATALOG)
+    support = build_support(cluster, sum(g.gpus_total for g in built), CATALOG)
+    return plan_networks(cluster, built, support, CATALOG).power_w + support.power_w
 
 
 def _busy_extra_w(job: dict, groups: list[dict]) -> float:
@@ -122,11 +124,51 @@ def inference_service(draw, name: str, groups: list[dict], horizon_s: float) -> 
     model = CATALOG.models.get(draw(st.sampled_from(MODELS)))
     tp = draw(st.sampled_from([t for t in (1, 2, 4) if model.heads % t == 0 and t <= per_node]))
     return {"name": name, "model": model.name, "rack_group": group["name"], "gpus_per_replica": tp,
-            "replicas": draw(st.integers(1, 4)), "arrival_rate": f"{draw(st.sampled_from([0, 1, 20, 200, 2000]))}/s",
+            "replicas": draw(st.integers(1, max(1, min(4, _gpus_of(group) // tp)))),
+            "arrival_rate": f"{draw(st.sampled_from([0, 1, 20, 200, 2000]))}/s",
             "daily_profile": draw(st.sampled_from(["flat", "diurnal"])),
             "prompt_tokens": draw(st.sampled_from([128, 1024])), "output_tokens": draw(st.sampled_from([16, 256])),
             "max_batch": draw(st.sampled_from([8, 64])), "start": draw(st.floats(0, 0.5)) * horizon_s,
             "slo": {"ttft": draw(st.sampled_from(["100ms", "2s"])), "tpot": draw(st.sampled_from(["5ms", "50ms"]))}}
+
+
+@st.composite
+def cooling_plant(draw, overhead: float) -> dict:
+    """Any pair of plant technologies, adiabatic or not, with a water limit when neither uses towers."""
+    plants = ["air-cooled-chiller", "water-cooled-chiller", "dry-cooler"]
+    air = {"type": draw(st.sampled_from(plants))}
+    liquid = {"type": draw(st.sampled_from(plants))}
+    for plant in (air, liquid):
+        if plant["type"] == "dry-cooler":
+            plant["adiabatic"] = draw(st.booleans())
+            plant["trim_chiller"] = draw(st.sampled_from(["air-cooled-90.1-2019", None]))
+    cooling = {"other_overhead": f"{overhead}W", "air_plant": air, "liquid_plant": liquid,
+               "supply_air": f"{draw(st.sampled_from([20, 25, 30]))}C"}
+    if "water-cooled-chiller" not in (air["type"], liquid["type"]) and draw(st.booleans()):
+        cooling["water_limit"] = f"{draw(st.sampled_from([0.01, 1.0]))}m3/h"
+    return cooling
+
+
+@st.composite
+def operation(draw) -> dict | None:
+    """Energy-aware operation in a third of the scenarios: flexible jobs, a battery, solar, a PPA."""
+    if draw(st.integers(0, 2)) != 0:
+        return None
+    op: dict = {}
+    if draw(st.booleans()):
+        flex = {"action": draw(st.sampled_from(["pause", "slow"])), "top_hours": draw(st.sampled_from([0, 3, 8]))}
+        if flex["top_hours"] == 0 or draw(st.booleans()):
+            flex["price_above"] = f"${draw(st.sampled_from([0.05, 0.09, 0.15]))}/kWh"
+        op["flexible"] = flex
+    if draw(st.booleans()):
+        op["battery"] = {"capacity": f"{draw(st.sampled_from([5, 50]))}kWh", "power": "10kW",
+                         "strategy": draw(st.sampled_from(["arbitrage", "peak-shave"])),
+                         "initial_charge": draw(st.sampled_from([0.0, 1.0]))}
+    if draw(st.booleans()):
+        op["onsite"] = [{"capacity": f"{draw(st.sampled_from([1, 100]))}kW", "profile": "solar"}]
+    if draw(st.booleans()):
+        op["ppa"] = {"capacity": "5kW", "price": "$0.05/kWh", "profile": draw(st.sampled_from(["solar", "flat"]))}
+    return op or None
 
 
 @st.composite
@@ -170,8 +212,9 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
         "site": {"power_envelope": f"{envelope:.0f}W", "climate": climate,
                  "electricity": {"price": f"${draw(st.sampled_from([0.05, 0.1, 0.2]))}/kWh"}},
         "cluster": {"racks": groups},
-        "cooling": {"other_overhead": f"{overhead}W"},
+        "cooling": draw(cooling_plant(overhead)),
         "workloads": {"training": jobs, "inference": services},
+        "operation": draw(operation()),
     }
 
 
@@ -207,24 +250,41 @@ def test_energy_power_cost_and_job_invariants(scenario):
 
     # Energy conservation: facility = IT + losses + cooling + other, IT = accel + hosts + network,
     # every summary energy = sum of its power column x interval.
-    for part in ("it", "losses", "cooling", "other", "facility", "accelerator", "host", "network"):
+    it_columns = ["accelerator", "host", "server_fan", "support", "network"]
+    cooling_columns = ["chiller", "heat_rejection", "air_handler", "pump"]
+    for part in ("it", "losses", "cooling", "other", "facility", *it_columns, *cooling_columns):
         assert _energy(ts, f"{part}_power_w") == pytest.approx(s[f"{part}_energy_j"], rel=REL)
     facility_parts = s["it_energy_j"] + s["losses_energy_j"] + s["cooling_energy_j"] + s["other_energy_j"]
     assert s["facility_energy_j"] == pytest.approx(facility_parts, rel=REL)
-    it_parts = s["accelerator_energy_j"] + s["host_energy_j"] + s["network_energy_j"]
-    assert s["it_energy_j"] == pytest.approx(it_parts, rel=REL)
+    assert s["it_energy_j"] == pytest.approx(sum(s[f"{p}_energy_j"] for p in it_columns), rel=REL)
+    assert s["cooling_energy_j"] == pytest.approx(sum(s[f"{p}_energy_j"] for p in cooling_columns), rel=REL)
     stack = ts[["it_power_w", "losses_power_w", "cooling_power_w", "other_power_w"]].sum(axis=1)
     np.testing.assert_allclose(ts["facility_power_w"], stack, rtol=REL)
-    np.testing.assert_allclose(
-        ts["it_power_w"], ts[["accelerator_power_w", "host_power_w", "network_power_w"]].sum(axis=1),
-        rtol=REL)
-    for column in ("accelerator_power_w", "host_power_w", "network_power_w", "losses_power_w",
-                   "cooling_power_w", "other_power_w"):
+    np.testing.assert_allclose(ts["it_power_w"], ts[[f"{p}_power_w" for p in it_columns]].sum(axis=1), rtol=REL)
+    np.testing.assert_allclose(ts["cooling_power_w"], ts[[f"{p}_power_w" for p in cooling_columns]].sum(axis=1),
+                               rtol=REL, atol=1e-6)
+    for column in (*[f"{p}_power_w" for p in it_columns + cooling_columns], "losses_power_w",
+                   "cooling_power_w", "other_power_w", "water_m3_per_s"):
         assert (ts[column] >= 0).all(), column
+    assert _energy(ts, "water_m3_per_s") == pytest.approx(s["water_m3"], rel=REL, abs=1e-12)
 
-    # The envelope holds (power capping is on by default), and PUE >= 1.
+    # The envelope holds (power capping is on by default), every hour, and no policy breaks it:
+    # batteries never charge past it, and never hold more than their capacity or less than 0.
     envelope = s["power_envelope_w"]
     assert (ts["facility_power_w"] <= envelope * (1 + REL)).all()
+    assert (ts["facility_power_w"] <= ts["power_envelope_w"] * (1 + REL)).all()
+    assert (ts["grid_power_w"] <= ts["power_envelope_w"] * (1 + REL) + 1e-6).all()
+    assert (ts["grid_power_w"] >= -1e-6).all()
+    battery = (scenario.get("operation") or {}).get("battery")
+    if battery:
+        capacity = float(battery["capacity"].removesuffix("kWh")) * 3.6e6
+        assert (ts["battery_energy_j"] >= -1e-6).all() and (ts["battery_energy_j"] <= capacity * (1 + REL)).all()
+        SEEN["battery"] += 1
+    if scenario.get("operation") and not scenario.get("failures"):
+        # Policies pause only after a checkpoint: without failures no work is ever thrown away.
+        assert (jobs["lost_tokens"] == 0).all()
+    if s.get("operation"):
+        SEEN["operation"] += 1
     assert s["peak_facility_power_w"] <= envelope * (1 + REL)
     assert (ts["pue"] >= 1.0).all() and s["pue_mean"] >= 1.0
     assert ((ts["clock_fraction"] > 0) & (ts["clock_fraction"] <= 1)).all()

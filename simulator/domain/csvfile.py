@@ -45,8 +45,14 @@ class _Range(NamedTuple):
 
 
 # What each kind of profile holds, in the unit its CSV file is written in.
+HUMIDITY_RANGE_PCT = (0.0, 100.0)
+
 RANGES = {
     "temperature": _Range(*TEMPERATURE_RANGE_C, "degrees C"),
+    "humidity": _Range(*HUMIDITY_RANGE_PCT, "% relative humidity"),
+    "power_kw": _Range(0.0, 1e9, "kW"),
+    "share": _Range(0.0, 1.0, "share of capacity"),
+    "outage": _Range(0.0, 1.0, ""),
     "price": _Range(*PRICE_RANGE_USD_PER_KWH, "USD/kWh"),
     "carbon": _Range(*CARBON_RANGE_G_PER_KWH, "g/kWh"),
 }

@@ -45,6 +45,10 @@ Usd = Annotated[float, BeforeValidator(parser("money")), _json("money")]
 UsdPerJ = Annotated[float, BeforeValidator(parser("price_energy")), _json("price_energy")]
 UsdPerS = Annotated[float, BeforeValidator(parser("price_time")), _json("price_time")]
 KgPerJ = Annotated[float, BeforeValidator(parser("carbon_intensity")), _json("carbon_intensity")]
+Volume = Annotated[float, BeforeValidator(parser("volume")), _json("volume")]
+VolumeRate = Annotated[float, BeforeValidator(parser("volume_rate")), _json("volume_rate")]
+UsdPerM3 = Annotated[float, BeforeValidator(parser("price_volume")), _json("price_volume")]
+UsdPerW = Annotated[float, BeforeValidator(parser("price_power")), _json("price_power")]
 PerS = Annotated[float, BeforeValidator(parser("rate")), _json("rate")]
 Fraction = Annotated[float, BeforeValidator(parser("fraction")), _json("fraction")]
 # An absolute temperature (25C, 77F, 298K all read as 25 degrees C).
@@ -70,6 +74,10 @@ Efficiency = Annotated[Fraction, Field(gt=0, le=1)]
 Count = Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
 NonNegCount = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 BigCount = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+
+
+# The scenario's facility sections call a temperature difference by this name.
+TemperatureDifference = Kelvin
 
 
 class Frozen(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.quantities import (
     BytesPerS,
+    Celsius,
     Count,
     Frozen,
     Kelvin,
@@ -217,8 +218,22 @@ class CalibrationSpec(Frozen):
     aliases: tuple[str, ...] = ()
 
 
+class FanSpec(Frozen):
+    """A server's own fans: power = max_power * speed^3 (fan affinity law); speed rises with the
+    load from ``idle_speed`` to ``full_load_speed`` at ``reference_inlet``, and by ``speed_per_c``
+    per degree of inlet air above it (capped at 1)."""
+
+    max_power: NonNegWatts = Field(description="All fans of one server at 100% speed.")
+    idle_speed: float = Field(0.3, ge=0, le=1)
+    full_load_speed: float = Field(0.8, gt=0, le=1)
+    reference_inlet: Celsius = Field(25.0, ge=-50, le=60)
+    speed_per_c: float = Field(0.0092, ge=0, le=1, description="Speed added per degree C of inlet air "
+                                                                "above the reference.")
+    source: str
+
+
 class NodeSpec(Frozen):
-    """A server: accelerators, host power (everything but accelerators), NICs, price."""
+    """A server: accelerators, host power (everything but accelerators and fans), fans, NICs, price."""
 
     name: str
     aliases: tuple[str, ...] = ()
@@ -230,6 +245,8 @@ class NodeSpec(Frozen):
     nic_bw: PositiveBytesPerS
     rack_units: Count = 4
     price: NonNegUsd = 0.0
+    fans: FanSpec | None = Field(None, description="The server's fans (their power is not in host_power); "
+                                                   "none: fans are counted in host_power.")
     source: str
 
     @field_validator("host_idle_power")
@@ -267,7 +284,9 @@ class OpticSpec(Frozen):
 
 
 class ClimateSpec(Frozen):
-    """A built-in outdoor temperature profile (annual + daily cosine + AR(1) weather noise)."""
+    """A built-in outdoor weather profile: dry bulb = annual + daily cosine + AR(1) weather noise;
+    the dew point follows its own annual cosine (humidity changes slowly), and the wet bulb
+    follows from both (domain/psychro.py)."""
 
     name: str
     aliases: tuple[str, ...] = ()
@@ -278,6 +297,10 @@ class ClimateSpec(Frozen):
     warmest_hour: float = Field(ge=0, lt=24)
     noise_std: Kelvin = Field(ge=0, le=50)
     noise_corr_hours: float = Field(gt=0)
+    dew_point_mean: OutdoorCelsius | None = Field(
+        None, description="Mean dew point; default: the dew point of 50% relative humidity hour by hour.")
+    dew_point_amplitude: Kelvin = Field(0.0, ge=0, le=50, description="Annual swing of the dew point.")
+    dew_point_peak_day: int | None = Field(None, ge=1, le=366, description="Most humid day; default warmest_day.")
     source: str
 
 
@@ -364,3 +387,88 @@ class EngineSpec(Frozen):
         "Achieved share of copy bandwidth of the paged decode-attention kernel."))
     source: str
 
+
+class ChillerSpec(Frozen):
+    """A chiller's performance curves in the EnergyPlus Chiller:Electric:EIR form:
+    P = Q / COP_ref * EIRFT(x, y) * EIRFPLR(PLR) / PLR, with x the leaving chilled-water
+    temperature and y the condenser-side temperature (outdoor dry bulb for an air-cooled
+    chiller, entering condenser water for a water-cooled one), both in C.
+
+    Outside the curve's ranges the COP follows the Carnot lift (engine/chillers.py), with the
+    refrigerant ``evaporator_approach`` below the chilled water and ``condenser_approach`` above
+    the condenser-side temperature; below the lowest y the condensing pressure is held (no gain).
+    """
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    condenser: Literal["air", "water"] = Field(description="What carries the heat away from the condenser.")
+    cop_ref: float = Field(gt=0.5, le=30, description="Full-load COP at the curve's rating point.")
+    eir_ft: tuple[float, float, float, float, float, float] = Field(
+        description="Biquadratic EIRFT coefficients c1..c6: c1 + c2 x + c3 x^2 + c4 y + c5 y^2 + c6 x y.")
+    x_range: tuple[float, float] = Field(description="Chilled-water temperatures the EIRFT curve covers (C).")
+    y_range: tuple[float, float] = Field(description="Condenser-side temperatures the EIRFT curve covers (C).")
+    eir_fplr: tuple[float, float, float] = Field(description="Quadratic EIRFPLR coefficients in the part-load ratio.")
+    min_plr: float = Field(0.1, gt=0, le=1, description="Below this part-load ratio the chiller cycles.")
+    evaporator_approach: Kelvin = Field(2.0, ge=0, le=20)
+    condenser_approach: Kelvin = Field(10.0, ge=0, le=40)
+    source: str
+
+    @field_validator("x_range", "y_range")
+    @classmethod
+    def _ordered(cls, bounds: tuple[float, float]) -> tuple[float, float]:
+        if not bounds[0] < bounds[1]:
+            raise ValueError(f"needs low < high, got {list(bounds)}")
+        return bounds
+
+
+
+class NicSpec(Frozen):
+    """A network adapter (its power is inside its server's; the catalog holds its price)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    bw: PositiveBytesPerS = Field(description="Bandwidth per port.")
+    ports: Count = 1
+    power: NonNegWatts
+    price: NonNegUsd = 0.0
+    source: str
+
+
+class ServerSpec(Frozen):
+    """A support server beside the accelerator nodes: storage, management, fabric manager, login."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    role: Literal["storage", "management", "fabric-manager", "cpu"]
+    power: NonNegWatts = Field(description="Typical draw while the cluster runs.")
+    max_power: NonNegWatts = Field(description="Sizing load (UPS, cooling design).")
+    price: NonNegUsd = 0.0
+    rack_units: Count = 1
+    storage_ports: int = Field(0, ge=0, le=64, description="Ports on the storage network.")
+    frontend_ports: int = Field(0, ge=0, le=64, description="Ports on the front-end (in-band) network.")
+    oob_ports: int = Field(1, ge=0, le=64, description="Ports on the out-of-band management network.")
+    source: str
+
+    @field_validator("max_power")
+    @classmethod
+    def _at_least_typical(cls, max_power: float, info: ValidationInfo) -> float:
+        power = info.data.get("power")
+        if power is not None and max_power < power:
+            raise ValueError(f"must be at least power ({human(power, 'power')})")
+        return max_power
+
+
+class FacilityCostSpec(Frozen):
+    """A facility capital cost per unit of what it is sized by (engine record -> report/cost.py)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    category: Literal["building", "electrical", "cooling"]
+    per: Literal["w-it", "w-ups", "w-generator", "w-plant-heat", "w-liquid-heat", "w-chiller", "w-room-heat",
+                 "rack", "rear-door-rack", "w-immersion-heat", "w-adiabatic-heat"] = Field(
+        description="What one unit is: a W of design IT load, of UPS or generator capacity, of the design heat "
+                    "of a plant (of its type) or of the room air, direct-liquid or immersion heat, of installed "
+                    "chiller capacity, or a rack position.")
+    price: NonNegUsd = Field(description="USD per unit.")
+    plant: str | None = Field(None, description="For cooling items: the plant type it belongs to.")
+    source: str

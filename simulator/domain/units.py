@@ -74,6 +74,14 @@ def _build_tables() -> dict[str, dict[str, float]]:
             if per.startswith("/"):
                 rate[word + per] = f
     rate.update({"rps": 1.0, "qps": 1.0})
+    volume = {"m3": 1.0, "m^3": 1.0, "L": 1e-3, "l": 1e-3, "kL": 1.0, "ML": 1e3, "gal": 3.785411784e-3,
+              "kgal": 3.785411784}
+    volume_rate = {f"{v}/{t}": fv / ft for v, fv in volume.items()
+                   for t, ft in (("s", 1.0), ("min", 60.0), ("h", 3600.0), ("hr", 3600.0), ("d", 86400.0))}
+    price_volume = {"/" + k: 1.0 / v for k, v in volume.items()}
+    price_volume.update({"USD/" + k: 1.0 / v for k, v in volume.items()})
+    price_power = {"/" + k: 1.0 / v for k, v in power.items()}
+    price_power.update({"USD/" + k: 1.0 / v for k, v in power.items()})
     price_time = {"/" + k: 1.0 / v for k, v in time.items()}
     price_time.update({"USD/" + k: 1.0 / v for k, v in time.items()})
     count = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -93,6 +101,10 @@ def _build_tables() -> dict[str, dict[str, float]]:
         "money": money,
         "price_energy": price_energy,
         "price_time": price_time,
+        "volume": volume,
+        "volume_rate": volume_rate,
+        "price_volume": price_volume,
+        "price_power": price_power,
         "carbon_intensity": carbon,
         "rate": rate,
         "fraction": {"": 1.0, "%": 0.01},
@@ -114,6 +126,10 @@ KIND_NAMES = {
     "money": ("an amount of money", "'$30000', '$30k', '$1.2M'", "USD"),
     "price_energy": ("an energy price", "'$0.08/kWh', '$80/MWh'", "USD/J"),
     "price_time": ("a price per time", "'$2.5/h'", "USD/s"),
+    "volume": ("a volume", "'5m3', '1200L', '10kgal'", "m3"),
+    "volume_rate": ("a volume flow", "'50m3/h', '2L/s'", "m3/s"),
+    "price_volume": ("a price per volume", "'$2/m3', '$0.004/L'", "USD/m3"),
+    "price_power": ("a price per power", "'$1200/kW', '$11/W'", "USD/W"),
     "carbon_intensity": ("a carbon intensity", "'350g/kWh', '0.35kg/kWh'", "kg/J"),
     "rate": ("a rate", "'10/s', '600/min'", "1/s"),
     "fraction": ("a fraction", "'95%', 0.95", "1"),
@@ -122,7 +138,7 @@ KIND_NAMES = {
     "dimensionless": ("a plain number", "'12', '0.5'", "1"),
 }
 
-_CURRENCY_KINDS = ("money", "price_energy", "price_time")
+_CURRENCY_KINDS = ("money", "price_energy", "price_time", "price_volume", "price_power")
 
 _TEMPERATURE = {
     "C": lambda x: x, "°C": lambda x: x, "degC": lambda x: x, "celsius": lambda x: x,
@@ -233,6 +249,10 @@ _FORMAT_UNITS = {
     "money": [(1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, "")],
     "price_energy": [(1 / 3.6e6, "/kWh")],
     "price_time": [(1 / 3600.0, "/h")],
+    "volume": [(1.0, "m3"), (1e-3, "L")],
+    "volume_rate": [(1 / 3600.0, "m3/h")],
+    "price_volume": [(1.0, "/m3")],
+    "price_power": [(1e-3, "/kW")],
     "carbon_intensity": [(1e-3 / 3.6e6, "g/kWh")],
     "rate": [(1.0, "/s")],
     "fraction": [(0.01, "%")],
@@ -255,7 +275,7 @@ def format_quantity(value_si: float, kind: str, digits: int | None = None) -> st
     text = repr(number) if digits is None else f"{number:.{digits}g}"
     if text.endswith(".0"):
         text = text[:-2]
-    if kind in ("money", "price_energy", "price_time"):
+    if kind in _CURRENCY_KINDS:
         return f"${text}{unit}"
     sep = "" if unit in ("%", "") or kind == "count" else " "
     return f"{text}{sep}{unit}"

@@ -199,7 +199,7 @@ def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
         tag = ctx.get("discriminator", "type").strip("'")
         expected = ctx.get("expected_tags", "")
         if kind == "union_tag_not_found":
-            return f"missing '{tag}' (one of {expected})", None
+            return (f"missing '{tag}' (one of {expected})" if expected else f"missing '{tag}'"), None
         return f"unknown {tag} {ctx.get('tag')!r}; expected one of {expected}", None
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "expected a whole number", _value_for(value)

@@ -21,10 +21,14 @@ from simulator.costmodel.serving_plan import ServingPlan
 from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.units import human
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
-from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.fabric import FabricSize
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.grid_events import plan_outages
+from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
+from simulator.engine.operation import OperationPlan, plan_operation
 from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
@@ -32,7 +36,7 @@ from simulator.scenario.load import LoadedScenario
 from simulator.scenario.schema import Failures, InferenceService, TrainingJob
 
 HOUR_S = 3600.0
-SEED_STREAMS = ("climate", "failures", "arrivals", "spare")
+SEED_STREAMS = ("climate", "failures", "arrivals", "spare", "grid")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class PlannedJob:
     index: int
     steps_total: float
     checkpoint: CheckpointPlan | None
+    policy_write_s: float = 0.0      # checkpoint write (and read-back) time for an operation pause
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,19 @@ class RunPlan:
     streams: dict[str, np.random.SeedSequence]
     groups: list[Group]
     fabric: FabricSize
+    networks: NetworkPlan
+    support: SupportServers
     ambient_c: np.ndarray
+    wet_bulb_c: np.ndarray
     price_usd_per_j: np.ndarray
     carbon_kg_per_j: np.ndarray
     site: SitePower
     failures: Failures | None
     jobs: list[PlannedJob]
     services: list[PlannedService]
+    operation: OperationPlan | None = None
+    envelope_w: np.ndarray | None = None     # the grid limit in force each hour
+    outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -89,29 +100,58 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in streams.items()}}
 
     groups = build_groups(sc.cluster.racks, loaded.catalog)
-    endpoints = sum(g.nodes_total * g.node.nics for g in groups)
-    nic_bw = max((g.node.nic_bw for g in groups), default=50e9)
-    nics = max((g.node.nics for g in groups), default=8)
-    fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, loaded.catalog, nics)
+    support = build_support(sc.cluster, sum(g.gpus_total for g in groups), loaded.catalog)
+    networks = plan_networks(sc.cluster, groups, support, loaded.catalog)
 
     hours = math.ceil(sim.horizon / HOUR_S) + 1
     args = (hours, sim.start_day_of_year, sim.start_hour)
     ambient = profiles.hourly_temperature_c(sc.site.climate, *args, np.random.default_rng(streams["climate"]),
                                             loaded.catalog, loaded.base_dir)
+    wet_bulb = profiles.hourly_wet_bulb_c(sc.site.climate, ambient, sim.start_day_of_year, sim.start_hour,
+                                          loaded.catalog, loaded.base_dir)
     price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
     carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
 
-    site = SitePower(sc, groups, fabric.power_w)
+    site = SitePower(sc, groups, networks, support, ambient, wet_bulb, loaded.catalog)
+    problems = site.ups_problems()
+    operation = None
+    try:
+        operation = plan_operation(sc, price, carbon, loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("operation.demand_response.path", p.message) for p in err.problems]
+    envelope = operation.envelope_w if operation is not None else np.full(hours, float(site.envelope_w))
+    problems += envelope_problems(site, envelope)
+    outages: tuple[tuple[float, float, bool], ...] = ()
+    try:
+        outages = plan_outages(sc, np.random.default_rng(streams["grid"]), loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("site.grid_outages.path", p.message) for p in err.problems]
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
     busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction)
-    problems = site.ups_problems() + site.idle_problems(float(np.max(ambient)), busy, serving_w)
+    problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
     if problems:
         raise ScenarioError(problems, loaded.source)
-    return RunPlan(loaded, seeds, streams, groups, fabric, ambient, price, carbon, site, failures, jobs, services)
+    return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
+                   carbon, site, failures, jobs, services, operation, envelope, outages)
+
+
+def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
+    """A demand-response cap below the idle site's load in its hour cannot be met."""
+    low = np.flatnonzero(envelope_w < site.envelope_w)
+    if not low.size:
+        return []
+    idle = site.idle_breakdown(low)["facility_power_w"]
+    short = np.flatnonzero(idle > envelope_w[low])
+    if not short.size:
+        return []
+    h = int(low[short[0]])
+    return [Problem("operation.demand_response.path",
+                    f"{short.size} hour(s) cap the site below its idle load, first hour {h}: "
+                    f"{human(float(envelope_w[h]), 'power')} < {human(float(idle[short[0]]), 'power')}")]
 
 
 def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner,
@@ -182,15 +222,15 @@ class _WorkloadPlanner:
         key = ("train", model, group.index, job.gpus, job.global_batch, job.micro_batch, job.seq, recipe, layout)
         if key not in self._training:
             self._training[key] = plan_training(model, device, job.gpus, job.global_batch, job.micro_batch, job.seq,
-                                                recipe, layout, comm, network_shares=self.shares_grid())
+                                            recipe, layout, comm, network_shares=self.shares_grid())
         plan = self._training[key]
-        checkpoint = None
-        if self.failures is not None:
-            f = self.failures
-            checkpoint = checkpoint_plan(
-                float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
-                group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
-        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint)
+        f = self.failures or Failures()
+        written = checkpoint_plan(
+            float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+            group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
+        checkpoint = written if self.failures is not None else None
+        return PlannedJob(job, plan, model.name, i, float(math.ceil(job.tokens / plan.tokens_per_step)), checkpoint,
+                          written.write_s)
 
     def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
         """An inference service's serving costs (engine/service_plan.py); identical services share them."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from simulator.engine.planning import RunPlan
 from simulator.engine.record import (
+    DesignRecord,
     FabricRecord,
     GroupRecord,
     JobRecord,
@@ -15,10 +16,12 @@ from simulator.engine.record import (
     RunRecord,
     ServiceRecord,
     ServiceStatus,
+    SupportRecord,
     frozen_array,
 )
-from simulator.engine.recorder import Recorder
+from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
+from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
 
 
@@ -44,6 +47,8 @@ def job_record(job: JobRun) -> JobRecord:
         lost_s=job.lost_s,
         down_s=job.down_s,
         status=JobStatus(job.status),
+        policy_s=job.policy_s,
+        policy_pauses=job.policy_pauses,
     )
 
 
@@ -98,15 +103,21 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
 def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun]) -> RunRecord:
     n = rec.rows
     fabric = plan.fabric
+    site = plan.site
+    env = rec.env[:n]
+    supply = settle(plan.loaded.scenario, rec.t_s[:n], rec.power[:n, POWER_COLUMNS.index("facility_power_w")],
+                    env[:, ENV_COLUMNS.index("power_envelope_w")], env[:, ENV_COLUMNS.index("price_usd_per_j")],
+                    env[:, ENV_COLUMNS.index("carbon_kg_per_j")], plan.loaded.base_dir, plan.outages)
     return RunRecord(
         horizon_s=rec.horizon_s,
         sample_interval_s=rec.sample_interval_s,
         seeds=dict(plan.seeds),
         envelope_w=plan.site.envelope_w,
-        groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w())
-                     for g in plan.groups),
+        groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w(),
+                                 g.config.count, g.config.cooling, fan_w)
+                     for g, fan_w in zip(plan.groups, site.peak_fan_w, strict=True)),
         fabric=FabricRecord(fabric.tiers, fabric.leaves, fabric.spines, fabric.cores, fabric.switches,
-                            fabric.optics, fabric.power_w),
+                            fabric.optics, plan.networks.power_w, plan.networks.items, dict(plan.networks.others)),
         t_s=frozen_array(rec.t_s[:n]),
         power=frozen_array(rec.power[:n]),
         state=frozen_array(rec.state[:n]),
@@ -118,5 +129,10 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         progress=tuple(rec.progress),
         jobs=tuple(job_record(j) for j in jobs),
         services=tuple(service_record(s) for s in services),
+        support=tuple(SupportRecord(s.name, s.role, n, s.power, s.max_power, s.price) for s, n in plan.support.rows),
+        design=DesignRecord(site.peak_it_w, site.air_loop.design_w, site.liquid_loop.design_w, site.ups_capacity_w,
+                            site.air_loop.type, site.liquid_loop.type, **site.design),
+        supply=supply,
+        outages=tuple(plan.outages),
     )
 

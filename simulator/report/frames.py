@@ -10,9 +10,11 @@ from simulator.engine.record import REQUEST_COLUMNS, JobStatus, RunRecord
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS
 
 TIMESERIES_COLUMNS = (
-    "t_s", "accelerator_power_w", "host_power_w", "network_power_w", "it_power_w", "losses_power_w",
-    "cooling_power_w", "chiller_power_w", "economiser_power_w", "fan_power_w", "pump_power_w",
-    "other_power_w", "facility_power_w", "power_envelope_w", "pue", "ambient_c", "gpu_utilization",
+    "t_s", "accelerator_power_w", "host_power_w", "server_fan_power_w", "support_power_w", "network_power_w",
+    "it_power_w", "losses_power_w", "cooling_power_w", "chiller_power_w", "heat_rejection_power_w",
+    "air_handler_power_w", "pump_power_w", "other_power_w", "facility_power_w", "power_envelope_w", "pue",
+    "water_m3_per_s", "cooling_shortfall_w", "grid_power_w", "generator_power_w", "onsite_power_w", "battery_power_w",
+    "battery_energy_j", "ppa_power_w", "ambient_c", "wet_bulb_c", "gpu_utilization",
     "gpus_allocated", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "running_jobs",
     "queued_jobs", "requests_arrived", "requests_served", "requests_slo_met", "requests_backlog",
     "requests_abandoned",
@@ -30,7 +32,7 @@ SERVICE_COLUMNS = (
 JOB_COLUMNS = (
     "job", "model", "gpus", "layout", "submit_s", "start_s", "end_s", "tokens_target", "tokens_done",
     "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "network_share_mean", "failures",
-    "lost_tokens", "checkpoint_s", "downtime_s", "goodput", "status",
+    "lost_tokens", "checkpoint_s", "downtime_s", "goodput", "policy_s", "policy_pauses", "status",
 )
 
 
@@ -47,6 +49,13 @@ def timeseries_frame(record: RunRecord) -> pd.DataFrame:
     requests = record.requests()
     for i, name in enumerate(REQUEST_COLUMNS):
         data[name] = requests[:, i].copy()
+    supply = record.supply
+    zeros = np.zeros(len(record.t_s))
+    data["grid_power_w"] = supply.grid_w.copy() if supply is not None else data["facility_power_w"].copy()
+    for name, attr in (("generator_power_w", "generator_w"), ("onsite_power_w", "onsite_w"),
+                       ("battery_power_w", "battery_w"),
+                       ("battery_energy_j", "battery_energy_j"), ("ppa_power_w", "ppa_w")):
+        data[name] = getattr(supply, attr).copy() if supply is not None else zeros.copy()
     it = data["it_power_w"]
     with np.errstate(divide="ignore", invalid="ignore"):
         data["pue"] = np.where(it > 0, data["facility_power_w"] / it, np.nan)
@@ -79,7 +88,9 @@ def jobs_frame(record: RunRecord) -> pd.DataFrame:
             "lost_tokens": job.lost_tokens,
             "checkpoint_s": job.checkpoint_s,
             "downtime_s": job.down_s,
-            "goodput": goodput(ran, job.checkpoint_s, job.lost_s, job.down_s),
+            "goodput": goodput(ran - job.policy_s, job.checkpoint_s, job.lost_s, job.down_s),
+            "policy_s": job.policy_s,
+            "policy_pauses": job.policy_pauses,
             # A job not submitted by the horizon reads as queued.
             "status": str(JobStatus.QUEUED if job.status == JobStatus.PENDING else job.status),
         })

@@ -24,6 +24,7 @@ from simulator.report.tables import (
     cost_table,
     headline_table,
     jobs_table,
+    operation_table,
     reliability_table,
     services_table,
     warnings_table,
@@ -96,12 +97,16 @@ def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
     its own small heading (the page template has one slot for the headline section)."""
     warnings = warnings_table(summary)
     head = ["<h3>Warnings</h3>", _table_html(warnings, "warnings")] if warnings.rows else []
-    return "\n".join([
+    parts = [
         *head,
         _table_html(headline_table(summary, costs, services), "headline"),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
-    ])
+    ]
+    operation = operation_table(summary)
+    if operation is not None:
+        parts += ["<h3>Operation policies</h3>", _table_html(operation, "headline")]
+    return "\n".join(parts)
 
 
 # What to read in each figure (its title is already drawn in the image, so not repeated here).

@@ -17,6 +17,7 @@ from simulator.report.tables import (
     cost_table,
     headline_table,
     jobs_table,
+    operation_table,
     reliability_table,
     services_table,
     warnings_table,
@@ -66,4 +67,7 @@ def render_markdown(
     ]
     if services is not None and len(services):
         sections += ["## Inference services", _table_markdown(services_table(services, costs))]
+    operation = operation_table(summary)
+    if operation is not None:
+        sections += ["## Operation policies", _table_markdown(operation)]
     return "\n\n".join(sections) + "\n"

@@ -57,17 +57,39 @@ class Summary:
     it_energy_j: float
     accelerator_energy_j: float
     host_energy_j: float
+    server_fan_energy_j: float
+    support_energy_j: float
     network_energy_j: float
     facility_energy_j: float
     cooling_energy_j: float
+    chiller_energy_j: float
+    heat_rejection_energy_j: float
+    air_handler_energy_j: float
+    pump_energy_j: float
     losses_energy_j: float
     other_energy_j: float
     pue_mean: float | None
+    pue_max_sample: float | None
+    water_m3: float
+    wue_l_per_kwh: float | None
+    cooling_shortfall_hours: float
+    design_it_power_w: float | None
+    design_it_power_per_gpu_w: float | None
+    it_power_per_gpu_mean_w: float | None
     peak_facility_power_w: float
     power_envelope_w: float
     peak_envelope_fraction: float
     energy_cost_usd: float
+    demand_charge_usd: float
+    battery_wear_usd: float
     carbon_kg: float
+    carbon_market_kg: float
+    grid_energy_j: float
+    onsite_energy_j: float
+    ppa_energy_j: float
+    battery_discharge_j: float
+    generator_energy_j: float
+    generator_fuel_usd: float
     gpu_utilization_mean: float
     jobs_total: int
     jobs_finished: int
@@ -84,6 +106,11 @@ class Summary:
     tokens_generated: float
     service_availability: float | None
     fabric: FabricCounts
+    networks: dict[str, dict[str, int]]
+    cooling_plants: dict
+    operation: dict | None
+    grid_outages: dict | None
+    power_redundancy: dict
     events_processed: int
     catalog_overrides: list[str] = field(default_factory=list)
     requests_abandoned: float = 0.0
@@ -119,6 +146,10 @@ class Costs:
     per_job: dict[str, float] = field(default_factory=dict)
     per_service: dict[str, float] = field(default_factory=dict)
     usd_per_mtoken_generated: float | None = None
+    capex_items: list[dict] = field(default_factory=list)
+    network_share_of_server_and_network_capex: float | None = None
+    facility_capex_usd_per_w: float | None = None
+    rental: dict | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> Costs:

@@ -120,6 +120,9 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
         ("cooling energy", fmt_energy(s("cooling_energy_j"))),
         ("power-chain losses", fmt_energy(s("losses_energy_j"))),
         ("mean PUE", fmt_ratio(s("pue_mean"))),
+        ("water (WUE)", f"{fmt_si(s('water_m3'))} m3 ({fmt_ratio(s('wue_l_per_kwh'))} L/kWh)"
+         if summary.get("water_m3") is not None else "-"),
+        ("design IT power per GPU", fmt_power(s("design_it_power_per_gpu_w"))),
         ("peak facility power", fmt_power(s("peak_facility_power_w"))),
         ("power envelope", fmt_power(s("power_envelope_w"))),
         ("peak / envelope", fmt_fraction(s("peak_envelope_fraction"))),
@@ -172,6 +175,21 @@ def reliability_table(summary: Mapping[str, object]) -> Table:
     if s("services_total"):
         rows.append(("service availability (replica-time weighted)", fmt_fraction(s("service_availability"))))
     return Table(("quantity", "value"), tuple(rows), (False, True))
+
+
+def operation_table(summary: Mapping[str, object]) -> Table | None:
+    """What each operation policy saved (cost, carbon) and cost (tokens, requests), from
+    summary.json's ``operation``; None without an operation section."""
+    op = summary.get("operation")
+    if not isinstance(op, Mapping) or not isinstance(op.get("policies"), Mapping):
+        return None
+    rows = []
+    for name, p in op["policies"].items():
+        p = p if isinstance(p, Mapping) else {}
+        rows.append((name.replace("_", " "), fmt_usd(p.get("cost_saved_usd")), fmt_carbon(p.get("carbon_saved_kg")),
+                     fmt_tokens(p.get("tokens_lost")), fmt_count(p.get("requests_lost"))))
+    return Table(("policy", "cost saved", "carbon saved", "tokens lost", "requests lost"), tuple(rows),
+                 (False, True, True, True, True))
 
 
 def _items(section: object) -> dict[str, object]:

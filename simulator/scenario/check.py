@@ -99,6 +99,18 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     fabric = scenario.cluster.fabric
     problems += _lookup(catalog.switches, fabric.switch, "cluster.fabric.switch")[1]
     problems += _lookup(catalog.optics, fabric.optic, "cluster.fabric.optic")[1]
+    tables: dict[str, Table] = {"switch": catalog.switches, "optic": catalog.optics, "core_optic": catalog.optics,
+                                "cable": catalog.optics, "nic": catalog.nics}
+    for key in ("core_optic", "cable", "nic"):
+        if getattr(fabric, key) is not None:
+            problems += _lookup(tables[key], getattr(fabric, key), f"cluster.fabric.{key}")[1]
+    for name in ("storage", "frontend", "oob"):
+        net = getattr(scenario.cluster.networks, name)
+        if net is None:
+            continue
+        for key in ("switch", "optic", "cable", "nic"):
+            if getattr(net, key) is not None:
+                problems += _lookup(tables[key], getattr(net, key), f"cluster.networks.{name}.{key}")[1]
 
     climate = scenario.site.climate
     if isinstance(climate, BuiltinClimate):
@@ -111,14 +123,24 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
             kind = "temperature" if path == "site.climate" else path.rsplit(".", 1)[1].split("_")[0]
             problems += found or profile_problems(folder, profile.path, profile.column,
                                                   f"{path}.path", kind)
+            for extra, extra_kind in (("wet_bulb_column", "temperature"), ("humidity_column", "humidity")):
+                column = getattr(profile, extra, None)
+                if column is not None and not found:
+                    problems += profile_problems(folder, profile.path, column, f"{path}.{extra}", extra_kind)
 
-    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics")
+    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics", "nics", "servers",
+                                       "facility_costs")
                    for e in getattr(catalog, kind).entries}
     for name in scenario.costs.price_overrides:
         if name not in known_items:
             problems.append(Problem(f"costs.price_overrides.{name}", "not a catalog accelerator, node, "
-                                    "switch or optic", None))
+                                    "switch, optic, NIC, support server or facility cost item", None))
 
+    problems += _check_operation(scenario, catalog, folder)
+    outages = scenario.site.grid_outages
+    if outages is not None and outages.path is not None:
+        found = check_file(folder, outages.path, "site.grid_outages.path")
+        problems += found or profile_problems(folder, outages.path, outages.column, "site.grid_outages.path", "outage")
     total_gpus = sum(group_gpus.values())
     for i, job in enumerate(scenario.workloads.training):
         problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,
@@ -127,6 +149,43 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
         problems += _check_service(svc, f"workloads.inference[{i}]", scenario, catalog, folder,
                                    group_gpus, group_domain, total_gpus)
 
+    return problems
+
+
+def _check_operation(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
+    """Operation policies: flexible jobs exist, data files are readable, demand response is
+    recorded hour by hour; plus the catalog names of the cooling plant and support servers."""
+    problems: list[Problem] = []
+    for name in ("air_plant", "liquid_plant"):
+        plant = getattr(scenario.cooling, name)
+        key = "trim_chiller" if plant.type == "dry-cooler" else "chiller"
+        if getattr(plant, key) is not None:
+            problems += _lookup(catalog.chillers, getattr(plant, key), f"cooling.{name}.{key}")[1]
+    for i, group in enumerate(scenario.cluster.support):
+        problems += _lookup(catalog.servers, group.server, f"cluster.support[{i}].server")[1]
+    op = scenario.operation
+    if op is None:
+        return problems
+    names = {j.name for j in scenario.workloads.training}
+    if op.flexible is not None and op.flexible.jobs != "all":
+        for i, name in enumerate(op.flexible.jobs):
+            if name not in names:
+                problems.append(Problem(f"operation.flexible.jobs[{i}]", f"no training job named '{name}' "
+                                        f"(known: {', '.join(sorted(names)) or 'none'})"))
+    files = []
+    if op.demand_response is not None:
+        files.append(("operation.demand_response", op.demand_response.path, op.demand_response.column, "power_kw"))
+        interval = scenario.simulation.sample_interval
+        if interval > 3600 or 3600 % interval > 1e-9:
+            problems.append(Problem("simulation.sample_interval", "demand response needs samples that divide the "
+                                    "hour (e.g. 5min, 15min, 1h)"))
+    profiles = [(f"operation.onsite[{i}].profile", g.profile) for i, g in enumerate(op.onsite)]
+    if op.ppa is not None:
+        profiles.append(("operation.ppa.profile", op.ppa.profile))
+    files += [(path, p.path, p.column, "share") for path, p in profiles if isinstance(p, CsvProfile)]
+    for path, rel, column, kind in files:
+        found = check_file(folder, rel, f"{path}.path")
+        problems += found or profile_problems(folder, rel, column, f"{path}.path", kind)
     return problems
 
 

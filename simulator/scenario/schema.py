@@ -25,36 +25,48 @@ from simulator.domain.precision import (
 )
 from simulator.domain.quantities import (
     Amount,
-    Celsius,
     Count,
-    Efficiency,
     Frozen,
-    Kelvin,
     NonNegCount,
-    NonNegKgPerJ,
     NonNegSeconds,
-    NonNegUsd,
-    NonNegUsdPerJ,
-    NonNegWatts,
-    OutdoorCelsius,
     PerS,
     PositiveBytesPerS,
     PositiveSeconds,
     PositiveWatts,
-    UnitFraction,
-    at_most,
 )
 from simulator.domain.specs import (
     AcceleratorSpec,
+    ChillerSpec,
     ClimateSpec,
     EngineSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     SwitchSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.costs import Costs, Rental
+from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
+from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
+from simulator.scenario.operation import Operation
 from simulator.scenario.plan import PlanSpec
+from simulator.scenario.site import (
+    BuiltinClimate,
+    CarbonProfile,
+    Climate,
+    ConstantClimate,
+    CsvClimate,
+    CsvProfile,
+    Electricity,
+    FlatProfile,
+    PriceProfile,
+    Site,
+    SolarDipProfile,
+    TimeOfUseProfile,
+)
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
@@ -62,10 +74,6 @@ MAX_SAMPLES = 5_000_000
 # largest built by 2025). Racks are counts, but the node pool numbers every server.
 MAX_CLUSTER_NODES = 1_000_000
 MAX_NODES_PER_RACK = 1024  # the densest racks hold 18 (NVL72) to 64 servers
-# Money: facility build cost runs $8-15 per watt of IT (Uptime Institute, JLL 2024); item prices
-# reach hundreds of thousands of dollars. Limits a thousand times above keep every total finite.
-MAX_CAPEX_PER_WATT_USD = 10_000.0
-MAX_ITEM_PRICE_USD = 1e10
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -100,107 +108,6 @@ class Simulation(Frozen):
         return interval
 
 
-# ----------------------------------------------------------------------------- site
-def _shorthand(key: str, tag: str):
-    """Allow ``climate: temperate`` as shorthand for ``{type: builtin, name: temperate}``."""
-
-    def convert(value):
-        if isinstance(value, str):
-            return {"type": tag, key: value}
-        return value
-
-    return BeforeValidator(convert)
-
-
-class BuiltinClimate(Frozen):
-    """A catalog climate (see ``dcsim catalog climates``)."""
-
-    type: Literal["builtin"] = "builtin"
-    name: str = Field(description="Catalog climate name, e.g. temperate, hot-dry, nordic.")
-
-
-class CsvProfile(Frozen):
-    """An hourly (or any step) profile from a CSV file: columns ``hour`` and ``value``.
-
-    Paths are relative to the scenario file and may not leave its folder. The profile repeats
-    when the simulation runs past its end.
-    """
-
-    type: Literal["csv"] = "csv"
-    path: str = Field(min_length=1, max_length=4096, description="CSV path relative to the scenario file.")
-    column: str = Field("value", description="Column holding the values.")
-
-
-class ConstantClimate(Frozen):
-    """A fixed outdoor temperature (for tests and what-ifs)."""
-
-    type: Literal["constant"] = "constant"
-    temperature: OutdoorCelsius
-
-
-Climate = Annotated[
-    BuiltinClimate | CsvProfile | ConstantClimate,
-    Field(discriminator="type"),
-    _shorthand("name", "builtin"),
-]
-
-
-class FlatProfile(Frozen):
-    """The same value every hour."""
-
-    type: Literal["flat"] = "flat"
-
-
-class TimeOfUseProfile(Frozen):
-    """Peak hours cost ``peak_multiplier`` times the base, off-peak ``offpeak_multiplier`` times."""
-
-    type: Literal["time-of-use"] = "time-of-use"
-    peak_start_hour: float = Field(16.0, ge=0, lt=24)
-    peak_end_hour: float = Field(21.0, gt=0, le=24)
-    peak_multiplier: float = Field(2.0, gt=0, le=100)
-    offpeak_multiplier: float = Field(0.8, gt=0, le=100)
-    weekend_offpeak: bool = True
-
-    @field_validator("peak_end_hour")
-    @classmethod
-    def _after_start(cls, end: float, info: ValidationInfo) -> float:
-        start = info.data.get("peak_start_hour")
-        if start is not None and end <= start:
-            raise ValueError(f"must be after peak_start_hour ({start:g}); got {end:g}")
-        return end
-
-
-class SolarDipProfile(Frozen):
-    """Carbon intensity falling around midday as solar output rises: base*(1 - depth*daylight)."""
-
-    type: Literal["solar-dip"] = "solar-dip"
-    depth: UnitFraction = Field(0.4, description="Fractional drop at solar noon.")
-
-
-PriceProfile = Annotated[FlatProfile | TimeOfUseProfile | CsvProfile, Field(discriminator="type")]
-CarbonProfile = Annotated[FlatProfile | SolarDipProfile | CsvProfile, Field(discriminator="type")]
-
-
-class Electricity(Frozen):
-    """Grid electricity: price and carbon intensity, each a base value times an hourly profile."""
-
-    price: Annotated[NonNegUsdPerJ, at_most(20.0 / 3.6e6, "price_energy")] = Field(
-        0.08 / 3.6e6, description="Base price, e.g. '$0.08/kWh' (at most $20/kWh, as a CSV profile).")
-    price_profile: PriceProfile = Field(default_factory=FlatProfile)
-    carbon: Annotated[NonNegKgPerJ, at_most(2.0 / 3.6e6, "carbon_intensity")] = Field(
-        0.35 / 3.6e6, description="Base intensity, e.g. '350g/kWh' (at most 2000 g/kWh, as a CSV profile).")
-    carbon_profile: CarbonProfile = Field(default_factory=FlatProfile)
-
-
-class Site(Frozen):
-    """Where the cluster lives: grid power envelope, outdoor climate, electricity."""
-
-    name: str = Field("site", max_length=200)
-    power_envelope: PositiveWatts = Field(description="Grid connection limit for the whole facility, e.g. '20MW'.")
-    climate: Climate = Field(default_factory=lambda: BuiltinClimate(name="temperate"))
-    electricity: Electricity = Field(default_factory=Electricity)
-
-
 # ----------------------------------------------------------------------------- cluster
 class RackGroup(Frozen):
     """``count`` identical racks of catalog nodes."""
@@ -209,7 +116,9 @@ class RackGroup(Frozen):
     node: str = Field(description="Catalog node name, e.g. dgx-h100.")
     nodes_per_rack: Count = Field(4, description="Servers per rack.")
     count: Count = Field(description="Number of racks.")
-    cooling: Literal["air", "liquid"] = Field("air", description="air, or direct liquid cooling.")
+    cooling: Literal["air", "liquid", "rear-door", "immersion"] = Field(
+        "air", description="air (room air handlers), liquid (direct-to-chip cold plates, the rest to the air), "
+                           "rear-door (rear-door heat exchangers) or immersion (tanks, no server fans).")
     power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
     spare_nodes: NonNegCount = Field(0, description="Hot spares among the group's nodes: powered, never scheduled, "
                                                      "swapped in for failed nodes.")
@@ -236,6 +145,11 @@ class Fabric(Frozen):
     switch: str = Field("quantum2-qm9700", description="Catalog switch for leaves and spines.")
     optic: str = Field("osfp-800g-2x400", description="Catalog transceiver at each switch-to-switch link end.")
     node_link: Literal["optic", "dac"] = Field("optic", description="How nodes attach to leaves.")
+    core_optic: str | None = Field(None, description="Catalog transceiver on spine-core links (longer runs, e.g. "
+                                                     "single-mode osfp-800g-2x400-dr4); default: optic.")
+    cable: str = Field("mpo-fiber", description="Catalog cable per optical link.")
+    nic: str | None = Field(None, description="Catalog NIC of the nodes' scale-out ports; default: the first "
+                                              "whose port matches the node's NIC bandwidth.")
     oversubscription: float = Field(1.0, ge=1.0, le=64.0, description="Leaf down/up bandwidth ratio.")
     tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
 
@@ -248,10 +162,15 @@ class FabricFile(Fabric):
 
 
 class Cluster(Frozen):
-    """Racks of servers and the network between them."""
+    """Racks of servers, the support servers beside them, and the networks between them."""
 
     racks: list[RackGroup] = Field(min_length=1, max_length=64)
     fabric: Fabric = Field(default_factory=Fabric)
+    support: list[SupportGroup] = Field(
+        default_factory=superpod_support, max_length=64,
+        description="Storage, management, fabric-manager and login servers; default one of each per 256 GPUs "
+                    "(DGX SuperPOD RA); [] for none.")
+    networks: Networks = Field(default_factory=Networks, description="Storage, front-end and out-of-band networks.")
 
     @field_validator("racks")
     @classmethod
@@ -265,84 +184,6 @@ class Cluster(Frozen):
             raise ValueError(f"{nodes:,} servers in all; dcsim plans clusters of at most {MAX_CLUSTER_NODES:,} "
                              "servers (lower count or nodes_per_rack)")
         return racks
-
-
-# ----------------------------------------------------------------------------- power and cooling
-class EfficiencyCurve(Frozen):
-    """Efficiency as a function of load fraction, linear between points (load, efficiency)."""
-
-    points: list[tuple[UnitFraction, Efficiency]] = Field(min_length=1, max_length=64)
-
-    @field_validator("points")
-    @classmethod
-    def _sorted(cls, points):
-        loads = [p[0] for p in points]
-        if loads != sorted(loads) or len(set(loads)) != len(loads):
-            raise ValueError("points must have strictly increasing load fractions")
-        return points
-
-
-def _curve_shorthand(value):
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return {"points": [[1.0, value]]}
-    if isinstance(value, list):
-        return {"points": value}
-    return value
-
-
-Curve = Annotated[EfficiencyCurve, BeforeValidator(_curve_shorthand)]
-
-
-def _default_ups() -> EfficiencyCurve:
-    # Double-conversion UPS: Schneider Electric white paper 108 (typical curve).
-    return EfficiencyCurve(points=[(0.1, 0.86), (0.25, 0.93), (0.5, 0.955), (0.75, 0.96), (1.0, 0.96)])
-
-
-class PowerChain(Frozen):
-    """Electrical path from grid to IT: transformer, UPS and PDU losses."""
-
-    ups_efficiency: Curve = Field(default_factory=_default_ups, description="UPS efficiency vs load fraction.")
-    pdu_efficiency: Efficiency = Field(0.985, description="PDU/busway efficiency.")
-    transformer_efficiency: Efficiency = Field(0.99, description="Medium-voltage transformer efficiency.")
-    ups_capacity: PositiveWatts | None = Field(None, description="UPS rating; default: peak IT power / 0.8.")
-    power_capping: bool = Field(True, description="Cap GPUs to keep the facility within the envelope.")
-
-
-class Chiller(Frozen):
-    """Mechanical cooling: COP falls linearly as outdoor temperature rises (Carnot-like trend)."""
-
-    cop_at_reference: float = Field(6.0, gt=0.5, le=30.0, description="COP at the reference outdoor temperature.")
-    reference_temperature: OutdoorCelsius = Field(25.0)
-    cop_slope_per_c: float = Field(0.12, ge=0.0, le=2.0, description="COP lost per degree C above reference.")
-    min_cop: float = Field(2.0, gt=0.1, le=30.0)
-
-
-class Cooling(Frozen):
-    """Cooling plant: chillers, free-cooling economiser, fans, and liquid loops."""
-
-    chiller: Chiller = Field(default_factory=Chiller)
-    economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
-    economiser_band: Kelvin = Field(6.0, ge=0.0, le=40.0, description="Span over which free cooling fades out.")
-    economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
-    air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
-    liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
-    liquid_pump_fraction: UnitFraction = Field(0.02, description="Pump power per unit of liquid-cooled heat.")
-    liquid_dry_cooler_below: Celsius = Field(32.0, description="Dry coolers reject liquid heat below this temperature.")
-    other_overhead: NonNegWatts = Field(0.0, description="Lighting, offices, security: constant power.")
-
-
-# ----------------------------------------------------------------------------- costs
-class Costs(Frozen):
-    """Capital and operating costs. Catalog prices are used unless overridden here."""
-
-    server_amortisation_years: float = Field(4.0, gt=0, le=50)
-    network_amortisation_years: float = Field(5.0, gt=0, le=50)
-    facility_capex_per_watt: Annotated[NonNegUsd, at_most(MAX_CAPEX_PER_WATT_USD, "money", "per watt")] = Field(
-        10.0, description="Facility build cost per watt of IT capacity.")
-    facility_amortisation_years: float = Field(15.0, gt=0, le=60)
-    maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
-    price_overrides: dict[str, Annotated[NonNegUsd, at_most(MAX_ITEM_PRICE_USD, "money", "per item")]] = Field(
-        default_factory=dict, description="Catalog item name -> unit price (>= 0).")
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -561,6 +402,10 @@ class CatalogOverrides(Frozen):
     optics: list[OpticSpec] = Field(default_factory=list)
     climates: list[ClimateSpec] = Field(default_factory=list)
     engines: list[EngineSpec] = Field(default_factory=list)
+    chillers: list[ChillerSpec] = Field(default_factory=list)
+    nics: list[NicSpec] = Field(default_factory=list)
+    servers: list[ServerSpec] = Field(default_factory=list)
+    facility_costs: list[FacilityCostSpec] = Field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------- failures
@@ -617,6 +462,8 @@ class Scenario(Frozen):
     workloads: Workloads = Field(default_factory=Workloads)
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
     failures: Failures | None = Field(None, description="Node failures and checkpoint/restart (off when absent).")
+    operation: Operation | None = Field(None, description="Energy-aware operation: flexible jobs, demand "
+                                                          "response, batteries, on-site generation, PPAs.")
     sweep: Sweep | None = Field(None, description="Axes for `dcsim sweep` (ignored by `dcsim run`).")
     plan: PlanSpec | None = Field(None, description="Decisions, objectives and constraints for `dcsim plan` "
                                                      "(ignored by `dcsim run`).")
@@ -624,20 +471,26 @@ class Scenario(Frozen):
 
 __all__ = [
     "BuiltinClimate",
-    "Chiller",
+    "CarbonProfile",
+    "Climate",
     "Cluster",
     "ConstantClimate",
     "Cooling",
     "Costs",
+    "CsvClimate",
     "CsvProfile",
+    "EfficiencyCurve",
     "Electricity",
     "Fabric",
     "FlatProfile",
     "InferenceService",
     "Layout",
     "NonNegCount",
+    "Operation",
     "PowerChain",
+    "PriceProfile",
     "RackGroup",
+    "Rental",
     "Scenario",
     "ServiceSlo",
     "Simulation",

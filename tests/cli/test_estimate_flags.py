@@ -150,7 +150,7 @@ def test_fabric_file_with_bad_keys(tmp_path):
     f = tmp_path / "fabric.yaml"
     assert lines == [f"error: --fabric: {f}:1: oversubscription: must be >= 1.0 (got 0.5)",
                      f"error: --fabric: {f}:2: nod: unknown key 'nod'; did you mean 'node'? (allowed: "
-                     "topology, switch, optic, node_link, oversubscription, tiers, node)"]
+                     "topology, switch, optic, node_link, core_optic, cable, nic, oversubscription, tiers, node)"]
 
 
 def test_fabric_file_with_unknown_catalog_names(tmp_path):

@@ -15,7 +15,8 @@ HOUR = 3600.0
 
 
 def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h", **service) -> dict:
-    """One 8-GPU H100 node at 10 C serving Llama-3 8B on single-GPU replicas."""
+    """One 8-GPU H100 node at 10 C serving Llama-3 8B on single-GPU replicas (no support servers
+    and only the compute fabric, so the node's own load dominates)."""
     svc = {"name": "chat", "model": "llama-3-8b", "replicas": replicas, "arrival_rate": rate,
            "prompt_tokens": 512, "output_tokens": 128, "max_batch": 32,
            "slo": {"ttft": "2s", "tpot": "100ms"}}
@@ -25,7 +26,8 @@ def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h",
         "simulation": {"horizon": horizon, "sample_interval": "5min", "seed": 7},
         "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "10C"},
                  "electricity": {"price": "$0.10/kWh", "carbon": "400g/kWh"}},
-        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}]},
+        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}],
+                    "support": [], "networks": {"storage": None, "frontend": None, "oob": None}},
         "workloads": {"inference": [svc]},
     }
 

@@ -609,9 +609,9 @@ def test_with_changes_returns_a_new_scenario_and_keeps_the_original():
 
 def test_with_changes_can_create_sections():
     changed = load_scenario(copy.deepcopy(BASE)).with_changes(
-        {"cooling.chiller.cop_at_reference": 4}
+        {"cooling.air_plant.supply": "18C"}
     )
-    assert changed.cooling.chiller.cop_at_reference == 4.0
+    assert changed.cooling.air_plant.supply == 18.0
 
 
 def test_with_changes_validates_the_result():

@@ -26,7 +26,7 @@ workloads:
        layout: {tp: 1, pp: 1}}
 sweep:
   axes:
-    site.power_envelope: [16kW, 1MW]
+    site.power_envelope: [26kW, 1MW]
 """
 
 
@@ -92,4 +92,4 @@ def test_sweep_command_writes_a_table(tmp_path):
 
     frame = pd.read_parquet(out / "sweep.parquet")
     assert len(frame) == 4
-    assert list(frame["site.power_envelope"]) == ["16kW", "16kW", "1MW", "1MW"]
+    assert list(frame["site.power_envelope"]) == ["26kW", "26kW", "1MW", "1MW"]

@@ -20,12 +20,16 @@ from pydantic import BaseModel
 from simulator.domain.specs import (
     AcceleratorSpec,
     CalibrationSpec,
+    ChillerSpec,
     ClimateSpec,
     CollectiveProfileSpec,
     EngineSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     SwitchSpec,
 )
 from simulator.domain.validation import validate_model
@@ -41,6 +45,10 @@ KINDS: dict[str, type[BaseModel]] = {
     "switches": SwitchSpec,
     "optics": OpticSpec,
     "climates": ClimateSpec,
+    "chillers": ChillerSpec,
+    "nics": NicSpec,
+    "servers": ServerSpec,
+    "facility_costs": FacilityCostSpec,
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
     "engines": EngineSpec,
@@ -52,8 +60,10 @@ INTERNAL_KINDS = ("calibration", "collectives")
 SCENARIO_KINDS = tuple(k for k in KINDS if k not in INTERNAL_KINDS)
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
-            "optics": "optic", "climates": "climate", "calibration": "calibration profile",
-            "collectives": "collectives profile", "engines": "serving engine"}
+            "optics": "optic", "climates": "climate", "chillers": "chiller", "nics": "NIC",
+            "servers": "support server", "facility_costs": "facility cost item",
+            "calibration": "calibration profile", "collectives": "collectives profile",
+            "engines": "serving engine"}
 
 T = TypeVar("T", bound="Entry")
 
@@ -152,6 +162,22 @@ class Catalog:
     @property
     def engines(self) -> Table[EngineSpec]:
         return self.tables["engines"]
+
+    @property
+    def chillers(self) -> Table[ChillerSpec]:
+        return self.tables["chillers"]
+
+    @property
+    def nics(self) -> Table[NicSpec]:
+        return self.tables["nics"]
+
+    @property
+    def servers(self) -> Table[ServerSpec]:
+        return self.tables["servers"]
+
+    @property
+    def facility_costs(self) -> Table[FacilityCostSpec]:
+        return self.tables["facility_costs"]
 
     def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
         """A new catalog where ``extra`` entries (already validated) replace every entry they
