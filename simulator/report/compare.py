@@ -117,10 +117,10 @@ def _check_values(data: Mapping[str, object], where: str, names: list[str]) -> l
         value = data[name]
         if name == "warnings" and where.endswith("summary.json"):
             if not isinstance(value, list):
-                problems.append(Problem(f"{where}: {name}", "must be a list", repr(value)[:60]))
+                problems.append(Problem(f"{where}: {name}", "must be a list", value))
             continue
         if value is not None and not is_number(value):
-            problems.append(Problem(f"{where}: {name}", "must be a number or null", repr(value)[:60]))
+            problems.append(Problem(f"{where}: {name}", "must be a number or null", value))
     return problems
 
 
@@ -166,7 +166,7 @@ def read_baseline(path: Path) -> dict[str, object]:
     where = str(path)
     problems = [Problem(f"{where}: {key}", f"not a metric dcsim knows (known: {', '.join(BY_NAME)})")
                 for key in list(data)[:20] if key not in BY_NAME]
-    problems += [Problem(f"{where}: {key}", "must be a number or null", repr(value)[:60])
+    problems += [Problem(f"{where}: {key}", "must be a number or null", value)
                  for key, value in data.items() if key in BY_NAME and value is not None and not is_number(value)]
     if not problems and not data:
         problems.append(Problem(where, "holds no metric; write one with `dcsim compare BASELINE RUN --update`"))
