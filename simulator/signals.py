@@ -71,8 +71,7 @@ def install() -> dict[int, object]:
         for signum in SIGNALS:
             previous[signum] = signal.signal(signum, _handler)
     except ValueError:  # not the main thread
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+        restore(previous)
         return {}
     return previous
 

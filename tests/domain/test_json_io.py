@@ -152,3 +152,17 @@ def test_flat_numbers_refuses_unknown_names_and_a_mapping_with_none_known():
         flat_numbers({}, KNOWN)
     with pytest.raises(InputError, match="expected a mapping of metric names to numbers, got a list"):
         flat_numbers([1, 2], KNOWN)
+
+
+def test_a_sweep_cache_entry_is_read_through_the_safe_reader_and_a_bad_one_is_a_miss(tmp_path):
+    """A damaged or untrustworthy cache entry is recomputed, never trusted and never a crash."""
+    from simulator.sweep.cache import ResultCache
+
+    cache = ResultCache(tmp_path)
+    cache.put("k", {"summary": {"pue_mean": 1.2}, "costs": {"total_usd": 3.0}})
+    assert cache.get("k") == {"summary": {"pue_mean": 1.2}, "costs": {"total_usd": 3.0}}
+    for text in ('{"summary": {"pue_mean": NaN}}', "[" * 10_000, "[1, 2]", '{"a": 1, "a": 2}', "{"):
+        (tmp_path / "k.json").write_text(text, encoding="utf-8")
+        assert cache.get("k") is None, text
+    (tmp_path / "k.json").write_bytes(b"\xff\xfe{}")
+    assert cache.get("k") is None
