@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from simulator import signals
+from simulator.cli.output import safe
 
 HEARTBEAT_S = 60.0  # seconds between heartbeat lines; tests inject a shorter interval
 
@@ -62,7 +63,7 @@ class Heartbeat:
 
     def line(self) -> str:
         progress = self.describe(self.done, self.total) if self.total else "starting"
-        return f"{self.what}: still running, {progress}, {_clock(time.monotonic() - self._start)} elapsed"
+        return safe(f"{self.what}: still running, {progress}, {_clock(time.monotonic() - self._start)} elapsed")
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
