@@ -64,8 +64,8 @@ def pending() -> Interrupted | None:
 
 def install() -> dict[int, object]:
     """Handle SIGINT and SIGTERM alike from now on; returns the previous handlers. Outside the
-    main thread (where Python cannot set handlers) nothing changes."""
-    _received.clear()
+    main thread (where Python cannot set handlers) nothing changes. A signal received earlier
+    and swallowed (by a callback that ignores exceptions) stays pending for ``check``."""
     previous: dict[int, object] = {}
     try:
         for signum in SIGNALS:
@@ -102,3 +102,4 @@ def handling() -> Iterator[Callable[[], None]]:
     finally:
         restore(previous)
         sys.unraisablehook = previous_hook
+        _received.clear()  # handled: the next command in this process starts afresh
