@@ -159,3 +159,17 @@ def test_sweep_and_plan_errors_escape_the_name(tmp_path, command):
                            if command == "sweep" else [command, str(scenario), "-o", str(tmp_path / "out")])
     assert result.exit_code in (0, 2), result.output
     _clean(result.output)
+
+
+@PROPERTY
+@given(path=st.text(min_size=1, max_size=30).filter(lambda t: "=" not in t), name=NAMES)
+def test_any_axis_path_through_sweep_and_any_name_through_plan_print_safely(tmp_path, path, name):
+    """Axis paths are user text in sweep's errors; plan reports a scenario without a plan block."""
+    scenario = _named(tmp_path, name)
+    out = Path(tempfile.mkdtemp(dir=tmp_path)) / "out"
+    swept = runner.invoke(app, ["sweep", str(scenario), "-o", str(out), "--axis", f"{path}=1,2"])
+    assert swept.exit_code in (0, 2), swept.output
+    _clean(swept.output)
+    planned = runner.invoke(app, ["plan", str(scenario), "-o", str(out.parent / "plan")])
+    assert planned.exit_code == 2, planned.output
+    _clean(planned.output)
