@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
@@ -103,3 +104,37 @@ def handling() -> Iterator[Callable[[], None]]:
         restore(previous)
         sys.unraisablehook = previous_hook
         _received.clear()  # handled: the next command in this process starts afresh
+
+
+@contextmanager
+def stopping(pool: Any) -> Iterator[None]:
+    """On an interrupt inside the block, stop the ``ProcessPoolExecutor`` ``pool`` at once: cancel
+    what it has not started and terminate its workers (their results are no longer wanted),
+    instead of the executor's default of running every pending task before it exits."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.kill()  # SIGKILL: workers started under ``quiet_threads`` block SIGTERM
+        raise
+
+
+@contextmanager
+def quiet_threads() -> Iterator[None]:
+    """Threads started inside the block (an executor's manager and feeder threads, the heartbeat)
+    never take SIGINT or SIGTERM: the kernel hands a process signal to any thread that does not
+    block it, and only one landing on the main thread wakes it from a wait at once. Worker
+    processes started inside the block inherit the mask too: a terminal's Ctrl-C (sent to the
+    whole process group) reaches only the parent, which stops them (``stopping``). Outside the
+    main thread, or where ``pthread_sigmask`` is missing, nothing changes."""
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -75,7 +75,8 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         self._start = time.monotonic()
-        self._thread.start()
+        with signals.quiet_threads():  # SIGINT/SIGTERM go to the main thread, never this one
+            self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -289,6 +289,46 @@ def test_sigterm_at_start_up_or_during_a_run_exits_143_cleanly(tmp_path, when):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_sigterm_stops_a_sweep_and_its_workers_at_once(tmp_path):
+    """Workers busy with variants: the sweep exits 143 within seconds (the pending variants are
+    cancelled and the workers stopped, not run to the end) and leaves no worker behind."""
+    scenario = _scenario(tmp_path / "in", VALID.replace("horizon: 1d, sample_interval: 1h",
+                                                        "horizon: 1y, sample_interval: 10min").replace(
+        "tokens: 1B", "tokens: 1e13"))
+    proc = subprocess.Popen(_dcsim("sweep", str(scenario), "-o", str(tmp_path / "out"), "--workers", "2",
+                                   "--axis", "simulation.seed=1,2,3,4,5,6"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    start = time.monotonic()
+    workers: list[int] = []
+    sent: list[float] = []
+
+    def busy() -> bool:
+        workers[:] = _children(proc.pid)
+        if len(workers) >= 2 and time.monotonic() - start > 8.0:
+            sent.append(time.monotonic())
+            return True
+        return False
+
+    stdout, stderr = _sigterm_when(proc, busy)
+    assert proc.returncode == 143, (proc.returncode, stderr)
+    assert stderr == "terminated\n" and stdout == ""
+    # A liveness bound, not a speed target: well under a second here, where running the pending
+    # variants to the end (the executor's default) took about half a minute.
+    assert time.monotonic() - sent[0] < 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+    time.sleep(0.5)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in
+                Path(f"/proc/{w}/stat").read_text().split()[2]], "workers left running"
+
+
 # ----------------------------------------------------------------------------- heartbeat
 def test_a_heartbeat_line_without_progress_bars(tmp_path, monkeypatch):
     from simulator import api
