@@ -18,6 +18,12 @@ def main() -> None:
     except KeyboardInterrupt as err:
         sys.stderr.write(signals.message_of(err) + "\n")
         sys.exit(signals.exit_code_of(err))
+    except Exception:  # while typer loads: an import an interrupt broke ("initialization failed")
+        interrupt = signals.take_pending()
+        if interrupt is None:
+            raise
+        sys.stderr.write(interrupt.message + "\n")
+        sys.exit(interrupt.exit_code)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,15 @@ def pending() -> Interrupted | None:
     return Interrupted(_received[0]) if _received else None
 
 
+def take_pending() -> Interrupted | None:
+    """The interrupt received, if any, forgotten from now on: for reporting an error that an
+    interrupt caused (an extension module's import fails with ImportError when the signal lands
+    in its initialisation) as the interrupt it was, not as an internal error."""
+    found = pending()
+    _received.clear()
+    return found
+
+
 def install() -> dict[int, object]:
     """Handle SIGINT and SIGTERM alike from now on; returns the previous handlers. Outside the
     main thread (where Python cannot set handlers) nothing changes. A signal received earlier
@@ -100,6 +109,10 @@ def handling() -> Iterator[Callable[[], None]]:
     previous_hook, sys.unraisablehook = sys.unraisablehook, quiet
     try:
         yield check
+    except Exception as err:  # an error an interrupt caused (a failed import, a broken pool)
+        if _received:
+            raise Interrupted(_received[0]) from err
+        raise
     finally:
         restore(previous)
         sys.unraisablehook = previous_hook

@@ -118,6 +118,9 @@ def handle_errors(func):
         except BrokenPipeError:
             raise  # the reader went away (| head): typer exits quietly
         except Exception as err:
+            if (interrupt := signals.take_pending()) is not None:  # the error an interrupt caused
+                _err(interrupt.message)
+                raise typer.Exit(interrupt.exit_code) from None
             if os.environ.get("DCSIM_DEBUG"):
                 raise
             _err(f"internal error: {type(err).__name__}: {err} (set DCSIM_DEBUG=1 for a traceback)")

@@ -241,6 +241,32 @@ def test_a_signal_while_writing_leaves_no_temporary_folder(tmp_path, monkeypatch
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
+def test_an_import_broken_by_an_interrupt_is_reported_as_the_interrupt(tmp_path, monkeypatch):
+    """A signal landing in an extension module's initialisation surfaces as ImportError
+    ("initialization failed"), the KeyboardInterrupt swallowed: still exit 130, not an internal
+    error (exit 3)."""
+    from simulator import signals
+    from simulator.scenario import load
+
+    def broken_import(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass  # what the extension's init does with it
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr(load, "load_scenario", broken_import)
+    previous = signals.install()
+    try:
+        result = runner.invoke(app, ["validate", str(_scenario(tmp_path))])
+    finally:
+        signals.restore(previous)
+    assert result.exit_code == 130, result.output
+    assert result.output == "interrupted\n"
+    assert signals.pending() is None  # reported once, then forgotten
+
+
 def _dcsim(*args: str) -> list[str]:
     return [sys.executable, "-m", "simulator.cli", *args]
 
