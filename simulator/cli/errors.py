@@ -1,6 +1,8 @@
 """How the command line reports problems: one ``error:`` line per problem, exit code 2 for bad
-input (a bad flag included), 1 for a model that does not fit, 130 on Ctrl-C, 3 for an internal
-error; never a traceback unless DCSIM_DEBUG=1."""
+input (a bad flag included), 1 for a model that does not fit, 130 on Ctrl-C (SIGINT), 143 on
+SIGTERM, 3 for an internal error; never a traceback unless DCSIM_DEBUG=1. Every line goes
+through ``safe`` (cli/output.py): a name or value holding control characters or ANSI escapes
+is shown escaped, never sent to the terminal raw (docs/cli.md#exit-codes)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer on click
     from click import exceptions as _cx  # type: ignore[no-redef]
 
+from simulator import signals
+from simulator.cli.output import safe
 from simulator.errors import DcsimError, InputError, Problem
 
 
@@ -88,7 +92,8 @@ class DcsimGroup(TyperGroup):
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text.rstrip("\n") + "\n")
+    """One line on stderr, through the one escaping function (a newline inside is shown as \\x0a)."""
+    sys.stderr.write(safe(text.rstrip("\n")) + "\n")
 
 
 def handle_errors(func):
@@ -107,12 +112,15 @@ def handle_errors(func):
         except DcsimError as err:
             _err(f"error: {err}")
             raise typer.Exit(err.exit_code) from None
-        except KeyboardInterrupt:
-            _err("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as err:  # SIGINT or SIGTERM (simulator/signals.py)
+            _err(signals.message_of(err))
+            raise typer.Exit(signals.exit_code_of(err)) from None
         except BrokenPipeError:
             raise  # the reader went away (| head): typer exits quietly
         except Exception as err:
+            if (interrupt := signals.take_pending()) is not None:  # the error an interrupt caused
+                _err(interrupt.message)
+                raise typer.Exit(interrupt.exit_code) from None
             if os.environ.get("DCSIM_DEBUG"):
                 raise
             _err(f"internal error: {type(err).__name__}: {err} (set DCSIM_DEBUG=1 for a traceback)")

@@ -13,8 +13,8 @@ from simulator.cli.apps import app
 from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt, ScenarioArg
 from simulator.cli.output import OutputFormat, print_json, print_rows
-from simulator.cli.run import _progress_bar
-from simulator.errors import InputError
+from simulator.cli.progress import ticking
+from simulator.cli.run import _check_out
 
 
 @app.command("sweep")
@@ -36,29 +36,20 @@ def sweep_cmd(
     from simulator.sweep.table import sweep_frame
 
     loaded = api.load_scenario(scenario)
-    if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists (use --force to replace it)")
+    _check_out(out, force, inputs=(Path(scenario),))
     axes = dict(loaded.scenario.sweep.axes) if loaded.scenario.sweep else {}
     for text in axis or []:
         path, values = parse_axis(text)
         axes[path] = values
     variants = expand(loaded, axes)
-    bar, callback = _progress_bar(sys.stderr.isatty())
-
-    def tick(done: int, total: int) -> None:
-        if callback is not None:
-            callback(done, total)
-
-    if bar is not None:
-        with bar:
-            results = run_all(variants, str(loaded.base_dir), loaded.source, workers, str(cache) if cache else None, dask, tick)
-    else:
-        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, str(cache) if cache else None, dask)
-    frame = sweep_frame(variants, results)
     from simulator.report.writer import dumps, write_outputs
 
-    write_outputs(out, {"sweep.parquet": frame, "sweep.json": dumps({"axes": axes, "rows": frame.to_dict("records")})},
-                  force=force)
+    with ticking(sys.stderr.isatty(), f"dcsim sweep {loaded.scenario.name}", _variants, "variants") as tick:
+        results = run_all(variants, str(loaded.base_dir), loaded.source, workers, str(cache) if cache else None,
+                          dask, tick)
+        frame = sweep_frame(variants, results)
+        write_outputs(out, {"sweep.parquet": frame,
+                            "sweep.json": dumps({"axes": axes, "rows": frame.to_dict("records")})}, force=force)
     if fmt == OutputFormat.json:
         print_json({"axes": axes, "rows": frame.to_dict("records"), "out": str(out)})
         return
@@ -67,3 +58,7 @@ def sweep_cmd(
     rows = [(", ".join(f"{k}={row[k]}" for k in axes) or "base",
              "  ".join(f"{c}={row[c]:.4g}" for c in shown if c not in axes)) for row in frame.to_dict("records")]
     print_rows(f"sweep of {len(variants)} variant(s) -> {out}", rows, fmt)
+
+
+def _variants(done: float, total: float) -> str:
+    return f"{int(done)} of {int(total)} variant(s) done"

@@ -10,6 +10,7 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+from simulator import signals
 from simulator.sweep.cache import ResultCache, scenario_key
 from simulator.sweep.dask import map_on_dask
 from simulator.sweep.grid import Variant
@@ -42,8 +43,9 @@ def run_all(variants: list[Variant], base_dir: str, source: str | None = None, w
                 progress(done, len(variants))
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {i: pool.submit(run_variant, variants[i].raw, base_dir, source) for i in todo}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, signals.stopping(pool):
+            with signals.quiet_threads():  # the pool's threads leave the signals to the main one
+                futures = {i: pool.submit(run_variant, variants[i].raw, base_dir, source) for i in todo}
             for i in todo:
                 out = futures[i].result()
                 results[i] = out
