@@ -30,7 +30,7 @@ def _node_power(e, catalog: Catalog) -> str:
     """Accelerators at TDP plus the host: the node's nameplate power."""
     try:
         accel = catalog.accelerators.get(e.accelerator)
-    except Exception:  # noqa: BLE001 - an unknown accelerator: no total to show
+    except Exception:
         return "—"
     return human(e.accelerators_per_node * accel.tdp + e.host_power, "power")
 

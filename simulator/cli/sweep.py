@@ -82,7 +82,7 @@ def sweep_cmd(
                                str(cache) if cache else None, dask, tick)
     if bar is not None:
         with bar:
-            results = run(lambda done, total: callback(done, total))
+            results = run(callback)
     else:
         results = run(None)
     frame = sweep_frame(variants, results, axes, bool(sc.workloads.training), bool(sc.workloads.inference))

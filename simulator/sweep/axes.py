@@ -83,7 +83,7 @@ def _adapter(parts: tuple[str | int, ...]) -> TypeAdapter | None:
         return None  # a whole section: the full scenario check below says more
     try:
         return TypeAdapter(tp)
-    except Exception:  # noqa: BLE001 - a type pydantic cannot adapt alone: check in full instead
+    except Exception:
         return None
 
 
@@ -103,7 +103,7 @@ def _value_problem(base: dict, loaded: LoadedScenario, path: str, parts: tuple, 
             for prefix in ("Value error, ", "Assertion failed, "):
                 text = text.removeprefix(prefix)
             return text
-        if not isinstance(parsed, str):
+        if isinstance(parsed, int | float | bool):
             return None  # a quantity, a number, a flag: the field's own type was the whole check
     raw = copy.deepcopy(base)
     set_path(raw, path, value)
@@ -130,12 +130,16 @@ def check_axes(loaded: LoadedScenario, axes: dict[str, list]) -> list[Problem]:
             continue
         try:
             parts = tuple(split_path(path))
-            set_path(copy.deepcopy(base), path, values[0])
         except InputError as err:
             problems += [Problem(where, p.message) for p in err.problems]
             continue
         if not _path_in_schema(parts):
             problems.append(Problem(where, "no such key in the scenario schema (docs/scenario-reference.md)"))
+            continue
+        try:
+            set_path(copy.deepcopy(base), path, values[0])
+        except InputError as err:
+            problems += [Problem(where, p.message) for p in err.problems]
             continue
         seen: dict[str, str | None] = {}
         for i, value in enumerate(values):
@@ -144,9 +148,10 @@ def check_axes(loaded: LoadedScenario, axes: dict[str, list]) -> list[Problem]:
                 seen[key] = _value_problem(base, loaded, path, parts, value)
             if seen[key] is not None:
                 problems.append(Problem(f"{where}[{i}]", f"{value!r}: {seen[key]}"))
-            if len(problems) >= MAX_PROBLEMS:
-                problems.append(Problem("sweep.axes", f"stopped after {MAX_PROBLEMS} problems"))
-                return problems
+                if len(problems) >= MAX_PROBLEMS:
+                    problems.append(Problem("sweep.axes", f"checking stopped after {MAX_PROBLEMS} problems; "
+                                                          "fix these and run again"))
+                    return problems
     return problems
 
 

@@ -19,7 +19,7 @@ def run_variant(raw: dict, base_dir: str, source: str | None = None) -> dict:
         result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
     except DcsimError as err:
         return {"error": _one_line(err), "kind": "input"}
-    except Exception as err:  # noqa: BLE001 - one broken variant must not stop the others
+    except Exception as err:  # one broken variant must not stop the others
         return {"error": f"internal error: {type(err).__name__}: {err}", "kind": "internal"}
     return {"summary": result.summary_dict, "costs": result.costs_dict}
 
