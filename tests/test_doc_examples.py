@@ -69,3 +69,14 @@ def test_every_example_runs_as_written(path, found, tmp_path, monkeypatch):
             continue
         result = runner.invoke(app, argv)
         assert result.exit_code == code, f"{path.name}: {line}\n{result.output[-3000:]}"
+
+
+@pytest.mark.parametrize("path", DOCS, ids=[p.name for p in DOCS])
+def test_every_yaml_example_parses(path):
+    import yaml
+
+    for match in re.finditer(r"^```yaml\s*$(.*?)^```", path.read_text(encoding="utf-8"), re.M | re.S):
+        try:
+            yaml.safe_load(match[1])
+        except yaml.YAMLError as err:
+            pytest.fail(f"{path.name}: a YAML example does not parse: {err}\n{match[1]}")
