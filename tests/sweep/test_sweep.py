@@ -123,3 +123,18 @@ def test_sweep_command_writes_a_table(tmp_path):
     frame = pd.read_parquet(out / "sweep.parquet")
     assert len(frame) == 4
     assert list(frame["site.power_envelope"]) == ["16kW", "16kW", "1MW", "1MW"]
+
+
+def test_a_resumed_sweep_recomputes_nothing_done_failures_included(scenario, tmp_path, monkeypatch):
+    # 32 GPUs on a 16-GPU cluster cannot run: a failed variant, recorded and cached like a result.
+    variants = expand(scenario, {"workloads.training[0].gpus": [16, 32]})
+    base = str(scenario.base_dir)
+    first = run_all(variants, base, cache_dir=str(tmp_path / "cache"))
+    assert "summary" in first[0] and "32 GPUs requested" in first[1]["error"]
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2
+
+    def boom(*_args, **_kwargs):
+        raise AssertionError("a variant was simulated again")
+
+    monkeypatch.setattr(local, "run_variant", boom)
+    assert run_all(variants, base, cache_dir=str(tmp_path / "cache")) == first
