@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from simulator.domain.validation import _union_members, _unwrap
+from simulator.domain.validation import _union_members, _unwrap, validate_model
 from simulator.errors import InputError, Problem, ScenarioError
 from simulator.scenario.load import LoadedScenario, load_scenario, set_path, split_path
 from simulator.scenario.schema import Scenario
@@ -98,11 +98,7 @@ def _value_problem(base: dict, loaded: LoadedScenario, path: str, parts: tuple, 
         try:
             parsed = adapter.validate_python(value)
         except ValidationError as err:
-            first = err.errors()[0]
-            text = str(first.get("msg", "invalid value"))
-            for prefix in ("Value error, ", "Assertion failed, "):
-                text = text.removeprefix(prefix)
-            return text
+            return _schema_message(base, path, value) or _first_message(err)
         if isinstance(parsed, int | float | bool):
             return None  # a quantity, a number, a flag: the field's own type was the whole check
     raw = copy.deepcopy(base)
@@ -111,10 +107,42 @@ def _value_problem(base: dict, loaded: LoadedScenario, path: str, parts: tuple, 
         load_scenario(raw, base_dir=loaded.base_dir, source=loaded.source)
     except ScenarioError as err:
         own = [p for p in err.problems if not p.path or p.path == path or p.path.startswith((path + ".", path + "["))]
-        own = [p for p in own if adapter is None or p.message.startswith("unknown ")]
+        if adapter is not None or _schema_clean(raw):
+            # cross-checks (sizes, layouts) may depend on the other axes: left to the variant
+            own = [p for p in own if p.message.startswith("unknown ")]
         if own:
             return "; ".join(p.message for p in own[:3])
     return None
+
+
+def _first_message(err: ValidationError) -> str:
+    text = str(err.errors()[0].get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        text = text.removeprefix(prefix)
+    return text
+
+
+def _schema_message(base: dict, path: str, value: object) -> str | None:
+    """The schema's own words for a bad value (as `dcsim validate` would say it): only for values
+    already known to be bad, so at most MAX_PROBLEMS whole-scenario validations per sweep."""
+    raw = copy.deepcopy(base)
+    set_path(raw, path, value)
+    try:
+        validate_model(Scenario, raw)
+    except InputError as err:
+        own = [p for p in err.problems if p.path == path or p.path.startswith((path + ".", path + "["))]
+        if own:
+            return "; ".join((f"{p.path[len(path) + 1:]}: " if p.path != path else "") + p.message
+                             for p in own[:3])
+    return None
+
+
+def _schema_clean(raw: dict) -> bool:
+    try:
+        validate_model(Scenario, raw)
+    except InputError:
+        return False
+    return True
 
 
 def check_axes(loaded: LoadedScenario, axes: dict[str, list]) -> list[Problem]:
