@@ -242,19 +242,23 @@ def test_energy_power_cost_and_job_invariants(scenario):
     assert all(v >= 0 for v in per_job.values())
     assert sum(per_job.values()) <= c["total_usd"] * (1 + REL)
 
-    # Inference requests are conserved: every arrival is served or still queued, per service and
-    # per sample; arrivals are whole requests; SLO attainment is a share.
+    # Inference requests are conserved: every arrival is served, abandoned (its client gave up,
+    # the service's patience) or still queued, per service and per sample; arrivals are whole
+    # requests; SLO attainment is a share.
     services = result.services
     assert len(services) == len(scenario["workloads"]["inference"])
     for svc in services.to_dict("records"):
         arrived = svc["requests_arrived"]
-        assert arrived == pytest.approx(svc["requests_served"] + svc["requests_backlog"], rel=REL, abs=1e-6)
+        assert arrived == pytest.approx(svc["requests_served"] + svc["requests_abandoned"] + svc["requests_backlog"],
+                                        rel=REL, abs=1e-6)
         assert svc["requests_served"] >= 0 and svc["requests_backlog"] >= -1e-6 * max(arrived, 1.0)
+        assert svc["requests_abandoned"] >= 0
         assert arrived == pytest.approx(round(arrived), abs=1e-6 * max(arrived, 1.0))
         assert math.isnan(svc["slo_attainment"]) or 0.0 <= svc["slo_attainment"] <= 1.0 + REL
         assert math.isnan(svc["availability"]) or 0.0 <= svc["availability"] <= 1.0 + REL
         SEEN["service " + ("backlogged" if svc["requests_backlog"] > 1 else "keeping up")] += 1
-    for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"])):
+    for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"]),
+                          ("requests_abandoned", s["requests_abandoned"])):
         assert float(ts[column].sum()) == pytest.approx(total, rel=REL, abs=1e-6)
     if len(services):
         assert ts["requests_backlog"].iloc[-1] == pytest.approx(s["requests_backlog"], rel=REL, abs=1e-6)

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from simulator import api
 from simulator.cli import app
-from simulator.costmodel.queueing import capacity_per_s
 from simulator.engine.world import World
 
 DAY = 86400.0
@@ -45,11 +44,10 @@ def kinds(result) -> dict[str, str]:
 
 
 def capacity(sc: dict) -> float:
-    """All replicas' capacity at full power, from the serving plan's closed form."""
+    """All replicas' capacity at full power: the replica's load curve (the serving plan simulated
+    in closed loops up to the batch its KV cache admits) at no cap, times the replicas."""
     svc = World(api.load_scenario(sc)).services[0]
-    at = svc.plan.at_cap(float("inf"))
-    cfg = svc.config
-    return cfg.replicas * capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+    return svc.config.replicas * svc.plan.at_cap(float("inf")).capacity_per_s
 
 
 def test_a_healthy_run_has_no_warnings():
