@@ -101,6 +101,7 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        as_json = str(getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))) == "json"
         try:
             return func(*args, **kwargs)
         except typer.Exit:
@@ -108,9 +109,13 @@ def handle_errors(func):
         except InputError as err:
             for line in err.lines():
                 _err(f"error: {line}")
+            if as_json:
+                _json_error(err, err.lines())
             raise typer.Exit(err.exit_code) from None
         except DcsimError as err:
             _err(f"error: {err}")
+            if as_json:
+                _json_error(err, [str(err)])
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt as err:  # SIGINT or SIGTERM (simulator/signals.py)
             _err(signals.message_of(err))
@@ -127,6 +132,20 @@ def handle_errors(func):
             raise typer.Exit(3) from None
 
     return wrapper
+
+
+def _json_error(err: DcsimError, lines: list[str]) -> None:
+    """With ``--format json`` an error is also a JSON document on stdout, so a script reading
+    stdout always gets one: ``{"error": first line, "exit_code": N, "problems": [{path, message,
+    value, line, source}]}`` (a problem per line; the exit code is the same as without JSON)."""
+    import json
+
+    problems = [{"path": p.path, "message": p.message, "value": None if p.value is None else str(p.value),
+                 "line": p.line, "source": getattr(err, "source", None)}
+                for p in getattr(err, "problems", ())] or [{"path": "", "message": str(err), "value": None,
+                                                             "line": None, "source": None}]
+    doc = {"error": lines[0] if lines else type(err).__name__, "exit_code": err.exit_code, "problems": problems}
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def _under_flag(err: InputError, flag: str) -> InputError:

@@ -97,13 +97,24 @@ class PowerController:
         paused: set[str] = set()
         if not self.capping:
             return 1.0, paused
+        # Every running job is weighed as if it ran: a job paused by the last choice must not look
+        # free now (it would be unpaused at full power and break the envelope until the next one).
+        saved = {j.name: j.paused for j in self.running}
+        for job in self.running:
+            job.paused = False
+        try:
+            return self._choose(ambient, paused)
+        finally:
+            for job in self.running:
+                job.paused = saved[job.name]
+
+    def _choose(self, ambient: float, paused: set[str]) -> tuple[float, set[str]]:
         envelope = self.site.envelope_w
         at_full = self.facility_at(1.0, ambient)
         if at_full <= envelope:
             return 1.0, paused
         floor = self.site.min_cap_fraction
         victims = sorted(self.running, key=lambda j: (j.config.priority, -j.start_s, -j.index))
-        saved = {j.name: j.paused for j in self.running}
         at_floor = self.facility_at(floor, ambient)
         while at_floor > envelope and victims:
             victim = victims.pop(0)
@@ -118,6 +129,4 @@ class PowerController:
             else:
                 fraction = largest_within(lambda x: self.facility_at(x, ambient), envelope, floor, 1.0,
                                           at_floor, at_full)
-        for job in self.running:
-            job.paused = saved[job.name]
         return fraction, paused
