@@ -134,8 +134,9 @@ def test_mutated_scenarios_load_or_raise_input_error(request):
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print("\nloader fuzz: " + ", ".join(f"{v} {k}" for k, v in counts.items())
-              + f" in {time.perf_counter() - start:.1f} s")
-    assert not crashes, "\n".join(crashes)
+              + f" in {time.perf_counter() - start:.1f} s; by exit code: 0: {counts['accepted']}, "
+              f"2: {counts['rejected']}, 3: {counts['crashes']}")
+    assert counts["crashes"] == 0, "exit-3 internal errors:\n" + "\n".join(crashes)
     assert counts["inputs"] == MAX_INPUTS, counts
     assert counts["accepted"] > 0 and counts["rejected"] > 0, counts
 
@@ -145,3 +146,43 @@ def test_each_mutation_changes_the_text(mutation):
     rng = random.Random(SEED)
     text = SHIPPED[0].read_text(encoding="utf-8")
     assert any(mutation(rng, text) != text for _ in range(20))
+
+
+JSON_INSERTS = ["NaN", "-Infinity", "1e400", "9" * 120, "true", "null", '"1.2"', "[" * 200, "]", "{",
+                '"\\u001b[31m"', '"[/oops]"', ",", ":", '"pue_mean": 1', "\x00", "\udc80", "-", "0x10", "1_0"]
+
+
+def test_mutated_baselines_are_compared_or_refused_never_crash(request, tmp_path):
+    """The compare baseline reader (domain/json_io.py through report/compare.py) on mutated
+    baselines: each one reads (exit 0 in the CLI) or is refused as bad input (exit 2), never
+    anything else (exit 3); counts by exit code are printed."""
+    from simulator.report.compare import read_baseline
+
+    rng = random.Random(SEED)
+    good = '{"pue_mean": 1.25, "total_usd": 1234.5, "gpus": 16, "slo_attainment": null}'
+    counts = {0: 0, 2: 0, 3: 0}
+    crashes: list[str] = []
+    path = tmp_path / "b.json"
+    for n in range(400):
+        text = good
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            i = rng.randrange(len(text) + 1)
+            if rng.random() < 0.5:
+                text = text[:i] + rng.choice(JSON_INSERTS) + text[i:]
+            else:
+                text = text[:i] + text[i + rng.randint(1, 8):]
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        try:
+            read_baseline(path)
+            counts[0] += 1
+        except InputError:
+            counts[2] += 1
+        except Exception:
+            counts[3] += 1
+            if len(crashes) < 3:
+                crashes.append(f"--- input {n}: {text!r}\n{traceback.format_exc()}")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\nbaseline fuzz by exit code: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    assert counts[3] == 0, "\n".join(crashes)
+    assert counts[0] > 0 and counts[2] > 0, counts

@@ -414,7 +414,7 @@ class BoomError(Exception):
 
 
 @examples(20)
-@given(scenario=scenarios(max_jobs=1), fail_at=st.integers(0, 7),
+@given(scenario=scenarios(max_jobs=1), fail_at=st.integers(0, 9),
        error=st.sampled_from([OSError(28, "No space left on device"), KeyboardInterrupt(), BoomError()]),
        existing=st.booleans())
 def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, error, existing):
@@ -423,10 +423,12 @@ def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, err
     result = simulate(scenario)
     folder = tmp_path_factory.mktemp("atomic")
     out = folder / "out"
-    if existing:
+    if existing:  # an earlier dcsim output (its marker): the only kind --force may replace
         out.mkdir()
         (out / "old.txt").write_text("previous run")
+        (out / writer.MARKER).write_text(writer.MARKER_TEXT)
     files = result.files()
+    writes = len(files) + 1  # the files and the marker
     calls = {"n": 0}
     real_parquet, real_write_text = writer.write_parquet, Path.write_text
 
@@ -441,21 +443,21 @@ def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, err
     writer.write_parquet = counted(real_parquet)
     Path.write_text = counted(real_write_text)
     try:
-        if fail_at < len(files):
-            with pytest.raises((BoomError, KeyboardInterrupt, writer.DcsimError)):
+        if fail_at < writes:
+            with pytest.raises((BoomError, KeyboardInterrupt, writer.InputError)):
                 writer.write_outputs(out, files, force=True)
         else:
             writer.write_outputs(out, files, force=True)
     finally:
         writer.write_parquet, Path.write_text = real_parquet, real_write_text
     names = sorted(os.listdir(folder))
-    if fail_at < len(files):
+    if fail_at < writes:
         assert names == (["out"] if existing else []), names
         if existing:
-            assert sorted(os.listdir(out)) == ["old.txt"]
+            assert sorted(os.listdir(out)) == [writer.MARKER, "old.txt"]
     else:
         assert names == ["out"], names
-        assert set(os.listdir(out)) == OUTPUT_FILES
+        assert set(os.listdir(out)) == OUTPUT_FILES | {writer.MARKER}
 
 
 def test_generated_scenarios_reach_the_interesting_states():

@@ -5,7 +5,6 @@ unreadable or untrustworthy baseline, a bad --tol). docs/ci.md."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -59,7 +58,7 @@ def compare_cmd(
             raise InputError([Problem("BASELINE", f"{baseline} is a folder; --update writes one baseline file "
                                                   "(give its path, e.g. baselines/NAME.json)")])
         written = write_baseline(metrics_of(current), baseline)
-        sys.stderr.write(f"wrote {written}\n")
+        _err(f"wrote {written}")
         if fmt == OutputFormat.json:
             print_json({"wrote": str(written)})
         return

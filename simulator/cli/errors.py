@@ -1,6 +1,8 @@
 """How the command line reports problems: one ``error:`` line per problem, exit code 2 for bad
-input (a bad flag included), 1 for a model that does not fit, 130 on Ctrl-C, 3 for an internal
-error; never a traceback unless DCSIM_DEBUG=1."""
+input (a bad flag included), 1 for a model that does not fit, 130 on Ctrl-C (SIGINT), 143 on
+SIGTERM, 3 for an internal error; never a traceback unless DCSIM_DEBUG=1. Every line goes
+through ``safe`` (cli/output.py): a name or value holding control characters or ANSI escapes
+is shown escaped, never sent to the terminal raw (docs/cli.md#exit-codes)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer on click
     from click import exceptions as _cx  # type: ignore[no-redef]
 
+from simulator import signals
+from simulator.cli.output import safe
 from simulator.errors import DcsimError, InputError, Problem
 
 
@@ -88,7 +92,8 @@ class DcsimGroup(TyperGroup):
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(text.rstrip("\n") + "\n")
+    """One line on stderr, through the one escaping function (a newline inside is shown as \\x0a)."""
+    sys.stderr.write(safe(text.rstrip("\n")) + "\n")
 
 
 def handle_errors(func):
@@ -96,6 +101,7 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        as_json = str(getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))) == "json"
         try:
             return func(*args, **kwargs)
         except typer.Exit:
@@ -103,22 +109,43 @@ def handle_errors(func):
         except InputError as err:
             for line in err.lines():
                 _err(f"error: {line}")
+            if as_json:
+                _json_error(err, err.lines())
             raise typer.Exit(err.exit_code) from None
         except DcsimError as err:
             _err(f"error: {err}")
+            if as_json:
+                _json_error(err, [str(err)])
             raise typer.Exit(err.exit_code) from None
-        except KeyboardInterrupt:
-            _err("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as err:  # SIGINT or SIGTERM (simulator/signals.py)
+            _err(signals.message_of(err))
+            raise typer.Exit(signals.exit_code_of(err)) from None
         except BrokenPipeError:
             raise  # the reader went away (| head): typer exits quietly
         except Exception as err:
+            if (interrupt := signals.take_pending()) is not None:  # the error an interrupt caused
+                _err(interrupt.message)
+                raise typer.Exit(interrupt.exit_code) from None
             if os.environ.get("DCSIM_DEBUG"):
                 raise
             _err(f"internal error: {type(err).__name__}: {err} (set DCSIM_DEBUG=1 for a traceback)")
             raise typer.Exit(3) from None
 
     return wrapper
+
+
+def _json_error(err: DcsimError, lines: list[str]) -> None:
+    """With ``--format json`` an error is also a JSON document on stdout, so a script reading
+    stdout always gets one: ``{"error": first line, "exit_code": N, "problems": [{path, message,
+    value, line, source}]}`` (a problem per line; the exit code is the same as without JSON)."""
+    import json
+
+    problems = [{"path": p.path, "message": p.message, "value": None if p.value is None else str(p.value),
+                 "line": p.line, "source": getattr(err, "source", None)}
+                for p in getattr(err, "problems", ())] or [{"path": "", "message": str(err), "value": None,
+                                                             "line": None, "source": None}]
+    doc = {"error": lines[0] if lines else type(err).__name__, "exit_code": err.exit_code, "problems": problems}
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def _under_flag(err: InputError, flag: str) -> InputError:

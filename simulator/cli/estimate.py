@@ -23,6 +23,9 @@ from simulator.cli.options import (
 )
 from simulator.cli.output import OutputFormat, _h, print_json, print_rows
 from simulator.domain.precision import (
+    DEFAULT_OPTIMIZER,
+    DEFAULT_RECOMPUTE,
+    DEFAULT_TRAINING_PRECISION,
     AttentionKernel,
     OptimizerName,
     RecomputeMode,
@@ -87,9 +90,9 @@ def estimate_train_cmd(
     fabric: Annotated[Path | None, typer.Option(help="Fabric YAML (node, oversubscription, topology, switch, optic).")] = None,
     global_batch: Annotated[int | None, typer.Option(min=1, help="Sequences per optimizer step (default micro-batch x gpus).")] = None,
     gpu_hour_cost: Annotated[str | None, typer.Option(help="Price per GPU-hour (e.g. '$2.5'): also report the cheapest GPU count per token.")] = None,
-    precision: Annotated[TrainingPrecision, typer.Option(help="Precision recipe.")] = "bf16-amp",
-    recompute: Annotated[RecomputeMode, typer.Option(help="Activation recomputation.")] = "none",
-    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = "adamw-foreach",
+    precision: Annotated[TrainingPrecision, typer.Option(help="Precision recipe (default: a scenario job's, domain/precision.py).")] = DEFAULT_TRAINING_PRECISION,
+    recompute: Annotated[RecomputeMode, typer.Option(help="Activation recomputation.")] = DEFAULT_RECOMPUTE,
+    optimizer: Annotated[OptimizerName, typer.Option(help="Optimizer implementation.")] = DEFAULT_OPTIMIZER,
     attention: Annotated[AttentionKernel, typer.Option(help="Attention kernel.")] = "flash",
     fmt: FormatOpt = OutputFormat.table,
 ):

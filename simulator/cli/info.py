@@ -11,30 +11,33 @@ import typer
 from simulator.cli.apps import app
 from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt
-from simulator.cli.output import OutputFormat, print_json, print_rows
-from simulator.errors import InputError
+from simulator.cli.output import OutputFormat, print_json, print_table
+from simulator.errors import InputError, Problem
 
 
 @app.command("catalog")
 @handle_errors
 def catalog_cmd(
-    kind: Annotated[str | None, typer.Argument(help="accelerators, models, nodes, switches, optics, climates")] = None,
+    kind: Annotated[str | None, typer.Argument(help="accelerators, nodes, models, switches, optics, engines or climates (default: all).")] = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
-    """List catalog entries (and where their numbers come from)."""
+    """List catalog entries with their key numbers (TDP, HBM, peak FLOP/s, price, node power,
+    model size, ...) and where each comes from (its source, in full). --format json: every field
+    of every entry, SI units."""
+    from simulator.cli.catalog_view import catalog_table
     from simulator.domain.catalog import INTERNAL_KINDS, KINDS, shipped_catalog
 
     catalog = shipped_catalog()
-    kinds = [kind] if kind else [k for k in KINDS if k not in INTERNAL_KINDS]
-    for k in kinds:
-        if k not in KINDS:
-            raise InputError(f"unknown catalog kind '{k}'; known: {', '.join(KINDS)}")
+    listed = [k for k in KINDS if k not in INTERNAL_KINDS]
+    if kind is not None and kind not in listed:
+        raise InputError([Problem("KIND", f"unknown catalog kind {kind!r}; known: {', '.join(listed)}")])
+    kinds = [kind] if kind else listed
     if fmt == OutputFormat.json:
         print_json({k: [e.model_dump(mode="json") for e in getattr(catalog, k).entries] for k in kinds})
         return
     for k in kinds:
-        rows = [(e.name, (e.source or "")[:90]) for e in getattr(catalog, k).entries]
-        print_rows(k, rows, fmt)
+        columns, rows, numeric = catalog_table(k, catalog)
+        print_table(k, columns, rows, fmt, numeric)
 
 
 @app.command("schema")

@@ -13,7 +13,8 @@ from simulator.cli.apps import app
 from simulator.cli.errors import handle_errors
 from simulator.cli.options import FormatOpt, ScenarioArg
 from simulator.cli.output import OutputFormat, print_json, print_rows
-from simulator.cli.run import _check_out, _interruptible, _progress_bar
+from simulator.cli.progress import ticking
+from simulator.cli.run import _check_out
 
 
 @app.command("plan")
@@ -34,16 +35,11 @@ def plan_cmd(
     from simulator.report.writer import write_outputs
 
     loaded = load_scenario(scenario)
-    _check_out(out, force)
-    bar, update = _progress_bar(sys.stderr.isatty())
-    with _interruptible() as check, bar if bar is not None else _Nothing():
-        def tick(done: int, total: int) -> None:
-            check()
-            if update is not None:
-                update(done, total)
-
+    _check_out(out, force, inputs=(Path(scenario),))
+    with ticking(sys.stderr.isatty(), f"dcsim plan {loaded.scenario.name}", _plans, "planning") as tick:
         ran = run_plan(loaded, workers, dask, tick)
-    write_outputs(out, plan_files(ran.result, ran.sensitivity, f"dcsim plan: {loaded.scenario.name}"), force=force)
+        write_outputs(out, plan_files(ran.result, ran.sensitivity, f"dcsim plan: {loaded.scenario.name}"),
+                      force=force)
     summary = plan_json(ran.result, ran.sensitivity)
     if fmt == OutputFormat.json:
         print_json({**summary, "out": str(out)})
@@ -60,9 +56,6 @@ def plan_cmd(
     print_rows(f"plan of {loaded.scenario.name} -> {out}", rows, fmt)
 
 
-class _Nothing:
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        return False
+def _plans(done: float, total: float) -> str:
+    return f"{int(done)} of {int(total)} plan(s) tried"

@@ -3,16 +3,17 @@ run sees the same requests), or a CSV of (prompt, output) pairs."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from simulator.costmodel.serving_replica import Workload
+from simulator.domain.csvfile import load_csv_pairs
 from simulator.errors import InputError, Problem
 
 LENGTH_SAMPLES = 4096            # requests drawn from a length distribution (cycled by the simulation)
 LENGTH_SEED = 20240101
+MAX_TOKENS = 10_000_000        # a request's prompt or output, in tokens (far above any context window)
 
 
 def lognormal(mean: float, sigma: float, rng: np.random.Generator, n: int, top: float) -> np.ndarray:
@@ -25,35 +26,13 @@ def lognormal(mean: float, sigma: float, rng: np.random.Generator, n: int, top: 
 
 
 def read_lengths_csv(path: Path, where: str) -> Workload:
-    """A CSV of (prompt, output) token counts, with or without a header row."""
-    problems: list[Problem] = []
-    pairs: list[tuple[float, float]] = []
+    """A CSV of (prompt, output) token counts, with or without a header row, read through the
+    bounded CSV reader (domain/csvfile.py): every problem by file line and column, under ``where``."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            for i, row in enumerate(csv.reader(f)):
-                if not row or not "".join(row).strip():
-                    continue
-                try:
-                    p, o = float(row[0]), float(row[1])
-                except (ValueError, IndexError):
-                    if i == 0:
-                        continue                   # header
-                    problems.append(Problem(where, f"row {i + 1} is not two token counts", ",".join(row)))
-                    break
-                if not (1 <= p <= 10_000_000 and 1 <= o <= 10_000_000):
-                    problems.append(Problem(where, f"row {i + 1}: token counts must be 1 to 10,000,000",
-                                            ",".join(row)))
-                    break
-                pairs.append((round(p), round(o)))
-    except OSError as err:
-        problems.append(Problem(where, f"cannot read the lengths file: {err.strerror or err}", str(path)))
-    except UnicodeDecodeError:
-        problems.append(Problem(where, "the lengths file is not UTF-8 text", str(path)))
-    if not problems and not pairs:
-        problems.append(Problem(where, "the lengths file has no (prompt, output) rows", str(path)))
-    if problems:
-        raise InputError(problems)
-    arr = np.array(pairs, dtype=float)
+        arr = load_csv_pairs(path, ("prompt", "output"), (1.0, MAX_TOKENS))
+    except InputError as err:
+        raise InputError([Problem(where, f"{p.path}: {p.message}" if p.path else p.message)
+                          for p in err.problems]) from None
     return Workload(arr[:, 0].copy(), arr[:, 1].copy())
 
 

@@ -1,20 +1,26 @@
-"""Safe JSON reading: bounded size, depth, item count and key length, UTF-8 only, finite numbers.
+"""Safe JSON reading, the ONE JSON reader: bounded size, depth, item count and key length,
+UTF-8 only, finite numbers.
 
 Every JSON file dcsim reads back (a compare baseline, a run folder's ``summary.json`` and
 ``costs.json``, a sweep cache entry) goes through ``read_json``, which returns plain data or
 raises ``InputError`` listing every problem by its JSON path (``rows[3].pue_mean``) and line:
 NaN and Infinity (not JSON, though Python writes them), numbers too large for a float,
 integers longer than 100 digits, duplicate keys, keys longer than 256 characters, nesting deeper
-than 48 levels, more than 200,000 values, and files over 8 MiB. The limits are the YAML
-reader's (domain/yaml_io.py), so a scenario and a baseline are held to the same rules.
+than 48 levels (measured by a linear scan before parsing, so no RecursionError), more than
+200,000 values, and files over 8 MiB. The limits are the YAML reader's (domain/yaml_io.py), so
+a scenario and a baseline are held to the same rules.
 
-``flat_numbers`` checks the commonest shape, a mapping of names to numbers (a baseline).
+``flat_numbers`` checks the commonest shape, a mapping of names to numbers (a baseline);
+``is_number`` is the one test of "a finite number" (a JSON boolean is not one); ``located``
+folds a reader error's file name into each problem, for callers that gather problems from
+several files into one error.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,37 @@ from simulator.errors import InputError, Problem
 
 MAX_JSON_BYTES = 8 * 1024 * 1024
 MAX_LISTED = 20  # problems listed one by one; the rest are counted
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_depth(text: str) -> int:
+    """Deepest bracket nesting of JSON ``text`` (strings skipped), in linear time."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+        if match[0] in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (a JSON boolean is not a number)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def located(err: InputError) -> list[Problem]:
+    """``err``'s problems with its source (the file, and line) folded into each path, so problems
+    from several files can be raised as one error and still name their file."""
+    if not err.source:
+        return list(err.problems)
+    out = []
+    for p in err.problems:
+        where = f"{err.source}:{p.line}" if p.line is not None else err.source
+        out.append(Problem(f"{where}: {p.path}" if p.path else where, p.message, p.value))
+    return out
 
 
 @dataclass(frozen=True)
@@ -57,14 +94,15 @@ def _constant(text: str) -> _Bad:
 def _float(text: str) -> float | _Bad:
     value = float(text)
     if not math.isfinite(value):
-        return _Bad(text[:40], "too large for a number (beyond 1.8e308)")
+        return _Bad(text[:40], "too large for a number (overflows a 64-bit float, beyond 1.8e308)")
     return value
 
 
 def _int(text: str) -> int | _Bad:
     digits = len(text.lstrip("-"))
     if digits > MAX_DIGITS:
-        return _Bad(text[:40], f"a number with {digits} digits; at most {MAX_DIGITS} digits are accepted")
+        return _Bad(text[:40], f"a number with {digits} digits; at most {MAX_DIGITS} digits are accepted "
+                               "(it overflows a 64-bit float)")
     return int(text)
 
 
@@ -103,13 +141,15 @@ class _Walker:
                     self.add(join_path(path, key), "duplicate key")
                 plain: dict[str, object] = {}
                 parent[slot] = plain  # type: ignore[call-overload]
+                children = []
                 for key, child in value.items():
                     if len(key) > MAX_KEY_CHARS:
                         self.add(path, f"a key of {len(key):,} characters; keys may have at most "
                                        f"{MAX_KEY_CHARS}", key[:40])
                         continue
                     plain[key] = None
-                    stack.append((child, join_path(path, key), depth + 1, plain, key))
+                    children.append((child, join_path(path, key), depth + 1, plain, key))
+                stack.extend(reversed(children))  # popped in document order: problems listed so
             elif isinstance(value, list):
                 items: list[object] = [None] * len(value)
                 parent[slot] = items  # type: ignore[call-overload]
@@ -132,6 +172,10 @@ def parse_json(text: str, source: str | None = None) -> object:
     """Plain data from JSON text, within the limits above; every problem at once."""
     if len(text) > MAX_JSON_BYTES:
         raise InputError(f"JSON text is larger than {MAX_JSON_BYTES:,} bytes", source)
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:  # before parsing: the decoder recurses once per level
+        raise InputError([Problem("", f"nested {depth} levels deep; at most {MAX_DEPTH} levels are accepted")],
+                         source)
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant,
                           parse_float=_float, parse_int=_int)

@@ -23,6 +23,16 @@ TrainingPrecision = Literal["bf16-amp", "fp16-amp", "bf16-mixed", "fp16-mixed", 
 OptimizerName = Literal["adamw-foreach", "adamw-fused", "sgd"]
 AttentionKernel = Literal["flash", "standard"]
 RecomputeMode = Literal["none", "selective", "full"]
+
+# The one set of training defaults, shared by a scenario's training job (scenario/schema.py) and
+# `dcsim estimate train` / `simulator.estimate_train` (estimates/train.py, cli/estimate.py), so the
+# same job gives the same answer both ways: bf16 compute over fp32 master weights, gradients and
+# Adam states ("bf16-mixed", Megatron-LM's and NeMo's recipe), selective activation recomputation
+# (Korthikanti et al., 2022: attention scores only) and the fused Adam kernel (apex/PyTorch
+# fused=True), as large training runs are configured.
+DEFAULT_TRAINING_PRECISION: TrainingPrecision = "bf16-mixed"
+DEFAULT_RECOMPUTE: RecomputeMode = "selective"
+DEFAULT_OPTIMIZER: OptimizerName = "adamw-fused"
 ServingWeights = Literal["bf16", "fp16", "fp8", "int8", "int4", "fp4"]
 ServingActivations = Literal["bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 KvPrecisionName = Literal["bf16", "fp16", "fp8", "int8"]

@@ -134,6 +134,4 @@ class PowerController:
             else:
                 fraction = largest_within(lambda x: self.facility_at(x, hour), envelope, floor, 1.0,
                                           at_floor, at_full)
-        for job in self.running:
-            job.paused = saved[job.name]
         return fraction, paused

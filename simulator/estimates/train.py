@@ -15,6 +15,7 @@ from simulator.costmodel.training_plan import plan_training
 from simulator.domain.catalog import Catalog, shipped_catalog
 from simulator.domain.layout import ParallelLayout
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.precision import DEFAULT_OPTIMIZER, DEFAULT_RECOMPUTE, DEFAULT_TRAINING_PRECISION
 from simulator.domain.specs import ModelSpec
 from simulator.errors import InputError, Problem
 from simulator.estimates.inputs import comm_for, device_model, read_fabric
@@ -74,9 +75,9 @@ def estimate_train(
     micro_batch: int | None,
     seq: int,
     gpus: int = 1,
-    precision: str = "bf16-amp",
-    recompute: str = "none",
-    optimizer: str = "adamw-foreach",
+    precision: str = DEFAULT_TRAINING_PRECISION,
+    recompute: str = DEFAULT_RECOMPUTE,
+    optimizer: str = DEFAULT_OPTIMIZER,
     global_batch: int | None = None,
     power_cap_w: float | None = None,
     catalog: Catalog | None = None,

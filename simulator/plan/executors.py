@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
+from simulator import signals
 from simulator.errors import InputError, Problem
 from simulator.plan.evaluate import simulate_candidate
 from simulator.plan.search import RunBatch
@@ -35,5 +36,11 @@ def executor(base_dir: str, source: str | None, workers: int = 1, dask: str | No
     if workers <= 1:
         yield lambda raws: [run(raw) for raw in raws]
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield lambda raws: list(pool.map(run, raws))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            signals.stopping(pool):  # an interrupt stops the workers at once (simulator/signals.py)
+        def run_batch(raws):
+            with signals.quiet_threads():  # the pool's threads leave the signals to the main one
+                results = pool.map(run, raws)
+            return list(results)
+
+        yield run_batch

@@ -8,7 +8,7 @@ the bad direction a ``REGRESSION`` (fails), and any move of an ``equal`` metric 
 ``MISSING`` (fails); one the baseline does not hold is ``new`` (not compared).
 
 A baseline is a JSON mapping of metric name -> number (or null for a value the run did not
-have), read through report/safe_json.py and checked against the metric table: unknown names,
+have), read through domain/json_io.py (the one JSON reader) and checked against the metric table: unknown names,
 booleans, NaN, infinities and overflowing numbers are bad input (exit 2), never compared. A run
 is a folder written by ``dcsim run`` (summary.json and costs.json, each checked the same way).
 """
@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.domain.json_io import MAX_JSON_BYTES, is_number, located, read_json
 from simulator.errors import InputError, Problem
 from simulator.report.metrics import BY_NAME, METRICS, Metric
-from simulator.report.safe_json import is_number, read_json
 
 BASELINE_MAX_BYTES = 1 * 2**20
 Verdict = str  # "ok", "improved", "new", "REGRESSION", "CHANGED", "MISSING"
@@ -117,15 +117,18 @@ def _check_values(data: Mapping[str, object], where: str, names: list[str]) -> l
         value = data[name]
         if name == "warnings" and where.endswith("summary.json"):
             if not isinstance(value, list):
-                problems.append(Problem(f"{where}: {name}", "must be a list", repr(value)[:60]))
+                problems.append(Problem(f"{where}: {name}", "must be a list", value))
             continue
         if value is not None and not is_number(value):
-            problems.append(Problem(f"{where}: {name}", "must be a number or null", repr(value)[:60]))
+            problems.append(Problem(f"{where}: {name}", "must be a number or null", value))
     return problems
 
 
 def _mapping(path: Path, max_bytes: int | None = None) -> dict:
-    data = read_json(path, max_bytes) if max_bytes else read_json(path)
+    try:
+        data = read_json(path, max_bytes or MAX_JSON_BYTES)
+    except InputError as err:
+        raise InputError(located(err)) from None
     if not isinstance(data, dict):
         found = type(data).__name__ if data is not None else "null"
         raise InputError([Problem(str(path), f"must be a JSON mapping (an object), not a {found}")])
@@ -163,7 +166,7 @@ def read_baseline(path: Path) -> dict[str, object]:
     where = str(path)
     problems = [Problem(f"{where}: {key}", f"not a metric dcsim knows (known: {', '.join(BY_NAME)})")
                 for key in list(data)[:20] if key not in BY_NAME]
-    problems += [Problem(f"{where}: {key}", "must be a number or null", repr(value)[:60])
+    problems += [Problem(f"{where}: {key}", "must be a number or null", value)
                  for key, value in data.items() if key in BY_NAME and value is not None and not is_number(value)]
     if not problems and not data:
         problems.append(Problem(where, "holds no metric; write one with `dcsim compare BASELINE RUN --update`"))

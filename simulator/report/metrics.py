@@ -55,6 +55,9 @@ class Metric:
             text = f"{number:,.0f}" if number is not None and abs(number) < 1e5 else human(value, "count")
             suffix = " tokens" if self.kind == "tokens" else ""
             return text if text == "—" else text + suffix
+        number = finite(value)
+        if self.kind == "money" and number is not None and 0 < abs(number) < 1:
+            return f"{'-' if number < 0 else ''}${abs(number):.3g}"  # cents would read $0.00 per token
         return human(value, self.kind)
 
     def tolerance_text(self, rel: float, absolute: float) -> str:

@@ -15,6 +15,9 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, mo
 
 from simulator.domain.layout import ParallelLayout
 from simulator.domain.precision import (
+    DEFAULT_OPTIMIZER,
+    DEFAULT_RECOMPUTE,
+    DEFAULT_TRAINING_PRECISION,
     AttentionKernel,
     KvPrecisionName,
     OptimizerName,
@@ -198,9 +201,9 @@ class TrainingJob(Frozen):
         None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
-    precision: TrainingPrecision = "bf16-mixed"
-    recompute: RecomputeMode = "selective"
-    optimizer: OptimizerName = "adamw-fused"
+    precision: TrainingPrecision = DEFAULT_TRAINING_PRECISION
+    recompute: RecomputeMode = DEFAULT_RECOMPUTE
+    optimizer: OptimizerName = DEFAULT_OPTIMIZER
     attention: AttentionKernel = Field(
         "flash", description="Fused flash attention or unfused QK^T/softmax/PV.")
     overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")

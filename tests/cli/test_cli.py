@@ -327,7 +327,9 @@ def test_estimate_train_does_not_fit(runner):
         "json",
     )
     assert result.exit_code == 1
-    assert result.stdout == ""
+    # With --format json the error is also JSON on stdout (cli/errors.py), for scripts.
+    doc = json.loads(result.stdout)
+    assert doc["exit_code"] == 1 and "does not fit" in doc["error"]
     text = result.stderr
     assert "does not fit" in text
     assert "Traceback" not in text

@@ -39,7 +39,7 @@ def test_a_number_beyond_a_double_is_refused_not_read_as_infinity():
 
 def test_a_thousand_digit_integer_is_refused_without_converting_it():
     (line,) = _lines('{"n": ' + "9" * 5000 + "}")
-    assert "n: a number with 5000 digits; at most 100 digits" in line
+    assert "n: a number with 5000 digits; at most 100 digits" in line and "overflows" in line
 
 
 def test_every_problem_is_listed_at_once():
@@ -52,14 +52,39 @@ def test_every_problem_is_listed_at_once():
 def test_nesting_thousands_deep_is_an_input_error_not_a_recursion_error():
     text = "[" * 100_000 + "]" * 100_000
     (line,) = _lines(text)
-    assert f"nested more than {json_io.MAX_DEPTH} levels deep" in line
+    assert line == f"b.json: nested 100000 levels deep; at most {json_io.MAX_DEPTH} levels are accepted"
 
 
-def test_nesting_just_past_the_limit_is_named_at_its_path():
+def test_nesting_just_past_the_limit_is_refused_and_at_the_limit_read():
     depth = json_io.MAX_DEPTH + 1
-    text = '{"a": ' * depth + "1" + "}" * depth
-    (line,) = _lines(text)
-    assert "nested more than" in line and line.startswith("b.json: a.a.a")
+    (line,) = _lines('{"a": ' * depth + "1" + "}" * depth)
+    assert f"nested {depth} levels deep" in line
+    ok = parse_json('{"a": ' * json_io.MAX_DEPTH + "1" + "}" * json_io.MAX_DEPTH)
+    for _ in range(json_io.MAX_DEPTH):
+        ok = ok["a"]  # type: ignore[index]
+    assert ok == 1
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    assert json_io.nesting_depth('{"a": "[[[[{{{{\\"[[", "b": [1]}') == 2
+    assert parse_json('{"k": "' + "[" * 1000 + '"}') == {"k": "[" * 1000}
+
+
+def test_is_number_is_finite_and_not_boolean():
+    assert json_io.is_number(1) and json_io.is_number(-2.5e-300)
+    assert not any(json_io.is_number(v) for v in (True, False, None, "1", float("nan"), float("inf")))
+
+
+def test_located_folds_the_file_and_line_into_each_path():
+    with pytest.raises(InputError) as info:
+        parse_json('{"a": NaN,\n "b": 1e999}', "run/summary.json")
+    folded = json_io.located(info.value)
+    err = InputError(folded)
+    assert [line.split(": ")[:2] for line in err.lines()] == [["run/summary.json", "a"],
+                                                              ["run/summary.json", "b"]]
+    with pytest.raises(InputError) as syntax:
+        parse_json("{\n\n]", "x.json")
+    assert InputError(json_io.located(syntax.value)).lines()[0].startswith("x.json:3: not valid JSON")
 
 
 def test_a_long_key_is_refused_with_its_length():
@@ -127,3 +152,17 @@ def test_flat_numbers_refuses_unknown_names_and_a_mapping_with_none_known():
         flat_numbers({}, KNOWN)
     with pytest.raises(InputError, match="expected a mapping of metric names to numbers, got a list"):
         flat_numbers([1, 2], KNOWN)
+
+
+def test_a_sweep_cache_entry_is_read_through_the_safe_reader_and_a_bad_one_is_a_miss(tmp_path):
+    """A damaged or untrustworthy cache entry is recomputed, never trusted and never a crash."""
+    from simulator.sweep.cache import ResultCache
+
+    cache = ResultCache(tmp_path)
+    cache.put("k", {"summary": {"pue_mean": 1.2}, "costs": {"total_usd": 3.0}})
+    assert cache.get("k") == {"summary": {"pue_mean": 1.2}, "costs": {"total_usd": 3.0}}
+    for text in ('{"summary": {"pue_mean": NaN}}', "[" * 10_000, "[1, 2]", '{"a": 1, "a": 2}', "{"):
+        (tmp_path / "k.json").write_text(text, encoding="utf-8")
+        assert cache.get("k") is None, text
+    (tmp_path / "k.json").write_bytes(b"\xff\xfe{}")
+    assert cache.get("k") is None

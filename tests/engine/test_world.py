@@ -166,5 +166,6 @@ def test_write_is_atomic_and_complete(tmp_path):
     out = r.write(tmp_path / "run")
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["summary.json", "costs.json", "timeseries.parquet", "jobs.parquet",
-                            "services.parquet", "progress.parquet", "scenario.json", "report.html"])
+                            "services.parquet", "progress.parquet", "scenario.json", "report.html",
+                            ".dcsim-output"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -139,7 +139,8 @@ def test_dcsim_plan_writes_its_outputs(tmp_path):
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert printed["trials"] == 6
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["plan.html", "plan.json", "trials.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".dcsim-output", "plan.html", "plan.json",
+                                                                    "trials.parquet"]
     plan = json.loads((tmp_path / "out" / "plan.json").read_text())
     assert plan["best"] is None or plan["best"]["costs"]["total_usd"] == plan["best"]["objectives"]["total_usd"]
 

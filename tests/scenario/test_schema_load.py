@@ -482,10 +482,15 @@ def test_all_cross_reference_problems_reported_together(tmp_path):
     )
 
 
-def test_cross_checks_wait_for_a_clean_schema():
-    # Documented in load.py: schema errors first; cross-reference checks only when clean.
-    data = scenario(**{"cluster.racks[0].count": -1, "cluster.racks[0].node": "dgx-h10"})
-    assert [p.path for p in problems_of(data)] == ["cluster.racks[0].count"]
+def test_catalog_names_are_reported_with_schema_errors():
+    # Documented in load.py: an unknown catalog name comes in the same pass as the schema errors;
+    # the other cross-reference checks (sizes, layouts) wait for a clean schema.
+    data = scenario(**{"cluster.racks[0].count": -1, "cluster.racks[0].node": "dgx-h10",
+                       "workloads.training[0].gpus": 100_000})
+    problems = problems_of(data)
+    assert sorted(p.path for p in problems) == ["cluster.racks[0].count", "cluster.racks[0].node"]
+    assert "unknown node 'dgx-h10'; did you mean 'dgx-h100'?" in problems[[p.path for p in problems].index(
+        "cluster.racks[0].node")].message
 
 
 def test_top_level_must_be_a_mapping(tmp_path):
