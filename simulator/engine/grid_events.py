@@ -25,28 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from simulator.domain.csvfile import load_csv_profile
-from simulator.engine.power_chain import redundancy_factor
 from simulator.engine.record import JobStatus
 from simulator.engine.training import fail, restart
-from simulator.scenario.facility import PowerChain
+from simulator.scenario.redundancy import ride_through_probability
 from simulator.scenario.schema import Scenario
 
 HOUR_S = 3600.0
 YEAR_S = 365.0 * 86400.0
 DIESEL_L_PER_J = 0.27 / 3.6e6
 DIESEL_KG_CO2_PER_L = 10.21 / 3.785411784
-
-
-def ride_through_probability(chain: PowerChain, duration_s: float = math.inf) -> float:
-    """Chance the site rides through a grid outage of ``duration_s``."""
-    if duration_s <= chain.ups_autonomy:
-        return 1.0
-    if chain.redundancy.generators == "none" or chain.ups_autonomy < chain.generator_start:
-        return 0.0
-    n = chain.generator_units
-    installed = round(n * redundancy_factor(chain.redundancy.generators, n))
-    p = chain.generator_start_failure
-    return float(sum(math.comb(installed, k) * (1 - p) ** k * p ** (installed - k) for k in range(n, installed + 1)))
 
 
 def plan_outages(scenario: Scenario, rng: np.random.Generator, base_dir) -> tuple[tuple[float, float, bool], ...]:

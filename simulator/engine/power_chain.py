@@ -14,15 +14,11 @@ import itertools
 import numpy as np
 
 from simulator.scenario.facility import EfficiencyCurve, PowerChain
+from simulator.scenario.redundancy import redundancy_factor
 
 # The default the schema documents for an unset ``power.ups_capacity``: peak IT at 80% of the
 # UPS rating, the usual headroom left when sizing a UPS.
 UPS_DESIGN_LOAD_FRACTION = 0.8
-
-
-def redundancy_factor(redundancy: str, units: int) -> float:
-    """Installed capacity over the capacity the load needs: N 1, N+1 (units+1)/units, 2N 2."""
-    return {"N": 1.0, "N+1": (units + 1) / units, "2N": 2.0}[redundancy]
 
 
 def default_ups_capacity_w(peak_it_w: float, chain: PowerChain) -> float:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulator.engine.grid_events import ride_through_probability
 from simulator.engine.record import RunRecord
 from simulator.report.operation import operation_report
 from simulator.report.results import FabricCounts, Summary
 from simulator.report.warnings import run_warnings
 from simulator.scenario.overrides import override_notes
+from simulator.scenario.redundancy import ride_through_probability
 from simulator.scenario.schema import Scenario
 
 

@@ -17,8 +17,8 @@ What each unit is sized by:
 from __future__ import annotations
 
 from simulator.domain.catalog import Catalog
-from simulator.engine.power_chain import redundancy_factor
 from simulator.engine.record import RunRecord
+from simulator.scenario.redundancy import redundancy_factor
 from simulator.scenario.schema import Scenario
 
 

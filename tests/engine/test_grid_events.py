@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from simulator import api
-from simulator.engine.grid_events import ride_through_probability
 from simulator.scenario.facility import PowerChain
+from simulator.scenario.redundancy import ride_through_probability
 
 HOUR = 3600.0
 KWH = 3.6e6
