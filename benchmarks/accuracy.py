@@ -8,6 +8,8 @@ board power (idle, copy, sustained GEMM at the 700 W limit), NCCL collectives on
 al. 2022 Table 5 and Figure 1, and at-scale training runs (Llama 3, Megatron-Core, NeMo, MLPerf;
 benchmarks/accuracy_scale.py). The model is calibrated on the microbenchmarks and the NCCL
 rows; four software stacks on one published run each; everything else is an independent check.
+Then the facility targets (benchmarks/accuracy_facility.py): annual PUE, server and IT power,
+network capex share and water, against published ranges.
 """
 
 from __future__ import annotations
@@ -145,6 +147,9 @@ def main() -> int:
     print("\n== summary (absolute relative error)")
     for g, s in summarise(cases).items():
         print(f"{g:<38} n={s['n']:<4} mean {100 * s['mean']:5.1f}%  max {100 * s['max']:5.1f}%")
+    from benchmarks.accuracy_facility import main as facility
+
+    facility()
     return 0
 
 

@@ -6,7 +6,8 @@ Targets are reported as ratios measured in one run, never as wall-clock asserts 
 - engine peak memory (tracemalloc) for the 16k-GPU month;
 - a 16k-GPU month with inference services at two request rates (cost per sample, not per request);
 - layout search: layouts evaluated per second on one core;
-- estimate: wall time of `dcsim estimate` including interpreter start.
+- estimate: wall time of `dcsim estimate train` and `dcsim estimate serve` (one configuration, a
+  5-point closed-loop curve) including interpreter start.
 Deterministic counters (events processed) are asserted so a change in work is caught.
 """
 
@@ -146,3 +147,66 @@ def test_estimate_cli_wall_time():
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
     wall = time.perf_counter() - start
     print(f"\ndcsim estimate train: {wall:.2f} s wall including interpreter start (target < 1.5 s)")
+
+
+def _timed_cli(args: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one ``dcsim`` command in a fresh interpreter, after a warm-up run."""
+    import resource
+
+    cmd = [sys.executable, "-m", "simulator.cli", *args]
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_estimate_serve_wall_time():
+    """One configuration (maximum throughput) and a 5-point closed-loop curve, each including
+    interpreter start; CPU time is printed beside wall time (a loaded machine stretches wall)."""
+    base = ["estimate", "serve", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--tp", "2",
+            "--prompt", "5000", "--output-tokens", "500", "--precision", "fp8", "--kv-precision", "fp8",
+            "--format", "json"]
+    one_wall, one_cpu = _timed_cli(base)
+    curve_wall, curve_cpu = _timed_cli([*base, "--concurrency", "1,5,25,50,100"])
+    print(f"\ndcsim estimate serve, one configuration: {one_wall:.2f} s wall, {one_cpu:.2f} s CPU (target < 1.5 s)")
+    print(f"dcsim estimate serve, 5-point concurrency curve: {curve_wall:.2f} s wall, {curve_cpu:.2f} s CPU "
+          f"(target < 3 s); curve / one: {curve_wall / one_wall:.2f}")
+
+
+def test_month_with_hourly_operation_policies(tmp_path):
+    """16k GPUs for a month with every hourly policy on: flexible jobs paused in the day's four
+    dearest hours (checkpoint and restore), a demand-response cap three afternoons a week, a
+    battery arbitraging the price and on-site solar. Target <= 1 s of wall time per simulated
+    month (the engine run; the report's counterfactual run for the savings is timed apart)."""
+    gpus = 16384
+    (tmp_path / "dr.csv").write_text("hour,cap_kw\n" + "".join(
+        f"{h},{gpus * 1.6 if (h // 24) % 7 in (1, 3, 5) and 14 <= h % 24 < 17 else 1e9}\n" for h in range(168)))
+    sc = site(gpus)
+    sc["site"]["electricity"] = {"price": "$0.08/kWh", "price_profile": {"type": "time-of-use"}}
+    sc["operation"] = {"flexible": {"jobs": "all", "top_hours": 4},
+                       "demand_response": {"path": "dr.csv"},
+                       "battery": {"capacity": "20MWh", "power": "5MW"},
+                       "onsite": [{"capacity": "10MW", "profile": "solar"}],
+                       "savings_baseline": False}
+    loaded = api.load_scenario(sc, base_dir=tmp_path)
+    warm = {**sc, "simulation": {**sc["simulation"], "horizon": "1d"},
+            "workloads": {"training": sc["workloads"]["training"][:1]}}
+    api.simulate(api.load_scenario(warm, base_dir=tmp_path))     # the Numba cache
+    start = time.perf_counter()
+    cpu = time.process_time()
+    result = api.simulate(loaded)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    months = result.summary_dict["horizon_s"] / (30 * 86400.0)
+    pauses = result.summary_dict["operation"]["policies"]["flexible"]["pauses"]
+    print(f"\n16k GPUs, a month with hourly operation policies: {wall:.2f} s wall, {cpu:.2f} s CPU, "
+          f"{wall / months:.2f} s per simulated month (target <= 1; ratio {wall / months:.2f}), "
+          f"{pauses} policy pauses, {result.summary_dict['events_processed']} events")
+    with_baseline = api.load_scenario({**sc, "operation": {**sc["operation"], "savings_baseline": True}},
+                                      base_dir=tmp_path)
+    start = time.perf_counter()
+    api.simulate(with_baseline)
+    print(f"the same with the counterfactual run for the savings report: {time.perf_counter() - start:.2f} s wall")
+    assert pauses > 0

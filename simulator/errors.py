@@ -1,7 +1,9 @@
 """Error types: one picklable root, ``DcsimError``, so errors survive worker processes.
 
 The CLI prints these as messages (never tracebacks) and maps them to exit codes:
-``InputError`` and its children exit 2 (bad input), ``DoesNotFitError`` exits 1.
+``InputError`` and its children exit 2 (bad input), ``DoesNotFitError`` exits 1. Each also
+inherits the matching builtin (as Pint's errors do): ``InputError`` and ``UnitError`` are
+``ValueError``s, ``CatalogError`` a ``LookupError``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ def _short_repr(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class InputError(DcsimError):
-    """Bad input (scenario, model spec, CLI flag, trace file): exit code 2."""
+class InputError(DcsimError, ValueError):
+    """Bad input (scenario, model spec, CLI flag, trace file): exit code 2. A ``ValueError`` too,
+    so code that knows nothing of dcsim can still catch it."""
 
     exit_code = 2
 
@@ -76,12 +79,13 @@ class UnitError(DcsimError, ValueError):
     exit_code = 2
 
 
-class CatalogError(InputError):
-    """A catalog name was not found, or a catalog file is malformed."""
+class CatalogError(InputError, LookupError):
+    """A catalog name was not found, or a catalog file is malformed (also a ``LookupError``)."""
 
 
-class DoesNotFitError(DcsimError):
-    """A model/layout does not fit in device memory: says needed vs available bytes."""
+class DoesNotFitError(DcsimError, ValueError):
+    """A model/layout does not fit in device memory: says needed vs available bytes (also a
+    ``ValueError``: the configuration asked for cannot be)."""
 
     exit_code = 1
 

@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 
 from simulator import api
 from simulator.domain.catalog import shipped_catalog
-from simulator.engine.fabric import size_fabric
-from simulator.errors import ScenarioError
+from simulator.engine.cluster import build_groups
+from simulator.engine.fans import fan_power_w
+from simulator.engine.networks import build_support, plan_networks
+from simulator.errors import InputError, ScenarioError
 from simulator.report import writer
-from simulator.scenario.schema import Fabric
+from simulator.scenario.schema import Cluster
 
 CATALOG = shipped_catalog()
 NODES = ("dgx-h100", "hgx-h200", "dgx-a100", "dgx-b200", "mi300x-8gpu", "tpu-v5p-host")
@@ -47,11 +49,12 @@ def examples(n: int) -> settings:
 
 # ----------------------------------------------------------------------------- strategies
 def _node_power(name: str) -> tuple[float, float, int]:
-    """(idle W, peak W, accelerators) of one server of catalog node ``name``."""
+    """(idle W, peak W, accelerators) of one server of catalog node ``name``, fans included."""
     node = CATALOG.nodes.get(name)
     accel = CATALOG.accelerators.get(node.accelerator)
     n = node.accelerators_per_node
-    return node.host_idle_power + n * accel.idle_power, node.host_power + n * accel.tdp, n
+    idle_fans, full_fans = (float(fan_power_w(node.fans, load, 25.0)) for load in (0.0, 1.0))
+    return node.host_idle_power + n * accel.idle_power + idle_fans, node.host_power + n * accel.tdp + full_fans, n
 
 
 @st.composite
@@ -60,19 +63,18 @@ def rack_groups(draw) -> list[dict]:
     for i in range(draw(st.integers(1, 3))):
         group = {"name": f"g{i}", "node": draw(st.sampled_from(NODES)),
                  "nodes_per_rack": draw(st.integers(1, 4)), "count": draw(st.integers(1, 3)),
-                 "cooling": draw(st.sampled_from(["air", "liquid"]))}
+                 "cooling": draw(st.sampled_from(["air", "liquid", "rear-door", "immersion"]))}
         groups.append(group)
     return groups
 
 
 def _network_power(groups: list[dict]) -> float:
-    """Switch and optic power of the default fabric for these racks (idle or busy alike)."""
-    endpoints, nic_bw = 0, 0.0
-    for g in groups:
-        node = CATALOG.nodes.get(g["node"])
-        endpoints += g["nodes_per_rack"] * g["count"] * node.nics
-        nic_bw = max(nic_bw, node.nic_bw)
-    return size_fabric(Fabric(), endpoints, nic_bw, CATALOG).power_w
+    """Power of every network and of the default support servers for these racks (idle or busy
+    alike)."""
+    cluster = Cluster(racks=groups)
+    built = build_groups(cluster.racks, CATALOG)
+    support = build_support(cluster, sum(g.gpus_total for g in built), CATALOG)
+    return plan_networks(cluster, built, support, CATALOG).power_w + support.power_w
 
 
 def _busy_extra_w(job: dict, groups: list[dict]) -> float:
@@ -122,11 +124,51 @@ def inference_service(draw, name: str, groups: list[dict], horizon_s: float) -> 
     model = CATALOG.models.get(draw(st.sampled_from(MODELS)))
     tp = draw(st.sampled_from([t for t in (1, 2, 4) if model.heads % t == 0 and t <= per_node]))
     return {"name": name, "model": model.name, "rack_group": group["name"], "gpus_per_replica": tp,
-            "replicas": draw(st.integers(1, 4)), "arrival_rate": f"{draw(st.sampled_from([0, 1, 20, 200, 2000]))}/s",
+            "replicas": draw(st.integers(1, max(1, min(4, _gpus_of(group) // tp)))),
+            "arrival_rate": f"{draw(st.sampled_from([0, 1, 20, 200, 2000]))}/s",
             "daily_profile": draw(st.sampled_from(["flat", "diurnal"])),
             "prompt_tokens": draw(st.sampled_from([128, 1024])), "output_tokens": draw(st.sampled_from([16, 256])),
             "max_batch": draw(st.sampled_from([8, 64])), "start": draw(st.floats(0, 0.5)) * horizon_s,
             "slo": {"ttft": draw(st.sampled_from(["100ms", "2s"])), "tpot": draw(st.sampled_from(["5ms", "50ms"]))}}
+
+
+@st.composite
+def cooling_plant(draw, overhead: float) -> dict:
+    """Any pair of plant technologies, adiabatic or not, with a water limit when neither uses towers."""
+    plants = ["air-cooled-chiller", "water-cooled-chiller", "dry-cooler"]
+    air = {"type": draw(st.sampled_from(plants))}
+    liquid = {"type": draw(st.sampled_from(plants))}
+    for plant in (air, liquid):
+        if plant["type"] == "dry-cooler":
+            plant["adiabatic"] = draw(st.booleans())
+            plant["trim_chiller"] = draw(st.sampled_from(["air-cooled-90.1-2019", None]))
+    cooling = {"other_overhead": f"{overhead}W", "air_plant": air, "liquid_plant": liquid,
+               "supply_air": f"{draw(st.sampled_from([20, 25, 30]))}C"}
+    if "water-cooled-chiller" not in (air["type"], liquid["type"]) and draw(st.booleans()):
+        cooling["water_limit"] = f"{draw(st.sampled_from([0.01, 1.0]))}m3/h"
+    return cooling
+
+
+@st.composite
+def operation(draw) -> dict | None:
+    """Energy-aware operation in a third of the scenarios: flexible jobs, a battery, solar, a PPA."""
+    if draw(st.integers(0, 2)) != 0:
+        return None
+    op: dict = {}
+    if draw(st.booleans()):
+        flex = {"action": draw(st.sampled_from(["pause", "slow"])), "top_hours": draw(st.sampled_from([0, 3, 8]))}
+        if flex["top_hours"] == 0 or draw(st.booleans()):
+            flex["price_above"] = f"${draw(st.sampled_from([0.05, 0.09, 0.15]))}/kWh"
+        op["flexible"] = flex
+    if draw(st.booleans()):
+        op["battery"] = {"capacity": f"{draw(st.sampled_from([5, 50]))}kWh", "power": "10kW",
+                         "strategy": draw(st.sampled_from(["arbitrage", "peak-shave"])),
+                         "initial_charge": draw(st.sampled_from([0.0, 1.0]))}
+    if draw(st.booleans()):
+        op["onsite"] = [{"capacity": f"{draw(st.sampled_from([1, 100]))}kW", "profile": "solar"}]
+    if draw(st.booleans()):
+        op["ppa"] = {"capacity": "5kW", "price": "$0.05/kWh", "profile": draw(st.sampled_from(["solar", "flat"]))}
+    return op or None
 
 
 @st.composite
@@ -170,8 +212,9 @@ def scenarios(draw, max_jobs: int = 3) -> dict:
         "site": {"power_envelope": f"{envelope:.0f}W", "climate": climate,
                  "electricity": {"price": f"${draw(st.sampled_from([0.05, 0.1, 0.2]))}/kWh"}},
         "cluster": {"racks": groups},
-        "cooling": {"other_overhead": f"{overhead}W"},
+        "cooling": draw(cooling_plant(overhead)),
         "workloads": {"training": jobs, "inference": services},
+        "operation": draw(operation()),
     }
 
 
@@ -207,24 +250,41 @@ def test_energy_power_cost_and_job_invariants(scenario):
 
     # Energy conservation: facility = IT + losses + cooling + other, IT = accel + hosts + network,
     # every summary energy = sum of its power column x interval.
-    for part in ("it", "losses", "cooling", "other", "facility", "accelerator", "host", "network"):
+    it_columns = ["accelerator", "host", "server_fan", "support", "network"]
+    cooling_columns = ["chiller", "heat_rejection", "air_handler", "pump"]
+    for part in ("it", "losses", "cooling", "other", "facility", *it_columns, *cooling_columns):
         assert _energy(ts, f"{part}_power_w") == pytest.approx(s[f"{part}_energy_j"], rel=REL)
     facility_parts = s["it_energy_j"] + s["losses_energy_j"] + s["cooling_energy_j"] + s["other_energy_j"]
     assert s["facility_energy_j"] == pytest.approx(facility_parts, rel=REL)
-    it_parts = s["accelerator_energy_j"] + s["host_energy_j"] + s["network_energy_j"]
-    assert s["it_energy_j"] == pytest.approx(it_parts, rel=REL)
+    assert s["it_energy_j"] == pytest.approx(sum(s[f"{p}_energy_j"] for p in it_columns), rel=REL)
+    assert s["cooling_energy_j"] == pytest.approx(sum(s[f"{p}_energy_j"] for p in cooling_columns), rel=REL)
     stack = ts[["it_power_w", "losses_power_w", "cooling_power_w", "other_power_w"]].sum(axis=1)
     np.testing.assert_allclose(ts["facility_power_w"], stack, rtol=REL)
-    np.testing.assert_allclose(
-        ts["it_power_w"], ts[["accelerator_power_w", "host_power_w", "network_power_w"]].sum(axis=1),
-        rtol=REL)
-    for column in ("accelerator_power_w", "host_power_w", "network_power_w", "losses_power_w",
-                   "cooling_power_w", "other_power_w"):
+    np.testing.assert_allclose(ts["it_power_w"], ts[[f"{p}_power_w" for p in it_columns]].sum(axis=1), rtol=REL)
+    np.testing.assert_allclose(ts["cooling_power_w"], ts[[f"{p}_power_w" for p in cooling_columns]].sum(axis=1),
+                               rtol=REL, atol=1e-6)
+    for column in (*[f"{p}_power_w" for p in it_columns + cooling_columns], "losses_power_w",
+                   "cooling_power_w", "other_power_w", "water_m3_per_s"):
         assert (ts[column] >= 0).all(), column
+    assert _energy(ts, "water_m3_per_s") == pytest.approx(s["water_m3"], rel=REL, abs=1e-12)
 
-    # The envelope holds (power capping is on by default), and PUE >= 1.
+    # The envelope holds (power capping is on by default), every hour, and no policy breaks it:
+    # batteries never charge past it, and never hold more than their capacity or less than 0.
     envelope = s["power_envelope_w"]
     assert (ts["facility_power_w"] <= envelope * (1 + REL)).all()
+    assert (ts["facility_power_w"] <= ts["power_envelope_w"] * (1 + REL)).all()
+    assert (ts["grid_power_w"] <= ts["power_envelope_w"] * (1 + REL) + 1e-6).all()
+    assert (ts["grid_power_w"] >= -1e-6).all()
+    battery = (scenario.get("operation") or {}).get("battery")
+    if battery:
+        capacity = float(battery["capacity"].removesuffix("kWh")) * 3.6e6
+        assert (ts["battery_energy_j"] >= -1e-6).all() and (ts["battery_energy_j"] <= capacity * (1 + REL)).all()
+        SEEN["battery"] += 1
+    if scenario.get("operation") and not scenario.get("failures"):
+        # Policies pause only after a checkpoint: without failures no work is ever thrown away.
+        assert (jobs["lost_tokens"] == 0).all()
+    if s.get("operation"):
+        SEEN["operation"] += 1
     assert s["peak_facility_power_w"] <= envelope * (1 + REL)
     assert (ts["pue"] >= 1.0).all() and s["pue_mean"] >= 1.0
     assert ((ts["clock_fraction"] > 0) & (ts["clock_fraction"] <= 1)).all()
@@ -242,19 +302,23 @@ def test_energy_power_cost_and_job_invariants(scenario):
     assert all(v >= 0 for v in per_job.values())
     assert sum(per_job.values()) <= c["total_usd"] * (1 + REL)
 
-    # Inference requests are conserved: every arrival is served or still queued, per service and
-    # per sample; arrivals are whole requests; SLO attainment is a share.
+    # Inference requests are conserved: every arrival is served, given up on (after its patience)
+    # or still queued, per service and per sample; arrivals are whole requests; SLO attainment is
+    # a share.
     services = result.services
     assert len(services) == len(scenario["workloads"]["inference"])
     for svc in services.to_dict("records"):
         arrived = svc["requests_arrived"]
-        assert arrived == pytest.approx(svc["requests_served"] + svc["requests_backlog"], rel=REL, abs=1e-6)
-        assert svc["requests_served"] >= 0 and svc["requests_backlog"] >= -1e-6 * max(arrived, 1.0)
+        assert arrived == pytest.approx(svc["requests_served"] + svc["requests_abandoned"] + svc["requests_backlog"],
+                                        rel=REL, abs=1e-6)
+        assert svc["requests_served"] >= 0 and svc["requests_abandoned"] >= 0
+        assert svc["requests_backlog"] >= -1e-6 * max(arrived, 1.0)
         assert arrived == pytest.approx(round(arrived), abs=1e-6 * max(arrived, 1.0))
         assert math.isnan(svc["slo_attainment"]) or 0.0 <= svc["slo_attainment"] <= 1.0 + REL
         assert math.isnan(svc["availability"]) or 0.0 <= svc["availability"] <= 1.0 + REL
         SEEN["service " + ("backlogged" if svc["requests_backlog"] > 1 else "keeping up")] += 1
-    for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"])):
+    for column, total in (("requests_arrived", s["requests_arrived"]), ("requests_served", s["requests_served"]),
+                          ("requests_abandoned", s["requests_abandoned"])):
         assert float(ts[column].sum()) == pytest.approx(total, rel=REL, abs=1e-6)
     if len(services):
         assert ts["requests_backlog"].iloc[-1] == pytest.approx(s["requests_backlog"], rel=REL, abs=1e-6)
@@ -350,7 +414,7 @@ class BoomError(Exception):
 
 
 @examples(20)
-@given(scenario=scenarios(max_jobs=1), fail_at=st.integers(0, 7),
+@given(scenario=scenarios(max_jobs=1), fail_at=st.integers(0, 9),
        error=st.sampled_from([OSError(28, "No space left on device"), KeyboardInterrupt(), BoomError()]),
        existing=st.booleans())
 def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, error, existing):
@@ -359,10 +423,12 @@ def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, err
     result = simulate(scenario)
     folder = tmp_path_factory.mktemp("atomic")
     out = folder / "out"
-    if existing:
+    if existing:  # an earlier dcsim output (its marker): the only kind --force may replace
         out.mkdir()
         (out / "old.txt").write_text("previous run")
+        (out / writer.MARKER).write_text(writer.MARKER_TEXT)
     files = result.files()
+    writes = len(files) + 1  # the files and the marker
     calls = {"n": 0}
     real_parquet, real_write_text = writer.write_parquet, Path.write_text
 
@@ -377,21 +443,21 @@ def test_outputs_are_complete_or_absent(tmp_path_factory, scenario, fail_at, err
     writer.write_parquet = counted(real_parquet)
     Path.write_text = counted(real_write_text)
     try:
-        if fail_at < len(files):
-            with pytest.raises((BoomError, KeyboardInterrupt, writer.DcsimError)):
+        if fail_at < writes:
+            with pytest.raises((BoomError, KeyboardInterrupt, writer.InputError)):
                 writer.write_outputs(out, files, force=True)
         else:
             writer.write_outputs(out, files, force=True)
     finally:
         writer.write_parquet, Path.write_text = real_parquet, real_write_text
     names = sorted(os.listdir(folder))
-    if fail_at < len(files):
+    if fail_at < writes:
         assert names == (["out"] if existing else []), names
         if existing:
-            assert sorted(os.listdir(out)) == ["old.txt"]
+            assert sorted(os.listdir(out)) == [writer.MARKER, "old.txt"]
     else:
         assert names == ["out"], names
-        assert set(os.listdir(out)) == OUTPUT_FILES
+        assert set(os.listdir(out)) == OUTPUT_FILES | {writer.MARKER}
 
 
 def test_generated_scenarios_reach_the_interesting_states():
@@ -403,3 +469,44 @@ def test_generated_scenarios_reach_the_interesting_states():
     assert SEEN["finished"] > 0 and SEEN["running"] > 0 and SEEN["queued"] > 0, SEEN
     assert SEEN["service backlogged"] > 0 and SEEN["service keeping up"] > 0, SEEN
     assert SEEN["failures"] > 0, SEEN
+
+
+@st.composite
+def risky_scenarios(draw) -> dict:
+    """Scenarios that may well be wrong in ways only the cost model can tell: any layout degrees,
+    GPU counts with or without a valid layout, batches that may not fit, envelopes anywhere."""
+    scenario = draw(scenarios(max_jobs=2))
+    scenario["simulation"]["horizon"] = "6h"
+    scenario["simulation"]["sample_interval"] = "30min"
+    for job in scenario["workloads"]["training"]:
+        job["gpus"] = draw(st.sampled_from([1, 3, 5, 8, 12, 24, 30, 32]))
+        job["global_batch"] = draw(st.sampled_from([7, 16, 60, 64, 96]))
+        if draw(st.booleans()):
+            job["layout"] = {"tp": draw(st.sampled_from([1, 2, 3, 4, 8, 16])),
+                             "pp": draw(st.sampled_from([1, 2, 3, 5]))}
+        else:
+            job["layout"] = "auto"
+            job.pop("micro_batch", None)
+    for svc in scenario["workloads"]["inference"]:
+        svc["max_batch"] = draw(st.sampled_from([1, 64, 512, 4096]))
+        svc["prompt_tokens"] = draw(st.sampled_from([128, 8192, 32768]))
+    scenario["site"]["power_envelope"] = draw(st.sampled_from(["20kW", "100kW", "1MW", "50MW"]))
+    return scenario
+
+
+@examples(60)
+@given(risky_scenarios())
+def test_what_validates_runs(scenario):
+    """`dcsim validate` (load, cross-checks, then the same planning the run does) accepts only what
+    runs: a scenario it passes simulates to its horizon without an error, and one it refuses is
+    refused as bad input, never with another exception."""
+    from simulator.engine.planning import plan_run
+    from simulator.engine.world import World
+
+    try:
+        plan = plan_run(api.load_scenario(scenario, base_dir=Path.cwd()))
+    except InputError:
+        return
+    record = World(plan).run()
+    assert record.horizon_s == 6 * 3600.0
+    assert record.samples == 12

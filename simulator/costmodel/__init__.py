@@ -50,7 +50,7 @@ def _configure_numba_cache() -> None:
     os.environ["NUMBA_CACHE_DIR"] = path
     numba_config = sys.modules.get("numba.core.config")
     if numba_config is not None:  # numba was imported first (e.g. in a notebook)
-        numba_config.CACHE_DIR = path
+        numba_config.CACHE_DIR = path  # type: ignore[attr-defined]
 
 
 _configure_numba_cache()

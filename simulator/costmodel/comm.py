@@ -237,3 +237,12 @@ def step_volumes(layout: ParallelLayout, domain: int, micro_batches: int, layers
         add("ep", moved * (1 - share_out), moved * share_out, 4.0 * layers_per_stage * m)
     return {**{f"{k}_bytes": val for k, val in by_class.items()},
             **{f"{k}_bytes": val for k, val in tiers.items()}}
+
+
+def send_s(comm: CommModel, nbytes: float, same_domain: bool) -> float:
+    """Point-to-point transfer of ``nbytes`` between two accelerators: over the scale-up links
+    when both sit in one scale-up domain, else over the scale-out network
+    (costmodel/collectives.py send_recv_time)."""
+    domain = float(comm.scaleup_domain)
+    group = place(2.0, 1.0 if same_domain else domain, domain)
+    return float(send_recv_time(nbytes, group, comm.tiers))

@@ -89,7 +89,8 @@ class DeviceModel:
 
     def peak(self, dtype: str) -> float:
         """Dense peak FLOP/s for ``dtype``; dtypes the device lacks fall back to bf16 (emulated)."""
-        return self.spec.peak_flops.get(dtype, self.spec.peak_flops["bf16"])
+        peaks: dict[str, float] = {str(k): v for k, v in self.spec.peak_flops.items()}
+        return peaks.get(dtype, peaks["bf16"])
 
     def compute_power_w(self) -> float:
         """Board power the compute units would draw flat out at full clock (above TDP: capped),

@@ -1,11 +1,12 @@
-"""A serving replica's costs, computed once and replayed by the engine: the time and board
-power of one prefill (one prompt) and of one decode iteration at each batch size, on a grid of
-power caps, for a replica of ``tp`` accelerators (Megatron-style tensor parallelism).
+"""A serving replica's costs, computed once and replayed by the engine: at each of a grid of
+board power caps, its load curve from the iteration-level simulation (costmodel/serving_sim.py)
+-- throughput, time to first token, time per output token, batch, prompt-stage share and board
+power at 1, 2, 4, ... concurrent requests up to the batch its KV cache admits -- and its maximum
+sustained throughput (the capacity).
 
-Each layer of a TP replica all-reduces its attention and MLP outputs (2 per layer, Shoeybi et
-al., 2019); the all-reduce runs at idle compute power and is priced by costmodel/collectives.py
-on the scale-up domain. Decode iterations use the mean context of a request's life (prompt plus
-half the output) so the KV-cache read is right on average.
+The engine maps a request rate to the load at which the replica delivers that rate (Little's
+law: a closed loop of N clients and an open stream with N requests in flight see the same
+iterations), so its cost per sample never depends on the rate.
 """
 
 from __future__ import annotations
@@ -14,143 +15,140 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.costmodel import memory as mem
-from simulator.costmodel.comm import CommModel
-from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
-from simulator.costmodel.precision import precision_vector
-from simulator.costmodel.serving import build_decode, build_prefill
-from simulator.costmodel.timeline import ResultCol, play_parts
-from simulator.costmodel.transformer import model_vector, param_count
-from simulator.domain.precision import SERVING_PRECISION, precision
-from simulator.domain.specs import ModelSpec
-from simulator.errors import DoesNotFitError
+from simulator.costmodel.queueing import OperatingPoint
+from simulator.costmodel.serving_replica import LoadPoint, Replica
 
 # Board power caps (fractions of TDP) at which the plan is tabulated; the engine interpolates.
 CAP_FRACTIONS = np.array([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
 
 
-def batch_grid(max_batch: int) -> np.ndarray:
-    """Batch sizes to tabulate: powers of two up to ``max_batch``, and ``max_batch`` itself."""
-    sizes = {1, max_batch}
-    b = 2
-    while b < max_batch:
-        sizes.add(b)
-        b *= 2
-    return np.array(sorted(sizes), dtype=float)
+def concurrency_grid(top: float) -> np.ndarray:
+    """Concurrent requests to tabulate: powers of two below ``top``, and ``top``."""
+    top = max(round(top), 1)
+    points = {1, top}
+    c = 2
+    while c < top:
+        points.add(c)
+        c *= 2
+    return np.array(sorted(points), dtype=float)
 
 
 @dataclass(frozen=True)
-class ServingPoint:
-    """One replica's iteration costs at one power cap."""
+class LoadCurve:
+    """A replica's steady states at one power cap, from idle (first point) to its capacity (last)."""
 
-    prefill_s: float
-    prefill_power_w: float
-    batches: np.ndarray
-    decode_s: np.ndarray
-    decode_power_w: np.ndarray
+    capacity_per_s: float
+    output_tokens_per_s: float         # at capacity
+    rate_per_s: np.ndarray             # ascending, from 0
+    ttft_s: np.ndarray
+    ttft_p99_s: np.ndarray
+    tpot_s: np.ndarray
+    batch: np.ndarray
+    prefill_share: np.ndarray          # share of time the prompt stage is busy
+    power_w: np.ndarray                # mean per accelerator
+    preemptions: np.ndarray | None = None   # per request
 
-    def decode_at(self, batch: float) -> tuple[float, float]:
-        """(decode iteration time, board power) at a (fractional) batch, linear between grid points."""
-        b = min(max(batch, 1.0), float(self.batches[-1]))
-        return (float(np.interp(b, self.batches, self.decode_s)),
-                float(np.interp(b, self.batches, self.decode_power_w)))
+    @property
+    def prefill_s(self) -> float:
+        """Time to first token of a request alone."""
+        return float(self.ttft_s[1])
+
+    def preemptions_at(self, rate_per_s: float) -> float:
+        """Preemptions per request at ``rate_per_s`` per replica."""
+        if self.preemptions is None:
+            return 0.0
+        return float(np.interp(min(rate_per_s, self.capacity_per_s), self.rate_per_s, self.preemptions))
+
+    def point(self, rate_per_s: float) -> tuple[OperatingPoint, float]:
+        """(operating point, board power) at ``rate_per_s`` per replica, held just below capacity."""
+        r = min(max(rate_per_s, 0.0), self.capacity_per_s * (1.0 - 1e-12))
+        rates = self.rate_per_s
+
+        def at(y):
+            return float(np.interp(r, rates, y))
+
+        ttft = at(self.ttft_s)
+        wait = max(ttft - self.prefill_s, 0.0)
+        share = at(self.prefill_share)
+        return OperatingPoint(r, at(self.batch), float(self.tpot_s[1]) if r <= rates[1] else at(self.tpot_s),
+                              share, wait), at(self.power_w)
+
+
+def _curve(points: list[LoadPoint], saturated: LoadPoint, idle_w: float) -> LoadCurve:
+    """A curve from closed-loop points (ascending concurrency) capped by the saturated point."""
+    pts = [p for p in points if p.requests_per_s < saturated.requests_per_s]
+    first = points[0]
+    rows = [(0.0, first.ttft_mean_s, first.ttft_p99_s, first.tpot_mean_s, 0.0, 0.0, idle_w, 0.0)]
+    for p in [*pts, saturated]:
+        if p.requests_per_s <= rows[-1][0]:
+            continue
+        share = p.prefill_busy_share
+        rows.append((p.requests_per_s, p.ttft_mean_s if p is not saturated else rows[-1][1],
+                     p.ttft_p99_s if p is not saturated else rows[-1][2], p.tpot_mean_s, p.running_mean, share,
+                     p.board_power_w, p.preemptions_per_request))
+    if len(rows) < 2:
+        rows.append((max(saturated.requests_per_s, 1e-12), *rows[0][1:]))
+    cols = [np.array(c) for c in zip(*rows, strict=True)]
+    return LoadCurve(saturated.requests_per_s, saturated.output_tokens_per_s, *cols)
 
 
 @dataclass(frozen=True)
 class ServingPlan:
-    """Prefill and decode costs of one replica over (cap, batch) grids, and its memory."""
+    """A replica's load curves over a grid of power caps, and its memory."""
 
     tp: int
-    prompt_tokens: int
-    output_tokens: int
-    max_batch: int
-    caps_w: np.ndarray              # ascending board power caps
-    batches: np.ndarray             # ascending batch sizes
-    prefill_s: np.ndarray           # [cap]
-    prefill_power_w: np.ndarray     # [cap]
-    decode_s: np.ndarray            # [cap, batch]
-    decode_power_w: np.ndarray      # [cap, batch]
+    caps_w: np.ndarray                 # ascending board power caps
+    curves: tuple[LoadCurve, ...]      # one per cap
     idle_power_w: float
-    memory_bytes: float             # per accelerator at max_batch, full context
+    memory: dict                       # per accelerator: weights, activations, reserve, KV cache
     usable_memory_bytes: float
+    max_num_seqs: int
+
+    @property
+    def memory_bytes(self) -> float:
+        m = self.memory
+        return m["weights_bytes"] + m["activation_bytes"] + m["runtime_reserve_bytes"] + m["kv_cache_bytes"]
 
     def peak_power_w(self, cap_w: float) -> float:
-        """The most a board draws at ``cap_w``: in a prefill or a full-batch decode, whichever is more."""
-        at = self.at_cap(cap_w)
-        return max(at.prefill_power_w, float(np.max(at.decode_power_w)))
+        """The most a board draws at ``cap_w`` (at its busiest load)."""
+        return float(np.max(self.at_cap(cap_w).power_w))
 
-    def at_cap(self, cap_w: float) -> ServingPoint:
-        """Costs with every board capped at ``cap_w``, linear between tabulated caps."""
+    def at_cap(self, cap_w: float) -> LoadCurve:
+        """The load curve with every board capped at ``cap_w``: the nearest tabulated cap at or
+        below it (a cap between grid points gets the slower curve)."""
         caps = self.caps_w
-        c = min(max(cap_w, caps[0]), caps[-1])
-        i = min(int(np.searchsorted(caps, c, side="right")) - 1, len(caps) - 2)
-        w = (c - caps[i]) / (caps[i + 1] - caps[i])
-
-        def lerp(table):
-            return table[i] + w * (table[i + 1] - table[i])
-
-        return ServingPoint(float(lerp(self.prefill_s)), float(lerp(self.prefill_power_w)), self.batches,
-                            lerp(self.decode_s), lerp(self.decode_power_w))
+        i = int(np.searchsorted(caps, cap_w * (1.0 + 1e-9), side="right")) - 1
+        return self.curves[max(i, 0)]
 
 
-def _with_comm(time_s: float, power_w: float, comm_s: float, idle_w: float) -> tuple[float, float]:
-    """Add TP all-reduce time at idle compute power to one iteration."""
-    total = time_s + comm_s
-    return total, (power_w * time_s + idle_w * comm_s) / total
+def load_curve(replica: Replica, cap_w: float, saturated: LoadPoint | None = None,
+               grid: np.ndarray | None = None) -> LoadCurve:
+    """The replica's load curve at ``cap_w``: closed loops at 1, 2, 4, ... clients up to the
+    batch it sustains, capped by its maximum sustained throughput."""
+    sat = saturated if saturated is not None else replica.saturated(cap_w)
+    if grid is None:
+        grid = concurrency_grid(min(sat.running_mean, replica.settings.max_num_seqs))
+    return _curve([replica.run(cap_w, int(c)) for c in grid], sat, float(replica.device.spec.idle_power))
 
 
-def replica_memory_bytes(model: ModelSpec, tp: int, batch: int, context: int, dtype: str = "bf16") -> float:
-    """Per-accelerator bytes of one replica: weights / tp, KV cache of ``batch`` full contexts,
-    and the prefill transient and logits of one prompt."""
-    prec = precision(SERVING_PRECISION[dtype])
-    weights = float(param_count(model)) * prec.infer_weight_bytes / tp
-    kv = mem.kv_cache_bytes(model, batch, context, tp=tp)
-    width = max(3 * model.hidden, model.d_ffn * (2 if model.mlp == "swiglu" else 1)) / tp
-    transient = context * width * 2.0 * 2 + batch * model.vocab / tp * 6.0
-    return weights + kv + transient
-
-
-def plan_serving(model: ModelSpec, device: DeviceModel, comm: CommModel, tp: int, prompt_tokens: int,
-                 output_tokens: int, max_batch: int, dtype: str = "bf16") -> ServingPlan:
-    """Tabulate a replica's prefill and decode costs; raises DoesNotFitError when the weights
-    and a full batch's KV cache do not fit on the ``tp`` accelerators."""
-    spec = device.spec
-    context = prompt_tokens + output_tokens
-    need = replica_memory_bytes(model, tp, max_batch, context, dtype)
-    usable = mem.usable_bytes(spec.hbm)
-    if need > usable:
-        raise DoesNotFitError(
-            f"{model.name} with a batch of {max_batch} at {context} tokens of context needs "
-            f"{need / mem.GIB:.1f} GiB per accelerator with tensor parallelism {tp}, "
-            f"{usable / mem.GIB:.1f} GiB usable of {spec.hbm / mem.GIB:.1f} GiB "
-            "(lower max_batch or raise gpus_per_replica)", need, usable)
-    prec = precision(SERVING_PRECISION[dtype])
-    pv = precision_vector(prec)
-    mv = model_vector(model)
-    dv = device.vector(prec.compute_dtype, prec.attention_dtype)
-    ops = new_table((model.layers + 4) * MAX_LAYER_OPS)
-    act = 2.0                                                      # bf16 activations
-    mean_context = prompt_tokens + output_tokens / 2.0
-
-    def ar_s(tokens: float) -> float:
-        return 2.0 * model.layers * comm.all_reduce(tp, 1, tokens * model.hidden * act) if tp > 1 else 0.0
-
+def plan_serving(replica: Replica) -> ServingPlan:
+    """Tabulate a replica's load curves at every cap (DoesNotFitError from the replica when one
+    request's KV cache does not fit). Caps the full-power curve never reaches share it."""
+    spec = replica.device.spec
     caps = CAP_FRACTIONS * spec.tdp
-    batches = batch_grid(max_batch)
-    pre_s = np.zeros(len(caps))
-    pre_w = np.zeros(len(caps))
-    dec_s = np.zeros((len(caps), len(batches)))
-    dec_w = np.zeros((len(caps), len(batches)))
-    n_pre = build_prefill(ops, mv, pv, 1.0, float(prompt_tokens), model.layers, float(tp))
-    pre_ops = ops.copy()
-    pre_comm = ar_s(prompt_tokens)
-    for i, cap in enumerate(caps):
-        _, (res,), power = play_parts([(pre_ops, n_pre, 1.0)], dv, cap)
-        pre_s[i], pre_w[i] = _with_comm(res[ResultCol.TIME], power, pre_comm, spec.idle_power)
-        for j, b in enumerate(batches):
-            n = build_decode(ops, mv, pv, b, mean_context, model.layers, float(tp))
-            _, (res,), power = play_parts([(ops, n, 1.0)], dv, cap, graph=True)
-            dec_s[i, j], dec_w[i, j] = _with_comm(res[ResultCol.TIME], power, ar_s(b), spec.idle_power)
-    return ServingPlan(tp, prompt_tokens, output_tokens, max_batch, caps, batches, pre_s, pre_w,
-                       dec_s, dec_w, float(spec.idle_power), need, usable)
+    idle = float(spec.idle_power)
+    full = replica.saturated(float(spec.tdp))
+    grid = concurrency_grid(min(full.running_mean, replica.settings.max_num_seqs))
+    top = load_curve(replica, float(spec.tdp), full, grid)
+    curves = [top if cap >= float(np.max(top.power_w)) * (1.0 - 1e-9) else load_curve(replica, float(cap), None, grid)
+              for cap in caps]
+    return ServingPlan(replica.tp, caps, tuple(curves), idle, replica.budget.as_dict(),
+                       replica.settings.gpu_memory_utilization * replica.budget.hbm_bytes,
+                       replica.settings.max_num_seqs)
+
+
+def replica_point(curve: LoadCurve, rate_per_s: float) -> tuple[OperatingPoint, float]:
+    """A replica's steady state at ``rate_per_s`` and its mean board power."""
+    return curve.point(rate_per_s)
+
+

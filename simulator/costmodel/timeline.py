@@ -132,10 +132,18 @@ def play(ops, n, dv, clock, graph, out):
         count = ops[i, OpCol.COUNT]
         reps = int(np.ceil(count - 1e-9))
         scale = count / reps if reps > 0 else 0.0
-        for _ in range(reps):
-            host += th
-            start = max(gpu, host)
-            gpu = start + tk * scale
+        if reps > 0:
+            # ``reps`` launches of one kernel (an MoE layer's experts), in closed form so the cost
+            # does not grow with the count: each launch waits for the host (th) and the GPU (d),
+            #   host_j = host + j*th,  gpu_j = max(gpu_{j-1}, host_j) + d,
+            # so gpu_reps = max(gpu + reps*d, max_j (host + j*th + (reps - j + 1)*d)), the inner
+            # max at j = 1 when the GPU is the slower stage (th <= d), else at j = reps.
+            d = tk * scale
+            if th <= d:
+                gpu = max(gpu + reps * d, host + th + reps * d)
+            else:
+                gpu = max(gpu + reps * d, host + reps * th + d)
+            host += reps * th
         busy += tk * count
         if tc >= tm:
             t_compute += tc * count

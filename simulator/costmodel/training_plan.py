@@ -96,7 +96,7 @@ class TrainingPlan:
     def at_power(self, cap_w: float, network_share: float = 1.0) -> tuple[float, float, float]:
         """(step time, board power, clock) at the highest clock whose power stays within cap_w,
         with the job's scale-out links at ``network_share`` of their bandwidth (contention)."""
-        if network_share >= 1.0 or self.step_time_by_share is None:
+        if network_share >= 1.0 or self.step_time_by_share is None or self.power_by_share is None:
             return self._row(self.step_time_s, self.gpu_power_w, cap_w)
         shares = self.network_shares                     # descending, shares[0] == 1
         k = min(int(np.searchsorted(-shares, -network_share, side="right")), len(shares) - 1)
@@ -106,7 +106,8 @@ class TrainingPlan:
         # Communication time goes as 1/bandwidth: interpolate in 1/share.
         a, b = 1.0 / shares[k - 1], 1.0 / shares[k]
         u = min(max((1.0 / network_share - a) / (b - a), 0.0), 1.0) if b > a else 0.0
-        return tuple(float(x + u * (y - x)) for x, y in zip(lo, hi, strict=True))
+        step, power, clock = (float(x + u * (y - x)) for x, y in zip(lo, hi, strict=True))
+        return step, power, clock
 
     def nominal(self) -> tuple[float, float, float]:
         """(step time, board power, clock) with the board at its own power limit (no site cap)."""

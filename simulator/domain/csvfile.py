@@ -45,8 +45,14 @@ class _Range(NamedTuple):
 
 
 # What each kind of profile holds, in the unit its CSV file is written in.
+HUMIDITY_RANGE_PCT = (0.0, 100.0)
+
 RANGES = {
     "temperature": _Range(*TEMPERATURE_RANGE_C, "degrees C"),
+    "humidity": _Range(*HUMIDITY_RANGE_PCT, "% relative humidity"),
+    "power_kw": _Range(0.0, 1e9, "kW"),
+    "share": _Range(0.0, 1.0, "share of capacity"),
+    "outage": _Range(0.0, 1.0, ""),
     "price": _Range(*PRICE_RANGE_USD_PER_KWH, "USD/kWh"),
     "carbon": _Range(*CARBON_RANGE_G_PER_KWH, "g/kWh"),
 }
@@ -127,8 +133,10 @@ def _read_bytes(path: Path, name: str) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_CSV_BYTES:
-            raise InputError([Problem(name, f"file is {size / 2**20:.0f} MiB; a profile may be at "
+            raise InputError([Problem(name, f"file is {size / 2**20:.0f} MiB; a CSV input may be at "
                                             f"most {MAX_CSV_BYTES // 2**20} MiB")])
+        if path.is_dir():
+            raise InputError([Problem(name, "is a folder, expected a CSV file")])
         return path.read_bytes()
     except OSError as err:
         raise InputError([Problem(name, f"cannot read the file: {err.strerror or err}")]) from None
@@ -220,3 +228,51 @@ def _read_rows(reader, columns: tuple[int, int | None], column: str, allowed: _R
             values.append(value)
         rows += 1
     return values
+
+
+def load_csv_pairs(path: Path | str, names: tuple[str, str], value_range: tuple[float, float]) -> np.ndarray:
+    """Rows of two whole numbers (``names`` say what each column holds, e.g. prompt and output
+    token counts) as an (n, 2) float64 array; a first row that is not two numbers is a header.
+
+    Bounded like the profiles (``MAX_CSV_BYTES``, ``MAX_CSV_ROWS``), strict (UTF-8, finite plain
+    numbers inside ``value_range``), and every problem is listed by ``file:line`` and column."""
+    name = str(path)
+    text = _decode_utf8(_read_bytes(Path(path), name), name)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems = _Problems(name)
+    low, high = value_range
+    pairs: list[tuple[float, float]] = []
+    first = True
+    try:
+        for row in reader:
+            if not row or not "".join(row).strip():
+                continue
+            line = reader.line_num
+            parsed = [_parse_number(field) for field in row[:2]]
+            if first:
+                first = False
+                if len(row) >= 2 and all(value is None for value, _ in parsed):
+                    continue  # a header row
+            if len(pairs) == MAX_CSV_ROWS:
+                problems.add(line, f"more than {MAX_CSV_ROWS:,} data rows")
+                break
+            if len(row) != 2:
+                problems.add(line, f"row has {len(row)} field(s); expected 2 ({names[0]}, {names[1]})")
+                continue
+            good = []
+            for column, field, (value, why) in zip(names, row, parsed, strict=True):
+                if value is None:
+                    problems.add(line, f"column '{column}': {field.strip()[:40]!r} {why}")
+                elif not (low <= value <= high and value == round(value)):
+                    problems.add(line, f"column '{column}': {value:g} is not a whole number from "
+                                       f"{low:,.0f} to {high:,.0f}")
+                else:
+                    good.append(value)
+            if len(good) == 2:
+                pairs.append((good[0], good[1]))
+    except csv.Error as err:
+        problems.add(reader.line_num, f"malformed CSV: {err}")
+    if not pairs and not problems.count:
+        problems.add(reader.line_num + 1, f"no ({names[0]}, {names[1]}) rows")
+    problems.raise_if_any()
+    return np.asarray(pairs, dtype=np.float64)

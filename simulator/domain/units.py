@@ -1,9 +1,10 @@
 """Human units in, SI out: parse "30d", "400Gb/s", "1.2MW", "80GiB", "$0.08/kWh" and back.
 
 Every quantity inside dcsim is SI (s, W, J, bytes, bytes/s, FLOP, FLOP/s, USD, USD/J,
-kg CO2e/J, degrees Celsius for temperatures, 1/s for rates). A bare number in a scenario
-is read as already being in that SI unit. Strings carry their unit; a unit of the wrong
-kind (a bandwidth where a power belongs) is an error that names both kinds.
+kg CO2e/J, degrees Celsius for temperatures, kelvin for temperature differences, 1/s for
+rates). A bare number in a scenario is read as already being in that SI unit. Strings carry
+their unit; a unit of the wrong kind (a bandwidth where a power belongs) is an error that names
+both kinds.
 """
 
 from __future__ import annotations
@@ -73,6 +74,14 @@ def _build_tables() -> dict[str, dict[str, float]]:
             if per.startswith("/"):
                 rate[word + per] = f
     rate.update({"rps": 1.0, "qps": 1.0})
+    volume = {"m3": 1.0, "m^3": 1.0, "L": 1e-3, "l": 1e-3, "kL": 1.0, "ML": 1e3, "gal": 3.785411784e-3,
+              "kgal": 3.785411784}
+    volume_rate = {f"{v}/{t}": fv / ft for v, fv in volume.items()
+                   for t, ft in (("s", 1.0), ("min", 60.0), ("h", 3600.0), ("hr", 3600.0), ("d", 86400.0))}
+    price_volume = {"/" + k: 1.0 / v for k, v in volume.items()}
+    price_volume.update({"USD/" + k: 1.0 / v for k, v in volume.items()})
+    price_power = {"/" + k: 1.0 / v for k, v in power.items()}
+    price_power.update({"USD/" + k: 1.0 / v for k, v in power.items()})
     price_time = {"/" + k: 1.0 / v for k, v in time.items()}
     price_time.update({"USD/" + k: 1.0 / v for k, v in time.items()})
     count = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -92,6 +101,10 @@ def _build_tables() -> dict[str, dict[str, float]]:
         "money": money,
         "price_energy": price_energy,
         "price_time": price_time,
+        "volume": volume,
+        "volume_rate": volume_rate,
+        "price_volume": price_volume,
+        "price_power": price_power,
         "carbon_intensity": carbon,
         "rate": rate,
         "fraction": {"": 1.0, "%": 0.01},
@@ -113,20 +126,32 @@ KIND_NAMES = {
     "money": ("an amount of money", "'$30000', '$30k', '$1.2M'", "USD"),
     "price_energy": ("an energy price", "'$0.08/kWh', '$80/MWh'", "USD/J"),
     "price_time": ("a price per time", "'$2.5/h'", "USD/s"),
+    "volume": ("a volume", "'5m3', '1200L', '10kgal'", "m3"),
+    "volume_rate": ("a volume flow", "'50m3/h', '2L/s'", "m3/s"),
+    "price_volume": ("a price per volume", "'$2/m3', '$0.004/L'", "USD/m3"),
+    "price_power": ("a price per power", "'$1200/kW', '$11/W'", "USD/W"),
     "carbon_intensity": ("a carbon intensity", "'350g/kWh', '0.35kg/kWh'", "kg/J"),
     "rate": ("a rate", "'10/s', '600/min'", "1/s"),
     "fraction": ("a fraction", "'95%', 0.95", "1"),
     "temperature": ("a temperature", "'25C', '77F', '298K'", "degC"),
+    "temperature_difference": ("a temperature difference", "'10C', '18F', '10K'", "K"),
     "dimensionless": ("a plain number", "'12', '0.5'", "1"),
 }
 
-_CURRENCY_KINDS = ("money", "price_energy", "price_time")
+_CURRENCY_KINDS = ("money", "price_energy", "price_time", "price_volume", "price_power")
 
 _TEMPERATURE = {
     "C": lambda x: x, "°C": lambda x: x, "degC": lambda x: x, "celsius": lambda x: x,
     "F": lambda x: (x - 32.0) * 5.0 / 9.0, "°F": lambda x: (x - 32.0) * 5.0 / 9.0,
     "degF": lambda x: (x - 32.0) * 5.0 / 9.0,
     "K": lambda x: x - 273.15,
+}
+
+
+# A difference of temperatures scales but never shifts: 18 F of swing is 10 K, not -7.8 C.
+_TEMPERATURE_DIFFERENCE = {
+    "C": 1.0, "°C": 1.0, "degC": 1.0, "celsius": 1.0, "K": 1.0,
+    "F": 5.0 / 9.0, "°F": 5.0 / 9.0, "degF": 5.0 / 9.0,
 }
 
 
@@ -151,7 +176,7 @@ def _kinds_of(unit: str) -> list[str]:
         if _lookup(unit, kind) is not None:
             found.append(kind)
     if _normalise_unit(unit) in _TEMPERATURE:
-        found.append("temperature")
+        found += ["temperature", "temperature_difference"]
     return found
 
 
@@ -191,6 +216,8 @@ def parse_quantity(value: object, kind: str) -> float:
         if convert is not None and not currency:
             return float(convert(number))
         factor = None
+    elif kind == "temperature_difference":
+        factor = None if currency else _TEMPERATURE_DIFFERENCE.get(_normalise_unit(unit) or "C")
     else:
         factor = _lookup(unit, kind)
     if factor is not None:
@@ -201,7 +228,7 @@ def parse_quantity(value: object, kind: str) -> float:
         if not math.isfinite(result):
             raise UnitError(f"{value!r} is too large to be {what}")
         return result
-    others = [k for k in _kinds_of(unit) if k != kind]
+    others = [k for k in _kinds_of(unit) if k != kind and not k.startswith("temperature")]
     if unit and others:
         other_what = KIND_NAMES[others[0]][0]
         raise UnitError(f"{value!r} is {other_what}, expected {what} such as {examples}")
@@ -226,6 +253,11 @@ _FORMAT_UNITS = {
     "rate": [(1.0, "/s")],
     "fraction": [(0.01, "%")],
     "temperature": [(1.0, "C")],
+    "temperature_difference": [(1.0, "K")],
+    "volume": [(1e-3, "L"), (1.0, "m3")],
+    "volume_rate": [(1e-3, "L/s"), (1.0, "m3/s")],
+    "price_volume": [(1.0, "/m3")],
+    "price_power": [(1.0, "/W")],
     "dimensionless": [(1.0, "")],
 }
 
@@ -243,15 +275,105 @@ def format_quantity(value_si: float, kind: str, digits: int | None = None) -> st
     text = repr(number) if digits is None else f"{number:.{digits}g}"
     if text.endswith(".0"):
         text = text[:-2]
-    if kind in ("money", "price_energy", "price_time"):
+    if kind in _CURRENCY_KINDS:
         return f"${text}{unit}"
     sep = "" if unit in ("%", "") or kind == "count" else " "
     return f"{text}{sep}{unit}"
 
 
-def human(value_si: float, kind: str) -> str:
-    """A short, readable rendering (4 significant digits) for tables and reports."""
-    return format_quantity(value_si, kind, digits=4)
+# ----------------------------------------------------------------------------- the one number formatter
+MISSING = "—"
+HUGE = 1e6  # beyond a million of the largest unit, exponent notation keeps the text short
+
+# Ascending (factor, unit) ladders for ``human``; a quantity shows in the largest unit that keeps
+# it at or above 1, zero in the unit of factor 1.
+_LADDERS: dict[str, list[tuple[float, str]]] = {
+    "energy": [(1.0, "J"), (3.6e3, "Wh"), (3.6e6, "kWh"), (3.6e9, "MWh"), (3.6e12, "GWh"), (3.6e15, "TWh")],
+    "power": [(1.0, "W"), (1e3, "kW"), (1e6, "MW"), (1e9, "GW")],
+    "time": [(1e-6, "us"), (1e-3, "ms"), (1.0, "s"), (60.0, "min"), (3600.0, "h"), (86400.0, "days")],
+    "mass": [(1.0, "kg"), (1e3, "t"), (1e6, "kt"), (1e9, "Mt")],
+    "count": [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T")],
+    "bytes": [(1.0, "B"), (2.0**10, "KiB"), (2.0**20, "MiB"), (2.0**30, "GiB"), (2.0**40, "TiB"), (2.0**50, "PiB")],
+    "bandwidth": [(1.0, "B/s"), (1e3, "kB/s"), (1e6, "MB/s"), (1e9, "GB/s"), (1e12, "TB/s")],
+    "flop": [(1.0, "FLOP"), (1e9, "GFLOP"), (1e12, "TFLOP"), (1e15, "PFLOP"), (1e18, "EFLOP")],
+    "flops": [(1.0, "FLOP/s"), (1e9, "GFLOP/s"), (1e12, "TFLOP/s"), (1e15, "PFLOP/s")],
+    "price_energy": [(1 / 3.6e6, "/kWh")],
+    "price_time": [(1 / 3600.0, "/h")],
+    "carbon_intensity": [(1e-3 / 3.6e6, "g/kWh")],
+    "rate": [(1.0, "/s")],
+    "temperature": [(1.0, "C")],
+    "temperature_difference": [(1.0, "K")],
+    "volume": [(1e-3, "L"), (1.0, "m3")],
+    "volume_rate": [(1e-3, "L/s"), (1.0, "m3/s")],
+    "price_volume": [(1.0, "/m3")],
+    "price_power": [(1.0, "/W")],
+    "dimensionless": [(1.0, "")],
+}
+
+
+def finite(value: object) -> float | None:
+    """``value`` as a float, or None when it is missing, not a number or not finite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def three_figures(number: float) -> str:
+    """A non-negative number with three significant figures, never in exponent notation."""
+    decimals = 2 if number < 10 else 1 if number < 100 else 0
+    return f"{number:.{decimals}f}"
+
+
+def bounded(number: float, text: str) -> str:
+    """``text``, or ``number`` in exponent notation when it is absurdly large (1e300 USD)."""
+    return f"{number:.2e}" if abs(number) >= HUGE else text
+
+
+def scaled(value: float, units: list[tuple[float, str]]) -> tuple[str, str]:
+    """(digits, unit) for |value| in the largest unit of ``units`` (ascending) that keeps it >= 1;
+    zero in the unit of factor 1 (else the first), anything smaller in the first."""
+    magnitude = abs(value)
+    index = next((i for i, (f, _) in enumerate(units) if f == 1.0), 0) if magnitude == 0 else 0
+    for i, (factor, _) in enumerate(units):
+        if magnitude >= factor > 0:
+            index = i
+    digits = three_figures(magnitude / units[index][0])
+    if float(digits) >= 1000 and index + 1 < len(units) \
+            and float(three_figures(magnitude / units[index + 1][0])) >= 1:  # 999.7 kWh rounds to 1.00 MWh
+        index += 1
+        digits = three_figures(magnitude / units[index][0])
+    digits = bounded(magnitude / units[index][0], digits)
+    sign = "-" if value < 0 and float(digits) != 0 else ""
+    return sign + digits, units[index][1]
+
+
+def human(value_si: object, kind: str) -> str:
+    """The one way dcsim writes a quantity for people (reports, tables, messages): three
+    significant figures without exponent notation, in the largest unit that keeps the number at
+    or above 1 (``human(3.6e9, "energy") == "1.00 MWh"``, ``human(0.005, "time") == "5.00 ms"``);
+    money as dollars with cents below $1000 and k/M/B/T above; a fraction as a percentage; a
+    missing, non-numeric or infinite value as ``MISSING``. Parses back (``parse_quantity``) to
+    within the rounding."""
+    number = finite(value_si)
+    if number is None:
+        return MISSING
+    if kind == "money":
+        sign = "-" if number < 0 else ""
+        if abs(number) < 999.995:
+            cents = f"{abs(number):.2f}"
+            return f"{'' if cents == '0.00' else sign}${cents}"
+        digits, suffix = scaled(abs(number), _LADDERS["count"])
+        return f"{sign}${digits}{suffix}"
+    if kind == "fraction":
+        return f"{bounded(number * 100, f'{number * 100:.1f}')}%"
+    digits, unit = scaled(number, _LADDERS[kind])
+    if kind in ("price_energy", "price_time"):
+        return f"${digits}{unit}"
+    return f"{digits}{'' if kind in ('count', 'dimensionless') else ' '}{unit}"
 
 
 def parser(kind: str) -> Callable[[object], float]:

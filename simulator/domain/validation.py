@@ -199,7 +199,7 @@ def _describe(kind, ctx, value, err, loc, parent, target) -> tuple[str, object]:
         tag = ctx.get("discriminator", "type").strip("'")
         expected = ctx.get("expected_tags", "")
         if kind == "union_tag_not_found":
-            return f"missing '{tag}' (one of {expected})", None
+            return (f"missing '{tag}' (one of {expected})" if expected else f"missing '{tag}'"), None
         return f"unknown {tag} {ctx.get('tag')!r}; expected one of {expected}", None
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "expected a whole number", _value_for(value)
@@ -251,7 +251,7 @@ def problems_from(error: ValidationError, root: type[BaseModel], lines: dict[str
                   prefix: str = "", data: Any = _MISSING) -> list[Problem]:
     """Every pydantic error as one Problem, deduplicated, in input order; of a union's members,
     only the errors of the member the input meant (a mapping means the model) are kept."""
-    described = [_message(err, root, data) for err in error.errors(include_url=False)]
+    described = [_message(dict(err), root, data) for err in error.errors(include_url=False)]
     meant = [d for d in described if d[3]] or described
     # A scalar where a union also takes a mapping: say so ("'auto', or a mapping with keys ...").
     mapping_too = {d[0]: d[4] for d in described if d[4] is not None}

@@ -19,9 +19,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 import simpy
+
+
+class HoldsNodes(Protocol):
+    """Anything that holds nodes that can fail (a training job, a service)."""
+
+    node_ids: np.ndarray
+
+
+H = TypeVar("H", bound=HoldsNodes)
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,14 @@ def goodput(wall_s: float, checkpoint_s: float, lost_s: float, down_s: float) ->
     return max(0.0, 1.0 - (checkpoint_s + lost_s + down_s) / wall_s)
 
 
-def node_failures(env: simpy.Environment, rng: np.random.Generator, mean_gap_s: float, holder,
-                  can_fail: Callable[[], bool], on_failure: Callable[[object, int], None],
+def node_failures(env: simpy.Environment, rng: np.random.Generator, mean_gap_s: float, holder: H,
+                  can_fail: Callable[[H], bool], on_failure: Callable[[H, int], None],
                   ended: simpy.Event | None = None):
     """The one failure process of anything that holds nodes (a training job, a service): its
     nodes fail as a Poisson process with mean gap ``mean_gap_s`` (node MTBF / nodes held); each
     failure takes a random node out of ``holder.node_ids`` and hands it to ``on_failure``
     (which books the loss, starts the repair and finds a replacement). Failures while
-    ``can_fail()`` is false (already down, no node left) are absorbed. Ends with ``ended``."""
+    ``can_fail(holder)`` is false (already down, no node left) are absorbed. Ends with ``ended``."""
     while True:
         gap = rng.exponential(mean_gap_s)
         if ended is None:
@@ -94,8 +104,9 @@ def node_failures(env: simpy.Environment, rng: np.random.Generator, mean_gap_s: 
             yield env.timeout(gap) | ended
             if ended.triggered:
                 return
-        if not can_fail():
+        if not can_fail(holder):
             continue
-        broken = holder.node_ids[int(rng.integers(len(holder.node_ids)))]
-        holder.node_ids = holder.node_ids[holder.node_ids != broken]
+        nodes = holder.node_ids
+        broken = int(nodes[int(rng.integers(len(nodes)))])
+        holder.node_ids = nodes[nodes != broken]
         on_failure(holder, broken)

@@ -10,21 +10,26 @@ below the idle site all fail here, every problem at once, before any simulated s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.precision import DEFAULT_STACK, Recipe
-from simulator.costmodel.serving_plan import ServingPlan, plan_serving
+from simulator.costmodel.serving_plan import ServingPlan
 from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.units import human
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
-from simulator.engine.fabric import FabricSize, size_fabric
+from simulator.engine.fabric import FabricSize
 from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.grid_events import plan_outages
+from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
+from simulator.engine.operation import OperationPlan, plan_operation
+from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
@@ -32,7 +37,7 @@ from simulator.scenario.load import LoadedScenario
 from simulator.scenario.schema import Failures, InferenceService, Layout, TrainingJob
 
 HOUR_S = 3600.0
-SEED_STREAMS = ("climate", "failures", "arrivals", "spare")
+SEED_STREAMS = ("climate", "failures", "arrivals", "spare", "grid")
 
 
 @dataclass(frozen=True)
@@ -45,18 +50,23 @@ class PlannedJob:
     index: int
     steps_total: float
     checkpoint: CheckpointPlan | None
+    policy_write_s: float = 0.0      # checkpoint write (and read-back) time for an operation pause
     later_phases: tuple[tuple[str, TrainingPlan, float], ...] = ()   # (name, plan, steps) after the first
     first_phase: str = "main"
 
 
 @dataclass(frozen=True)
 class PlannedService:
-    """An inference service with its replica's cost tables."""
+    """An inference service with its serving costs."""
 
     config: InferenceService
-    plan: ServingPlan
+    costs: ServiceCosts
     model_name: str
     index: int
+
+    @property
+    def plan(self) -> ServingPlan:
+        return self.costs.plan
 
 
 @dataclass(frozen=True)
@@ -68,13 +78,19 @@ class RunPlan:
     streams: dict[str, np.random.SeedSequence]
     groups: list[Group]
     fabric: FabricSize
+    networks: NetworkPlan
+    support: SupportServers
     ambient_c: np.ndarray
+    wet_bulb_c: np.ndarray
     price_usd_per_j: np.ndarray
     carbon_kg_per_j: np.ndarray
     site: SitePower
     failures: Failures | None
     jobs: list[PlannedJob]
     services: list[PlannedService]
+    operation: OperationPlan | None = None
+    envelope_w: np.ndarray | None = None     # the grid limit in force each hour
+    outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -87,28 +103,76 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     seeds = {"root": sim.seed, **{n: int(c.generate_state(1)[0]) for n, c in streams.items()}}
 
     groups = build_groups(sc.cluster.racks, loaded.catalog)
-    endpoints = sum(g.nodes_total * g.node.nics for g in groups)
-    nic_bw = max((g.node.nic_bw for g in groups), default=50e9)
-    nics = max((g.node.nics for g in groups), default=8)
-    fabric = size_fabric(sc.cluster.fabric, endpoints, nic_bw, loaded.catalog, nics)
+    support = build_support(sc.cluster, sum(g.gpus_total for g in groups), loaded.catalog)
+    networks = plan_networks(sc.cluster, groups, support, loaded.catalog)
 
     hours = math.ceil(sim.horizon / HOUR_S) + 1
     args = (hours, sim.start_day_of_year, sim.start_hour)
     ambient = profiles.hourly_temperature_c(sc.site.climate, *args, np.random.default_rng(streams["climate"]),
                                             loaded.catalog, loaded.base_dir)
+    wet_bulb = profiles.hourly_wet_bulb_c(sc.site.climate, ambient, sim.start_day_of_year, sim.start_hour,
+                                          loaded.catalog, loaded.base_dir)
     price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
     carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
 
-    site = SitePower(sc, groups, fabric.power_w)
-    problems = site.idle_problems(float(np.max(ambient)))
+    site = SitePower(sc, groups, networks, support, ambient, wet_bulb, loaded.catalog)
+    problems = site.ups_problems()
+    operation = None
+    try:
+        operation = plan_operation(sc, price, carbon, loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("operation.demand_response.path", p.message) for p in err.problems]
+    envelope = operation.envelope_w if operation is not None else np.full(hours, float(site.envelope_w))
+    problems += envelope_problems(site, envelope)
+    outages: tuple[tuple[float, float, bool], ...] = ()
+    try:
+        outages = plan_outages(sc, np.random.default_rng(streams["grid"]), loaded.base_dir)
+    except InputError as err:
+        problems += [Problem("site.grid_outages.path", p.message) for p in err.problems]
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
+    busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction)
+    problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
     if problems:
         raise ScenarioError(problems, loaded.source)
-    return RunPlan(loaded, seeds, streams, groups, fabric, ambient, price, carbon, site, failures, jobs, services)
+    return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
+                   carbon, site, failures, jobs, services, operation, envelope, outages)
+
+
+def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
+    """A demand-response cap below the idle site's load in its hour cannot be met."""
+    low = np.flatnonzero(envelope_w < site.envelope_w)
+    if not low.size:
+        return []
+    idle = site.idle_breakdown(low)["facility_power_w"]
+    short = np.flatnonzero(idle > envelope_w[low])
+    if not short.size:
+        return []
+    h = int(low[short[0]])
+    return [Problem("operation.demand_response.path",
+                    f"{short.size} hour(s) cap the site below its idle load, first hour {h}: "
+                    f"{human(float(envelope_w[h]), 'power')} < {human(float(idle[short[0]]), 'power')}")]
+
+
+def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner,
+                   floor_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: the accelerators inference services hold (their hosts stay busy) and what their
+    boards draw above idle at their peak demand on the lowest power cap. Services are never
+    paused, so this is the least the site draws with them up."""
+    busy = np.zeros(len(planner.groups))
+    serving_w = np.zeros(len(planner.groups))
+    for s in services:
+        group = planner.group_for(s.config)
+        cap_w = min(floor_fraction * group.accel.tdp, group.rack_gpu_cap_w())
+        curve = s.plan.at_cap(cap_w)
+        peak = float(s.config.arrival_rate) * max(s.config.daily_profile)
+        board_w = curve.point(peak / max(s.costs.units, 1))[1]
+        busy[group.index] += s.config.gpus
+        serving_w[group.index] += s.config.gpus * max(board_w - group.accel.idle_power, 0.0)
+    return busy, serving_w
 
 
 class _WorkloadPlanner:
@@ -119,7 +183,8 @@ class _WorkloadPlanner:
         self.groups = groups
         self.failures = failures
         self.problems: list[Problem] = []
-        self._memo: dict[tuple, object] = {}
+        self._training: dict[tuple, TrainingPlan] = {}
+        self._serving: dict[tuple, ServiceCosts] = {}
 
     def plan_all(self, works, kind: str, plan_one) -> list:
         """``plan_one(index, work, group, model, device, comm)`` for every workload of one kind.
@@ -138,7 +203,8 @@ class _WorkloadPlanner:
             except InputError as err:
                 self.problems += [Problem(f"{path}.{p.path}", p.message, p.value) for p in err.problems]
             except DcsimError as err:
-                self.problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'max_batch'}", str(err)))
+                self.problems.append(Problem(f"{path}.{'model' if kind == 'training' else 'gpus_per_replica'}",
+                                             str(err)))
         return planned
 
     def group_for(self, work) -> Group:
@@ -167,26 +233,28 @@ class _WorkloadPlanner:
                 layout = layout.resolve(job.gpus, spec.micro_batch, stack.tp_comm_overlap)
             key = ("train", model, group.index, job.gpus, spec.global_batch, spec.micro_batch, spec.seq, recipe,
                    layout)
-            if key not in self._memo:
-                self._memo[key] = plan_training(model, device, job.gpus, spec.global_batch, spec.micro_batch,
-                                                spec.seq, recipe, layout, comm, network_shares=self.shares_grid())
-            return self._memo[key]
+            if key not in self._training:
+                self._training[key] = plan_training(model, device, job.gpus, spec.global_batch, spec.micro_batch,
+                                                    spec.seq, recipe, layout, comm, network_shares=self.shares_grid())
+            return self._training[key]
 
         phases = plan_phases(job, plan_one)
-        checkpoint = None
-        if self.failures is not None:
-            f = self.failures
-            checkpoint = checkpoint_plan(
-                float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
-                group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
+        f = self.failures or Failures()
+        written = checkpoint_plan(
+            float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+            group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
+        checkpoint = written if self.failures is not None else None
         name, plan, steps = phases[0]
-        return PlannedJob(job, plan, model.name, i, steps, checkpoint, tuple(phases[1:]), name)
+        return PlannedJob(job, plan, model.name, i, steps, checkpoint, written.write_s, tuple(phases[1:]), name)
 
     def plan_service(self, i: int, svc: InferenceService, group: Group, model, device, comm) -> PlannedService:
-        """An inference service's replica costs (costmodel/serving_plan.py)."""
-        key = ("serve", model, group.index, svc.gpus_per_replica, svc.prompt_tokens, svc.output_tokens,
-               svc.max_batch, svc.precision)
-        if key not in self._memo:
-            self._memo[key] = plan_serving(model, device, comm, svc.gpus_per_replica, svc.prompt_tokens,
-                                           svc.output_tokens, svc.max_batch, svc.precision)
-        return PlannedService(svc, self._memo[key], model.name, i)
+        """An inference service's serving costs (engine/service_plan.py); identical services share them."""
+        key = ("serve", model, group.index, svc.model_dump_json(exclude={"name", "replicas", "arrival_rate",
+                                                                        "daily_profile", "slo", "start", "rack_group"}))
+        if key not in self._serving:
+            self._serving[key] = plan_service_costs(svc, model, device, comm, self.loaded.catalog,
+                                                    self.loaded.base_dir, "")
+        costs = self._serving[key]
+        if svc.disaggregation is None and costs.units != svc.replicas:
+            costs = replace(costs, units=svc.replicas)
+        return PlannedService(svc, costs, model.name, i)

@@ -9,9 +9,12 @@ An efficiency curve has no no-load loss: an idle UPS here draws nothing.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from simulator.scenario.schema import EfficiencyCurve, PowerChain
+from simulator.scenario.facility import EfficiencyCurve, PowerChain
+from simulator.scenario.redundancy import redundancy_factor
 
 # The default the schema documents for an unset ``power.ups_capacity``: peak IT at 80% of the
 # UPS rating, the usual headroom left when sizing a UPS.
@@ -19,12 +22,14 @@ UPS_DESIGN_LOAD_FRACTION = 0.8
 
 
 def default_ups_capacity_w(peak_it_w: float, chain: PowerChain) -> float:
-    """The UPS rating in W: ``chain.ups_capacity`` when set, else peak IT power / 0.8."""
+    """The UPS rating in W (all modules, the redundant ones too, since they share the load):
+    ``chain.ups_capacity`` when set, else peak IT power / 0.8 times the redundancy factor."""
     if chain.ups_capacity is not None:
         return float(chain.ups_capacity)
     if not peak_it_w > 0:
         raise ValueError(f"peak_it_w must be > 0, got {peak_it_w!r}")
-    return float(peak_it_w) / UPS_DESIGN_LOAD_FRACTION
+    factor = redundancy_factor(chain.redundancy.ups, chain.ups_modules)
+    return float(peak_it_w) / UPS_DESIGN_LOAD_FRACTION * factor
 
 
 def ups_efficiency(load_fraction, curve: EfficiencyCurve) -> np.ndarray:
@@ -41,6 +46,12 @@ def _capacity(chain: PowerChain, ups_capacity_w: float | None) -> float:
     if not capacity_w > 0:
         raise ValueError(f"ups_capacity_w must be > 0, got {capacity_w!r}")
     return float(capacity_w)
+
+
+def indoor_loss_w(it_w: float, chain: PowerChain, ups_capacity_w: float) -> float:
+    """PDU and UPS losses (W) at IT power ``it_w``: heat released inside the building."""
+    ups_out_w = it_w / chain.pdu_efficiency
+    return ups_out_w / _interp(ups_out_w / ups_capacity_w, chain.ups_efficiency.points) - it_w
 
 
 def facility_power(it_w, cooling_w, other_w, chain: PowerChain,
@@ -116,3 +127,25 @@ def max_it_power_within(envelope_w, cooling_w_per_it_w, chain: PowerChain,
         lo = np.where(fits, mid, lo)
         hi = np.where(fits, hi, mid)
     return np.where(fits_hi, envelope * chain.transformer_efficiency, lo)
+
+
+def facility_power_at(it_w: float, cooling_w: float, other_w: float, chain: PowerChain,
+                      ups_capacity_w: float) -> tuple[float, float, float]:
+    """``facility_power`` for one moment in plain floats: (facility_w, pdu + UPS loss W,
+    transformer loss W)."""
+    ups_out_w = it_w / chain.pdu_efficiency
+    eff = _interp(ups_out_w / ups_capacity_w, chain.ups_efficiency.points)
+    ups_in_w = ups_out_w / eff
+    before = ups_in_w + cooling_w + other_w
+    facility_w = before / chain.transformer_efficiency
+    return facility_w, ups_in_w - it_w, facility_w - before
+
+
+def _interp(x: float, points) -> float:
+    """np.interp for one value over (load, efficiency) points: linear inside, flat outside."""
+    if x <= points[0][0]:
+        return float(points[0][1])
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x <= x1:
+            return float(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+    return float(points[-1][1])

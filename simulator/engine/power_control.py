@@ -39,19 +39,24 @@ class PowerController:
         self.capping = capping
         self.running = running
         self.services = services
+        self.envelope_w = site.envelope_w    # the grid limit in force (an operation policy may lower it)
 
     def cap_w(self, group: Group, fraction: float) -> float:
         """Board cap at a fraction of TDP, within the rack's power limit."""
         return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
+
+    def job_cap_w(self, job: JobRun, fraction: float) -> float:
+        """A job's board cap: the site's, or lower where an operation policy slows it."""
+        return min(self.cap_w(self.groups[job.group], fraction), job.policy_cap_w)
 
     def demand(self, fraction: float, extra: Candidate | None = None) -> np.ndarray:
         """Accelerator power per group at a cap fraction of TDP: every board at idle, plus what
         running jobs and services draw above it, plus ``extra`` being admitted."""
         accel = np.array([g.idle_accelerator_power_w() for g in self.groups])
         for job in self.running:
-            if job.paused or job.down:
+            if job.idle:
                 continue
-            _, power, _ = job.plan.at_power(self.cap_w(self.groups[job.group], fraction), job.network_share)
+            _, power, _ = job.plan.at_power(self.job_cap_w(job, fraction), job.network_share)
             g = job.group
             accel[g] += job.gpus * (power - self.groups[g].accel.idle_power)
         for svc in self.services:
@@ -64,60 +69,69 @@ class PowerController:
             accel[group.index] += gpus * (board_at(self.cap_w(group, fraction)) - group.accel.idle_power)
         return accel
 
-    def host_power(self) -> np.ndarray:
-        """Host power per group: every server idle, plus the dynamic share of the accelerators
-        running work now (paused or restarting jobs leave their hosts idle)."""
+    def active_gpus(self) -> np.ndarray:
+        """Accelerators per group running work now (paused, restarting or held jobs are idle)."""
         active = np.zeros(len(self.groups))
         for job in self.running:
-            if not (job.paused or job.down):
+            if not job.idle:
                 active[job.group] += job.gpus
         for svc in self.services:
             if svc.status == ServiceStatus.RUNNING:
                 active[svc.group] += svc.gpus
+        return active
+
+    def host_power(self, active: np.ndarray | None = None) -> np.ndarray:
+        """Host power per group: every server idle, plus the dynamic share of the accelerators
+        running work now (paused or restarting jobs leave their hosts idle)."""
+        active = self.active_gpus() if active is None else active
         return np.array([g.host_power_w(active[g.index]) for g in self.groups])
 
-    def facility_at(self, fraction: float, ambient: float, extra: Candidate | None = None) -> float:
+    def facility_at(self, fraction: float, hour: int, extra: Candidate | None = None) -> float:
         accel = self.demand(fraction, extra)
-        hosts = self.host_power()
+        active = self.active_gpus()
         if extra is not None:
             group, gpus, _ = extra
-            dynamic = group.node.host_power - group.node.host_idle_power
-            hosts[group.index] += dynamic * gpus / group.gpus_per_node
-        return self.site.breakdown(accel, hosts, ambient)["facility_power_w"]
+            active[group.index] += gpus
+        return self.site.breakdown(accel, self.host_power(active), hour, active)["facility_power_w"]
 
-    def admits(self, candidate: Candidate, ambient: float) -> bool:
+    def admits(self, candidate: Candidate, hour: int) -> bool:
         """New work may start if the site stays within its envelope at the lowest cap."""
         if not self.capping:
             return True
-        return self.facility_at(self.site.min_cap_fraction, ambient, candidate) <= self.site.envelope_w
+        return self.facility_at(self.site.min_cap_fraction, hour, candidate) <= self.envelope_w
 
-    def choose_cap(self, ambient: float) -> tuple[float, set[str]]:
+    def choose_cap(self, hour: int) -> tuple[float, set[str]]:
         """Highest cap fraction keeping the facility within the envelope; the jobs to pause if even
         the floor does not suffice (lowest priority, latest started first)."""
         paused: set[str] = set()
         if not self.capping:
             return 1.0, paused
-        envelope = self.site.envelope_w
-        at_full = self.facility_at(1.0, ambient)
+        envelope = self.envelope_w
+        # Decide afresh: jobs this controller paused before count as running until shown not to fit.
+        saved = {j.name: j.paused for j in self.running}
+        for job in self.running:
+            job.paused = False
+        at_full = self.facility_at(1.0, hour)
         if at_full <= envelope:
+            for job in self.running:
+                job.paused = saved[job.name]
             return 1.0, paused
         floor = self.site.min_cap_fraction
-        victims = sorted(self.running, key=lambda j: (j.config.priority, -j.start_s, -j.index))
-        saved = {j.name: j.paused for j in self.running}
-        at_floor = self.facility_at(floor, ambient)
+        # Jobs held by an operation policy or down after a failure draw idle power already.
+        victims = sorted((j for j in self.running if not j.down and j.policy_state == "run"),
+                         key=lambda j: (j.config.priority, -j.start_s, -j.index))
+        at_floor = self.facility_at(floor, hour)
         while at_floor > envelope and victims:
             victim = victims.pop(0)
             victim.paused = True
             paused.add(victim.name)
-            at_floor = self.facility_at(floor, ambient)
+            at_floor = self.facility_at(floor, hour)
         fraction = floor
         if at_floor <= envelope:
-            at_full = self.facility_at(1.0, ambient) if paused else at_full
+            at_full = self.facility_at(1.0, hour) if paused else at_full
             if at_full <= envelope:
                 fraction = 1.0
             else:
-                fraction = largest_within(lambda x: self.facility_at(x, ambient), envelope, floor, 1.0,
+                fraction = largest_within(lambda x: self.facility_at(x, hour), envelope, floor, 1.0,
                                           at_floor, at_full)
-        for job in self.running:
-            job.paused = saved[job.name]
         return fraction, paused

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
+from simulator.domain import psychro
 from simulator.domain.catalog import Catalog, shipped_catalog
 from simulator.domain.csvfile import (  # noqa: F401 - re-exported for callers of this module
     CARBON_RANGE_G_PER_KWH,
+    HUMIDITY_RANGE_PCT,
     MAX_CSV_BYTES,
     MAX_CSV_ROWS,
     PRICE_RANGE_USD_PER_KWH,
@@ -113,6 +115,46 @@ def hourly_temperature_c(
         2.0 * np.pi * (_hour_of_day(abs_h) - spec.warmest_hour) / HOURS_PER_DAY)
     noise = ar1_noise(abs_h.size, spec.noise_std, spec.noise_corr_hours, rng)
     return spec.mean + annual + diurnal + noise
+
+
+def hourly_wet_bulb_c(
+        climate: BuiltinClimate | ConstantClimate | CsvProfile, dry_bulb_c: np.ndarray, start_day_of_year: int,
+        start_hour: float, catalog: Catalog | None = None, base_dir: Path | str | None = None) -> np.ndarray:
+    """Outdoor wet-bulb temperature in degrees C for each hour of ``dry_bulb_c`` (no random draws).
+
+    Built-in climates: the dew point follows an annual cosine (mean, amplitude, most humid day)
+    and the wet bulb follows from it and the hour's dry bulb (Stull 2011); a climate without a
+    dew point holds 50% relative humidity. Constant climates: their wet bulb, else their
+    relative humidity. CSV climates: the wet-bulb or humidity column, else a fixed humidity.
+    """
+    dry = np.asarray(dry_bulb_c, dtype=np.float64)
+    abs_h = absolute_hours(dry.size, start_day_of_year, start_hour)
+    if isinstance(climate, ConstantClimate):
+        if climate.wet_bulb is not None:
+            return np.full(dry.shape, float(climate.wet_bulb))
+        return psychro.wet_bulb(dry, climate.relative_humidity)
+    if isinstance(climate, CsvProfile):
+        wet_col = getattr(climate, "wet_bulb_column", None)
+        rh_col = getattr(climate, "humidity_column", None)
+        if wet_col is not None:
+            wet = _csv_hourly(climate.model_copy(update={"column": wet_col}), abs_h, base_dir,
+                              "site.climate.wet_bulb_column", _Range(*TEMPERATURE_RANGE_C, "degrees C"))
+            return np.minimum(wet, dry)
+        if rh_col is not None:
+            rh = _csv_hourly(climate.model_copy(update={"column": rh_col}), abs_h, base_dir,
+                             "site.climate.humidity_column", _Range(*HUMIDITY_RANGE_PCT, "% relative humidity"))
+            return psychro.wet_bulb(dry, rh / 100.0)
+        return psychro.wet_bulb(dry, getattr(climate, "relative_humidity", 0.5))
+    if not isinstance(climate, BuiltinClimate):
+        raise TypeError(f"unsupported climate {type(climate).__name__}")
+    spec = (catalog or shipped_catalog()).climates.get(climate.name, "site.climate.name")
+    if spec.dew_point_mean is None:
+        return psychro.wet_bulb(dry, 0.5)
+    peak = spec.dew_point_peak_day or spec.warmest_day
+    day_position = 1.0 + (abs_h - 12.0) / HOURS_PER_DAY
+    dew = spec.dew_point_mean + spec.dew_point_amplitude * np.cos(
+        2.0 * np.pi * (day_position - peak) / DAYS_PER_YEAR)
+    return psychro.wet_bulb_from_dew_point(dry, dew)
 
 
 # ----------------------------------------------------------------------------- price and carbon

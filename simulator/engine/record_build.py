@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from simulator.engine.planning import RunPlan
 from simulator.engine.record import (
+    DesignRecord,
     FabricRecord,
     GroupRecord,
     JobRecord,
@@ -13,10 +16,12 @@ from simulator.engine.record import (
     RunRecord,
     ServiceRecord,
     ServiceStatus,
+    SupportRecord,
     frozen_array,
 )
-from simulator.engine.recorder import Recorder
+from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
+from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
 
 
@@ -42,7 +47,15 @@ def job_record(job: JobRun) -> JobRecord:
         lost_s=job.lost_s,
         down_s=job.down_s,
         status=JobStatus(job.status),
+        policy_s=job.policy_s,
+        policy_pauses=job.policy_pauses,
     )
+
+
+def nominal_capacity_per_s(svc: ServiceRun) -> float:
+    """Requests per second all the service's replicas serve with full batches, every board at its
+    own power limit (the highest tabulated cap): the capacity a planner sized for."""
+    return svc.plan.at_cap(math.inf).capacity_per_s * svc.units
 
 
 def service_record(svc: ServiceRun) -> ServiceRecord:
@@ -51,21 +64,34 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
     return ServiceRecord(
         name=svc.name,
         model=svc.model_name,
-        replicas=svc.config.replicas,
+        replicas=svc.units,
         gpus=svc.gpus,
         start_s=svc.start_s,
         arrival_rate_per_s=float(svc.config.arrival_rate),
-        output_tokens=svc.config.output_tokens,
+        output_tokens=svc.costs.mean_output_tokens,
+        engine=svc.costs.engine,
+        precision=svc.costs.precision,
+        kv_precision=svc.costs.kv_precision,
+        kv_cache_tokens=svc.costs.kv_cache_tokens,
+        prefix_cache_hit=svc.config.prefix_cache_hit,
+        tokens_per_step=svc.costs.tokens_per_step,
+        disaggregated=svc.costs.disaggregated,
         requests_arrived=svc.arrived,
         requests_served=svc.served,
         requests_backlog=svc.backlog,
+        requests_abandoned=svc.abandoned,
         requests_slo_met=svc.met,
         ttft_sum_s=svc.ttft_weighted_s,
         tpot_sum_s=svc.tpot_weighted_s,
+        batch_sum=svc.batch_weighted,
+        preemptions=svc.preemptions,
         ttft_p50_s=svc.ttft_quantile_s(0.50),
         ttft_p99_s=svc.ttft_quantile_s(0.99),
         tpot_p99_s=svc.tpot_quantile_s(0.99),
         capacity_per_s=svc.state.capacity_per_s if svc.state is not None else 0.0,
+        capacity_nominal_per_s=nominal_capacity_per_s(svc),
+        peak_demand_per_s=float(svc.config.arrival_rate) * max(svc.config.daily_profile),
+        patience_s=svc.config.patience if svc.config.patience is not None else math.inf,
         failures=svc.failures,
         availability=svc.availability,
         energy_j=svc.energy_j,
@@ -77,15 +103,21 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
 def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun]) -> RunRecord:
     n = rec.rows
     fabric = plan.fabric
+    site = plan.site
+    env = rec.env[:n]
+    supply = settle(plan.loaded.scenario, rec.t_s[:n], rec.power[:n, POWER_COLUMNS.index("facility_power_w")],
+                    env[:, ENV_COLUMNS.index("power_envelope_w")], env[:, ENV_COLUMNS.index("price_usd_per_j")],
+                    env[:, ENV_COLUMNS.index("carbon_kg_per_j")], plan.loaded.base_dir, plan.outages)
     return RunRecord(
         horizon_s=rec.horizon_s,
         sample_interval_s=rec.sample_interval_s,
         seeds=dict(plan.seeds),
         envelope_w=plan.site.envelope_w,
-        groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w())
-                     for g in plan.groups),
+        groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w(),
+                                 g.config.count, g.config.cooling, fan_w)
+                     for g, fan_w in zip(plan.groups, site.peak_fan_w, strict=True)),
         fabric=FabricRecord(fabric.tiers, fabric.leaves, fabric.spines, fabric.cores, fabric.switches,
-                            fabric.optics, fabric.power_w),
+                            fabric.optics, plan.networks.power_w, plan.networks.items, dict(plan.networks.others)),
         t_s=frozen_array(rec.t_s[:n]),
         power=frozen_array(rec.power[:n]),
         state=frozen_array(rec.state[:n]),
@@ -97,5 +129,10 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         progress=tuple(rec.progress),
         jobs=tuple(job_record(j) for j in jobs),
         services=tuple(service_record(s) for s in services),
+        support=tuple(SupportRecord(s.name, s.role, n, s.power, s.max_power, s.price) for s, n in plan.support.rows),
+        design=DesignRecord(site.peak_it_w, site.air_loop.design_w, site.liquid_loop.design_w, site.ups_capacity_w,
+                            site.air_loop.type, site.liquid_loop.type, **site.design),
+        supply=supply,
+        outages=tuple(plan.outages),
     )
 

@@ -12,17 +12,20 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import simpy
 
-# Power components integrated between events (W), in this order.
+# Rates integrated between events, in this order: power components (W), the cooling plant's
+# water use (m3/s) and the heat a chiller-less loop could not bring down to its supply (W).
 POWER_COLUMNS = (
-    "accelerator_power_w", "host_power_w", "network_power_w", "it_power_w", "losses_power_w",
-    "cooling_power_w", "chiller_power_w", "economiser_power_w", "fan_power_w", "pump_power_w",
-    "other_power_w", "facility_power_w",
+    "accelerator_power_w", "host_power_w", "server_fan_power_w", "support_power_w", "network_power_w",
+    "it_power_w", "losses_power_w", "cooling_power_w", "chiller_power_w", "heat_rejection_power_w",
+    "air_handler_power_w", "pump_power_w", "other_power_w", "facility_power_w", "water_m3_per_s",
+    "cooling_shortfall_w",
 )
 # State columns: time-weighted means over the interval.
 STATE_COLUMNS = ("gpus_allocated", "gpu_utilization", "clock_fraction", "running_jobs", "queued_jobs")
 # Environment columns: values held during the interval.
-ENV_COLUMNS = ("ambient_c", "price_usd_per_j", "carbon_kg_per_j", "power_envelope_w")
+ENV_COLUMNS = ("ambient_c", "wet_bulb_c", "price_usd_per_j", "carbon_kg_per_j", "power_envelope_w")
 
 MAX_PROGRESS_POINTS = 2000
 
@@ -105,3 +108,24 @@ class Recorder:
 
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + by
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
+
+    def __init__(self):
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
+
+
+def env_row(hour: int, ambient_c, wet_bulb_c, price_usd_per_j, carbon_kg_per_j, envelope_w) -> np.ndarray:
+    """The ENV_COLUMNS values held during a sample that starts in ``hour``."""
+    row = np.zeros(len(ENV_COLUMNS))
+    for name, values in (("ambient_c", ambient_c), ("wet_bulb_c", wet_bulb_c), ("price_usd_per_j", price_usd_per_j),
+                         ("carbon_kg_per_j", carbon_kg_per_j), ("power_envelope_w", envelope_w)):
+        row[ENV_COLUMNS.index(name)] = values[hour]
+    return row

@@ -1,12 +1,18 @@
 """An inference service in the event loop, aggregated: requests are counted, not simulated one
 by one. Each sample interval draws its Poisson arrival count; between engine changes the
-service is a fluid queue in front of ``replicas`` continuously batched replicas whose capacity,
-batch, time per token and board power come from the serving plan at the current power cap
-(engine/queueing.py has the closed forms). Requests are conserved: arrived = served + backlog.
+service is a fluid queue in front of its replicas, whose capacity, batch, time per token, time
+to first token and board power come from the serving plan's load curve at the current power cap
+(costmodel/serving_plan.py: the iteration-level simulation of each replica, tabulated before the
+loop, so the cost per sample never depends on the request rate).
 
-Time to first token = prefill + M/D/1 wait for the prefill engine + backlog wait (Little's law
-on the fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both
-within target.
+Time to first token = the replica's prompt time alone + its wait at that load (the load curve;
+a share ``prefill_share`` of requests waits, exponentially) + backlog wait (Little's law on the
+fluid backlog); a request meets its SLO when its TTFT and the interval's TPOT are both within
+target.
+
+Abandonment: clients wait at most the service's ``patience``; the queue keeps at most capacity x
+patience requests and the flow above that gives up (costmodel/queueing.py patient_fluid_step),
+so requests are conserved: arrived = served + abandoned + backlog.
 """
 
 from __future__ import annotations
@@ -16,17 +22,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator.costmodel.serving_plan import ServingPlan, ServingPoint
-from simulator.engine.queueing import (
+from simulator.costmodel.queueing import (
     OperatingPoint,
-    capacity_per_s,
-    fluid_step,
-    operating_point,
+    patient_fluid_step,
     quantile_from_exceedance,
     share_within,
     wait_exceedance,
 )
-from simulator.engine.record import ServiceStatus
+from simulator.costmodel.serving_plan import ServingPlan
+from simulator.engine.record import REQUEST_COLUMNS, ServiceStatus
+from simulator.engine.service_plan import ServiceCosts
 from simulator.scenario.schema import InferenceService
 
 HOUR_S = 3600.0
@@ -43,19 +48,7 @@ class ServiceState:
     point: OperatingPoint
     prefill_s: float
     board_power_w: float           # mean per accelerator
-
-
-def replica_point(at: ServingPoint, rate_per_s: float, capacity_per_replica_s: float, output_tokens: int,
-                  idle_w: float) -> tuple[OperatingPoint, float]:
-    """A replica's steady state at ``rate_per_s`` (held just below its capacity) and its mean
-    board power: prefill for its share of the time, decode while any request is in flight,
-    idle otherwise."""
-    point = operating_point(min(rate_per_s, capacity_per_replica_s * (1.0 - 1e-12)), at.prefill_s, at.batches,
-                            at.decode_s, output_tokens)
-    decoding = min(point.batch, 1.0) * (1.0 - point.prefill_share)
-    idle = max(1.0 - point.prefill_share - decoding, 0.0)
-    power = (point.prefill_share * at.prefill_power_w + decoding * at.decode_at(point.batch)[1] + idle * idle_w)
-    return point, power
+    preemptions_per_request: float = 0.0
 
 
 @dataclass
@@ -63,7 +56,7 @@ class ServiceRun:
     """Runtime state and running totals of one inference service."""
 
     config: InferenceService
-    plan: ServingPlan
+    costs: ServiceCosts
     model_name: str
     index: int
     n_samples: int
@@ -78,22 +71,25 @@ class ServiceRun:
     last_t: float = 0.0
     arrived: float = 0.0
     served: float = 0.0
+    abandoned: float = 0.0          # requests that gave up after waiting ``patience``
     met: float = 0.0
     ttft_weighted_s: float = 0.0    # sum over served requests of their mean TTFT
     tpot_weighted_s: float = 0.0
     energy_j: float = 0.0
+    batch_weighted: float = 0.0     # sum over served requests of the batch they were served in
+    preemptions: float = 0.0
     # Node failures (engine/world.py): replicas down until their node is swapped and reloaded.
     replicas_down: int = 0
     waiting_lost: list = field(default_factory=list)   # per failed node with no replacement yet: replicas lost
     failures: int = 0
     replica_s: float = 0.0          # replica-seconds placed
     replica_up_s: float = 0.0       # of which serving
-    per_sample: np.ndarray = field(init=False, repr=False)   # [sample, (arrived, served, met, backlog)]
+    per_sample: np.ndarray = field(init=False, repr=False)   # [sample, REQUEST_COLUMNS]
     ttft_exceed: np.ndarray = field(init=False, repr=False)  # served requests slower than each grid latency
     tpot_exceed: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        self.per_sample = np.zeros((self.n_samples, 4))
+        self.per_sample = np.zeros((self.n_samples, len(REQUEST_COLUMNS)))
         self.ttft_exceed = np.zeros(len(LATENCY_GRID_S))
         self.tpot_exceed = np.zeros(len(LATENCY_GRID_S))
 
@@ -110,16 +106,25 @@ class ServiceRun:
         return self.config.name
 
     @property
+    def plan(self) -> ServingPlan:
+        return self.costs.plan
+
+    @property
     def gpus(self) -> int:
         return self.config.gpus
 
     @property
+    def units(self) -> int:
+        """Replicas (a disaggregated deployment counts as one)."""
+        return self.costs.units
+
+    @property
     def replicas_up(self) -> int:
-        return max(self.config.replicas - self.replicas_down, 0)
+        return max(self.units - self.replicas_down, 0)
 
     def replicas_per_node(self, gpus_per_node: int) -> int:
         """Replicas a node failure takes down: those packed on it, or the one spanning it."""
-        return max(1, min(self.config.replicas, gpus_per_node // self.config.gpus_per_replica))
+        return max(1, min(self.units, gpus_per_node // self.costs.unit_gpus))
 
     @property
     def availability(self) -> float:
@@ -133,20 +138,19 @@ class ServiceRun:
 
     def evaluate(self, cap_w: float) -> ServiceState:
         """Rates for the current arrivals and backlog with every board capped at ``cap_w``."""
-        cfg = self.config
-        at = self.plan.at_cap(cap_w)
+        curve = self.plan.at_cap(cap_w)
         up = self.replicas_up
         if self.status != ServiceStatus.RUNNING or up == 0:
             idle = self.plan.idle_power_w if self.status == ServiceStatus.RUNNING else 0.0
-            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), at.prefill_s, idle)
-        per_replica = capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+            return ServiceState(0.0, OperatingPoint(0.0, 0.0, math.inf, 0.0, 0.0), curve.prefill_s, idle)
+        per_replica = curve.capacity_per_s
         capacity = per_replica * up
         saturated = self.backlog > 0 or self.arrival_per_s >= capacity
         rate = per_replica if saturated else self.arrival_per_s / up
-        point, power = replica_point(at, rate, per_replica, cfg.output_tokens, self.plan.idle_power_w)
+        point, power = curve.point(rate)
         # Boards of replicas that are down draw idle power.
-        board = (up * power + self.replicas_down * self.plan.idle_power_w) / cfg.replicas
-        return ServiceState(capacity, point, at.prefill_s, board)
+        board = (up * power + self.replicas_down * self.plan.idle_power_w) / self.units
+        return ServiceState(capacity, point, curve.prefill_s, board, curve.preemptions_at(rate))
 
     def book(self, now: float, row: int) -> None:
         """Advance the queue from the last change to ``now`` at the current state; add the
@@ -157,15 +161,18 @@ class ServiceRun:
             return
         capacity = self.state.capacity_per_s if self.state is not None else 0.0
         if self.status == ServiceStatus.RUNNING:
-            self.replica_s += self.config.replicas * dt
+            self.replica_s += self.units * dt
             self.replica_up_s += self.replicas_up * dt
-        step = fluid_step(self.backlog, self.arrival_per_s, capacity, dt)
+        patience = self.config.patience if self.config.patience is not None else math.inf
+        step = patient_fluid_step(self.backlog, self.arrival_per_s, capacity, dt, patience)
         arrived = self.arrival_per_s * dt
         self.backlog = step.backlog_end
         self.arrived += arrived
+        self.abandoned += step.abandoned
         met = 0.0
         if step.served > 0:
             state = self.state
+            assert state is not None  # something was served: the service had capacity
             queue_wait = step.mean_backlog / capacity
             prefill_wait = state.point.prefill_wait_s
             ttft = state.prefill_s + prefill_wait + queue_wait
@@ -174,14 +181,19 @@ class ServiceRun:
             mean_wait, p_wait = ((prefill_wait + queue_wait, 1.0) if queue_wait > 0
                                  else (prefill_wait, state.point.prefill_share))
             within = share_within(budget, mean_wait, p_wait)
-            self.ttft_exceed += step.served * wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
-            self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S)
+            exceed = wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
+            # A served request waited at most the patience (a client waiting longer gave up).
+            self.ttft_exceed += step.served * np.where(patience > LATENCY_GRID_S, exceed, 0.0)
+            self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S).astype(float)
             tpot_ok = state.point.tpot_s <= self.config.slo.tpot
             met = step.served * within * tpot_ok
             self.served += step.served
             self.met += met
+            self.batch_weighted += step.served * state.point.batch
+            self.preemptions += step.served * state.preemptions_per_request
             self.ttft_weighted_s += step.served * ttft
             self.tpot_weighted_s += step.served * state.point.tpot_s
         if 0 <= row < self.n_samples:
             self.per_sample[row, :3] += (arrived, step.served, met)
             self.per_sample[row, 3] = self.backlog
+            self.per_sample[row, 4] += step.abandoned

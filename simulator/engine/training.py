@@ -64,6 +64,12 @@ class JobRun:
     later_phases: list = field(default_factory=list, repr=False)
     phase: str = "main"
     tokens_before: float = 0.0
+    # Energy-aware operation (engine/operation.py): run, checkpointing, held, restoring.
+    policy_state: str = "run"
+    policy_cap_w: float = math.inf   # a board cap the operation policy sets (slowing)
+    policy_s: float = 0.0            # seconds the policy held the job (checkpoint, pause, restore)
+    policy_pauses: int = 0
+    policy_write_s: float = 0.0      # writing (or reading back) a checkpoint for a policy pause
 
     @property
     def name(self) -> str:
@@ -78,12 +84,17 @@ class JobRun:
         return self.plan.tokens_per_step
 
     @property
+    def idle(self) -> bool:
+        """Its accelerators draw idle power: paused by the power cap, down, or held by a policy."""
+        return self.paused or self.down or self.policy_state != "run"
+
+    @property
     def checkpoint_efficiency(self) -> float:
         return self.checkpoint.efficiency if self.checkpoint is not None else 1.0
 
     def rate_steps_per_s(self) -> float:
-        """Steps per second now: 0 while paused or down; checkpoint writes take their share."""
-        if self.paused or self.down or not math.isfinite(self.step_time_s) or self.step_time_s <= 0:
+        """Steps per second now: 0 while idle; checkpoint writes take their share."""
+        if self.idle or not math.isfinite(self.step_time_s) or self.step_time_s <= 0:
             return 0.0
         return self.checkpoint_efficiency / self.step_time_s
 
@@ -93,6 +104,8 @@ class JobRun:
         if dt > 0 and self.status == JobStatus.RUNNING:
             if self.down:
                 self.down_s += dt
+            elif self.policy_state != "run":
+                self.policy_s += dt
             elif not self.paused:
                 self.steps_done = min(self.steps_total, self.steps_done + dt * self.rate_steps_per_s())
                 self.run_s += dt

@@ -12,17 +12,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import simpy
 
 from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.fabric import network_shares
 from simulator.engine.failures import node_failures
+from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
+from simulator.engine.operation import OperationRun
 from simulator.engine.planning import HOUR_S, RunPlan, plan_run
 from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
-from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, STATE_COLUMNS, Recorder
+from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
@@ -31,16 +32,12 @@ from simulator.scenario.load import LoadedScenario
 PROGRESS_POINTS = 400
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes (a deterministic cost counter)."""
+def _job_can_fail(job: JobRun) -> bool:
+    return not job.down                      # already restarting: nothing more to lose
 
-    def __init__(self):
-        super().__init__()
-        self.events_processed = 0
 
-    def step(self) -> None:
-        self.events_processed += 1
-        super().step()
+def _service_can_fail(svc: ServiceRun) -> bool:
+    return len(svc.node_ids) > 0             # every node already failed: nothing left to lose
 
 
 class World:
@@ -58,11 +55,11 @@ class World:
         self.failures_cfg = plan.failures
         self.recorder = Recorder(sim.horizon, sim.sample_interval)
         self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint,
-                            later_phases=list(p.later_phases), phase=p.first_phase)
-                     for p in plan.jobs]
+                            later_phases=list(p.later_phases), phase=p.first_phase,
+                            policy_write_s=p.policy_write_s) for p in plan.jobs]
         failure_seeds = plan.streams["failures"]
         self._job_rngs = [np.random.default_rng(s) for s in failure_seeds.spawn(max(len(self.jobs), 1))]
-        self.services = [ServiceRun(p.config, p.plan, p.model_name, p.index, self.recorder.n_samples)
+        self.services = [ServiceRun(p.config, p.costs, p.model_name, p.index, self.recorder.n_samples)
                          for p in plan.services]
         outage_seeds = failure_seeds.spawn(max(len(self.services), 1))
         self._service_failure_rngs = [np.random.default_rng(s) for s in outage_seeds]
@@ -72,6 +69,8 @@ class World:
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
         self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
+        self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
+        self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -79,39 +78,43 @@ class World:
         self._service_power_w: dict[str, float] = {}
 
     # ------------------------------------------------------------------ power
-    def _ambient_now(self) -> float:
-        ambient = self.plan.ambient_c
-        return float(ambient[min(int(self.env.now // HOUR_S), len(ambient) - 1)])
+    def _hour_now(self) -> int:
+        return min(int(self.env.now // HOUR_S), len(self.plan.ambient_c) - 1)
 
     def _power_allows(self, job: JobRun, group: Group) -> bool:
-        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._ambient_now())
+        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now())
 
     def update(self) -> None:
         """Recompute caps, job rates and the power breakdown after any change."""
         now = self.env.now
-        ambient = self._ambient_now()
+        hour = self._hour_now()
         self._integrate_jobs(now)
+        if self.operation is not None:
+            self.operation.reconcile(self.running, hour, now)
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
         for job, share in zip(self.running, shares, strict=True):
             job.network_share = share
-        fraction, paused = self.power.choose_cap(ambient)
+        fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self.power.cap_w(self.groups[job.group], fraction),
-                                                   job.network_share)
+            step, power, clock = job.plan.at_power(self.power.job_cap_w(job, fraction), job.network_share)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         for svc in self.services:
             if svc.status != ServiceStatus.PENDING:
                 svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(), ambient)
-        power = np.array([parts[c] for c in POWER_COLUMNS])
+        active = self.power.active_gpus()
+        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
+        if self.grid is not None and self.grid.dark:
+            parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
+        power_row = np.array([parts[c] for c in POWER_COLUMNS])
         total_gpus = sum(g.gpus_total for g in self.groups)
-        busy = sum(j.gpus for j in self.running if not (j.paused or j.down))
-        clocks = [j.clock for j in self.running if not (j.paused or j.down)]
+        busy = float(sum(j.gpus for j in self.running if not j.idle))
+        clocks = [j.clock for j in self.running if not j.idle]
         serving = [s for s in self.services if s.status == ServiceStatus.RUNNING]
         for svc in serving:
+            assert svc.state is not None
             p = svc.state.point
             busy += svc.gpus * (p.prefill_share + min(p.batch, 1.0) * (1.0 - p.prefill_share))
         state = np.zeros(len(STATE_COLUMNS))
@@ -121,14 +124,14 @@ class World:
         state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
-        self.recorder.set_values(now, power, state)
+        self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
-                                 for s in serving}
+                                 for s in serving if s.state is not None}
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
-        if job.paused or job.down:
+        if job.idle:
             return self._it_power(job.group, job.gpus, group.accel.idle_power, False)
         return self._it_power(job.group, job.gpus, job.gpu_power_w, True)
 
@@ -175,11 +178,12 @@ class World:
             job.last_change_s = self.env.now
             self.running.append(job)
             self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
+            assert job.started is not None
             job.started.succeed()
             self.recorder.count("jobs_started")
             if job.checkpoint is not None:
                 self.env.process(node_failures(self.env, self._job_rngs[job.index], job.checkpoint.job_mtbf_s, job,
-                                               lambda job=job: not job.down, self._job_failed, job.ended))
+                                               _job_can_fail, self._job_failed, job.ended))
         self.update()
 
     def _finish(self, job: JobRun) -> None:
@@ -189,6 +193,7 @@ class World:
         group = self.groups[job.group]
         self.pool.give_back(group, job.node_ids)
         self.running.remove(job)
+        assert job.ended is not None
         job.ended.succeed()
         self.recorder.add_progress(self.env.now, job.name, job.tokens_done(), job.clock)
         self.recorder.count("jobs_finished")
@@ -225,14 +230,16 @@ class World:
         return True
 
     def _restart(self, job: JobRun):
+        assert self.failures_cfg is not None and job.checkpoint is not None
         yield self.env.timeout(self.failures_cfg.restart_time + job.checkpoint.write_s)
-        if job.status != JobStatus.RUNNING:
-            return
+        if job.status != JobStatus.RUNNING or (self.grid is not None and self.grid.dark):
+            return                                      # after a blackout, grid_events restarts it
         self._integrate_jobs(self.env.now)
         restart(job, self.env.now)
         self.update()
 
     def _repair(self, group: Group, node: int):
+        assert self.failures_cfg is not None
         yield self.env.timeout(self.failures_cfg.repair_time)
         self.pool.repaired(group, node)
         self._serve_waiting(group)
@@ -277,7 +284,7 @@ class World:
                 continue
             for group in eligible_groups(self.groups, svc.config.rack_group, svc.gpus):
                 if self.pool.fits(group, svc.gpus) and \
-                        self.power.admits((group, svc.gpus, svc.plan.peak_power_w), self._ambient_now()):
+                        self.power.admits((group, svc.gpus, svc.plan.peak_power_w), self._hour_now()):
                     svc.group = group.index
                     svc.nodes = group.nodes_for(svc.gpus)
                     svc.node_ids = self.pool.take(group, svc.nodes)
@@ -287,7 +294,7 @@ class World:
                     if self.failures_cfg is not None:
                         self.env.process(node_failures(
                             self.env, self._service_failure_rngs[svc.index], self.failures_cfg.node_mtbf / svc.nodes,
-                            svc, lambda svc=svc: len(svc.node_ids) > 0, self._service_failed))
+                            svc, _service_can_fail, self._service_failed))
                     break
 
     def _service_failed(self, svc: ServiceRun, broken: int) -> None:
@@ -295,7 +302,7 @@ class World:
         node or spare is swapped in and they reload."""
         self._integrate_jobs(self.env.now)
         group = self.groups[svc.group]
-        lost = min(svc.replicas_per_node(group.gpus_per_node), svc.config.replicas - svc.replicas_down)
+        lost = min(svc.replicas_per_node(group.gpus_per_node), svc.units - svc.replicas_down)
         svc.replicas_down += lost
         svc.failures += 1
         self.recorder.count("failures")
@@ -314,6 +321,7 @@ class World:
         return True
 
     def _service_restart(self, svc: ServiceRun, lost: int):
+        assert self.failures_cfg is not None
         yield self.env.timeout(self.failures_cfg.restart_time)
         self._integrate_jobs(self.env.now)
         svc.replicas_down -= lost
@@ -349,14 +357,9 @@ class World:
             start = end
 
     def _env_now_at(self, t: float) -> np.ndarray:
-        plan = self.plan
-        h = min(int(t // HOUR_S), len(plan.ambient_c) - 1)
-        env = np.zeros(len(ENV_COLUMNS))
-        env[ENV_COLUMNS.index("ambient_c")] = plan.ambient_c[h]
-        env[ENV_COLUMNS.index("price_usd_per_j")] = plan.price_usd_per_j[h]
-        env[ENV_COLUMNS.index("carbon_kg_per_j")] = plan.carbon_kg_per_j[h]
-        env[ENV_COLUMNS.index("power_envelope_w")] = plan.site.envelope_w
-        return env
+        p = self.plan
+        return env_row(min(int(t // HOUR_S), len(p.ambient_c) - 1), p.ambient_c, p.wet_bulb_c, p.price_usd_per_j,
+                       p.carbon_kg_per_j, p.envelope_w)
 
     def run(self) -> RunRecord:
         """Play the scenario to its horizon and return what it measured."""
@@ -368,6 +371,10 @@ class World:
             env.process(job_process(env, job, self._finish, lambda job: self.update()))
         for svc in self.services:
             env.process(self._start_service(svc))
+        if self.operation is not None:
+            env.process(self.operation.process(self.recorder.horizon_s))
+        if self.grid is not None:
+            env.process(self.grid.process())
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

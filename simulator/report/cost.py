@@ -1,6 +1,14 @@
-"""Money: capex by item and its amortisation over the horizon, energy and maintenance opex,
-and unit costs ($/GPU-hour, $/million tokens, $ per training run).
+"""Money: capex by item and its amortisation over the horizon, energy, water and maintenance
+opex, unit costs ($/GPU-hour, $/million tokens, $ per training run), and the rental bill for
+the same work.
 
+Capex items (each with quantity, unit price and source in ``capex_items``):
+- servers: accelerator nodes at their catalog price, less the NICs counted under network;
+- support: storage, management, fabric-manager and login servers;
+- network: every network's switches, transceivers, cables and NICs (engine/networks.py);
+- facility: building and white space, electrical (switchgear, UPS and generators at their
+  redundancy, distribution) and cooling by technology (catalog facility_costs), or one
+  ``facility_capex_per_watt`` price when the scenario gives one.
 Straight-line amortisation: an item costing C over Y years charges C * horizon / Y to a run.
 Maintenance is a yearly share of capex. Energy is priced hour by hour (Recorder).
 """
@@ -11,31 +19,78 @@ import numpy as np
 
 from simulator.domain.catalog import Catalog
 from simulator.engine.record import RunRecord
+from simulator.report.facility_capex import facility_items
+from simulator.report.results import Costs, Summary, present
 from simulator.scenario.schema import Scenario
 
 YEAR_S = 365.0 * 86400.0
+CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facility_electrical", "facility_cooling",
+                    "energy_assets")
 
 
 def _price(name: str, default: float, overrides: dict[str, float]) -> float:
     return float(overrides.get(name, default))
 
 
-def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[str, float]:
-    """Purchase cost by item: servers (with accelerators), network, facility."""
-    sc = scenario
-    overrides = sc.costs.price_overrides
-    servers = 0.0
+def capex_items(scenario: Scenario, catalog: Catalog, record: RunRecord) -> list[dict]:
+    """Every purchased item: category, name, quantity, unit price (USD), total, source."""
+    overrides = scenario.costs.price_overrides
+    items = []
+    nic_usd = 0.0
+    for item in record.fabric.items:
+        price = _price(item.name, item.unit_price_usd, overrides)
+        source = (catalog.nics.get(item.name) if item.kind == "nic" else
+                  catalog.switches.get(item.name) if item.kind == "switch" else catalog.optics.get(item.name)).source
+        items.append({"category": "network", "item": f"{item.network} {item.kind}: {item.name}",
+                      "quantity": float(item.count), "unit_usd": price, "usd": price * item.count, "source": source})
+        if item.kind == "nic":
+            nic_usd += price * item.count
     for g in record.groups:
-        servers += g.nodes_total * _price(g.node.name, g.node.price, overrides)
-    fabric = record.fabric
-    switch = catalog.switches.get(sc.cluster.fabric.switch)
-    optic = catalog.optics.get(sc.cluster.fabric.optic)
-    network = (fabric.switches * _price(switch.name, switch.price, overrides)
-               + fabric.optics * _price(optic.name, optic.price, overrides))
-    peak_it = sum(g.peak_power_w for g in record.groups) + fabric.power_w
-    facility = sc.costs.facility_capex_per_watt * peak_it
-    return {"servers": servers, "network": network, "facility": facility,
-            "total": servers + network + facility}
+        price = _price(g.node.name, g.node.price, overrides)
+        items.append({"category": "servers", "item": f"node: {g.node.name}", "quantity": float(g.nodes_total),
+                      "unit_usd": price, "usd": price * g.nodes_total, "source": g.node.source})
+    if nic_usd and items:
+        # The node price includes its adapters; they are counted under network.
+        items.append({"category": "servers", "item": "NICs counted under network", "quantity": 1.0,
+                      "unit_usd": -nic_usd, "usd": -nic_usd, "source": "moved to the network items"})
+    for s in record.support:
+        price = _price(s.name, s.price_usd, overrides)
+        items.append({"category": "support", "item": f"support server: {s.name}", "quantity": float(s.count),
+                      "unit_usd": price, "usd": price * s.count, "source": catalog.servers.get(s.name).source})
+    items += facility_items(scenario, catalog, record)
+    items += energy_asset_items(scenario)
+    return items
+
+
+def energy_asset_items(scenario: Scenario) -> list[dict]:
+    """A battery (per kWh of capacity) and owned on-site generation (per W), each with its own
+    amortisation period (``years``)."""
+    op = scenario.operation
+    if op is None:
+        return []
+    items = []
+    if op.battery is not None:
+        b = op.battery
+        items.append({"category": "energy_assets", "item": "battery", "quantity": b.capacity / 3.6e6,
+                      "unit_usd": b.capex * 3.6e6, "usd": b.capex * b.capacity, "years": b.amortisation_years,
+                      "source": "operation.battery.capex (default BNEF 2024 turnkey $165/kWh), per kWh"})
+    for gen in op.onsite:
+        if gen.capex > 0:
+            items.append({"category": "energy_assets", "item": f"on-site {gen.kind}: {gen.name}",
+                          "quantity": gen.capacity, "unit_usd": gen.capex, "usd": gen.capex * gen.capacity,
+                          "years": gen.amortisation_years, "source": f"operation.onsite ({gen.name}).capex, per W"})
+    return items
+
+
+def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[str, float]:
+    """Purchase cost by category: servers, support, network, facility (building, electrical,
+    cooling), total."""
+    out = dict.fromkeys(CAPEX_CATEGORIES, 0.0)
+    for item in capex_items(scenario, catalog, record):
+        out[item["category"]] += item["usd"]
+    out["servers"] = max(out["servers"], 0.0)
+    out["total"] = sum(out.values())
+    return out
 
 
 def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fixed_per_gpu_s: float,
@@ -47,46 +102,88 @@ def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fi
     return gpus * (end_s - start_s) * fixed_per_gpu_s + energy_j * pue * price_usd_per_j
 
 
-def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: dict, jobs,
-                services=None) -> dict:
-    """costs.json: capex, amortised capex, opex, totals and unit costs."""
+def rental_report(scenario: Scenario, record: RunRecord, timeseries, owned_usd: float, tokens: float) -> dict | None:
+    """What renting the GPUs the work held would have cost: on demand for the GPU-hours held, or
+    committed (the most GPUs held at once, for the whole horizon, at the discount)."""
+    rental = scenario.costs.rental
+    if rental is None:
+        return None
+    t = timeseries["t_s"].to_numpy()
+    dt = np.diff(np.concatenate([[0.0], t]))
+    held_gpu_s = float(np.sum(timeseries["gpus_allocated"].to_numpy() * dt))
+    peak = float(timeseries["gpus_allocated"].max()) if len(t) else 0.0
+    on_demand = held_gpu_s * rental.price
+    committed = peak * record.horizon_s * rental.price * (1.0 - rental.discount) if rental.commitment > 0 else None
+    bill = on_demand if committed is None else min(on_demand, committed)
+    return {
+        "gpu_hours_held": held_gpu_s / 3600.0,
+        "on_demand_usd": on_demand,
+        "committed_usd": committed,
+        "rental_usd": bill,
+        "owned_usd": owned_usd,
+        "owned_over_rental": owned_usd / bill if bill > 0 else None,
+        "rental_usd_per_mtoken": bill / (tokens / 1e6) if tokens > 0 else None,
+    }
+
+
+def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary: Summary, jobs,
+                services=None, timeseries=None) -> Costs:
+    """costs.json (a ``Costs``): capex, amortised capex, opex, totals and unit costs."""
     c = scenario.costs
     horizon = record.horizon_s
+    items = capex_items(scenario, catalog, record)
     capex = capex_usd(scenario, catalog, record)
-    years = {"servers": c.server_amortisation_years, "network": c.network_amortisation_years,
-             "facility": c.facility_amortisation_years}
+    years = {"servers": c.server_amortisation_years, "support": c.server_amortisation_years,
+             "network": c.network_amortisation_years, "facility_building": c.facility_amortisation_years,
+             "facility_electrical": c.facility_amortisation_years, "facility_cooling": c.facility_amortisation_years}
     amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
-    amortised["total"] = sum(amortised[k] for k in years)
+    amortised["energy_assets"] = sum(i["usd"] * horizon / (i["years"] * YEAR_S) for i in items
+                                     if i["category"] == "energy_assets")
+    amortised["total"] = sum(v for k, v in amortised.items() if k != "total")
     maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
-    energy = record.energy_cost_usd
-    opex = {"energy": energy, "maintenance": maintenance, "total": energy + maintenance}
+    energy = summary.energy_cost_usd
+    water = summary.water_m3 * c.water_price
+    demand = summary.demand_charge_usd
+    wear = summary.battery_wear_usd
+    fuel = summary.generator_fuel_usd
+    opex = {"energy": energy, "demand_charge": demand, "battery_wear": wear, "generator_fuel": fuel, "water": water,
+            "maintenance": maintenance}
+    opex["total"] = sum(opex.values())
     total = amortised["total"] + opex["total"]
-    gpus = summary["gpus"]
+    gpus = summary.gpus
     gpu_hours = gpus * horizon / 3600.0
-    tokens = summary["tokens_trained"]
+    tokens = summary.tokens_trained
     per_job = {}
     fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
-    facility_j = summary["facility_energy_j"]
-    mean_price = energy / facility_j if facility_j > 0 else 0.0
-    pue = summary["pue_mean"] if np.isfinite(summary["pue_mean"]) else 1.0
+    facility_j = summary.facility_energy_j
+    mean_price = (energy + demand + wear + fuel + water) / facility_j if facility_j > 0 else 0.0
+    pue = summary.pue_mean if summary.pue_mean is not None else 1.0
     for _, row in jobs.iterrows():
         end = row["end_s"] if np.isfinite(row["end_s"]) else horizon
         per_job[row["job"]] = _attributed_usd(row["gpus"], row["start_s"], end, row["energy_j"],
                                               fixed_per_gpu_s, pue, mean_price)
     per_service = {}
-    for _, row in (services if services is not None else []).iterrows():
+    for _, row in (services.iterrows() if services is not None else ()):
         per_service[row["service"]] = _attributed_usd(row["gpus"], row["start_s"], horizon, row["energy_j"],
                                                       fixed_per_gpu_s, pue, mean_price)
-    generated = summary.get("tokens_generated", 0.0)
-    return {
-        "capex_usd": capex,
-        "amortised_usd": amortised,
-        "opex_usd": opex,
-        "total_usd": total,
-        "usd_per_gpu_hour": total / gpu_hours if gpu_hours else float("nan"),
+    generated = summary.tokens_generated
+    servers_and_network = capex["servers"] + capex["network"]
+    design_it = record.design.peak_it_w if record.design else 0.0
+    facility = capex["facility_building"] + capex["facility_electrical"] + capex["facility_cooling"]
+    return Costs(
+        capex_usd=capex,
+        amortised_usd=amortised,
+        opex_usd=opex,
+        total_usd=total,
+        usd_per_gpu_hour=present(total / gpu_hours) if gpu_hours else None,
         # Training tokens bear the site's cost less what the inference services were attributed.
-        "usd_per_mtoken": (total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else float("nan"),
-        "per_job": per_job,
-        "per_service": per_service,
-        "usd_per_mtoken_generated": sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
-    }
+        usd_per_mtoken=(total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else None,
+        per_job=per_job,
+        per_service=per_service,
+        usd_per_mtoken_generated=sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
+        capex_items=items,
+        network_share_of_server_and_network_capex=capex["network"] / servers_and_network
+        if servers_and_network > 0 else None,
+        facility_capex_usd_per_w=facility / design_it if design_it > 0 else None,
+        rental=rental_report(scenario, record, timeseries, total, tokens) if timeseries is not None else None,
+    )

@@ -30,7 +30,9 @@ DPI = 100
 _POWER_PARTS = (
     ("accelerator_power_w", "accelerators"),
     ("host_power_w", "hosts"),
-    ("network_power_w", "network"),
+    ("server_fan_power_w", "server fans"),
+    ("support_power_w", "storage and support"),
+    ("network_power_w", "networks"),
     ("losses_power_w", "power-chain losses"),
     ("cooling_power_w", "cooling"),
     ("other_power_w", "other facility"),

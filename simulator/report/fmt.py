@@ -1,125 +1,54 @@
-"""Number formatting shared by the HTML and Markdown reports (and the figure tick labels).
+"""Number formatting of the HTML and Markdown reports (and the figure tick labels).
 
-Every helper takes an SI value (J, W, s, USD, kg, a 0-1 fraction) and returns a short string with
-its unit, so both reports print a quantity the same way. The style is three significant figures
-without exponent notation (``1.00 MWh``, ``12.3 MW``, ``123 days``) in the largest unit that keeps
-the number at or above 1. Missing values (None, NaN, infinities, non-numbers) render as ``—`` so a
-run that stopped early still formats.
+Every quantity goes through the one formatter, ``domain.units.human`` (three significant figures,
+the largest unit that keeps the number at or above 1, ``—`` for a missing value), so the reports,
+the terminal tables and the error messages write a quantity the same way. The helpers below only
+name the quantity and add the column-specific forms (percent columns, milliseconds, counts).
 """
 
 from __future__ import annotations
 
-import math
+from simulator.domain.units import HUGE, MISSING, bounded, finite, human, scaled, three_figures
 
-MISSING = "—"
-
-_ENERGY = [
-    (1.0, "J"),
-    (3.6e3, "Wh"),
-    (3.6e6, "kWh"),
-    (3.6e9, "MWh"),
-    (3.6e12, "GWh"),
-    (3.6e15, "TWh"),
-]
-_POWER = [(1.0, "W"), (1e3, "kW"), (1e6, "MW"), (1e9, "GW")]
-_DURATION = [(1.0, "s"), (60.0, "min"), (3600.0, "h"), (86400.0, "days")]
-_MASS = [(1.0, "kg"), (1e3, "t"), (1e6, "kt"), (1e9, "Mt")]
 _COUNT = [(1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"), (1e12, "T")]
-
-
-def finite(value: object) -> float | None:
-    """``value`` as a float, or None when it is missing, not a number or not finite."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _three_figures(number: float) -> str:
-    """A non-negative number with three significant figures, never in exponent notation."""
-    decimals = 2 if number < 10 else 1 if number < 100 else 0
-    return f"{number:.{decimals}f}"
-
-
-HUGE = 1e6  # beyond a million of the largest unit, exponent notation keeps the text short
-
-
-def _bounded(number: float, text: str) -> str:
-    """``text``, or ``number`` in exponent notation when it is absurdly large (1e300 USD)."""
-    return f"{number:.2e}" if abs(number) >= HUGE else text
-
-
-def _scaled(value: float, units: list[tuple[float, str]]) -> tuple[str, str]:
-    """(digits, unit) for |value| in the largest unit of ``units`` that keeps it >= 1."""
-    magnitude = abs(value)
-    index = 0
-    for i, (factor, _) in enumerate(units):
-        if magnitude >= factor:
-            index = i
-    digits = _three_figures(magnitude / units[index][0])
-    if float(digits) >= 1000 and index + 1 < len(units):  # 999.7 kWh rounds to 1.00 MWh
-        index += 1
-        digits = _three_figures(magnitude / units[index][0])
-    digits = _bounded(magnitude / units[index][0], digits)
-    sign = "-" if value < 0 and float(digits) != 0 else ""
-    return sign + digits, units[index][1]
-
-
-def _with_unit(value: object, units: list[tuple[float, str]]) -> str:
-    number = finite(value)
-    if number is None:
-        return MISSING
-    digits, unit = _scaled(number, units)
-    return f"{digits} {unit}"
 
 
 def fmt_energy(joules: object) -> str:
     """Energy in J, Wh, kWh, MWh, GWh or TWh: ``fmt_energy(3.6e9) == "1.00 MWh"``."""
-    return _with_unit(joules, _ENERGY)
+    return human(joules, "energy")
 
 
 def fmt_power(watts: object) -> str:
     """Power in W, kW, MW or GW: ``fmt_power(2.5e7) == "25.0 MW"``."""
-    return _with_unit(watts, _POWER)
+    return human(watts, "power")
 
 
 def fmt_duration(seconds: object) -> str:
-    """Duration in s, min, h or days: ``fmt_duration(86400 * 30) == "30.0 days"``."""
-    return _with_unit(seconds, _DURATION)
+    """Duration in us, ms, s, min, h or days: ``fmt_duration(86400 * 30) == "30.0 days"``."""
+    return human(seconds, "time")
 
 
 def fmt_carbon(kg: object) -> str:
     """Emissions in kg, t, kt or Mt CO2e: ``fmt_carbon(1234.0) == "1.23 t CO2e"``."""
-    text = _with_unit(kg, _MASS)
+    text = human(kg, "mass")
     return text if text == MISSING else f"{text} CO2e"
 
 
 def fmt_usd(usd: object) -> str:
     """Money: cents below $1000, then k/M/B/T: ``"$2.15"``, ``"$45.6k"``, ``"-$1.23M"``."""
-    number = finite(usd)
-    if number is None:
-        return MISSING
-    sign = "-" if number < 0 else ""
-    if abs(number) < 999.995:
-        cents = f"{abs(number):.2f}"
-        return f"{'' if cents == '0.00' else sign}${cents}"
-    digits, suffix = _scaled(abs(number), _COUNT)
-    return f"{sign}${digits}{suffix}"
+    return human(usd, "money")
 
 
 def fmt_fraction(fraction: object) -> str:
     """A 0-1 fraction as a percentage with one decimal: ``fmt_fraction(0.8734) == "87.3%"``."""
     number = finite(fraction)
-    return MISSING if number is None else f"{_bounded(number * 100, f'{number * 100:.1f}')}%"
+    return MISSING if number is None else f"{bounded(number * 100, f'{number * 100:.1f}')}%"
 
 
 def fmt_percent(fraction: object) -> str:
     """A 0-1 fraction as a bare percentage for a column headed "(%)": ``fmt_percent(0.8734) == "87.3"``."""
     number = finite(fraction)
-    return MISSING if number is None else _bounded(number * 100, f"{number * 100:.1f}")
+    return MISSING if number is None else bounded(number * 100, f"{number * 100:.1f}")
 
 
 def fmt_ms(seconds: object) -> str:
@@ -132,7 +61,7 @@ def fmt_ms(seconds: object) -> str:
     ms = number * 1000.0
     if abs(ms) >= HUGE * 1e3:
         return f"{ms:.2e}"
-    digits = _three_figures(abs(ms))
+    digits = three_figures(abs(ms))
     if float(digits) >= 1000:
         digits = f"{round(abs(ms)):,}"
     sign = "-" if ms < 0 and float(digits.replace(",", "")) != 0 else ""
@@ -142,7 +71,7 @@ def fmt_ms(seconds: object) -> str:
 def fmt_ratio(ratio: object, decimals: int = 2) -> str:
     """A dimensionless ratio such as PUE: ``fmt_ratio(1.234) == "1.23"``."""
     number = finite(ratio)
-    return MISSING if number is None else _bounded(number, f"{number:.{decimals}f}")
+    return MISSING if number is None else bounded(number, f"{number:.{decimals}f}")
 
 
 def fmt_count(count: object) -> str:
@@ -160,7 +89,7 @@ def fmt_si(value: object) -> str:
         return MISSING
     if abs(number) < 999.5:
         return f"{number if abs(number) >= 0.5 else 0.0:,.0f}"  # never "-0"
-    digits, suffix = _scaled(number, _COUNT)
+    digits, suffix = scaled(number, _COUNT)
     return digits + suffix
 
 

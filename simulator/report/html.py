@@ -24,8 +24,10 @@ from simulator.report.tables import (
     cost_table,
     headline_table,
     jobs_table,
+    operation_table,
     reliability_table,
     services_table,
+    warnings_table,
 )
 
 ALT_TEXT = {
@@ -89,14 +91,22 @@ def _table_html(table: Table, css_class: str) -> str:
     return out
 
 
-def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object]) -> str:
-    """The headline table, then the reliability block under its own small heading (the page
-    template has one slot for the headline section)."""
-    return "\n".join([
-        _table_html(headline_table(summary, costs), "headline"),
+def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
+                   services: pd.DataFrame | None = None) -> str:
+    """The run's warnings (when it has any), the headline table, then the reliability block under
+    its own small heading (the page template has one slot for the headline section)."""
+    warnings = warnings_table(summary)
+    head = ["<h3>Warnings</h3>", _table_html(warnings, "warnings")] if warnings.rows else []
+    parts = [
+        *head,
+        _table_html(headline_table(summary, costs, services), "headline"),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
-    ])
+    ]
+    operation = operation_table(summary)
+    if operation is not None:
+        parts += ["<h3>Operation policies</h3>", _table_html(operation, "headline")]
+    return "\n".join(parts)
 
 
 # What to read in each figure (its title is already drawn in the image, so not repeated here).
@@ -165,7 +175,7 @@ def render_html(
     return _template().substitute(
         title=html.escape(title),
         meta=html.escape(meta),
-        headline=_headline_html(summary, costs),
+        headline=_headline_html(summary, costs, services),
         site_figures="\n".join(site),
         jobs=_table_html(jobs_table(jobs, costs), "jobs"),
         jobs_figures=_figure_html(figures.job_progress(jobs, progress, horizon_s),

@@ -17,8 +17,10 @@ from simulator.report.tables import (
     cost_table,
     headline_table,
     jobs_table,
+    operation_table,
     reliability_table,
     services_table,
+    warnings_table,
 )
 
 _SPECIAL = "\\`*[]<>|"
@@ -49,10 +51,13 @@ def render_markdown(
 ) -> str:
     """The summary as Markdown text ending in a newline; the inference services section only
     when ``services`` has rows."""
-    sections = [
-        f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}",
+    warnings = warnings_table(summary)
+    sections = [f"# dcsim run: {escape(fmt_text(summary.get('scenario')))}"]
+    if warnings.rows:
+        sections += ["## Warnings", _table_markdown(warnings)]
+    sections += [
         "## Headline",
-        _table_markdown(headline_table(summary, costs)),
+        _table_markdown(headline_table(summary, costs, services)),
         "## Reliability",
         _table_markdown(reliability_table(summary)),
         "## Costs",
@@ -62,4 +67,7 @@ def render_markdown(
     ]
     if services is not None and len(services):
         sections += ["## Inference services", _table_markdown(services_table(services, costs))]
+    operation = operation_table(summary)
+    if operation is not None:
+        sections += ["## Operation policies", _table_markdown(operation)]
     return "\n\n".join(sections) + "\n"

@@ -66,9 +66,47 @@ def services_headline_rows(
     )
 
 
-def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | None = None) -> Table:
+def per_service_rows(services: pd.DataFrame | None) -> tuple[tuple[str, str], ...]:
+    """One headline row per inference service (the first MAX_SERVICE_ROWS): its own SLO
+    attainment, p99 time to first token and abandoned requests, so a mean over services cannot
+    hide one that fails."""
+    if services is None or not len(services):
+        return ()
+    rows = []
+    for svc in services.head(MAX_SERVICE_ROWS).to_dict("records"):
+        g = svc.get
+        text = f"{fmt_fraction(g('slo_attainment'))}, p99 TTFT {fmt_duration(g('ttft_p99_s'))}"
+        abandoned = finite(g("requests_abandoned"))
+        if abandoned:
+            text += f", {fmt_si(abandoned)} gave up"
+        rows.append((f"SLO attainment: {fmt_text(g('service'))}", text))
+    return tuple(rows)
+
+
+def warning_rows(summary: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """summary.json ``warnings`` as ("warning: KIND", message) rows (none for a clean run)."""
+    found = summary.get("warnings")
+    if not isinstance(found, list | tuple):
+        return ()
+    rows = []
+    for w in found:
+        item = w if isinstance(w, Mapping) else getattr(w, "__dict__", {})
+        rows.append((f"warning: {fmt_text(item.get('kind'))}", fmt_text(item.get("message"))))
+    return tuple(rows)
+
+
+def warnings_table(summary: Mapping[str, object]) -> Table:
+    """The run's warnings (report/warnings.py) as (warning, message) rows."""
+    rows = warning_rows(summary)
+    return Table(("warning", "what it means"), tuple((k.removeprefix("warning: "), v) for k, v in rows),
+                 (False, False), "" if rows else "No warnings.")
+
+
+def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | None = None,
+                   services: pd.DataFrame | None = None) -> Table:
     """summary.json as (quantity, value) rows with units; with inference services, their rows
-    (services_headline_rows, priced from costs.json) follow the training rows."""
+    (services_headline_rows, priced from costs.json, then one SLO row per service) follow the
+    training rows."""
     s = summary.get
     finished, total = fmt_count(s("jobs_finished")), fmt_count(s("jobs_total"))
     rows = (
@@ -82,6 +120,9 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
         ("cooling energy", fmt_energy(s("cooling_energy_j"))),
         ("power-chain losses", fmt_energy(s("losses_energy_j"))),
         ("mean PUE", fmt_ratio(s("pue_mean"))),
+        ("water (WUE)", f"{fmt_si(s('water_m3'))} m3 ({fmt_ratio(s('wue_l_per_kwh'))} L/kWh)"
+         if summary.get("water_m3") is not None else "-"),
+        ("design IT power per GPU", fmt_power(s("design_it_power_per_gpu_w"))),
         ("peak facility power", fmt_power(s("peak_facility_power_w"))),
         ("power envelope", fmt_power(s("power_envelope_w"))),
         ("peak / envelope", fmt_fraction(s("peak_envelope_fraction"))),
@@ -92,7 +133,33 @@ def headline_table(summary: Mapping[str, object], costs: Mapping[str, object] | 
         ("training jobs finished", f"{finished} of {total}"),
         ("tokens trained", fmt_tokens(s("tokens_trained"))),
         *services_headline_rows(summary, costs),
+        *per_service_rows(services),
         ("simulation events", fmt_count(s("events_processed"))),
+    )
+    return Table(("quantity", "value"), rows, (False, True))
+
+
+def run_headline_table(summary: Mapping[str, object], costs: Mapping[str, object],
+                       services: pd.DataFrame | None = None) -> Table:
+    """The short table ``dcsim run`` prints when it finishes: energy, power against the
+    envelope, utilisation, training and serving throughput (with one SLO row per service), money,
+    carbon and reliability (the warnings follow it: ``warnings_table``)."""
+    s = summary.get
+    rows = (
+        ("facility energy", fmt_energy(s("facility_energy_j"))),
+        ("IT energy", fmt_energy(s("it_energy_j"))),
+        ("mean PUE", fmt_ratio(s("pue_mean"), 3)),
+        ("peak facility power", f"{fmt_power(s('peak_facility_power_w'))} of {fmt_power(s('power_envelope_w'))}"),
+        ("mean GPU utilisation", fmt_fraction(s("gpu_utilization_mean"))),
+        ("training jobs finished", f"{fmt_count(s('jobs_finished'))} of {fmt_count(s('jobs_total'))}"),
+        ("tokens trained", fmt_tokens(s("tokens_trained"))),
+        *services_headline_rows(summary, costs),
+        *per_service_rows(services),
+        ("energy cost", fmt_usd(s("energy_cost_usd"))),
+        ("total cost", fmt_usd(costs.get("total_usd"))),
+        ("per GPU-hour", fmt_usd(costs.get("usd_per_gpu_hour"))),
+        ("carbon", fmt_carbon(s("carbon_kg"))),
+        *reliability_table(summary).rows,
     )
     return Table(("quantity", "value"), rows, (False, True))
 
@@ -108,6 +175,21 @@ def reliability_table(summary: Mapping[str, object]) -> Table:
     if s("services_total"):
         rows.append(("service availability (replica-time weighted)", fmt_fraction(s("service_availability"))))
     return Table(("quantity", "value"), tuple(rows), (False, True))
+
+
+def operation_table(summary: Mapping[str, object]) -> Table | None:
+    """What each operation policy saved (cost, carbon) and cost (tokens, requests), from
+    summary.json's ``operation``; None without an operation section."""
+    op = summary.get("operation")
+    if not isinstance(op, Mapping) or not isinstance(op.get("policies"), Mapping):
+        return None
+    rows = []
+    for name, p in op["policies"].items():
+        p = p if isinstance(p, Mapping) else {}
+        rows.append((name.replace("_", " "), fmt_usd(p.get("cost_saved_usd")), fmt_carbon(p.get("carbon_saved_kg")),
+                     fmt_tokens(p.get("tokens_lost")), fmt_count(p.get("requests_lost"))))
+    return Table(("policy", "cost saved", "carbon saved", "tokens lost", "requests lost"), tuple(rows),
+                 (False, True, True, True, True))
 
 
 def _items(section: object) -> dict[str, object]:
@@ -180,7 +262,8 @@ def jobs_table(jobs: pd.DataFrame, costs: Mapping[str, object]) -> Table:
         "cost",
     )
     numeric = (False, True, False, *(True,) * 10)
-    rows = [_job_row(job, per_job) for job in jobs.head(MAX_JOB_ROWS).to_dict("records")]
+    rows = [_job_row({str(k): v for k, v in job.items()}, per_job)
+            for job in jobs.head(MAX_JOB_ROWS).to_dict("records")]
     note = ""
     if len(jobs) > MAX_JOB_ROWS:
         note = f"First {MAX_JOB_ROWS} of {len(jobs):,} jobs; all are in jobs.parquet."
@@ -226,7 +309,8 @@ def services_table(services: pd.DataFrame, costs: Mapping[str, object]) -> Table
         "cost",
     )
     numeric = (False, *(True,) * 9)
-    rows = [_service_row(svc, per_service) for svc in services.head(MAX_SERVICE_ROWS).to_dict("records")]
+    rows = [_service_row({str(k): v for k, v in svc.items()}, per_service)
+            for svc in services.head(MAX_SERVICE_ROWS).to_dict("records")]
     note = (
         "GPUs: all the service's accelerators (replicas × GPUs per replica). SLO attainment is the "
         "share of served requests within both latency targets; p99 TTFT is the time to first token "

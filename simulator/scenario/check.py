@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.domain.catalog import Catalog
+from simulator.domain.catalog import Catalog, T, Table
 from simulator.domain.csvfile import profile_problems
 from simulator.domain.layout import layout_problems
 from simulator.domain.model_ref import resolve_model
+from simulator.domain.serving_checks import engine_for, precision_for, speculation_problems, tp_problems
 from simulator.domain.specs import ModelSpec, scaleup_domain
 from simulator.domain.units import human
 from simulator.domain.yaml_io import join_path
 from simulator.errors import CatalogError, DcsimError, InputError, Problem
-from simulator.scenario.schema import CsvProfile, InferenceService, Layout, Scenario, TrainingJob
+from simulator.scenario.limits import size_problems
+from simulator.scenario.overrides import override_problems
+from simulator.scenario.schema import BuiltinClimate, CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
 
 def inside(folder: Path, candidate: Path) -> bool:
@@ -44,7 +47,7 @@ def check_file(folder: Path, rel: str, path: str) -> list[Problem]:
     return []
 
 
-def _lookup(table, name: str, path: str) -> tuple[object | None, list[Problem]]:
+def _lookup(table: Table[T], name: str, path: str) -> tuple[T | None, list[Problem]]:
     try:
         return table.get(name, path), []
     except InputError as err:
@@ -67,7 +70,8 @@ def _check_overrides(scenario: Scenario, catalog: Catalog) -> list[Problem]:
 
 def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
     """Every cross-reference problem of ``scenario``, in document order."""
-    problems: list[Problem] = _check_overrides(scenario, catalog)
+    problems: list[Problem] = size_problems(scenario) + override_problems(scenario) + _check_overrides(scenario,
+                                                                                                      catalog)
     overridden_nodes = {n.name for n in scenario.catalog.nodes}
     group_gpus: dict[str, int] = {}
     group_domain: dict[str, int] = {}
@@ -95,9 +99,21 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     fabric = scenario.cluster.fabric
     problems += _lookup(catalog.switches, fabric.switch, "cluster.fabric.switch")[1]
     problems += _lookup(catalog.optics, fabric.optic, "cluster.fabric.optic")[1]
+    tables: dict[str, Table] = {"switch": catalog.switches, "optic": catalog.optics, "core_optic": catalog.optics,
+                                "cable": catalog.optics, "nic": catalog.nics}
+    for key in ("core_optic", "cable", "nic"):
+        if getattr(fabric, key) is not None:
+            problems += _lookup(tables[key], getattr(fabric, key), f"cluster.fabric.{key}")[1]
+    for name in ("storage", "frontend", "oob"):
+        net = getattr(scenario.cluster.networks, name)
+        if net is None:
+            continue
+        for key in ("switch", "optic", "cable", "nic"):
+            if getattr(net, key) is not None:
+                problems += _lookup(tables[key], getattr(net, key), f"cluster.networks.{name}.{key}")[1]
 
     climate = scenario.site.climate
-    if getattr(climate, "type", None) == "builtin":
+    if isinstance(climate, BuiltinClimate):
         problems += _lookup(catalog.climates, climate.name, "site.climate.name")[1]
     for path, profile in (("site.climate", climate),
                           ("site.electricity.price_profile", scenario.site.electricity.price_profile),
@@ -107,14 +123,24 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
             kind = "temperature" if path == "site.climate" else path.rsplit(".", 1)[1].split("_")[0]
             problems += found or profile_problems(folder, profile.path, profile.column,
                                                   f"{path}.path", kind)
+            for extra, extra_kind in (("wet_bulb_column", "temperature"), ("humidity_column", "humidity")):
+                column = getattr(profile, extra, None)
+                if column is not None and not found:
+                    problems += profile_problems(folder, profile.path, column, f"{path}.{extra}", extra_kind)
 
-    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics")
+    known_items = {e.name for kind in ("accelerators", "nodes", "switches", "optics", "nics", "servers",
+                                       "facility_costs")
                    for e in getattr(catalog, kind).entries}
     for name in scenario.costs.price_overrides:
         if name not in known_items:
             problems.append(Problem(f"costs.price_overrides.{name}", "not a catalog accelerator, node, "
-                                    "switch or optic", None))
+                                    "switch, optic, NIC, support server or facility cost item", None))
 
+    problems += _check_operation(scenario, catalog, folder)
+    outages = scenario.site.grid_outages
+    if outages is not None and outages.path is not None:
+        found = check_file(folder, outages.path, "site.grid_outages.path")
+        problems += found or profile_problems(folder, outages.path, outages.column, "site.grid_outages.path", "outage")
     total_gpus = sum(group_gpus.values())
     for i, job in enumerate(scenario.workloads.training):
         problems += _check_job(job, f"workloads.training[{i}]", scenario, catalog, folder,
@@ -123,6 +149,43 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
         problems += _check_service(svc, f"workloads.inference[{i}]", scenario, catalog, folder,
                                    group_gpus, group_domain, total_gpus)
 
+    return problems
+
+
+def _check_operation(scenario: Scenario, catalog: Catalog, folder: Path) -> list[Problem]:
+    """Operation policies: flexible jobs exist, data files are readable, demand response is
+    recorded hour by hour; plus the catalog names of the cooling plant and support servers."""
+    problems: list[Problem] = []
+    for name in ("air_plant", "liquid_plant"):
+        plant = getattr(scenario.cooling, name)
+        key = "trim_chiller" if plant.type == "dry-cooler" else "chiller"
+        if getattr(plant, key) is not None:
+            problems += _lookup(catalog.chillers, getattr(plant, key), f"cooling.{name}.{key}")[1]
+    for i, group in enumerate(scenario.cluster.support):
+        problems += _lookup(catalog.servers, group.server, f"cluster.support[{i}].server")[1]
+    op = scenario.operation
+    if op is None:
+        return problems
+    names = {j.name for j in scenario.workloads.training}
+    if op.flexible is not None and op.flexible.jobs != "all":
+        for i, name in enumerate(op.flexible.jobs):
+            if name not in names:
+                problems.append(Problem(f"operation.flexible.jobs[{i}]", f"no training job named '{name}' "
+                                        f"(known: {', '.join(sorted(names)) or 'none'})"))
+    files = []
+    if op.demand_response is not None:
+        files.append(("operation.demand_response", op.demand_response.path, op.demand_response.column, "power_kw"))
+        interval = scenario.simulation.sample_interval
+        if interval > 3600 or 3600 % interval > 1e-9:
+            problems.append(Problem("simulation.sample_interval", "demand response needs samples that divide the "
+                                    "hour (e.g. 5min, 15min, 1h)"))
+    profiles = [(f"operation.onsite[{i}].profile", g.profile) for i, g in enumerate(op.onsite)]
+    if op.ppa is not None:
+        profiles.append(("operation.ppa.profile", op.ppa.profile))
+    files += [(path, p.path, p.column, "share") for path, p in profiles if isinstance(p, CsvProfile)]
+    for path, rel, column, kind in files:
+        found = check_file(folder, rel, f"{path}.path")
+        problems += found or profile_problems(folder, rel, column, f"{path}.path", kind)
     return problems
 
 
@@ -160,7 +223,7 @@ def _check_placement(work, path: str, scenario: Scenario, group_gpus: dict[str, 
         where = f"rack group '{work.rack_group}'" if work.rack_group else "the largest rack group"
         problems.append(Problem(f"{path}.gpus" if isinstance(work, TrainingJob) else f"{path}.replicas",
                                 f"{work.gpus} GPUs requested but {where} has {capacity}"))
-    return work.rack_group or (max(group_gpus, key=group_gpus.get) if group_gpus else None), problems
+    return work.rack_group or (max(group_gpus, key=lambda g: group_gpus[g]) if group_gpus else None), problems
 
 
 def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
@@ -178,19 +241,53 @@ def _check_workload(work, path: str, scenario: Scenario, catalog: Catalog, folde
 
 def _check_service(svc: InferenceService, path: str, scenario: Scenario, catalog: Catalog, folder: Path,
                    *groups) -> list[Problem]:
-    """An inference service: model, placement and tensor parallelism within the scale-up domain
-    (whether a batch fits in memory is the planner's to say)."""
+    """An inference service: model, placement, tensor parallelism within the scale-up domain, and
+    its serving choices on the group's accelerator (engine, precisions, draft model, lengths file;
+    whether a request fits in memory is the planner's to say)."""
     model, problems, domain = _check_workload(svc, path, scenario, catalog, folder, *groups)
     if domain is None:
         return problems
-    tp = svc.gpus_per_replica
-    if tp > domain:
-        problems.append(Problem(f"{path}.gpus_per_replica", f"{tp} accelerators per replica but the scale-up "
-                                f"domain holds {domain} (tensor parallelism stays within it)"))
-    if model is not None and model.heads % tp:
-        problems.append(Problem(f"{path}.gpus_per_replica",
-                                    f"{tp} does not divide the {model.heads} attention heads"))
+    tps = [("gpus_per_replica", svc.gpus_per_replica)]
+    if svc.disaggregation is not None:
+        tps = [("disaggregation.prefill.gpus_per_replica", svc.disaggregation.prefill.gpus_per_replica),
+               ("disaggregation.decode.gpus_per_replica", svc.disaggregation.decode.gpus_per_replica)]
+    for key, tp in tps:
+        if model is not None:
+            problems += tp_problems(model, tp, domain, f"{path}.{key}")
+        elif tp > domain:
+            problems += [Problem(f"{path}.{key}", f"{tp} accelerators per replica but the scale-up domain holds "
+                                                  f"{domain} (tensor parallelism stays within it)")]
+    problems += engine_for(svc.engine, catalog, f"{path}.engine")[1]
+    accel = _service_accelerator(svc, scenario, catalog)
+    if accel is not None:
+        paths = {"weights": f"{path}.precision", "activations": f"{path}.activations",
+                 "kv": f"{path}.kv_precision"}
+        problems += precision_for(svc.precision, svc.activations, svc.kv_precision, accel, paths)[1]
+    if svc.speculative is not None and model is not None:
+        sp = svc.speculative
+        draft = None
+        if sp.draft is not None:
+            draft, found = _check_model(sp.draft, f"{path}.speculative.draft", catalog, folder)
+            problems += [Problem(p.path.replace(".draft.model", ".draft"), p.message, p.value) for p in found]
+        problems += speculation_problems(model, draft, sp.draft_tokens, sp.acceptance,
+                                         {"acceptance": f"{path}.speculative.acceptance",
+                                          "draft_tokens": f"{path}.speculative.draft_tokens",
+                                          "draft": f"{path}.speculative.draft"})
+    if svc.lengths_csv is not None:
+        problems += check_file(folder, svc.lengths_csv, f"{path}.lengths_csv")
     return problems
+
+
+def _service_accelerator(svc: InferenceService, scenario: Scenario, catalog: Catalog):
+    """The accelerator of the rack group a service is sized against (None when unknown)."""
+    racks = scenario.cluster.racks
+    chosen = [r for r in racks if r.name == svc.rack_group] if svc.rack_group else list(racks)
+    for rack in chosen:
+        try:
+            return catalog.accelerators.get(catalog.nodes.get(rack.node).accelerator)
+        except InputError:
+            continue
+    return None
 
 
 def _check_job(job: TrainingJob, path: str, scenario: Scenario, catalog: Catalog, folder: Path,

@@ -1,7 +1,8 @@
 """Load a scenario: YAML (or a dict) -> validated, cross-checked, frozen ``LoadedScenario``.
 
-Every problem is collected in one pass (schema errors first; cross-reference checks run
-only when the schema is clean) and raised together as ``ScenarioError``.
+Every problem is collected in one pass and raised together as ``ScenarioError``: schema errors
+with any unknown catalog name (scenario/references.py) beside them; the other cross-reference
+checks (sizes, layouts, files) run once the schema is clean.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.domain.catalog import Catalog, shipped_catalog
+from simulator.domain.catalog import SCENARIO_KINDS, Catalog, shipped_catalog
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 from simulator.errors import InputError, Problem, ScenarioError
 from simulator.scenario.check import check_scenario
+from simulator.scenario.references import reference_problems
 from simulator.scenario.schema import Scenario
 
 
@@ -122,9 +124,17 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         found = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__} {doc.data!r:.40}"
         raise ScenarioError([Problem("", f"a scenario is a mapping with keys site, cluster, workloads, ... "
                                          f"(got {found})", line=doc.lines.get(""))], source)
-    scenario = validate_model(Scenario, doc.data, doc.lines, source)
-    catalog = shipped_catalog().with_entries(
-        {kind: list(getattr(scenario.catalog, kind)) for kind in type(scenario.catalog).model_fields})
+    try:
+        scenario = validate_model(Scenario, doc.data, doc.lines, source)
+    except ScenarioError as err:  # catalog names too, in the same pass (scenario/references.py)
+        seen = {p.path for p in err.problems}
+        extra = [Problem(p.path, p.message, p.value, _line(doc.lines, p.path))
+                 for p in reference_problems(doc.data, shipped_catalog()) if p.path not in seen]
+        if not extra:
+            raise
+        merged = sorted([*err.problems, *extra], key=lambda p: (p.line is None, p.line or 0))
+        raise ScenarioError(merged, source) from None
+    catalog = shipped_catalog().with_entries({kind: list(getattr(scenario.catalog, kind)) for kind in SCENARIO_KINDS})
     problems = check_scenario(scenario, catalog, folder)
     if problems:
         lines = doc.lines

@@ -8,45 +8,76 @@ Cross-references (catalog names, GPU counts against the cluster) are checked in 
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.layout import ParallelLayout
-from simulator.domain.precision import ATTENTIONS, OPTIMIZERS, PRECISIONS, RECOMPUTES, SERVING_PRECISIONS
+from simulator.domain.precision import (
+    DEFAULT_OPTIMIZER,
+    DEFAULT_RECOMPUTE,
+    DEFAULT_TRAINING_PRECISION,
+    AttentionKernel,
+    KvPrecisionName,
+    OptimizerName,
+    RecomputeMode,
+    ServingActivations,
+    ServingWeights,
+    TrainingPrecision,
+)
 from simulator.domain.quantities import (
     Amount,
-    Celsius,
     Count,
-    Efficiency,
     Frozen,
     NonNegCount,
-    NonNegKgPerJ,
     NonNegSeconds,
-    NonNegUsd,
-    NonNegUsdPerJ,
-    NonNegWatts,
-    OutdoorCelsius,
     PerS,
     PositiveBytesPerS,
     PositiveSeconds,
     PositiveWatts,
-    UnitFraction,
-    Usd,
 )
 from simulator.domain.specs import (
     AcceleratorSpec,
+    ChillerSpec,
     ClimateSpec,
+    EngineSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     StackSpec,
     SwitchSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.costs import Costs, Rental
+from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
+from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
+from simulator.scenario.operation import Operation
+from simulator.scenario.plan import PlanSpec
+from simulator.scenario.site import (
+    BuiltinClimate,
+    CarbonProfile,
+    Climate,
+    ConstantClimate,
+    CsvClimate,
+    CsvProfile,
+    Electricity,
+    FlatProfile,
+    PriceProfile,
+    Site,
+    SolarDipProfile,
+    TimeOfUseProfile,
+)
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
 MAX_SAMPLES = 5_000_000
+# The largest cluster dcsim plans: a million servers (eight million GPUs, some forty times the
+# largest built by 2025). Racks are counts, but the node pool numbers every server.
+MAX_CLUSTER_NODES = 1_000_000
+MAX_NODES_PER_RACK = 1024  # the densest racks hold 18 (NVL72) to 64 servers
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -77,107 +108,8 @@ class Simulation(Frozen):
         if horizon / interval > MAX_SAMPLES:
             raise ValueError(
                 f"gives {horizon / interval:,.0f} samples over the horizon; "
-                f"at most {MAX_SAMPLES:,}: use at least {human(horizon / MAX_SAMPLES, 'time')}")
+                f"at most {MAX_SAMPLES:,}: use at least {math.ceil(horizon / MAX_SAMPLES)} s")
         return interval
-
-
-# ----------------------------------------------------------------------------- site
-def _shorthand(key: str, tag: str):
-    """Allow ``climate: temperate`` as shorthand for ``{type: builtin, name: temperate}``."""
-
-    def convert(value):
-        if isinstance(value, str):
-            return {"type": tag, key: value}
-        return value
-
-    return BeforeValidator(convert)
-
-
-class BuiltinClimate(Frozen):
-    """A catalog climate (see ``dcsim catalog climates``)."""
-
-    type: Literal["builtin"] = "builtin"
-    name: str = Field(description="Catalog climate name, e.g. temperate, hot-dry, nordic.")
-
-
-class CsvProfile(Frozen):
-    """An hourly (or any step) profile from a CSV file: columns ``hour`` and ``value``.
-
-    Paths are relative to the scenario file and may not leave its folder. The profile repeats
-    when the simulation runs past its end.
-    """
-
-    type: Literal["csv"] = "csv"
-    path: str = Field(min_length=1, max_length=4096, description="CSV path relative to the scenario file.")
-    column: str = Field("value", description="Column holding the values.")
-
-
-class ConstantClimate(Frozen):
-    """A fixed outdoor temperature (for tests and what-ifs)."""
-
-    type: Literal["constant"] = "constant"
-    temperature: OutdoorCelsius
-
-
-Climate = Annotated[
-    BuiltinClimate | CsvProfile | ConstantClimate,
-    Field(discriminator="type"),
-    _shorthand("name", "builtin"),
-]
-
-
-class FlatProfile(Frozen):
-    """The same value every hour."""
-
-    type: Literal["flat"] = "flat"
-
-
-class TimeOfUseProfile(Frozen):
-    """Peak hours cost ``peak_multiplier`` times the base, off-peak ``offpeak_multiplier`` times."""
-
-    type: Literal["time-of-use"] = "time-of-use"
-    peak_start_hour: float = Field(16.0, ge=0, lt=24)
-    peak_end_hour: float = Field(21.0, gt=0, le=24)
-    peak_multiplier: float = Field(2.0, gt=0, le=100)
-    offpeak_multiplier: float = Field(0.8, gt=0, le=100)
-    weekend_offpeak: bool = True
-
-    @field_validator("peak_end_hour")
-    @classmethod
-    def _after_start(cls, end: float, info: ValidationInfo) -> float:
-        start = info.data.get("peak_start_hour")
-        if start is not None and end <= start:
-            raise ValueError(f"must be after peak_start_hour ({start:g}); got {end:g}")
-        return end
-
-
-class SolarDipProfile(Frozen):
-    """Carbon intensity falling around midday as solar output rises: base*(1 - depth*daylight)."""
-
-    type: Literal["solar-dip"] = "solar-dip"
-    depth: UnitFraction = Field(0.4, description="Fractional drop at solar noon.")
-
-
-PriceProfile = Annotated[FlatProfile | TimeOfUseProfile | CsvProfile, Field(discriminator="type")]
-CarbonProfile = Annotated[FlatProfile | SolarDipProfile | CsvProfile, Field(discriminator="type")]
-
-
-class Electricity(Frozen):
-    """Grid electricity: price and carbon intensity, each a base value times an hourly profile."""
-
-    price: NonNegUsdPerJ = Field(0.08 / 3.6e6, description="Base price, e.g. '$0.08/kWh'.")
-    price_profile: PriceProfile = Field(default_factory=FlatProfile)
-    carbon: NonNegKgPerJ = Field(0.35 / 3.6e6, description="Base intensity, e.g. '350g/kWh'.")
-    carbon_profile: CarbonProfile = Field(default_factory=FlatProfile)
-
-
-class Site(Frozen):
-    """Where the cluster lives: grid power envelope, outdoor climate, electricity."""
-
-    name: str = Field("site", max_length=200)
-    power_envelope: PositiveWatts = Field(description="Grid connection limit for the whole facility, e.g. '20MW'.")
-    climate: Climate = Field(default_factory=lambda: BuiltinClimate(name="temperate"))
-    electricity: Electricity = Field(default_factory=Electricity)
 
 
 # ----------------------------------------------------------------------------- cluster
@@ -188,10 +120,19 @@ class RackGroup(Frozen):
     node: str = Field(description="Catalog node name, e.g. dgx-h100.")
     nodes_per_rack: Count = Field(4, description="Servers per rack.")
     count: Count = Field(description="Number of racks.")
-    cooling: Literal["air", "liquid"] = Field("air", description="air, or direct liquid cooling.")
+    cooling: Literal["air", "liquid", "rear-door", "immersion"] = Field(
+        "air", description="air (room air handlers), liquid (direct-to-chip cold plates, the rest to the air), "
+                           "rear-door (rear-door heat exchangers) or immersion (tanks, no server fans).")
     power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
     spare_nodes: NonNegCount = Field(0, description="Hot spares among the group's nodes: powered, never scheduled, "
                                                      "swapped in for failed nodes.")
+
+    @field_validator("nodes_per_rack")
+    @classmethod
+    def _rack_size(cls, nodes: int) -> int:
+        if nodes > MAX_NODES_PER_RACK:
+            raise ValueError(f"at most {MAX_NODES_PER_RACK:,} servers per rack")
+        return nodes
 
     @model_validator(mode="after")
     def _spares_fit(self):
@@ -208,6 +149,11 @@ class Fabric(Frozen):
     switch: str = Field("quantum2-qm9700", description="Catalog switch for leaves and spines.")
     optic: str = Field("osfp-800g-2x400", description="Catalog transceiver at each switch-to-switch link end.")
     node_link: Literal["optic", "dac"] = Field("optic", description="How nodes attach to leaves.")
+    core_optic: str | None = Field(None, description="Catalog transceiver on spine-core links (longer runs, e.g. "
+                                                     "single-mode osfp-800g-2x400-dr4); default: optic.")
+    cable: str = Field("mpo-fiber", description="Catalog cable per optical link.")
+    nic: str | None = Field(None, description="Catalog NIC of the nodes' scale-out ports; default: the first "
+                                              "whose port matches the node's NIC bandwidth.")
     oversubscription: float = Field(1.0, ge=1.0, le=64.0, description="Leaf down/up bandwidth ratio.")
     tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
 
@@ -220,10 +166,15 @@ class FabricFile(Fabric):
 
 
 class Cluster(Frozen):
-    """Racks of servers and the network between them."""
+    """Racks of servers, the support servers beside them, and the networks between them."""
 
     racks: list[RackGroup] = Field(min_length=1, max_length=64)
     fabric: Fabric = Field(default_factory=Fabric)
+    support: list[SupportGroup] = Field(
+        default_factory=superpod_support, max_length=64,
+        description="Storage, management, fabric-manager and login servers; default one of each per 256 GPUs "
+                    "(DGX SuperPOD RA); [] for none.")
+    networks: Networks = Field(default_factory=Networks, description="Storage, front-end and out-of-band networks.")
 
     @field_validator("racks")
     @classmethod
@@ -232,83 +183,11 @@ class Cluster(Frozen):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"rack group names must be unique; repeated: {', '.join(dupes)}")
+        nodes = sum(r.count * r.nodes_per_rack for r in racks)
+        if nodes > MAX_CLUSTER_NODES:
+            raise ValueError(f"{nodes:,} servers in all; dcsim plans clusters of at most {MAX_CLUSTER_NODES:,} "
+                             "servers (lower count or nodes_per_rack)")
         return racks
-
-
-# ----------------------------------------------------------------------------- power and cooling
-class EfficiencyCurve(Frozen):
-    """Efficiency as a function of load fraction, linear between points (load, efficiency)."""
-
-    points: list[tuple[UnitFraction, Efficiency]] = Field(min_length=1, max_length=64)
-
-    @field_validator("points")
-    @classmethod
-    def _sorted(cls, points):
-        loads = [p[0] for p in points]
-        if loads != sorted(loads) or len(set(loads)) != len(loads):
-            raise ValueError("points must have strictly increasing load fractions")
-        return points
-
-
-def _curve_shorthand(value):
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return {"points": [[1.0, value]]}
-    if isinstance(value, list):
-        return {"points": value}
-    return value
-
-
-Curve = Annotated[EfficiencyCurve, BeforeValidator(_curve_shorthand)]
-
-
-def _default_ups() -> EfficiencyCurve:
-    # Double-conversion UPS: Schneider Electric white paper 108 (typical curve).
-    return EfficiencyCurve(points=[(0.1, 0.86), (0.25, 0.93), (0.5, 0.955), (0.75, 0.96), (1.0, 0.96)])
-
-
-class PowerChain(Frozen):
-    """Electrical path from grid to IT: transformer, UPS and PDU losses."""
-
-    ups_efficiency: Curve = Field(default_factory=_default_ups, description="UPS efficiency vs load fraction.")
-    pdu_efficiency: Efficiency = Field(0.985, description="PDU/busway efficiency.")
-    transformer_efficiency: Efficiency = Field(0.99, description="Medium-voltage transformer efficiency.")
-    ups_capacity: PositiveWatts | None = Field(None, description="UPS rating; default: peak IT power / 0.8.")
-    power_capping: bool = Field(True, description="Cap GPUs to keep the facility within the envelope.")
-
-
-class Chiller(Frozen):
-    """Mechanical cooling: COP falls linearly as outdoor temperature rises (Carnot-like trend)."""
-
-    cop_at_reference: float = Field(6.0, gt=0.5, le=30.0, description="COP at the reference outdoor temperature.")
-    reference_temperature: OutdoorCelsius = Field(25.0)
-    cop_slope_per_c: float = Field(0.12, ge=0.0, le=2.0, description="COP lost per degree C above reference.")
-    min_cop: float = Field(2.0, gt=0.1, le=30.0)
-
-
-class Cooling(Frozen):
-    """Cooling plant: chillers, free-cooling economiser, fans, and liquid loops."""
-
-    chiller: Chiller = Field(default_factory=Chiller)
-    economiser_below: Celsius = Field(15.0, description="Full free cooling below this outdoor temperature.")
-    economiser_band: float = Field(6.0, ge=0.0, le=40.0, description="Degrees C over which free cooling fades out.")
-    economiser_power_fraction: UnitFraction = Field(0.03, description="Free-cooling power per unit heat.")
-    air_fan_fraction: UnitFraction = Field(0.06, description="CRAH/CRAC fan power per unit of air-cooled heat.")
-    liquid_capture: UnitFraction = Field(0.8, description="Share of a liquid-cooled rack's heat taken by liquid.")
-    liquid_pump_fraction: UnitFraction = Field(0.02, description="Pump power per unit of liquid-cooled heat.")
-    liquid_dry_cooler_below: Celsius = Field(32.0, description="Dry coolers reject liquid heat below this temperature.")
-    other_overhead: NonNegWatts = Field(0.0, description="Lighting, offices, security: constant power.")
-
-
-# ----------------------------------------------------------------------------- costs
-class Costs(Frozen):
-    """Capital and operating costs. Catalog prices are used unless overridden here."""
-
-    server_amortisation_years: float = Field(4.0, gt=0, le=50)
-    network_amortisation_years: float = Field(5.0, gt=0, le=50)
-    facility_capex_per_watt: NonNegUsd = Field(10.0, description="Facility build cost per watt of IT capacity.")
-    facility_amortisation_years: float = Field(15.0, gt=0, le=60)
-    maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
-    price_overrides: dict[str, Usd] = Field(default_factory=dict, description="Catalog item name -> unit price.")
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -323,10 +202,10 @@ class TrainingJob(Frozen):
         None, description="Sequences per micro-batch per GPU; default: searched with layout 'auto', else 1.")
     seq: Count = Field(2048, description="Sequence length.")
     gpus: Count = Field(description="Accelerators the job runs on.")
-    precision: Literal[PRECISIONS] = "bf16-mixed"
-    recompute: Literal[RECOMPUTES] = "selective"
-    optimizer: Literal[OPTIMIZERS] = "adamw-fused"
-    attention: Literal[ATTENTIONS] | None = Field(
+    precision: TrainingPrecision = DEFAULT_TRAINING_PRECISION
+    recompute: RecomputeMode = DEFAULT_RECOMPUTE
+    optimizer: OptimizerName = DEFAULT_OPTIMIZER
+    attention: AttentionKernel | None = Field(
         None, description="Fused flash attention or unfused QK^T/softmax/PV; default: the stack's.")
     overlap_grad_reduce: bool | None = Field(
         None, description="DP gradient reduction overlaps the backward pass; default: what the stack does.")
@@ -431,8 +310,6 @@ class ServiceSlo(Frozen):
 
 def _diurnal() -> list[float]:
     """Hourly multipliers of a day, mean 1: a cosine peaking at 15:00 at 1.5x, 0.5x at 03:00."""
-    import math
-
     return [1.0 + 0.5 * math.cos(2.0 * math.pi * (h + 0.5 - 15.0) / 24.0) for h in range(24)]
 
 
@@ -448,30 +325,107 @@ def _daily_profile(value):
     return value
 
 
+class LengthDistribution(Frozen):
+    """Token counts drawn per request: lognormal with the given mean (not median) and log-space
+    sigma, rounded, at least 1."""
+
+    dist: Literal["lognormal", "fixed"] = Field("lognormal", description="Distribution family.")
+    mean: float = Field(ge=1, le=10_000_000, allow_inf_nan=False, description="Mean tokens per request.")
+    sigma: float = Field(0.0, ge=0, le=5, allow_inf_nan=False, description="Log-space standard deviation.")
+
+
+Length = Annotated[int, Field(strict=True, ge=1, le=10_000_000)] | LengthDistribution
+
+
+class Speculative(Frozen):
+    """Speculative decoding: a draft proposes ``draft_tokens`` tokens per step, the target verifies
+    them in one step; ``acceptance`` is the per-token acceptance rate."""
+
+    draft: str | ModelSpec | None = Field(
+        None, description="Draft model (catalog name, spec file or inline); omit for MTP/EAGLE heads.")
+    mtp_layers: Count = Field(1, description="Without a draft model: heads costed as this many target layers.")
+    draft_tokens: Annotated[int, Field(strict=True, ge=1, le=32)] = Field(3, description="Draft tokens per step.")
+    acceptance: float = Field(0.7, ge=0, le=1, allow_inf_nan=False, description="Per-token acceptance rate (0-1).")
+
+
+class Pool(Frozen):
+    """One pool of a disaggregated service."""
+
+    replicas: Count = Field(description="Replicas in the pool.")
+    gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel).")
+
+
+class Disaggregation(Frozen):
+    """Separate prefill and decode pools (Splitwise, DistServe); the KV cache of each prompt is
+    sent from its prefill replica to a decode replica over the fabric."""
+
+    prefill: Pool
+    decode: Pool
+
+
 class InferenceService(Frozen):
-    """An always-on inference service: replicas of a model serving Poisson request arrivals with
-    continuous batching (engine/serving.py)."""
+    """An always-on inference service: replicas of a model serving Poisson request arrivals, each
+    replica run as its serving engine schedules it (paged KV cache, continuous batching, chunked
+    prefill; costmodel/serving_replica.py), replayed per sample interval (engine/serving.py)."""
 
     name: str = Field(min_length=1, max_length=200)
     model: str | ModelSpec = Field(description="Catalog model name, path to a model spec YAML, or an inline spec.")
-    replicas: Count = Field(description="Model replicas behind the load balancer.")
+    replicas: Count = Field(description="Model replicas behind the load balancer (ignored with disaggregation).")
     gpus_per_replica: Count = Field(1, description="Accelerators per replica (tensor parallel, within a node).")
-    precision: Literal[SERVING_PRECISIONS] = Field("bf16", description="Weight and activation precision.")
+    engine: str | None = Field(None, description="Serving engine from the catalog (dcsim catalog engines); "
+                                                 "default tensorrt-llm.")
+    precision: ServingWeights = Field("bf16", description="Weight precision (int4: W4A16; fp4: NVFP4).")
+    activations: ServingActivations | None = Field(
+        None, description="GEMM activation precision; default the weights' where the accelerator computes in it.")
+    kv_precision: KvPrecisionName | None = Field(
+        None, description="KV-cache precision; default fp8 with fp8/fp4 weights where the accelerator has fp8, "
+                          "else 16-bit.")
+    gpu_memory_utilization: float | None = Field(
+        None, gt=0, le=1, allow_inf_nan=False,
+        description="Share of device memory the engine uses; default the engine's.")
+    max_num_seqs: Count | None = Field(None, description="Most sequences per iteration; default the engine's.")
+    max_batch: Count | None = Field(None, description="Alias of max_num_seqs.")
+    max_num_batched_tokens: Count | None = Field(None, description="Token budget per iteration; default the engine's.")
+    chunked_prefill: bool | None = Field(
+        None, description="Split prompts to fill the token budget; default the engine's.")
     arrival_rate: Annotated[PerS, Field(ge=0, le=1e9)] = Field(
         description="Mean requests per second, e.g. '20/s' or '50 req/s'.")
     daily_profile: Annotated[
         list[Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]], BeforeValidator(_daily_profile)] = Field(
         default_factory=lambda: [1.0] * 24,
         description="'flat', 'diurnal', or 24 hourly multipliers of arrival_rate (local hours 0-23).")
-    prompt_tokens: Count = Field(1024, description="Prompt length per request.")
-    output_tokens: Count = Field(256, description="Generated tokens per request.")
-    max_batch: Count = Field(64, description="Requests in flight per replica (decode batch limit).")
+    prompt_tokens: Length = Field(1024, description="Prompt length per request, or {dist: lognormal, mean, sigma}.")
+    output_tokens: Length = Field(256, description="Generated tokens per request, or {dist: lognormal, mean, sigma}.")
+    lengths_csv: str | None = Field(None, description="CSV of (prompt, output) token counts the requests cycle "
+                                                      "through (relative to the scenario); overrides the lengths.")
+    prefix_cache_hit: float = Field(0.0, ge=0, le=1, allow_inf_nan=False,
+                                    description="Share of prompt tokens found in the prefix cache (0-1).")
+    speculative: Speculative | None = Field(None, description="Speculative decoding.")
+    disaggregation: Disaggregation | None = Field(None, description="Separate prefill and decode pools.")
     slo: ServiceSlo = Field(default_factory=ServiceSlo)
+    patience: PositiveSeconds | None = Field(
+        600.0, description="How long a client waits for its first token before giving up (abandoned requests "
+                           "are counted); null: clients never give up. Default: the OpenAI Python client's "
+                           "request timeout, 10 min (openai/_constants.py DEFAULT_TIMEOUT).")
     start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 
+    @model_validator(mode="after")
+    def _one_batch_limit(self):
+        if self.max_batch is not None and self.max_num_seqs is not None and self.max_batch != self.max_num_seqs:
+            raise ValueError("max_batch is an alias of max_num_seqs; give one of them")
+        return self
+
+    @property
+    def seqs_limit(self) -> int | None:
+        """max_num_seqs (or its alias max_batch); None: the engine's default."""
+        return self.max_num_seqs if self.max_num_seqs is not None else self.max_batch
+
     @property
     def gpus(self) -> int:
+        d = self.disaggregation
+        if d is not None:
+            return d.prefill.replicas * d.prefill.gpus_per_replica + d.decode.replicas * d.decode.gpus_per_replica
         return self.replicas * self.gpus_per_replica
 
 
@@ -501,7 +455,13 @@ class Workloads(Frozen):
 
 # ----------------------------------------------------------------------------- catalog overrides
 class CatalogOverrides(Frozen):
-    """Entries added to (or replacing same-named entries of) the shipped catalog for this scenario."""
+    """Entries added to the shipped catalog for this scenario. An entry that shares a name or an
+    alias with a shipped entry replaces it only when ``replace`` names that shipped entry, so a
+    scenario never shadows the catalog by accident; summary.json lists what was added and replaced."""
+
+    replace: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=1000,
+        description="Shipped entries (by name) that this section's entries of the same name replace on purpose.")
 
     accelerators: list[AcceleratorSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)
@@ -509,6 +469,11 @@ class CatalogOverrides(Frozen):
     switches: list[SwitchSpec] = Field(default_factory=list)
     optics: list[OpticSpec] = Field(default_factory=list)
     climates: list[ClimateSpec] = Field(default_factory=list)
+    engines: list[EngineSpec] = Field(default_factory=list)
+    chillers: list[ChillerSpec] = Field(default_factory=list)
+    nics: list[NicSpec] = Field(default_factory=list)
+    servers: list[ServerSpec] = Field(default_factory=list)
+    facility_costs: list[FacilityCostSpec] = Field(default_factory=list)
     stacks: list[StackSpec] = Field(default_factory=list)
 
 
@@ -566,33 +531,43 @@ class Scenario(Frozen):
     workloads: Workloads = Field(default_factory=Workloads)
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
     failures: Failures | None = Field(None, description="Node failures and checkpoint/restart (off when absent).")
+    operation: Operation | None = Field(None, description="Energy-aware operation: flexible jobs, demand "
+                                                          "response, batteries, on-site generation, PPAs.")
     sweep: Sweep | None = Field(None, description="Axes for `dcsim sweep` (ignored by `dcsim run`).")
+    plan: PlanSpec | None = Field(None, description="Decisions, objectives and constraints for `dcsim plan` "
+                                                     "(ignored by `dcsim run`).")
 
 
 __all__ = [
+    "BatchRampup",
     "BuiltinClimate",
-    "Chiller",
+    "CarbonProfile",
+    "Climate",
     "Cluster",
     "ConstantClimate",
     "Cooling",
     "Costs",
+    "CsvClimate",
     "CsvProfile",
+    "EfficiencyCurve",
     "Electricity",
+    "Evaluation",
     "Fabric",
     "FlatProfile",
     "InferenceService",
     "Layout",
     "NonNegCount",
+    "Operation",
     "PowerChain",
+    "PriceProfile",
     "RackGroup",
+    "Rental",
     "Scenario",
     "ServiceSlo",
     "Simulation",
     "Site",
     "SolarDipProfile",
     "TimeOfUseProfile",
-    "BatchRampup",
-    "Evaluation",
     "TrainingJob",
     "TrainingPhase",
     "Workloads",

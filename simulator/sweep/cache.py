@@ -9,6 +9,8 @@ import os
 from functools import cache
 from pathlib import Path
 
+from simulator.domain.json_io import read_json
+from simulator.errors import InputError
 from simulator.report.writer import dumps
 
 
@@ -41,10 +43,11 @@ class ResultCache:
         path = self.folder / f"{key}.json"
         if not path.is_file():
             return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        try:  # the one safe reader: an entry that is damaged or untrustworthy is a miss, rerun
+            data = read_json(path)
+        except InputError:
             return None
+        return data if isinstance(data, dict) else None
 
     def put(self, key: str, value: dict) -> None:
         if self.folder is None:

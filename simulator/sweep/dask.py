@@ -1,23 +1,37 @@
-"""Run variants on a dask.distributed cluster (``pip install 'dcsim[dask]'``)."""
+"""Run variants on a dask.distributed cluster (``pip install 'dcsim[dask]'``): 'local' starts a
+``LocalCluster`` of ``workers`` processes with one thread each (a simulation holds the GIL), any
+other address is an existing scheduler."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
 
 from simulator.errors import InputError, Problem
 
 
-def map_on_dask(address: str, raws: list[dict], base_dir: str, source: str | None) -> list[dict]:
-    """Submit ``run_variant`` for every raw scenario to the scheduler at ``address`` ('local'
-    starts an in-process cluster) and gather the results in order."""
-    try:
-        from dask.distributed import Client, LocalCluster
+def map_on_dask(address: str, run: Callable[[dict], dict], raws: list[dict],
+                workers: int = 1) -> Iterator[tuple[int, dict]]:
+    """(position, result) for every raw scenario, as each finishes."""
+    try:  # an optional dependency: imported only when a sweep asks for Dask
+        from dask.distributed import Client, LocalCluster, as_completed  # noqa: PLC0415
     except ImportError:
         raise InputError([Problem("--dask", "dask.distributed is not installed: pip install 'dcsim[dask]'")]) from None
-    from simulator.sweep.local import run_variant
-
+    if not raws:
+        return
     if address == "local":
-        with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, Client(cluster) as client:
-            futures = client.map(run_variant, raws, base_dir=base_dir, source=source, pure=False)
-            return client.gather(futures)
-    with Client(address) as client:
-        futures = client.map(run_variant, raws, base_dir=base_dir, source=source, pure=False)
-        return client.gather(futures)
+        cluster = LocalCluster(n_workers=max(1, min(workers, len(raws))), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        cluster = None
+        client = Client(address)
+    try:
+        futures = client.map(run, raws, pure=False)
+        position = {f.key: i for i, f in enumerate(futures)}
+        for future in as_completed(futures):
+            yield position[future.key], future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

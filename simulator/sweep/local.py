@@ -1,32 +1,39 @@
 """Run variants: in this process, on a local process pool, or on a Dask cluster.
 
-Every variant is a pure ``run_variant(raw, base_dir) -> dict`` (its summary and costs), so any
-executor that maps a function over picklable arguments can run a sweep.
+Every variant is a pure ``run_variant(raw, base_dir) -> dict`` (sweep/variant.py), so any
+executor that maps a function over picklable arguments can run a sweep. Each result is written to
+the cache as soon as it arrives, so an interrupted sweep resumed with the same ``--cache``
+recomputes nothing that was done.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 
+from simulator import signals
 from simulator.sweep.cache import ResultCache, scenario_key
+from simulator.sweep.dask import map_on_dask
 from simulator.sweep.grid import Variant
+from simulator.sweep.variant import run_variant
 
 
-def run_variant(raw: dict, base_dir: str, source: str | None = None) -> dict:
-    """Simulate one variant and return its headline numbers (picklable)."""
-    from simulator import api
-    from simulator.scenario.load import load_scenario
-
-    result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
-    return {"summary": result.summary_dict, "costs": result.costs_dict}
+def _on_pool(run: Callable[[dict], dict], raws: list[dict], workers: int) -> Iterator[tuple[int, dict]]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, signals.stopping(pool):
+        with signals.quiet_threads():  # the pool's threads leave the signals to the main one
+            futures = {pool.submit(run, raw): i for i, raw in enumerate(raws)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def run_all(variants: list[Variant], base_dir: str, source: str | None = None, workers: int = 1,
             cache_dir: str | None = None, dask_address: str | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Results in variant order; cached ones are not run again."""
+    """One result per variant, in variant order (``{"error": ...}`` for a variant that failed);
+    cached ones are not run again."""
     cache = ResultCache(cache_dir)
     keys = [scenario_key(v.raw, base_dir) for v in variants]
     results: list[dict | None] = [cache.get(k) for k in keys]
@@ -34,28 +41,20 @@ def run_all(variants: list[Variant], base_dir: str, source: str | None = None, w
     done = len(variants) - len(todo)
     if progress:
         progress(done, len(variants))
+    run = partial(run_variant, base_dir=base_dir, source=source)
+    raws = [variants[i].raw for i in todo]
     if dask_address:
-        from simulator.sweep.dask import map_on_dask
-
-        outputs = map_on_dask(dask_address, [variants[i].raw for i in todo], base_dir, source)
-        for i, out in zip(todo, outputs, strict=True):
-            results[i] = out
-            cache.put(keys[i], out)
-    elif workers <= 1:
-        for i in todo:
-            results[i] = run_variant(variants[i].raw, base_dir, source)
-            cache.put(keys[i], results[i])
-            done += 1
-            if progress:
-                progress(done, len(variants))
+        arrivals: Iterator[tuple[int, dict]] = map_on_dask(dask_address, run, raws, workers)
+    elif workers <= 1 or len(todo) <= 1:
+        arrivals = ((k, run(raw)) for k, raw in enumerate(raws))
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {i: pool.submit(run_variant, variants[i].raw, base_dir, source) for i in todo}
-            for i in todo:
-                results[i] = futures[i].result()
-                cache.put(keys[i], results[i])
-                done += 1
-                if progress:
-                    progress(done, len(variants))
-    return [r for r in results if r is not None]
+        arrivals = _on_pool(run, raws, min(workers, len(todo)))
+    for k, out in arrivals:
+        i = todo[k]
+        results[i] = out
+        if out.get("kind") != "internal":
+            cache.put(keys[i], out)
+        done += 1
+        if progress:
+            progress(done, len(variants))
+    return [r if r is not None else {"error": "not run", "kind": "internal"} for r in results]

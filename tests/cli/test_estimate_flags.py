@@ -5,13 +5,14 @@ the cost model has."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from simulator.cli import PrecisionName, app
+from simulator.cli import app
 from simulator.domain.precision import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +150,7 @@ def test_fabric_file_with_bad_keys(tmp_path):
     f = tmp_path / "fabric.yaml"
     assert lines == [f"error: --fabric: {f}:1: oversubscription: must be >= 1.0 (got 0.5)",
                      f"error: --fabric: {f}:2: nod: unknown key 'nod'; did you mean 'node'? (allowed: "
-                     "topology, switch, optic, node_link, oversubscription, tiers, node)"]
+                     "topology, switch, optic, node_link, core_optic, cable, nic, oversubscription, tiers, node)"]
 
 
 def test_fabric_file_with_unknown_catalog_names(tmp_path):
@@ -176,7 +177,10 @@ def test_fabric_checked_even_on_one_gpu(tmp_path):
 
 # ----------------------------------------------------------------------------- precision
 def test_precision_choices_are_the_cost_model_recipes():
-    assert sorted(p.value for p in PrecisionName) == sorted(PRECISIONS)
+    """--help lists exactly the recipes of the one precision table."""
+    result = CliRunner().invoke(app, ["estimate", "train", "--help"], env={"COLUMNS": "400"})
+    listed = re.search(r"--precision\s+<([^>]+)>", result.stdout).group(1).split("|")
+    assert listed == list(PRECISIONS)
 
 
 def test_fp16_mixed_is_accepted_and_costs_what_bf16_mixed_does():

@@ -8,7 +8,6 @@ from simulator.costmodel import memory as mem
 from simulator.costmodel import ops as optab
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.precision import precision_vector
-from simulator.costmodel.serving import estimate_decode, estimate_prefill
 from simulator.costmodel.training import estimate_train
 from simulator.costmodel.transformer import model_vector
 from simulator.domain.catalog import shipped_catalog
@@ -52,11 +51,13 @@ def test_kv_cache_tp_shards_kv_heads_and_replicates_below_one_per_rank():
 
 
 def test_serving_estimates_report_the_kv_cache():
-    spec, dev = model("llama2-7b"), h100()
-    pre = estimate_prefill(spec, dev, 2, 512)
-    assert pre.kv_cache_bytes == 2 * 32 * 32 * 128 * 512 * 2 * 2
-    dec = estimate_decode(spec, dev, 4, 1000)
-    assert dec.kv_cache_bytes == 2 * 32 * 32 * 128 * 1001 * 4 * 2   # cache incl. the new token
+    from simulator import api
+
+    spec = model("llama2-7b")
+    pre = api.estimate_prefill(spec, "h100-sxm", 2, 512)
+    assert pre["kv_cache_bytes"] == 2 * 32 * 32 * 128 * 512 * 2 * 2
+    dec = api.estimate_decode(spec, "h100-sxm", 4, 1000)
+    assert dec["kv_cache_bytes"] == 2 * 32 * 32 * 128 * 1001 * 4 * 2   # cache incl. the new token
 
 
 # ------------------------------------------------------------------ training state

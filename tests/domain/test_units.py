@@ -24,10 +24,15 @@ ALL_KINDS = [
     "money",
     "price_energy",
     "price_time",
+    "volume",
+    "volume_rate",
+    "price_volume",
+    "price_power",
     "carbon_intensity",
     "rate",
     "fraction",
     "temperature",
+    "temperature_difference",
     "dimensionless",
 ]
 
@@ -63,6 +68,12 @@ def test_every_documented_kind_is_known():
         ("25C", "temperature", 25.0),
         ("-40F", "temperature", -40.0),
         ("298.15K", "temperature", 25.0),
+        # A difference scales by 5/9 without the 32 F offset: 60 F of swing = 33.33 K, 18 F = 10 K.
+        ("60F", "temperature_difference", 60 * 5 / 9),
+        ("18 degF", "temperature_difference", 10.0),
+        ("10K", "temperature_difference", 10.0),
+        ("10C", "temperature_difference", 10.0),
+        ("7", "temperature_difference", 7.0),
         ("30d", "time", 30 * 86400.0),
         ("5min", "time", 300.0),
         ("1.5h", "time", 5400.0),
@@ -117,18 +128,43 @@ def test_strings_for_dimensioned_kinds_must_carry_a_unit():
 @pytest.mark.parametrize(
     ("value", "kind", "text"),
     [
-        (5e10, "bandwidth", "50 GB/s"),
-        (85_899_345_920.0, "bytes", "80 GiB"),
-        (2_592_000.0, "time", "30 d"),
-        (1.2e6, "power", "1.2 MW"),
-        (0.95, "fraction", "95%"),
+        (5e10, "bandwidth", "50.0 GB/s"),
+        (85_899_345_920.0, "bytes", "80.0 GiB"),
+        (2_592_000.0, "time", "30.0 days"),
+        (0.005, "time", "5.00 ms"),
+        (0.0, "time", "0.00 s"),
+        (1.2e6, "power", "1.20 MW"),
+        (999_700.0, "power", "1.00 MW"),       # 999.7 kW rounds up into the next unit
+        (0.95, "fraction", "95.0%"),
         (300e9, "count", "300B"),
-        (30e3, "money", "$30k"),
+        (30e3, "money", "$30.0k"),
+        (12.345, "money", "$12.35"),
         (0.08 / KWH_J, "price_energy", "$0.08/kWh"),
+        (float("nan"), "power", "—"),
+        (None, "energy", "—"),
     ],
 )
-def test_human_renders_four_significant_digits(value, kind, text):
+def test_human_renders_three_significant_figures(value, kind, text):
     assert human(value, kind) == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["energy", "power", "time", "bytes", "bandwidth", "flop", "flops"]),
+       value=st.floats(min_value=1.0, max_value=1e17, allow_nan=False, allow_infinity=False))
+def test_human_reads_back_within_its_rounding(kind, value):
+    """From each kind's smallest unit up (below it three figures keep only two decimals)."""
+    text = human(value, kind)
+    assert math.isclose(parse_quantity(text, kind), value, rel_tol=0.006), (kind, value, text)
+
+
+def test_the_reports_format_through_the_same_formatter():
+    from simulator.report import fmt
+
+    for value in (0.0, 0.2, 59.9, 3600.0, 1.2e6, 3.6e9, 7.7e12):
+        assert fmt.fmt_energy(value) == human(value, "energy")
+        assert fmt.fmt_power(value) == human(value, "power")
+        assert fmt.fmt_duration(value) == human(value, "time")
+        assert fmt.fmt_usd(value) == human(value, "money")
 
 
 # ----------------------------------------------------------------------------- round trips
@@ -239,3 +275,18 @@ def test_unit_error_is_a_dcsim_error_and_pickles():
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is UnitError
     assert str(back) == str(err)
+
+
+def test_errors_are_also_the_matching_builtins():
+    import pickle
+
+    from simulator.errors import CatalogError, DcsimError, DoesNotFitError, InputError, Problem
+
+    bad = InputError([Problem("a.b", "is wrong", 3)], "s.yaml")
+    assert isinstance(bad, ValueError) and isinstance(bad, DcsimError)
+    assert isinstance(CatalogError("unknown node 'x'"), LookupError)
+    assert isinstance(DoesNotFitError("too big", 2.0, 1.0), ValueError)
+    with pytest.raises(ValueError, match="expected a power"):
+        parse_quantity("400Gb/s", "power")          # a UnitError
+    back = pickle.loads(pickle.dumps(bad))
+    assert type(back) is InputError and back.lines() == bad.lines()

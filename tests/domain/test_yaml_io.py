@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from simulator.domain import yaml_io
@@ -90,13 +88,23 @@ def _billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_alias_bomb_rejected_quickly():
+def test_alias_bomb_rejected_after_a_bounded_walk(monkeypatch):
+    """The walk that counts expanded nodes stops at the limit: work done, not seconds, bounds it
+    (9**9 strings would be expanded otherwise)."""
     text = _billion_laughs()
     assert len(text) < 1000  # tiny file, 9**9 strings when expanded
-    start = time.perf_counter()
+    visited = 0
+    walk = yaml_io._Walker.walk
+
+    def counting(self, node, path, depth):
+        nonlocal visited
+        visited += 1
+        return walk(self, node, path, depth)
+
+    monkeypatch.setattr(yaml_io._Walker, "walk", counting)
     with pytest.raises(InputError, match="alias"):
         parse_yaml(text, "bomb.yaml")
-    assert time.perf_counter() - start < 2.0
+    assert visited == yaml_io.MAX_NODES + 1
 
 
 def test_recursive_alias_rejected():
@@ -227,3 +235,45 @@ def test_errors_from_files_name_the_file(tmp_path):
         load_yaml_file(f)
     assert info.value.source == str(f)
     assert info.value.lines() == [f"{f}:2: a: duplicate key"]
+
+
+def test_a_million_item_list_stops_at_the_node_limit_in_linear_time(monkeypatch):
+    """Composing a million-node document took the pure-Python loader tens of seconds: the node
+    limit now stops the reading itself, counted on the C parser's events, after MAX_NODES."""
+    text = "name: x\nlist: [" + ",".join(["1"] * 1_000_000) + "]\n"
+    composed = []
+    monkeypatch.setattr(yaml_io, "_compose", lambda *a: composed.append(a) or (None, None))
+    with pytest.raises(InputError) as info:
+        parse_yaml(text, "big.yaml")
+    (line,) = info.value.lines()
+    assert f"more than {yaml_io.MAX_NODES:,} YAML values" in line
+    assert not composed  # stopped before the node graph was built
+
+
+def test_a_list_under_the_node_limit_still_loads():
+    doc = parse_yaml("list: [" + ",".join(["1"] * 20_000) + "]\n")
+    assert len(doc.data["list"]) == 20_000
+
+
+@pytest.mark.parametrize("text", ["? {k}\n: 1\n", "a:\n  ? {k}\n  : 1\n"])
+def test_a_key_longer_than_the_limit_is_one_problem_at_its_line(text):
+    long_key = "k" * 100_000
+    with pytest.raises(InputError) as info:
+        parse_yaml(text.format(k=long_key), "k.yaml")
+    (line,) = info.value.lines()
+    assert "a key of 100,000 characters; keys may have at most 256" in line
+    assert line.startswith("k.yaml:1: " if text.startswith("?") else "k.yaml:2: a: ")
+
+
+def test_a_broken_small_document_gets_the_pure_python_message_with_its_context():
+    with pytest.raises(InputError) as info:
+        parse_yaml("a: 1\nb: {c: 1\nd: 2\n", "s.yaml")
+    (line,) = info.value.lines()
+    assert "(while parsing a flow mapping that starts on line 2)" in line
+
+
+def test_plain_numbers_skip_the_trial_construction_but_odd_ones_do_not():
+    doc = parse_yaml("a: [1, -2, 3.5, 1e3, 0x1F, 1:30]\n")
+    assert doc.data["a"] == [1, -2, 3.5, "1e3", 31, 90]
+    with pytest.raises(InputError, match="at most 100 digits"):
+        parse_yaml("a: " + "9" * 101 + "\n")

@@ -14,12 +14,13 @@ from simulator.scenario.schema import Fabric
 def test_two_tier_clos_by_hand():
     # 64 NICs of 400G on 64-port 400G switches, non-blocking: 32 down / 32 up per leaf,
     # 2 leaves, 64 uplinks on ceil(64/64) = 1 spine; 64 switch links + 64 node links, two ends
-    # each, on twin-port (2 x 400G) optics: (128 + 128) / 2 = 128 transceivers.
+    # each, on twin-port (2 x 400G) optics: (128 + 128) / 2 = 128 transceivers, of which the 32
+    # in the nodes' cages draw from the nodes; one fibre per link.
     f = size_fabric(Fabric(topology="fat-tree"), 64, 50e9, shipped_catalog(), nics_per_node=8)
     assert (f.leaves, f.spines, f.cores, f.tiers) == (2, 1, 0, 2)
     assert f.optics == 128
-    assert f.power_w == pytest.approx(3 * 750.0 + 128 * 17.0)
-    assert f.price_usd == pytest.approx(3 * 30000.0 + 128 * 1500.0)
+    assert f.power_w == pytest.approx(3 * 750.0 + 96 * 17.0)
+    assert f.price_usd == pytest.approx(3 * 30000.0 + 128 * 1500.0 + 128 * 120.0)
     assert f.nodes_per_leaf == 4           # fat-tree: 32 ports / 8 NICs per node
 
 

@@ -16,6 +16,7 @@ from simulator.engine.failures import (
     lost_since_checkpoint,
     young_interval_s,
 )
+from simulator.errors import InputError
 
 DAY = 86400.0
 
@@ -119,6 +120,6 @@ def test_failures_are_deterministic_by_seed():
 def test_spare_nodes_are_never_scheduled():
     sc = scenario(spares=4)
     sc["workloads"]["training"][0]["gpus"] = 96         # 12 nodes exist, 8 schedulable
-    with pytest.raises(api.InputError) as err:
+    with pytest.raises(InputError) as err:
         api.load_scenario(sc)
     assert "96 GPUs requested" in str(err.value)

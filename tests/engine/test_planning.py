@@ -47,7 +47,7 @@ def test_a_valid_scenario_plans_every_workload_once():
     assert job.plan.layout.gpus == 32
     # 1B tokens / (64 x 2048 tokens a step), rounded up
     assert job.steps_total == -(-1_000_000_000 // (64 * 2048))
-    assert plan.seeds["root"] == 0 and set(plan.seeds) == {"root", "climate", "failures", "arrivals", "spare"}
+    assert plan.seeds["root"] == 0 and set(plan.seeds) == {"root", "climate", "failures", "arrivals", "spare", "grid"}
 
 
 def test_model_that_fits_no_layout():

@@ -54,7 +54,11 @@ def test_pue_is_nan_without_it_load_and_arrays_broadcast():
 
 
 def test_ups_capacity_defaults():
-    assert default_ups_capacity_w(8e6, PowerChain()) == pytest.approx(10e6)
+    # Peak IT / 0.8, times the redundancy: N+1 of 4 modules (default) 5/4, 2N twice, N once.
+    assert default_ups_capacity_w(8e6, PowerChain()) == pytest.approx(12.5e6)
+    assert default_ups_capacity_w(8e6, PowerChain(redundancy={"ups": "2N"})) == pytest.approx(20e6)
+    assert default_ups_capacity_w(8e6, PowerChain(redundancy={"ups": "N"})) == pytest.approx(10e6)
+    assert default_ups_capacity_w(8e6, PowerChain(redundancy={"ups": "N+1"}, ups_modules=2)) == pytest.approx(15e6)
     assert default_ups_capacity_w(8e6, PowerChain(ups_capacity=12e6)) == 12e6
     fixed = PowerChain(ups_capacity=2e6, pdu_efficiency=0.98,
                        ups_efficiency=EfficiencyCurve(points=[(0.25, 0.93), (0.5, 0.955)]))

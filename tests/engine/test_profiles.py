@@ -125,7 +125,8 @@ def test_flat_price_and_carbon():
 
 
 def test_time_of_use_weekdays_and_weekend():
-    elec = Electricity(price=1.0, price_profile=TimeOfUseProfile())  # 16-21 h at 2x, else 0.8x
+    # a unit base price (model_construct: the shape of the profile, not a realistic price)
+    elec = Electricity.model_construct(price=1.0, price_profile=TimeOfUseProfile())  # 16-21 h at 2x, else 0.8x
     monday = hourly_price_usd_per_j(elec, 24, 1, 0.0)  # day 1 is a Monday
     assert monday[15:22].tolist() == [0.8, 2.0, 2.0, 2.0, 2.0, 2.0, 0.8]
     assert (monday == 2.0).sum() == 5
@@ -133,7 +134,7 @@ def test_time_of_use_weekdays_and_weekend():
     assert saturday.tolist() == [0.8] * 24
     next_monday = hourly_price_usd_per_j(elec, 1, 8, 17.0)
     assert next_monday.tolist() == [2.0]
-    every_day = Electricity(price=1.0, price_profile=TimeOfUseProfile(weekend_offpeak=False))
+    every_day = Electricity.model_construct(price=1.0, price_profile=TimeOfUseProfile(weekend_offpeak=False))
     assert hourly_price_usd_per_j(every_day, 1, 6, 17.0).tolist() == [2.0]
     # a week starting on Friday 20:00: the first hour is peak, the weekend is all off-peak
     week = hourly_price_usd_per_j(elec, 168, 5, 20.0)
@@ -142,7 +143,7 @@ def test_time_of_use_weekdays_and_weekend():
 
 
 def test_solar_dip_carbon():
-    elec = Electricity(carbon=1.0, carbon_profile=SolarDipProfile(depth=0.4))
+    elec = Electricity.model_construct(carbon=1.0, carbon_profile=SolarDipProfile(depth=0.4))
     day = hourly_carbon_kg_per_j(elec, 24, 1, 0.0)
     assert day[12] == pytest.approx(0.6)
     assert day[9] == pytest.approx(0.7171573, rel=1e-6)  # 1 - 0.4 sin(pi / 4)
@@ -154,7 +155,7 @@ def test_solar_dip_carbon():
 def test_csv_price_in_usd_per_kwh_and_carbon_in_g_per_kwh(tmp_path):
     write(tmp_path, "hour,value\n0,0.10\n1,0.20\n", "price.csv")
     write(tmp_path, "hour,g\n0,350\n1,100\n", "carbon.csv")
-    elec = Electricity(price=1.0, price_profile=CsvProfile(path="price.csv"),
+    elec = Electricity.model_construct(price=1.0, price_profile=CsvProfile(path="price.csv"),
                        carbon=1.0, carbon_profile=CsvProfile(path="carbon.csv", column="g"))
     price = hourly_price_usd_per_j(elec, 3, 1, 0.0, tmp_path)
     assert price.tolist() == pytest.approx([0.10 * PER_KWH, 0.20 * PER_KWH, 0.10 * PER_KWH])

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from simulator import api
-from simulator.engine.queueing import capacity_per_s
 from simulator.engine.world import World
 
 HOUR = 3600.0
 
 
 def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h", **service) -> dict:
-    """One 8-GPU H100 node at 10 C serving Llama-3 8B on single-GPU replicas."""
+    """One 8-GPU H100 node at 10 C serving Llama-3 8B on single-GPU replicas (no support servers
+    and only the compute fabric, so the node's own load dominates)."""
     svc = {"name": "chat", "model": "llama-3-8b", "replicas": replicas, "arrival_rate": rate,
            "prompt_tokens": 512, "output_tokens": 128, "max_batch": 32,
            "slo": {"ttft": "2s", "tpot": "100ms"}}
@@ -26,17 +26,16 @@ def service_scenario(rate: str = "20/s", replicas: int = 4, horizon: str = "6h",
         "simulation": {"horizon": horizon, "sample_interval": "5min", "seed": 7},
         "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "10C"},
                  "electricity": {"price": "$0.10/kWh", "carbon": "400g/kWh"}},
-        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}]},
+        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}],
+                    "support": [], "networks": {"storage": None, "frontend": None, "oob": None}},
         "workloads": {"inference": [svc]},
     }
 
 
 def full_capacity_per_s(world: World) -> float:
-    """Closed form from the plan at full power: replicas x B / (out * t_dec(B) + B * t_pre)."""
+    """The plan's maximum sustained throughput at full power, times the replicas."""
     svc = world.services[0]
-    at = svc.plan.at_cap(world.groups[0].accel.tdp)
-    cfg = svc.config
-    return cfg.replicas * capacity_per_s(at.prefill_s, float(at.decode_s[-1]), cfg.output_tokens, cfg.max_batch)
+    return svc.config.replicas * svc.plan.at_cap(world.groups[0].accel.tdp).capacity_per_s
 
 
 def test_light_load_serves_every_request_within_slo():
@@ -55,10 +54,11 @@ def test_light_load_serves_every_request_within_slo():
 
 
 def test_overload_serves_at_capacity_and_queues_the_rest():
-    world = World(api.load_scenario(service_scenario("500/s")))
+    # Clients that never give up (patience: null): the queue only grows.
+    world = World(api.load_scenario(service_scenario("500/s", patience=None)))
     capacity = full_capacity_per_s(world)
     assert capacity < 500
-    r = api.simulate(service_scenario("500/s"))
+    r = api.simulate(service_scenario("500/s", patience=None))
     svc = r.services.iloc[0]
     assert svc["capacity_per_s"] == pytest.approx(capacity, rel=1e-9)
     assert svc["requests_served"] == pytest.approx(capacity * 6 * HOUR, rel=1e-9)
@@ -139,14 +139,15 @@ def test_service_waits_for_nodes_held_by_a_training_job():
 
 
 def test_latency_percentiles_match_the_closed_form_at_light_load():
-    # No backlog: a share rho = rate * t_pre of requests waits for the prefill engine, on average
-    # W = rho t_pre / (2 (1 - rho)); with an exponential tail the p99 TTFT is
+    # No backlog: at 5 requests/s per replica a share rho of requests waits (the load curve's
+    # prompt-stage share), W on average; with an exponential tail the p99 TTFT is
     # t_pre + W / rho * ln(rho / 0.01) and the median is the prefill itself.
     sc = service_scenario("20/s")
     world = World(api.load_scenario(sc))
-    t_pre = world.services[0].plan.at_cap(world.groups[0].accel.tdp).prefill_s
-    rho = 20 / 4 * t_pre
-    wait = rho * t_pre / (2 * (1 - rho))
+    curve = world.services[0].plan.at_cap(world.groups[0].accel.tdp)
+    t_pre = curve.prefill_s
+    point, _ = curve.point(20 / 4)
+    rho, wait = point.prefill_share, point.prefill_wait_s
     svc = api.simulate(sc).services.iloc[0]
     assert svc["ttft_p99_s"] == pytest.approx(t_pre + wait / rho * np.log(rho / 0.01), rel=0.05)
     assert svc["ttft_p50_s"] == pytest.approx(t_pre, rel=0.047)     # one step of the latency grid
@@ -155,7 +156,7 @@ def test_latency_percentiles_match_the_closed_form_at_light_load():
 
 
 def test_overloaded_percentiles_grow_with_the_backlog():
-    svc = api.simulate(service_scenario("500/s")).services.iloc[0]
+    svc = api.simulate(service_scenario("500/s", patience=None)).services.iloc[0]
     # The backlog grows linearly, so queueing time spreads from ~0 to its largest value: the
     # median is well below the p99, and the p99 is hours.
     assert svc["ttft_p50_s"] < svc["ttft_p99_s"]
@@ -188,12 +189,15 @@ def test_a_failed_node_stops_its_replicas_for_the_reload_when_a_free_node_is_the
     assert svc["failures"] >= 2
     assert svc["availability"] == pytest.approx(1 - svc["failures"] * 600 / (3 * 86400), rel=1e-9)
     assert r.summary_dict["failures"] == svc["failures"]
-    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_backlog"])
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_abandoned"]
+                                                    + svc["requests_backlog"])
 
 
 def test_without_a_replacement_replicas_wait_for_the_repair():
     # One node, no spare: each failure costs the repair (4 h) and then the reload (10 min).
-    r = api.simulate(failing_service(nodes=1, repair="4h"))
+    sc = failing_service(nodes=1, repair="4h")
+    sc["workloads"]["inference"][0]["patience"] = None
+    r = api.simulate(sc)
     svc = r.services.iloc[0]
     assert svc["failures"] >= 1
     down_s = svc["failures"] * (4 * 3600 + 600)
@@ -213,3 +217,58 @@ def test_summary_availability_weights_each_service_by_its_placed_replica_time():
     expected = sum(svcs.loc[n, "availability"] * w for n, w in weights.items()) / sum(weights.values())
     assert r.summary_dict["service_availability"] == pytest.approx(expected, rel=1e-12)
     assert "service availability (replica-time weighted)" in r.markdown()
+
+
+def test_deployment_choices_reach_the_report(tmp_path):
+    # FP8 weights and KV cache, lognormal prompts, prefix caching and speculative decoding on one
+    # service; a disaggregated one beside it; each shows in services.parquet.
+    (tmp_path / "lengths.csv").write_text("prompt,output\n512,64\n2048,256\n", encoding="utf-8")
+    sc = service_scenario("5/s", replicas=2, horizon="2h", precision="fp8", kv_precision="fp8",
+                          prompt_tokens={"dist": "lognormal", "mean": 1024, "sigma": 0.8}, prefix_cache_hit=0.5,
+                          speculative={"draft": "llama3.2-1b", "draft_tokens": 4, "acceptance": 0.8})
+    sc["cluster"]["racks"][0]["nodes_per_rack"] = 2           # services take whole nodes
+    sc["workloads"]["inference"].append(
+        {"name": "split", "model": "llama-3-8b", "replicas": 1, "arrival_rate": "5/s", "lengths_csv": "lengths.csv",
+         "engine": "vllm", "disaggregation": {"prefill": {"replicas": 1, "gpus_per_replica": 1},
+                                              "decode": {"replicas": 2, "gpus_per_replica": 1}}})
+    svcs = api.simulate(api.load_scenario(sc, base_dir=tmp_path)).services.set_index("service")
+    chat, split = svcs.loc["chat"], svcs.loc["split"]
+    assert chat["precision"] == "fp8" and chat["kv_precision"] == "fp8" and chat["engine"] == "tensorrt-llm"
+    assert chat["prefix_cache_hit"] == 0.5
+    assert chat["tokens_per_step"] == pytest.approx((1 - 0.8 ** 5) / (1 - 0.8))
+    assert chat["kv_cache_tokens"] > 0 and 0 < chat["batch_mean"] < 32
+    assert split["gpus"] == 3 and split["replicas"] == 1 and split["engine"] == "vllm"
+    assert split["disaggregated"] == "prefill 1 x 1, decode 2 x 1"
+    assert split["requests_served"] == pytest.approx(split["requests_arrived"], rel=1e-6)
+    # The mean output of the lengths file.
+    assert split["tokens_generated"] == pytest.approx(split["requests_served"] * 160)
+def test_clients_give_up_after_their_patience():
+    """Overload with a one-minute patience: the queue holds at most capacity x 60 s, the rest of
+    the arrivals give up, and no served request waited longer than its patience."""
+    world = World(api.load_scenario(service_scenario("500/s", patience="1min")))
+    capacity = full_capacity_per_s(world)
+    r = api.simulate(service_scenario("500/s", patience="1min"))
+    svc = r.services.iloc[0]
+    assert svc["requests_served"] == pytest.approx(capacity * 6 * HOUR, rel=1e-9)
+    assert svc["requests_backlog"] == pytest.approx(capacity * 60.0, rel=1e-9)
+    assert svc["requests_arrived"] == pytest.approx(svc["requests_served"] + svc["requests_abandoned"]
+                                                    + svc["requests_backlog"], rel=1e-12)
+    assert r.timeseries["requests_backlog"].max() <= capacity * 60.0 * (1 + 1e-12)
+    assert r.timeseries["requests_abandoned"].sum() == pytest.approx(svc["requests_abandoned"], rel=1e-12)
+    assert svc["ttft_p99_s"] <= 60.0 * 1.047   # the latency grid has 50 points a decade (4.7% steps)
+    assert r.summary_dict["requests_abandoned"] == pytest.approx(svc["requests_abandoned"])
+    kinds = {w["kind"] for w in r.summary_dict["warnings"]}
+    assert {"service-saturated", "requests-abandoned", "service-slo"} <= kinds
+
+
+def test_an_outage_with_patient_clients_loses_the_requests_of_the_outage():
+    # One node, no spare, default patience (10 min): while no replica is up every arrival gives
+    # up, so nothing piles up for after the repair.
+    r = api.simulate(failing_service(nodes=1, repair="4h"))
+    svc = r.services.iloc[0]
+    assert svc["failures"] >= 1
+    down_s = (1 - svc["availability"]) * 3 * 86400
+    # 20 requests/s for the time down (Poisson: within 5 sd), plus at most the queue of the moment.
+    expected = 20.0 * down_s
+    assert abs(svc["requests_abandoned"] - expected) < 5 * np.sqrt(expected) + 20.0 * 600
+    assert r.timeseries["requests_backlog"].max() < 20 * 600

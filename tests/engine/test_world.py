@@ -13,13 +13,15 @@ HOUR = 3600.0
 
 
 def base_scenario(**overrides) -> dict:
-    """One DGX H100 in one air-cooled rack at a constant 10 C, no jobs, one hour."""
+    """One DGX H100 in one air-cooled rack at a constant -5 C, no jobs, one hour; no support
+    servers and only the compute fabric."""
     sc = {
         "name": "tiny",
         "simulation": {"horizon": "1h", "sample_interval": "5min", "seed": 1},
-        "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "10C"},
+        "site": {"power_envelope": "1MW", "climate": {"type": "constant", "temperature": "-5C"},
                  "electricity": {"price": "$0.10/kWh", "carbon": "400g/kWh"}},
-        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}]},
+        "cluster": {"racks": [{"name": "r", "node": "dgx-h100", "nodes_per_rack": 1, "count": 1}],
+                    "support": [], "networks": {"storage": None, "frontend": None, "oob": None}},
     }
     sc.update(overrides)
     return sc
@@ -47,19 +49,26 @@ def test_idle_node_power_stack_by_hand():
     r = api.simulate(base_scenario())
     ts = r.timeseries
     assert len(ts) == 12
-    # IT: host idle 1500 W + 8 x 123 W idle GPUs + network (1 leaf switch 750 W + 8 twin-port
-    # optics of 17 W for 8 NIC links, two ends each, two 400G ports per optic).
-    network = 750.0 + 8 * 17.0
-    it = 1500.0 + 8 * 123.0 + network
+    # IT: host idle 1500 W + 8 x 123 W idle GPUs + fans at 30% speed (1973 W x 0.3^3) + network
+    # (1 leaf switch 750 W + 4 twin-port optics of 17 W at its end of the 8 NIC links; the
+    # node-end optics draw from the node).
+    network = 750.0 + 4 * 17.0
+    fans_idle = 1973.0 * 0.3 ** 3
+    it = 1500.0 + 8 * 123.0 + fans_idle + network
     assert ts["it_power_w"].iloc[0] == pytest.approx(it)
-    # 10 C is below the 15 C economiser threshold: free cooling 3% + fans 6% of the heat.
-    cooling = (0.03 + 0.06) * it
-    assert ts["cooling_power_w"].iloc[0] == pytest.approx(cooling)
-    # Losses: PDU 98.5%, UPS rated at peak IT / 0.8 on its interpolated curve, transformer 99%.
-    peak_it = 3400.0 + 8 * 700.0 + network
+    # Losses: PDU 98.5%, UPS rated at peak IT / 0.8 x 5/4 (N+1 of 4 modules) on its curve.
+    peak_it = 3400.0 + 8 * 700.0 + 1973.0 * 0.8 ** 3 + network
     ups_out = it / 0.985
-    load = ups_out / (peak_it / 0.8)
-    ups_eff = 0.93 + (load - 0.25) / 0.25 * (0.955 - 0.93)
+    load = ups_out / (peak_it / 0.8 * 1.25)
+    ups_eff = 0.86 + (load - 0.1) / 0.15 * (0.93 - 0.86)
+    # Cooling: air handlers move the room heat (5% of it), which joins the PDU and UPS losses in
+    # the chilled water; at -5 C the free-cooling coils (1 C water) take it all at an airflow
+    # of (21 - 9) / (21 + 5) of design: fans 2% x that cubed; pumps 22 W/gpm at a 6 K rise.
+    handlers = 0.05 * it
+    heat = it + handlers + (ups_out / ups_eff - it)
+    cooling = handlers + 0.02 * heat * (12 / 26) ** 3 + heat * 22.0 / (6.309e-5 * 1000 * 4186 * 6)
+    assert ts["cooling_power_w"].iloc[0] == pytest.approx(cooling)
+    assert ts["chiller_power_w"].iloc[0] == 0.0
     facility = (ups_out / ups_eff + cooling) / 0.99
     assert ts["facility_power_w"].iloc[0] == pytest.approx(facility)
     assert r.summary["pue_mean"] == pytest.approx(facility / it)
@@ -74,7 +83,7 @@ def test_energy_is_conserved():
     s = r.summary
     parts = ["it_power_w", "losses_power_w", "cooling_power_w", "other_power_w"]
     assert sum(energy(ts, c) for c in parts) == pytest.approx(s["facility_energy_j"], rel=1e-9)
-    it_parts = ["accelerator_power_w", "host_power_w", "network_power_w"]
+    it_parts = ["accelerator_power_w", "host_power_w", "server_fan_power_w", "support_power_w", "network_power_w"]
     assert sum(energy(ts, c) for c in it_parts) == pytest.approx(s["it_energy_j"], rel=1e-9)
     assert energy(ts, "facility_power_w") == pytest.approx(s["facility_energy_j"], rel=1e-12)
     assert (ts["pue"] >= 1.0).all()
@@ -157,5 +166,6 @@ def test_write_is_atomic_and_complete(tmp_path):
     out = r.write(tmp_path / "run")
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["summary.json", "costs.json", "timeseries.parquet", "jobs.parquet",
-                            "services.parquet", "progress.parquet", "scenario.json", "report.html"])
+                            "services.parquet", "progress.parquet", "scenario.json", "report.html",
+                            ".dcsim-output"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -31,7 +31,7 @@ from simulator.report.markdown import escape, render_markdown
         (3.6e6 * 12.34, "12.3 kWh"),
         (3.6e9 * 123.4, "123 MWh"),
         (3.6e6 * 999.7, "1.00 MWh"),  # rounding up crosses into the next unit
-        (1800.0, "0.50 Wh"),
+        (1800.0, "1800 J"),  # half a Wh stays in J: the largest unit that keeps the number >= 1
         (500.0, "500 J"),
         (0.0, "0.00 J"),
         (3.6e15 * 2, "2.00 TWh"),

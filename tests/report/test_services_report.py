@@ -39,7 +39,7 @@ workloads:
   inference:
     - {name: chat, model: llama-3-8b, replicas: 4, arrival_rate: 20/s, prompt_tokens: 512,
        output_tokens: 128, max_batch: 32, slo: {ttft: 2s, tpot: 100ms}}
-    - {name: "<i>bulk</i> & co", model: llama-3-8b, replicas: 2, gpus_per_replica: 2, arrival_rate: 44/s,
+    - {name: "<i>bulk</i> & co", model: llama-3-8b, replicas: 2, gpus_per_replica: 2, arrival_rate: 42/s,
        daily_profile: diurnal, prompt_tokens: 1024, output_tokens: 256, max_batch: 32,
        slo: {ttft: 5s, tpot: 50ms}}
     - {name: no-room, model: llama-3-8b, replicas: 8, arrival_rate: 5/s}

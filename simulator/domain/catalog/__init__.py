@@ -1,8 +1,9 @@
 """The catalog: shipped YAML entries (accelerators, models, nodes, switches, optics, climates,
 calibration profiles, training software stacks), looked up by name or alias, case- and punctuation-insensitively.
 
-A scenario may add or replace entries (its ``catalog:`` section); ``Catalog.with_entries``
-returns a new catalog and never changes the shipped one.
+A scenario may add entries (its ``catalog:`` section), and replace a shipped entry only when it
+names that entry under ``catalog.replace`` (scenario/check.py); ``Catalog.with_entries`` returns
+a new catalog and never changes the shipped one.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from simulator.domain.specs import (
     AcceleratorSpec,
     CalibrationSpec,
+    ChillerSpec,
     ClimateSpec,
     CollectiveProfileSpec,
+    EngineSpec,
+    FacilityCostSpec,
     ModelSpec,
+    NicSpec,
     NodeSpec,
     OpticSpec,
+    ServerSpec,
     StackSpec,
     SwitchSpec,
 )
@@ -40,19 +46,38 @@ KINDS: dict[str, type[BaseModel]] = {
     "switches": SwitchSpec,
     "optics": OpticSpec,
     "climates": ClimateSpec,
+    "chillers": ChillerSpec,
+    "nics": NicSpec,
+    "servers": ServerSpec,
+    "facility_costs": FacilityCostSpec,
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
     "stacks": StackSpec,
+    "engines": EngineSpec,
 }
 # Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
 # calibration data.
 INTERNAL_KINDS = ("calibration", "collectives")
+# Kinds a scenario's ``catalog:`` section may add to.
+SCENARIO_KINDS = tuple(k for k in KINDS if k not in INTERNAL_KINDS)
 
 SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "switches": "switch",
-            "optics": "optic", "climates": "climate", "calibration": "calibration profile",
-            "collectives": "collectives profile", "stacks": "software stack"}
+            "optics": "optic", "climates": "climate", "chillers": "chiller", "nics": "NIC",
+            "servers": "support server", "facility_costs": "facility cost item",
+            "calibration": "calibration profile", "collectives": "collectives profile",
+            "engines": "serving engine", "stacks": "software stack"}
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="Entry")
+
+
+class Entry(Protocol):
+    """What every catalog entry has: a name and its aliases."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
 
 
 def normalise_name(name: str) -> str:
@@ -104,22 +129,80 @@ class Catalog:
 
     tables: dict[str, Table] = field(default_factory=dict)
 
-    def __getattr__(self, kind: str) -> Table:
-        tables = self.__dict__.get("tables", {})
-        if kind in tables:
-            return tables[kind]
-        raise AttributeError(kind)
+    @property
+    def accelerators(self) -> Table[AcceleratorSpec]:
+        return self.tables["accelerators"]
+
+    @property
+    def models(self) -> Table[ModelSpec]:
+        return self.tables["models"]
+
+    @property
+    def nodes(self) -> Table[NodeSpec]:
+        return self.tables["nodes"]
+
+    @property
+    def switches(self) -> Table[SwitchSpec]:
+        return self.tables["switches"]
+
+    @property
+    def optics(self) -> Table[OpticSpec]:
+        return self.tables["optics"]
+
+    @property
+    def climates(self) -> Table[ClimateSpec]:
+        return self.tables["climates"]
+
+    @property
+    def calibration(self) -> Table[CalibrationSpec]:
+        return self.tables["calibration"]
+
+    @property
+    def collectives(self) -> Table[CollectiveProfileSpec]:
+        return self.tables["collectives"]
+
+    @property
+    def engines(self) -> Table[EngineSpec]:
+        return self.tables["engines"]
+
+    @property
+    def stacks(self) -> Table[StackSpec]:
+        return self.tables["stacks"]
+
+    @property
+    def chillers(self) -> Table[ChillerSpec]:
+        return self.tables["chillers"]
+
+    @property
+    def nics(self) -> Table[NicSpec]:
+        return self.tables["nics"]
+
+    @property
+    def servers(self) -> Table[ServerSpec]:
+        return self.tables["servers"]
+
+    @property
+    def facility_costs(self) -> Table[FacilityCostSpec]:
+        return self.tables["facility_costs"]
 
     def with_entries(self, extra: dict[str, list[Any]]) -> Catalog:
-        """A new catalog where ``extra`` entries (already validated) replace same-named ones."""
+        """A new catalog where ``extra`` entries (already validated) replace every entry they
+        share a name or alias with (a scenario may do so only on purpose: see ``shadowed``)."""
         tables = dict(self.tables)
         for kind, entries in extra.items():
             if not entries:
                 continue
-            added = {normalise_name(e.name) for e in entries}
-            kept = [e for e in tables[kind].entries if normalise_name(e.name) not in added]
+            added = {normalise_name(n) for e in entries for n in (e.name, *e.aliases)}
+            kept = [e for e in tables[kind].entries
+                    if not added & {normalise_name(n) for n in (e.name, *e.aliases)}]
             tables[kind] = Table.build(kind, [*kept, *entries])
         return Catalog(tables)
+
+    def shadowed(self, kind: str, entry: Entry) -> list[Entry]:
+        """The entries of ``kind`` here that ``entry`` would replace: every one sharing a name or
+        an alias with it (names compared as ``normalise_name`` does), in catalog order."""
+        names = {normalise_name(n) for n in (entry.name, *entry.aliases)}
+        return [e for e in self.tables[kind].entries if names & {normalise_name(n) for n in (e.name, *e.aliases)}]
 
     def calibration_for(self, name: str, path: str = "") -> dict[str, Any]:
         """A calibration profile with its ``base`` chain resolved into one flat dict."""
@@ -144,7 +227,7 @@ class Catalog:
         return merged
 
 
-def load_entries(kind: str, path: Path) -> list[BaseModel]:
+def load_entries(kind: str, path: Path) -> list[Any]:
     """Read and validate one catalog YAML file (a list of entries)."""
     doc = load_yaml_file(path)
     data = doc.data if doc.data is not None else []

@@ -1,4 +1,7 @@
-"""Closed-form operating point of a continuously batched serving replica.
+"""Queueing closed forms for serving: the fluid queue, wait tails and percentiles the engine's
+services use (costmodel/serving_plan.py gives them their load curves), and the closed-form
+operating point of a continuously batched replica with unchunked prefills (a hand check of the
+iteration-level simulation in costmodel/serving_sim.py, and the model it replaced).
 
 A replica interleaves prefills (one prompt each, ``t_pre`` seconds, stalling decode) with decode
 iterations over its batch of in-flight requests (``t_dec(b)`` seconds each, every request gets one
@@ -128,3 +131,44 @@ def fluid_step(backlog: float, arrival_per_s: float, capacity_per_s: float, dt_s
     served = capacity_per_s * dt_s
     end = backlog + arrived - served
     return FluidStep(served, end, 0.5 * (backlog + end))
+
+
+@dataclass(frozen=True)
+class PatientStep:
+    """A fluid step with abandonment: what was served, what gave up, the backlog."""
+
+    served: float
+    abandoned: float
+    backlog_end: float
+    mean_backlog: float
+
+
+def patient_fluid_step(backlog: float, arrival_per_s: float, capacity_per_s: float, dt_s: float,
+                       patience_s: float) -> PatientStep:
+    """``fluid_step`` where no request waits longer than ``patience_s``.
+
+    In a first-come-first-served fluid queue a request that finds a backlog B waits B / c, so
+    no served request has waited longer than the patience while the backlog stays at or below
+    c * patience; the flow above that bound gives up (counted when it joins the queue, rather
+    than ``patience_s`` later: the same count, shifted by at most one patience). Without
+    capacity (no replica up) every arrival gives up. Conserves backlog + arrivals = served +
+    abandoned + new backlog exactly.
+    """
+    if dt_s <= 0:
+        return PatientStep(0.0, 0.0, backlog, backlog)
+    if not math.isfinite(patience_s):                # clients that never give up
+        step = fluid_step(backlog, arrival_per_s, capacity_per_s, dt_s)
+        return PatientStep(step.served, 0.0, step.backlog_end, step.mean_backlog)
+    limit = max(capacity_per_s, 0.0) * patience_s
+    dropped = max(backlog - limit, 0.0)             # the capacity fell below what the queue holds
+    start = backlog - dropped
+    growth = arrival_per_s - capacity_per_s
+    if growth <= 0 or start + growth * dt_s <= limit:
+        step = fluid_step(start, arrival_per_s, capacity_per_s, dt_s)
+        return PatientStep(step.served, dropped, step.backlog_end, step.mean_backlog)
+    # The backlog grows to the limit after ``fill`` seconds, then the excess flow gives up.
+    fill = (limit - start) / growth
+    served = capacity_per_s * dt_s
+    abandoned = dropped + growth * (dt_s - fill)
+    mean = (0.5 * (start + limit) * fill + limit * (dt_s - fill)) / dt_s
+    return PatientStep(served, abandoned, limit, mean)

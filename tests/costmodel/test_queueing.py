@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.engine.queueing import (
+from simulator.costmodel.queueing import (
     batch_fixed_point,
     capacity_per_s,
     fluid_step,
     operating_point,
+    patient_fluid_step,
     share_within,
 )
 
@@ -99,7 +100,7 @@ def test_share_within_follows_the_exponential_tail():
 
 
 def test_quantiles_of_an_exponential_from_its_exceedance_counts():
-    from simulator.engine.queueing import quantile_from_exceedance, wait_exceedance
+    from simulator.costmodel.queueing import quantile_from_exceedance, wait_exceedance
 
     grid = np.logspace(-4, 6, 501)
     tau = 0.37
@@ -112,3 +113,38 @@ def test_quantiles_of_an_exponential_from_its_exceedance_counts():
     assert quantile_from_exceedance(grid, partial, 1000.0, 0.99) == pytest.approx(
         tau / 0.3 * math.log(0.3 / 0.01), rel=0.01)
     assert math.isnan(quantile_from_exceedance(grid, partial * 0, 0.0, 0.5))
+
+
+def test_patient_queue_caps_the_backlog_at_capacity_times_patience():
+    # 10/s arrive, 6/s served, patience 50 s: the backlog grows 4/s from 100 to its cap of 300
+    # (6 x 50) after 50 s, then 4/s give up for the remaining 50 s of a 100 s segment.
+    step = patient_fluid_step(100.0, 10.0, 6.0, 100.0, 50.0)
+    assert step.served == pytest.approx(600.0)
+    assert step.backlog_end == pytest.approx(300.0)
+    assert step.abandoned == pytest.approx(200.0)
+    # Mean backlog: 50 s rising 100 -> 300 (mean 200), then 50 s at 300.
+    assert step.mean_backlog == pytest.approx(250.0)
+    assert pytest.approx(step.served + step.abandoned + step.backlog_end) == 100.0 + 10.0 * 100.0
+
+
+def test_patient_queue_without_capacity_loses_every_arrival_and_the_queue():
+    step = patient_fluid_step(50.0, 3.0, 0.0, 10.0, 600.0)
+    assert (step.served, step.backlog_end) == (0.0, 0.0)
+    assert step.abandoned == pytest.approx(50.0 + 30.0)
+
+
+def test_patient_queue_under_the_cap_is_the_plain_fluid_queue():
+    for args in ((0.0, 5.0, 8.0, 30.0), (100.0, 5.0, 8.0, 30.0), (10.0, 9.0, 8.0, 30.0)):
+        plain = fluid_step(*args)
+        patient = patient_fluid_step(*args, 600.0)
+        assert (patient.served, patient.backlog_end, patient.mean_backlog, patient.abandoned) == \
+            (plain.served, plain.backlog_end, plain.mean_backlog, 0.0)
+    never = patient_fluid_step(10.0, 9.0, 0.0, 30.0, float("inf"))
+    assert never.abandoned == 0.0 and never.backlog_end == pytest.approx(10.0 + 270.0)
+
+
+def test_a_capacity_drop_gives_up_the_queue_above_the_new_cap():
+    # 1000 queued, capacity falls to 2/s with patience 100 s: 800 give up at once.
+    step = patient_fluid_step(1000.0, 2.0, 2.0, 10.0, 100.0)
+    assert step.abandoned == pytest.approx(800.0)
+    assert step.backlog_end == pytest.approx(200.0)

@@ -1,0 +1,5 @@
+"""``python -m simulator.cli``."""
+
+from simulator.entry import main
+
+main()

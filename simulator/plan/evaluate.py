@@ -1,0 +1,72 @@
+"""One candidate plan, simulated in full: its headline numbers, objectives and the constraints it
+breaks. A pure, picklable function of the candidate scenario, so any executor can map it."""
+
+from __future__ import annotations
+
+import math
+
+from simulator import api
+from simulator.errors import DcsimError
+from simulator.scenario.load import load_scenario
+from simulator.scenario.plan import PLAN_METRICS, PlanSpec
+
+
+def simulate_candidate(raw: dict, base_dir: str, source: str | None = None) -> dict:
+    """Run one candidate; its summary, costs, and each job's and service's outcome (picklable).
+    A candidate that cannot run (no layout fits, say) comes back with its error."""
+    try:
+        result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
+    except DcsimError as err:
+        return {"error": str(err)}
+    jobs = result.jobs
+    services = result.services
+    return {
+        "summary": result.summary_dict,
+        "costs": result.costs_dict,
+        "jobs": {row["job"]: {"status": row["status"], "end_s": _number(row["end_s"])}
+                 for row in jobs[["job", "status", "end_s"]].to_dict("records")},
+        "services": {row["service"]: {"slo_attainment": _number(row["slo_attainment"])}
+                     for row in services[["service", "slo_attainment"]].to_dict("records")},
+    }
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def metric(outcome: dict, name: str) -> float | None:
+    value = outcome[PLAN_METRICS[name]].get(name)
+    return None if value is None else float(value)
+
+
+def judge(outcome: dict, spec: PlanSpec) -> tuple[list[float | None], list[str]]:
+    """(objective values, broken constraints as short labels) of one simulated candidate; a
+    candidate that failed to run breaks 'runs'."""
+    if "error" in outcome:
+        return [None] * len(spec.objectives), ["runs"]
+    objectives = [metric(outcome, o.metric) for o in spec.objectives]
+    broken: list[str] = []
+    c = spec.constraints
+    summary = outcome["summary"]
+    if c.within_envelope and summary["peak_facility_power_w"] > summary["power_envelope_w"] * (1 + 1e-9):
+        broken.append("within_envelope")
+    for job, deadline in c.finish_by.items():
+        done = outcome["jobs"].get(job, {})
+        end = done.get("end_s")
+        if done.get("status") != "finished" or end is None or end > deadline:
+            broken.append(f"finish_by.{job}")
+    for name, least in c.min_slo_attainment.items():
+        targets = outcome["services"] if name == "*" else {name: outcome["services"].get(name, {})}
+        for service, result in targets.items():
+            attained = result.get("slo_attainment")
+            if attained is None or attained < least:
+                broken.append(f"min_slo_attainment.{service}")
+    for bound in c.metrics:
+        value = metric(outcome, bound.metric)
+        if value is None or (bound.min is not None and value < bound.min) \
+                or (bound.max is not None and value > bound.max):
+            broken.append(f"metrics.{bound.metric}")
+    if any(v is None for v in objectives):
+        broken.append("objective_defined")
+    return objectives, broken

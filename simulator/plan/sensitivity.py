@@ -1,0 +1,68 @@
+"""How the best plan's first objective moves when one input moves by ±s (20% by default): demand
+(every service's request rate), the electricity price, the price of the servers (GPUs) and the
+node failure rate. Each is one more full simulation of the best plan."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from simulator.plan.evaluate import judge
+from simulator.plan.search import RunBatch
+from simulator.scenario.load import load_scenario, set_path
+from simulator.scenario.plan import PlanSpec
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """One input moved by ``change`` (a relative change), and the first objective it gave."""
+
+    input: str
+    change: float
+    objective: float | None
+    relative: float | None           # objective / best plan's objective - 1
+
+
+def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
+    """Each input scaled by ``factor`` in a copy of ``raw`` (SI numbers written back)."""
+    out: dict[str, dict] = {}
+    loaded = load_scenario(copy.deepcopy(raw), base_dir=base_dir)
+    sc = loaded.scenario
+    if sc.workloads.inference:
+        changed = copy.deepcopy(raw)
+        for i, svc in enumerate(sc.workloads.inference):
+            set_path(changed, f"workloads.inference[{i}].arrival_rate", svc.arrival_rate * factor)
+        out["demand"] = changed
+    changed = copy.deepcopy(raw)
+    set_path(changed, "site.electricity.price", sc.site.electricity.price * factor)
+    out["electricity price"] = changed
+    changed = copy.deepcopy(raw)
+    for group in sc.cluster.racks:
+        node = loaded.catalog.nodes.get(group.node)
+        price = sc.costs.price_overrides.get(node.name, node.price)
+        set_path(changed, f"costs.price_overrides.{node.name}", price * factor)
+    out["server (GPU) price"] = changed
+    if sc.failures is not None and sc.failures.enabled:
+        changed = copy.deepcopy(raw)
+        set_path(changed, "failures.node_mtbf", sc.failures.node_mtbf / factor)
+        out["failure rate"] = changed
+    return out
+
+
+def sensitivities(raw: dict, base_dir: str, spec: PlanSpec, best_objective: float,
+                  run_batch: RunBatch) -> list[Sensitivity]:
+    """The best plan's first objective with each input at (1 - s) and (1 + s)."""
+    s = spec.sensitivity
+    if s <= 0:
+        return []
+    cases: list[tuple[str, float, dict]] = []
+    for change in (-s, s):
+        for name, changed in _perturbations(raw, base_dir, 1.0 + change).items():
+            cases.append((name, change, changed))
+    outcomes = run_batch([c[2] for c in cases])
+    out = []
+    for (name, change, _), outcome in zip(cases, outcomes, strict=True):
+        value = judge(outcome, spec)[0][0]
+        rel = value / best_objective - 1.0 if value is not None and best_objective else None
+        out.append(Sensitivity(name, change, value, rel))
+    return sorted(out, key=lambda x: (x.input, x.change))
