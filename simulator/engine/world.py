@@ -368,7 +368,7 @@ class World:
             job.started = env.event()
             job.ended = env.event()
             env.process(self._submit(job))
-            env.process(job_process(env, job, self._finish, lambda job: self.update()))
+            env.process(job_process(env, job, self._finish, lambda _job: self.update()))
         for svc in self.services:
             env.process(self._start_service(svc))
         if self.operation is not None:
