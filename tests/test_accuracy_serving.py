@@ -13,10 +13,10 @@ QUOTED = {
     ("trtllm-1.0-max-throughput", "check"): (0.12, 0.44),
     ("nim-closed-loop", "check"): (0.11, 0.32),
     ("nim-closed-loop", "calibration"): (0.02, 0.02),
-    ("trtllm-batch1", "check"): (0.13, 0.24),
+    ("trtllm-batch1", "check"): (0.14, 0.27),
     ("trtllm-v0.5-ttft", "check"): (0.20, 0.45),
     ("splitwise-vllm-a100", "check"): (0.15, 0.38),
-    ("splitwise-vllm-h100", "check"): (0.23, 1.10),
+    ("splitwise-vllm-h100", "check"): (0.24, 1.11),
     ("splitwise-vllm-h100", "calibration"): (0.03, 0.04),
 }
 
