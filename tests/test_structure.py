@@ -133,7 +133,7 @@ def test_nothing_imports_the_command_line():
 # Small modules with one job: at most 400 lines. The few still above it may not grow (a
 # ratchet); each is to be split the next time it is touched for another reason.
 MAX_MODULE_LINES = 400
-STILL_LARGE = {"simulator/scenario/schema.py": 505, "simulator/domain/specs.py": 474,
+STILL_LARGE = {"simulator/scenario/schema.py": 490, "simulator/domain/specs.py": 474,
                "simulator/costmodel/ops.py": 404}
 
 
