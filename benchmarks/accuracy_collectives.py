@@ -34,7 +34,7 @@ from benchmarks.calibrate_collectives import (
     SEND_RECV_CSV,
     load_measurements,
 )
-from simulator.costmodel import collectives as coll
+from simulator.costmodel import collective_tiers as ct
 from simulator.domain.catalog import shipped_catalog
 
 TARGET = 0.15  # all-reduce rows from 1 MB up should be within 15%
@@ -51,7 +51,7 @@ def topology() -> np.ndarray:
     node = catalog.nodes.get(NODE)
     accel = catalog.accelerators.get(node.accelerator)
     nic_per_gpu = node.nic_bw * node.nics / node.accelerators_per_node
-    return coll.make_tiers(accel.scaleup.bw, None, node.accelerators_per_node, nic_per_gpu, None)
+    return ct.make_tiers(accel.scaleup.bw, None, node.accelerators_per_node, nic_per_gpu, None)
 
 
 def _run_spread(path: Path, collective: str) -> np.ndarray:
@@ -72,7 +72,7 @@ def _rows_for(collective: str, data: dict[str, np.ndarray], tiers: np.ndarray) -
             data["seconds"][keep], data["spread"][keep], strict=True):
         nodes = int(ranks // per_node)
         group = np.array([float(per_node), float(nodes)])
-        predicted = float(coll.times(collective, nbytes, group, tiers)[0])
+        predicted = float(ct.times(collective, nbytes, group, tiers)[0])
         rows.append({
             "case": f"{collective} {int(ranks)} GPUs on {nodes} node(s), {int(nbytes)} B",
             "collective": collective, "ranks": int(ranks), "nodes": nodes, "nbytes": float(nbytes),

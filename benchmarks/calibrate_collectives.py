@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from simulator.costmodel import collective_tiers as ct
 from simulator.costmodel import collectives as coll
 from simulator.domain.catalog import shipped_catalog
 
@@ -111,7 +112,7 @@ def derived(params: dict[str, float]) -> dict[str, float]:
 def one_tier(params: dict[str, float], bw_bytes_per_s: float) -> np.ndarray:
     """The NVLink tier as a one-tier topology (p2p parameters optional: default Simple's)."""
     p = {**params, **derived(params)}
-    return coll.tier_from_params(p, bw_bytes_per_s, 8, p["latency_s"])[None, :]
+    return ct.tier_from_params(p, bw_bytes_per_s, 8, p["latency_s"])[None, :]
 
 
 def predict(params: dict[str, float], data: dict[str, np.ndarray], bw_bytes_per_s: float):

@@ -157,8 +157,8 @@ def test_bad_input_fails_cleanly_in_a_real_process(case, tmp_path):
 def test_validate_fails_what_the_run_would_fail_with_the_same_located_line(tmp_path):
     """Memory for activations is checked when the layouts are planned, and `dcsim validate` plans
     them too (what validates, runs): Llama 3 405B's training state alone (16 bytes a parameter,
-    6.5 TB) is 405 GB a GPU fully sharded over 16 H100s, so no layout fits. Both commands fail before simulating, with the file, line and YAML path,
-    the same line, and write nothing."""
+    6.5 TB) is 405 GB a GPU fully sharded over 16 H100s, so no layout fits. Both commands fail
+    before simulating, with the file, line and YAML path, the same line, and write nothing."""
     scenario = tmp_path / "big-model.yaml"
     scenario.write_text(VALID.read_text(encoding="utf-8").replace("model: gpt3-125m", "model: llama3-405b"),
                         encoding="utf-8")

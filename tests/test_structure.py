@@ -128,3 +128,21 @@ def test_nothing_imports_the_command_line():
     users = sorted(m for m, targets in GRAPH.items() if any(_layer(t) == "cli" for t in targets)
                    and _layer(m) != "cli" and m != "simulator.entry")
     assert users == []
+
+
+# Small modules with one job: at most 400 lines. The few still above it may not grow (a
+# ratchet); each is to be split the next time it is touched for another reason.
+MAX_MODULE_LINES = 400
+STILL_LARGE = {"simulator/scenario/schema.py": 490, "simulator/domain/specs.py": 474,
+               "simulator/costmodel/ops.py": 404}
+
+
+def test_modules_stay_small():
+    root = Path(__file__).resolve().parents[1]
+    too_long = []
+    for path in sorted((root / "simulator").rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > STILL_LARGE.get(name, MAX_MODULE_LINES):
+            too_long.append(f"{name}: {lines} lines (at most {STILL_LARGE.get(name, MAX_MODULE_LINES)})")
+    assert not too_long, too_long

@@ -83,6 +83,23 @@ COLUMNS: dict[str, list[Column]] = {
         ("annual swing", True, lambda e, _c: f"±{e.annual_amplitude:.1f} K"),  # type: ignore[attr-defined]
         ("daily swing", True, lambda e, _c: f"±{e.diurnal_amplitude:.1f} K"),  # type: ignore[attr-defined]
     ],
+    "chillers": [
+        ("condenser", False, _text("condenser")), ("COP at rating", True, _text("cop_ref")),
+        ("least part load", True, _h("min_plr", "fraction")),
+    ],
+    "nics": [
+        ("bandwidth", True, lambda e, _c: f"{e.ports} x {human(e.bw, 'bandwidth')}"),  # type: ignore[attr-defined]
+        ("power", True, _h("power", "power")), ("price", True, _h("price", "money")),
+    ],
+    "servers": [
+        ("role", False, _text("role")), ("power", True, _h("power", "power")),
+        ("sizing power", True, _h("max_power", "power")), ("price", True, _h("price", "money")),
+    ],
+    "facility_costs": [
+        ("category", False, _text("category")), ("per", False, _text("per")),
+        ("price", True, lambda e, _c: f"${e.price:,.4g}"),  # type: ignore[attr-defined]
+        ("plant", False, _text("plant")),
+    ],
     "engines": [
         ("version", False, _text("version")), ("memory use", True, _h("gpu_memory_utilization", "fraction")),
         ("max seqs", True, _text("max_num_seqs")), ("max batched tokens", True, _text("max_num_batched_tokens")),

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from simulator.costmodel.collective_tiers import make_tiers
 from simulator.costmodel.collectives import (
     TierCol,
     all_gather_time,
     all_reduce_time,
     all_to_all_time,
-    make_tiers,
     reduce_scatter_time,
     send_recv_time,
 )

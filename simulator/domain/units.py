@@ -254,10 +254,6 @@ _FORMAT_UNITS = {
     "fraction": [(0.01, "%")],
     "temperature": [(1.0, "C")],
     "temperature_difference": [(1.0, "K")],
-    "volume": [(1e-3, "L"), (1.0, "m3")],
-    "volume_rate": [(1e-3, "L/s"), (1.0, "m3/s")],
-    "price_volume": [(1.0, "/m3")],
-    "price_power": [(1.0, "/W")],
     "dimensionless": [(1.0, "")],
 }
 

@@ -33,6 +33,7 @@ from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
+from simulator.scenario.demand import peak_factor
 from simulator.scenario.load import LoadedScenario
 from simulator.scenario.schema import Failures, InferenceService, Layout, TrainingJob
 
@@ -133,7 +134,7 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     planner = _WorkloadPlanner(loaded, groups, failures)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
-    busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction)
+    busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction, sim.horizon)
     problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
     if problems:
@@ -157,8 +158,8 @@ def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
                     f"{human(float(envelope_w[h]), 'power')} < {human(float(idle[short[0]]), 'power')}")]
 
 
-def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner,
-                   floor_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner, floor_fraction: float,
+                   horizon_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Per group: the accelerators inference services hold (their hosts stay busy) and what their
     boards draw above idle at their peak demand on the lowest power cap. Services are never
     paused, so this is the least the site draws with them up."""
@@ -168,7 +169,7 @@ def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner,
         group = planner.group_for(s.config)
         cap_w = min(floor_fraction * group.accel.tdp, group.rack_gpu_cap_w())
         curve = s.plan.at_cap(cap_w)
-        peak = float(s.config.arrival_rate) * max(s.config.daily_profile)
+        peak = float(s.config.arrival_rate) * max(s.config.daily_profile) * peak_factor(s.config.growth, horizon_s)
         board_w = curve.point(peak / max(s.costs.units, 1))[1]
         busy[group.index] += s.config.gpus
         serving_w[group.index] += s.config.gpus * max(board_w - group.accel.idle_power, 0.0)

@@ -23,6 +23,7 @@ from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
 from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
+from simulator.scenario.demand import peak_factor
 
 
 def job_record(job: JobRun) -> JobRecord:
@@ -58,7 +59,7 @@ def nominal_capacity_per_s(svc: ServiceRun) -> float:
     return svc.plan.at_cap(math.inf).capacity_per_s * svc.units
 
 
-def service_record(svc: ServiceRun) -> ServiceRecord:
+def service_record(svc: ServiceRun, horizon_s: float) -> ServiceRecord:
     per_sample = svc.per_sample.copy()
     per_sample.flags.writeable = False
     return ServiceRecord(
@@ -90,7 +91,8 @@ def service_record(svc: ServiceRun) -> ServiceRecord:
         tpot_p99_s=svc.tpot_quantile_s(0.99),
         capacity_per_s=svc.state.capacity_per_s if svc.state is not None else 0.0,
         capacity_nominal_per_s=nominal_capacity_per_s(svc),
-        peak_demand_per_s=float(svc.config.arrival_rate) * max(svc.config.daily_profile),
+        peak_demand_per_s=float(svc.config.arrival_rate) * max(svc.config.daily_profile)
+        * peak_factor(svc.config.growth, horizon_s),
         patience_s=svc.config.patience if svc.config.patience is not None else math.inf,
         failures=svc.failures,
         availability=svc.availability,
@@ -128,7 +130,7 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         counters={k: int(v) for k, v in rec.counters.items()},
         progress=tuple(rec.progress),
         jobs=tuple(job_record(j) for j in jobs),
-        services=tuple(service_record(s) for s in services),
+        services=tuple(service_record(s, rec.horizon_s) for s in services),
         support=tuple(SupportRecord(s.name, s.role, n, s.power, s.max_power, s.price) for s, n in plan.support.rows),
         design=DesignRecord(site.peak_it_w, site.air_loop.design_w, site.liquid_loop.design_w, site.ups_capacity_w,
                             site.air_loop.type, site.liquid_loop.type, **site.design),

@@ -32,6 +32,7 @@ from simulator.costmodel.queueing import (
 from simulator.costmodel.serving_plan import ServingPlan
 from simulator.engine.record import REQUEST_COLUMNS, ServiceStatus
 from simulator.engine.service_plan import ServiceCosts
+from simulator.scenario.demand import mean_growth_factor
 from simulator.scenario.schema import InferenceService
 
 HOUR_S = 3600.0
@@ -131,10 +132,11 @@ class ServiceRun:
         """Share of placed replica-time spent serving (NaN before placement)."""
         return self.replica_up_s / self.replica_s if self.replica_s > 0 else math.nan
 
-    def multiplier(self, t_s: float, start_hour: float) -> float:
-        """The daily profile's multiplier for the local hour at simulated time ``t_s``."""
-        hour = int((start_hour + t_s / HOUR_S) % 24.0)
-        return self.config.daily_profile[hour]
+    def multiplier(self, start_s: float, end_s: float, start_hour: float) -> float:
+        """The arrival rate's mean multiplier over [start_s, end_s): the daily profile's for the
+        local hour at its start, times the service's growth over it (exact mean of the curve)."""
+        hour = int((start_hour + start_s / HOUR_S) % 24.0)
+        return self.config.daily_profile[hour] * mean_growth_factor(self.config.growth, start_s, end_s)
 
     def evaluate(self, cap_w: float) -> ServiceState:
         """Rates for the current arrivals and backlog with every board capped at ``cap_w``."""

@@ -272,7 +272,7 @@ class World:
         if end <= start:
             svc.arrival_per_s = 0.0
             return
-        mean = svc.config.arrival_rate * svc.multiplier(start, self.loaded.scenario.simulation.start_hour)
+        mean = svc.config.arrival_rate * svc.multiplier(start, end, self.loaded.scenario.simulation.start_hour)
         count = self._service_rngs[svc.index].poisson(mean * (end - start))
         svc.arrival_per_s = float(count) / (end - start)
 

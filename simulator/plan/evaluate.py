@@ -15,15 +15,18 @@ def simulate_candidate(raw: dict, base_dir: str, source: str | None = None) -> d
     """Run one candidate; its summary, costs, and each job's and service's outcome (picklable).
     A candidate that cannot run (no layout fits, say) comes back with its error."""
     try:
-        result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
+        loaded = load_scenario(raw, base_dir=base_dir, source=source)
+        result = api.simulate(loaded)
     except DcsimError as err:
         return {"error": str(err)}
     jobs = result.jobs
     services = result.services
+    deadlines = {j.name: j.deadline for j in loaded.scenario.workloads.training}
     return {
         "summary": result.summary_dict,
         "costs": result.costs_dict,
-        "jobs": {row["job"]: {"status": row["status"], "end_s": _number(row["end_s"])}
+        "jobs": {row["job"]: {"status": row["status"], "end_s": _number(row["end_s"]),
+                              "deadline_s": deadlines.get(row["job"])}
                  for row in jobs[["job", "status", "end_s"]].to_dict("records")},
         "services": {row["service"]: {"slo_attainment": _number(row["slo_attainment"])}
                      for row in services[["service", "slo_attainment"]].to_dict("records")},
@@ -56,6 +59,11 @@ def judge(outcome: dict, spec: PlanSpec) -> tuple[list[float | None], list[str]]
         end = done.get("end_s")
         if done.get("status") != "finished" or end is None or end > deadline:
             broken.append(f"finish_by.{job}")
+    for job, done in outcome["jobs"].items():     # every training job's own deadline
+        due = done.get("deadline_s")
+        if due is not None and (done.get("status") != "finished" or done.get("end_s") is None
+                                or done["end_s"] > due):
+            broken.append(f"deadline.{job}")
     for name, least in c.min_slo_attainment.items():
         targets = outcome["services"] if name == "*" else {name: outcome["services"].get(name, {})}
         for service, result in targets.items():

@@ -24,6 +24,19 @@ from simulator.report.results import Costs, Summary, present
 from simulator.scenario.schema import Scenario
 
 YEAR_S = 365.0 * 86400.0
+
+
+def capital_charge_per_year(capex_usd: float, life_years: float, residual_fraction: float = 0.0,
+                            cost_of_capital: float = 0.0) -> float:
+    """What owning ``capex_usd`` costs a year over its life: the annuity that repays it less the
+    present value of what it is worth at the end, at ``cost_of_capital`` a year (the capital
+    recovery factor r / (1 - (1 + r)^-n)); with no cost of capital, straight-line depreciation
+    to the residual value, (C - S) / n."""
+    residual = capex_usd * residual_fraction
+    if cost_of_capital <= 0:
+        return (capex_usd - residual) / life_years
+    r, n = cost_of_capital, life_years
+    return (capex_usd - residual * (1 + r) ** -n) * r / (1 - (1 + r) ** -n)
 CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facility_electrical", "facility_cooling",
                     "energy_assets")
 
@@ -136,8 +149,11 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     years = {"servers": c.server_amortisation_years, "support": c.server_amortisation_years,
              "network": c.network_amortisation_years, "facility_building": c.facility_amortisation_years,
              "facility_electrical": c.facility_amortisation_years, "facility_cooling": c.facility_amortisation_years}
-    amortised = {k: capex[k] * horizon / (years[k] * YEAR_S) for k in years}
-    amortised["energy_assets"] = sum(i["usd"] * horizon / (i["years"] * YEAR_S) for i in items
+    share = {k: capital_charge_per_year(1.0, years[k], c.residual_value, c.cost_of_capital) * horizon / YEAR_S
+             for k in years}
+    amortised = {k: capex[k] * share[k] for k in years}
+    amortised["energy_assets"] = sum(capital_charge_per_year(i["usd"], i["years"], c.residual_value,
+                                                             c.cost_of_capital) * horizon / YEAR_S for i in items
                                      if i["category"] == "energy_assets")
     amortised["total"] = sum(v for k, v in amortised.items() if k != "total")
     maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S

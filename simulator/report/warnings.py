@@ -14,6 +14,8 @@ report.html and the Markdown summary).
   or because even the capping floor does not fit.
 - ``job-not-finished`` / ``job-never-started``: a training job still running at the end of the
   horizon (with the time it would still need at its mean rate), or one that never got its GPUs.
+- ``job-missed-deadline``: a training job with a ``deadline`` that finished after it, or had not
+  finished when the deadline passed within the horizon.
 """
 
 from __future__ import annotations
@@ -119,4 +121,24 @@ def run_warnings(scenario: Scenario, record: RunRecord, facility_w: np.ndarray) 
         cfg = configs[svc.name]
         out += _service_warnings(svc, cfg.start, record.sample_interval_s, cfg.slo.ttft, svc.ttft_p99_s)
     out += _job_warnings(record)
+    out += _deadline_warnings(scenario, record)
     return tuple(out)
+
+
+def _deadline_warnings(scenario: Scenario, record: RunRecord) -> list[RunWarning]:
+    deadlines = {j.name: j.deadline for j in scenario.workloads.training if j.deadline is not None}
+    out: list[RunWarning] = []
+    for job in record.jobs:
+        due = deadlines.get(job.name)
+        if due is None:
+            continue
+        finished = job.status == JobStatus.FINISHED
+        if finished and job.end_s > due:
+            out.append(RunWarning("job-missed-deadline", job.name,
+                                  f"training job '{job.name}' finished at {human(job.end_s, 'time')}, "
+                                  f"{human(job.end_s - due, 'time')} after its deadline ({human(due, 'time')})"))
+        elif not finished and due <= record.horizon_s:
+            out.append(RunWarning("job-missed-deadline", job.name,
+                                  f"training job '{job.name}' had not finished by its deadline "
+                                  f"({human(due, 'time')})"))
+    return out

@@ -42,6 +42,11 @@ class Costs(Frozen):
                           "electrical and cooling capex (catalog facility_costs).")
     facility_amortisation_years: float = Field(15.0, gt=0, le=60)
     maintenance_fraction_per_year: UnitFraction = Field(0.03, description="Yearly maintenance as a share of capex.")
+    residual_value: UnitFraction = Field(0.0, description="What equipment is still worth at the end of its "
+                                                          "amortisation life, as a share of its price.")
+    cost_of_capital: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        0.0, description="Financing, a rate per year (e.g. 0.08): capex is charged as the annuity that repays it; "
+                         "0 is straight-line depreciation.")
     price_overrides: dict[str, Annotated[NonNegUsd, at_most(MAX_ITEM_PRICE_USD, "money", "per item")]] = Field(
         default_factory=dict, description="Catalog item name -> unit price (>= 0).")
     water_price: Annotated[UsdPerM3, Field(ge=0)] = Field(

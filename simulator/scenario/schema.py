@@ -38,21 +38,12 @@ from simulator.domain.quantities import (
     PositiveWatts,
 )
 from simulator.domain.specs import (
-    AcceleratorSpec,
-    ChillerSpec,
-    ClimateSpec,
-    EngineSpec,
-    FacilityCostSpec,
     ModelSpec,
-    NicSpec,
-    NodeSpec,
-    OpticSpec,
-    ServerSpec,
-    StackSpec,
-    SwitchSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
+from simulator.scenario.demand import MonthlyGrowth
 from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
 from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
 from simulator.scenario.operation import Operation
@@ -223,8 +214,18 @@ class TrainingJob(Frozen):
     evaluation: Evaluation | None = Field(None, description="Periodic evaluation passes and what each costs.")
     start: NonNegSeconds = Field(0.0, description="Submission time after t=0.")
     priority: int = Field(0, ge=-1000, le=1000)
+    deadline: NonNegSeconds | None = Field(None, description="When the job must have finished (after t=0): a "
+                                                             "missed deadline is a warning and breaks a plan.")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
 
+    @field_validator("deadline")
+    @classmethod
+    def _after_submission(cls, deadline: float | None, info: ValidationInfo) -> float | None:
+        start = info.data.get("start", 0.0)
+        if deadline is not None and deadline <= start:
+            raise ValueError(f"the deadline ({human(deadline, 'time')}) must come after the job's submission "
+                             f"(start: {human(start, 'time')})")
+        return deadline
 
 
 class Layout(Frozen):
@@ -394,6 +395,9 @@ class InferenceService(Frozen):
         list[Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]], BeforeValidator(_daily_profile)] = Field(
         default_factory=lambda: [1.0] * 24,
         description="'flat', 'diurnal', or 24 hourly multipliers of arrival_rate (local hours 0-23).")
+    growth: MonthlyGrowth = Field(0.0, description="Request-rate growth, compounded: '6%/month', '50%/year' or a "
+                                                   "fraction per month; the rate at time t is arrival_rate x "
+                                                   "(1 + growth)^(t / month).")
     prompt_tokens: Length = Field(1024, description="Prompt length per request, or {dist: lognormal, mean, sigma}.")
     output_tokens: Length = Field(256, description="Generated tokens per request, or {dist: lognormal, mean, sigma}.")
     lengths_csv: str | None = Field(None, description="CSV of (prompt, output) token counts the requests cycle "
@@ -454,29 +458,6 @@ class Workloads(Frozen):
 
 
 # ----------------------------------------------------------------------------- catalog overrides
-class CatalogOverrides(Frozen):
-    """Entries added to the shipped catalog for this scenario. An entry that shares a name or an
-    alias with a shipped entry replaces it only when ``replace`` names that shipped entry, so a
-    scenario never shadows the catalog by accident; summary.json lists what was added and replaced."""
-
-    replace: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=list, max_length=1000,
-        description="Shipped entries (by name) that this section's entries of the same name replace on purpose.")
-
-    accelerators: list[AcceleratorSpec] = Field(default_factory=list)
-    models: list[ModelSpec] = Field(default_factory=list)
-    nodes: list[NodeSpec] = Field(default_factory=list)
-    switches: list[SwitchSpec] = Field(default_factory=list)
-    optics: list[OpticSpec] = Field(default_factory=list)
-    climates: list[ClimateSpec] = Field(default_factory=list)
-    engines: list[EngineSpec] = Field(default_factory=list)
-    chillers: list[ChillerSpec] = Field(default_factory=list)
-    nics: list[NicSpec] = Field(default_factory=list)
-    servers: list[ServerSpec] = Field(default_factory=list)
-    facility_costs: list[FacilityCostSpec] = Field(default_factory=list)
-    stacks: list[StackSpec] = Field(default_factory=list)
-
-
 # ----------------------------------------------------------------------------- failures
 class Failures(Frozen):
     """Node failures, repairs and checkpoint/restart of training jobs (engine/failures.py)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simulator.costmodel import collective_tiers as ct
 from simulator.costmodel import collectives as coll
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,12 +20,12 @@ NDR_NIC_BYTES_PER_S = 400e9 / 8
 
 
 def ideal_tier(bw, latency_s=0.0, ranks=8, **kw):
-    return coll.tier_row(bw, latency_s, ranks, **kw)[None, :]
+    return ct.tier_row(bw, latency_s, ranks, **kw)[None, :]
 
 
 def two_tiers(lat0=1e-6, lat1=5e-6, **kw):
     """NVLink-like tier of 400 GB/s, 8 ranks; network tier of 50 GB/s; ideal efficiencies."""
-    return np.vstack([coll.tier_row(4e11, lat0, 8, **kw), coll.tier_row(5e10, lat1, np.inf)])
+    return np.vstack([ct.tier_row(4e11, lat0, 8, **kw), ct.tier_row(5e10, lat1, np.inf)])
 
 
 def g(*sizes):
@@ -100,7 +101,7 @@ def protocol_tier(**kw):
     args = {"efficiency": 0.8, "base_latency_s": 1e-5, "ll_efficiency": 0.4,
             "ll_base_latency_s": 2e-6, "ll_latency_s": 2e-7, "ll128_efficiency": 0.72,
             "ll128_base_latency_s": 6e-6, "ll128_latency_s": 5e-7, **kw}
-    return coll.tier_row(4e11, 1e-6, 8, **args)[None, :]
+    return ct.tier_row(4e11, 1e-6, 8, **args)[None, :]
 
 
 def test_each_protocol_prices_latency_plus_bytes_and_the_fastest_runs():
@@ -111,15 +112,15 @@ def test_each_protocol_prices_latency_plus_bytes_and_the_fastest_runs():
     assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL) == pytest.approx(
         4.8e-6 + 1.75e3 / 1.6e11, rel=1e-12)
     assert coll.all_reduce_time(1e3, g(8), tiers) == pytest.approx(3.2e-6 + 2e3 / 1.6e11, rel=1e-12)
-    assert coll.fastest_all_reduce(1e3, 8.0, t)[:2] == ("tree", "ll")
+    assert ct.fastest_all_reduce(1e3, 8.0, t)[:2] == ("tree", "ll")
     # 1 GB: ring Simple 10 + 14 us + 1.75 GB / 320 GB/s = 5.4929 ms beats ring LL128's 6 + 7 us
     # + 1.75 GB / 288 GB/s = 6.0889 ms and everything else
     assert coll.all_reduce_time(1e9, g(8), tiers) == pytest.approx(2.4e-5 + 1.75e9 / 3.2e11,
                                                                    rel=1e-12)
-    assert coll.fastest_all_reduce(1e9, 8.0, t)[:2] == ("ring", "simple")
+    assert ct.fastest_all_reduce(1e9, 8.0, t)[:2] == ("ring", "simple")
     # 2 MB in between: tree LL128 6 + 3 us + 4e6 / 2.88e11 = 22.89 us beats ring LL128 (25.15),
     # ring LL (26.68), tree LL (28.2), tree Simple (28.5) and ring Simple (34.94 us)
-    assert coll.fastest_all_reduce(2e6, 8.0, t)[:2] == ("tree", "ll128")
+    assert ct.fastest_all_reduce(2e6, 8.0, t)[:2] == ("tree", "ll128")
     assert coll.all_reduce_time(2e6, g(8), tiers) == pytest.approx(9e-6 + 4e6 / 2.88e11, rel=1e-12)
     # all-gather takes the fastest ring protocol too: 1 kB, LL 2 + 7 * 0.2 us + 875 B / 160 GB/s
     assert coll.all_gather_time(1e3, g(8), tiers) == pytest.approx(3.4e-6 + 875 / 1.6e11,
@@ -127,7 +128,7 @@ def test_each_protocol_prices_latency_plus_bytes_and_the_fastest_runs():
 
 
 def test_protocols_are_off_unless_given_an_efficiency():
-    simple_only = coll.tier_row(4e11, 1e-6, 8, efficiency=0.8, base_latency_s=1e-5)[None, :]
+    simple_only = ct.tier_row(4e11, 1e-6, 8, efficiency=0.8, base_latency_s=1e-5)[None, :]
     t = simple_only[0]
     assert coll.ring_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL) == np.inf
     assert coll.tree_all_reduce_s(1e3, 8.0, t, coll.Protocol.LL128) == np.inf
@@ -135,25 +136,25 @@ def test_protocols_are_off_unless_given_an_efficiency():
     assert coll.all_reduce_time(1e3, g(8), simple_only) == pytest.approx(1.6e-5 + 2e3 / 3.2e11,
                                                                          rel=1e-12)
     # the default row is the one-protocol model without per-call latency
-    row = coll.tier_row(4e11, 1e-6, 8)
+    row = ct.tier_row(4e11, 1e-6, 8)
     assert row[coll.TierCol.BASE] == 0.0 and row[coll.TierCol.LL_EFF] == 0.0 and row[coll.TierCol.LL128_EFF] == 0.0
     assert row[coll.TierCol.INNET_LAT] == row[coll.TierCol.P2P_LAT] == 1e-6
     with pytest.raises(ValueError):
-        coll.tier_row(4e11, 1e-6, 8, ll_latency_s=-1e-6)
+        ct.tier_row(4e11, 1e-6, 8, ll_latency_s=-1e-6)
 
 
 def test_in_network_reduction_latency_has_a_call_and_a_per_rank_part():
-    t = coll.tier_row(1e11, 1e-6, 8, innet_efficiency=1.0, innet_base_latency_s=5e-6,
+    t = ct.tier_row(1e11, 1e-6, 8, innet_efficiency=1.0, innet_base_latency_s=5e-6,
                       innet_latency_s=2e-6)
     # 5 + 2 * 7 * 2 us + 1e9 / 1e11; on 4 ranks 5 + 2 * 3 * 2 us
     assert coll.innet_all_reduce_s(1e9, 8.0, t) == pytest.approx(3.3e-5 + 0.01, rel=1e-12)
     assert coll.innet_all_reduce_s(1e9, 4.0, t) == pytest.approx(1.7e-5 + 0.01, rel=1e-12)
     assert coll.innet_all_reduce_s(1e9, 2.0, t) == np.inf
-    assert coll.fastest_all_reduce(1e9, 8.0, t)[:2] == ("innet", "simple")
+    assert ct.fastest_all_reduce(1e9, 8.0, t)[:2] == ("innet", "simple")
 
 
 def test_send_recv_has_its_own_latency():
-    tiers = coll.tier_row(1e11, 1e-6, 8, p2p_efficiency=0.5, p2p_latency_s=7e-6)[None, :]
+    tiers = ct.tier_row(1e11, 1e-6, 8, p2p_efficiency=0.5, p2p_latency_s=7e-6)[None, :]
     assert coll.send_recv_time(5e9, g(2), tiers) == pytest.approx(7e-6 + 0.1, rel=1e-12)
 
 
@@ -188,8 +189,8 @@ def test_all_to_all_is_set_by_the_slowest_tier_crossed():
 
 
 def test_group_floor_is_the_largest_of_the_tiers_crossed():
-    tiers = np.vstack([coll.tier_row(4e11, 1e-6, 8, call_floor_s=4e-5),
-                       coll.tier_row(5e10, 5e-6, np.inf)])
+    tiers = np.vstack([ct.tier_row(4e11, 1e-6, 8, call_floor_s=4e-5),
+                       ct.tier_row(5e10, 5e-6, np.inf)])
     assert coll.all_reduce_time(1e3, g(2, 4), tiers) == 4e-5
     # the network tier alone has no floor: the tree's 2*log2(4) = 4 steps of 5 us + 2e3 / 5e10
     # (the ring would take 6 steps)
@@ -205,7 +206,7 @@ def test_send_recv_across_nodes_uses_the_network_tier():
 def test_one_rank_costs_nothing():
     tiers = two_tiers(call_floor_s=1e-5)
     for kind in coll.KINDS:
-        assert coll.times(kind, [1e6], [1, 1], tiers)[0] == 0.0
+        assert ct.times(kind, [1e6], [1, 1], tiers)[0] == 0.0
 
 
 # ----------------------------------------------------------------- structure
@@ -213,7 +214,7 @@ def test_one_rank_costs_nothing():
 
 @pytest.fixture(scope="module")
 def dgx_tiers():
-    return coll.make_tiers(H100_NVLINK_BYTES_PER_S, None, 8, NDR_NIC_BYTES_PER_S, None)
+    return ct.make_tiers(H100_NVLINK_BYTES_PER_S, None, 8, NDR_NIC_BYTES_PER_S, None)
 
 
 @pytest.mark.parametrize("kind", sorted(coll.KINDS))
@@ -222,7 +223,7 @@ def test_time_never_falls_as_the_buffer_grows(dgx_tiers, kind, group):
     if kind == "send_recv" and np.prod(group) != 2:
         group = (2, 1) if group[0] > 1 else (1, 2)
     sizes = np.logspace(0, 11, 400)
-    t = coll.times(kind, sizes, group, dgx_tiers)
+    t = ct.times(kind, sizes, group, dgx_tiers)
     assert np.all(t > 0)
     assert np.all(np.diff(t) >= 0)
 
@@ -234,7 +235,7 @@ def test_vectorised_entry_matches_scalar_kernels(dgx_tiers):
               "reduce_scatter": coll.reduce_scatter_time, "all_to_all": coll.all_to_all_time}
     for kind, fn in scalar.items():
         expect = np.array([fn(s, group, dgx_tiers) for s in sizes])
-        np.testing.assert_array_equal(coll.times(kind, sizes, group, dgx_tiers), expect)
+        np.testing.assert_array_equal(ct.times(kind, sizes, group, dgx_tiers), expect)
     groups = np.array([[8.0, 1.0], [8.0, 4.0]] * 25)
     per_row = coll.collective_times_groups(coll.Collective.ALL_REDUCE, sizes, groups, dgx_tiers)
     expect = [coll.all_reduce_time(s, r, dgx_tiers) for s, r in zip(sizes, groups, strict=True)]
@@ -242,8 +243,8 @@ def test_vectorised_entry_matches_scalar_kernels(dgx_tiers):
 
 
 def test_make_tiers_applies_profiles_oversubscription_and_overrides():
-    tiers = coll.make_tiers(450e9, None, 8, 50e9, None, oversubscription=2.0)
-    up, out = coll.profile("nvlink-h100-measured"), coll.profile("infiniband-default")
+    tiers = ct.make_tiers(450e9, None, 8, 50e9, None, oversubscription=2.0)
+    up, out = ct.profile("nvlink-h100-measured"), ct.profile("infiniband-default")
     assert tiers.shape == (2, coll.TIER_COLS)
     assert tiers[1, coll.TierCol.BW] == 25e9
     assert tiers[0, coll.TierCol.EFF] == up["efficiency"] and tiers[1, coll.TierCol.EFF] == out["efficiency"]
@@ -257,22 +258,22 @@ def test_make_tiers_applies_profiles_oversubscription_and_overrides():
     assert tiers[1, coll.TierCol.LL128_EFF] == tiers[1, coll.TierCol.LL_EFF] == 0.0
     assert tiers[1, coll.TierCol.P2P_LAT] == tiers[1, coll.TierCol.INNET_LAT] == out["latency_s"]
     assert tiers[0, coll.TierCol.RANKS] == 8 and np.isinf(tiers[1, coll.TierCol.RANKS])
-    tiers = coll.make_tiers(450e9, 3e-6, 8, 50e9, 7e-6)
+    tiers = ct.make_tiers(450e9, 3e-6, 8, 50e9, 7e-6)
     assert tiers[0, coll.TierCol.LAT] == 3e-6 and tiers[1, coll.TierCol.LAT] == 7e-6
     assert tiers[0, coll.TierCol.P2P_LAT] == up["p2p_latency_s"] and tiers[1, coll.TierCol.P2P_LAT] == 7e-6
     with pytest.raises(ValueError):
-        coll.make_tiers(450e9, None, 8, 50e9, None, oversubscription=0.5)
+        ct.make_tiers(450e9, None, 8, 50e9, None, oversubscription=0.5)
 
 
 def test_profiles_are_physical_and_cite_their_source():
     for name in ("nvlink-h100-measured", "infiniband-default"):
-        p = coll.profile(name)
+        p = ct.profile(name)
         assert len(p["source"]) > 40
         assert 0.3 < p["efficiency"] <= 1.0 and 0.3 < p["p2p_efficiency"] <= 1.0
         assert 0.0 <= p["innet_efficiency"] <= 1.0
         assert 1e-7 < p["latency_s"] < 2e-5
         assert p["call_floor_s"] < 1e-4 and p["base_latency_s"] < 1e-4
-    up = coll.profile("nvlink-h100-measured")
+    up = ct.profile("nvlink-h100-measured")
     assert "calibrate_collectives.py" in up["source"] and "tuning.cc" in up["source"]
     # NCCL's protocols: LL and LL128 give up bandwidth (8 of 16, 120 of 128 bytes are data)
     # for shorter steps
@@ -280,24 +281,24 @@ def test_profiles_are_physical_and_cite_their_source():
     assert up["ll_latency_s"] < up["ll128_latency_s"] < up["latency_s"]
     assert up["ll_base_latency_s"] < up["base_latency_s"] < up["ll128_base_latency_s"]
     assert 0.3 < up["innet_efficiency"] < up["efficiency"]
-    up, out = coll.tier_calibration("h100-sxm")
+    up, out = ct.tier_calibration("h100-sxm")
     assert up["name"] == "nvlink-h100-measured" and out["name"] == "infiniband-default"
     with pytest.raises(Exception, match="unknown collectives profile"):
-        coll.profile("no-such-profile")
+        ct.profile("no-such-profile")
 
 
 def test_group_sizes_follow_the_rank_order(dgx_tiers):
-    assert coll.group_sizes(32, dgx_tiers).tolist() == [8, 4]
-    assert coll.group_sizes(4, dgx_tiers, stride=8).tolist() == [1, 4]
-    assert coll.group_sizes(16, dgx_tiers, stride=4).tolist() == [2, 8]
-    assert coll.group_sizes(4, dgx_tiers, stride=2).tolist() == [4, 1]
-    assert coll.group_sizes(12, dgx_tiers).tolist() == [6, 2]
+    assert ct.group_sizes(32, dgx_tiers).tolist() == [8, 4]
+    assert ct.group_sizes(4, dgx_tiers, stride=8).tolist() == [1, 4]
+    assert ct.group_sizes(16, dgx_tiers, stride=4).tolist() == [2, 8]
+    assert ct.group_sizes(4, dgx_tiers, stride=2).tolist() == [4, 1]
+    assert ct.group_sizes(12, dgx_tiers).tolist() == [6, 2]
     with pytest.raises(ValueError):
-        coll.check_group([16, 1], dgx_tiers)
+        ct.check_group([16, 1], dgx_tiers)
     with pytest.raises(ValueError):
-        coll.check_group([8], dgx_tiers)
+        ct.check_group([8], dgx_tiers)
     with pytest.raises(ValueError):
-        coll.times("broadcast", 1e6, [8, 1], dgx_tiers)
+        ct.times("broadcast", 1e6, [8, 1], dgx_tiers)
 
 
 # ----------------------------------------------------------------- against the measurements
@@ -325,7 +326,7 @@ def test_fitted_model_tracks_the_measured_all_reduce(dgx_tiers):
         mine = [r for r in rows if r[1] == n]
         sizes = np.array([r[0] for r in mine])
         measured = np.array([r[3] for r in mine])
-        err = np.abs(coll.times("all_reduce", sizes, [n, 1], dgx_tiers) / measured - 1.0)
+        err = np.abs(ct.times("all_reduce", sizes, [n, 1], dgx_tiers) / measured - 1.0)
         # from 8 MB up every row is within 15% (2 and 4 GPUs: within 8%)
         assert err[sizes >= 8e6].max() < (0.15 if n == 8 else 0.08), n
         assert err[sizes >= 8e6].mean() < 0.04, n
@@ -386,7 +387,7 @@ def test_fitted_model_tracks_the_measured_intra_node_send_recv(dgx_tiers):
             if r[0] >= 1e6 and r[2] == 2]
     sizes = np.array([r[0] for r in rows])
     measured = np.array([r[3] for r in rows])
-    err = np.abs(coll.times("send_recv", sizes, [2, 1], dgx_tiers) / measured - 1.0)
+    err = np.abs(ct.times("send_recv", sizes, [2, 1], dgx_tiers) / measured - 1.0)
     assert err.mean() < 0.04 and err[sizes >= 2e6].max() < 0.12
 
 
@@ -396,7 +397,7 @@ def test_catalog_holds_what_the_calibration_script_fits():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     fitted = script.fit()
-    stored = coll.profile("nvlink-h100-measured")
+    stored = ct.profile("nvlink-h100-measured")
     keys = (*script.PARAMS, *script.P2P_PARAMS, *script.derived(fitted))
     assert len(keys) == 15
     for key in keys:

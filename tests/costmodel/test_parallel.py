@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from simulator.costmodel.collectives import tier_row
+from simulator.costmodel.collective_tiers import tier_row
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
 from simulator.costmodel.parallel import evaluate
