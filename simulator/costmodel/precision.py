@@ -15,7 +15,7 @@ from enum import IntEnum
 import numpy as np
 
 from simulator.domain.precision import Precision, precision
-from simulator.domain.specs import StackSpec
+from simulator.domain.stack_spec import StackSpec
 
 DEFAULT_STACK = "default"
 

@@ -20,15 +20,8 @@ from numba import njit
 
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
-from simulator.costmodel.parallel import (
-    COST_LEN,
-    EVAL_LEN,
-    EvalCol,
-    evaluate_layouts,
-    job_vector,
-    recipe_device_vector,
-    stage_costs,
-)
+from simulator.costmodel.parallel import evaluate_layouts, stage_costs
+from simulator.costmodel.parallel_inputs import COST_LEN, EVAL_LEN, EvalCol, job_vector, recipe_device_vector
 from simulator.costmodel.precision import Recipe
 from simulator.costmodel.training import RECOMPUTE
 from simulator.costmodel.transformer import model_vector

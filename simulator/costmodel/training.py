@@ -21,12 +21,10 @@ from simulator.costmodel.ops import (
     RC_NONE,
     RC_SELECTIVE,
     OpCol,
-    fill_embedding,
-    fill_head,
     fill_layer,
-    fill_optimizer,
     new_table,
 )
+from simulator.costmodel.ops_ends import fill_embedding, fill_head, fill_optimizer
 from simulator.costmodel.precision import PrecCol, precision_vector
 from simulator.costmodel.timeline import ResultCol, play_parts
 from simulator.costmodel.transformer import ModelCol, model_flops_per_step, model_vector, param_count

@@ -27,7 +27,6 @@ from simulator.domain.quantities import (
     PositiveFlopPerS,
     PositiveSeconds,
     PositiveWatts,
-    Seconds,
 )
 from simulator.domain.units import human
 
@@ -174,76 +173,6 @@ class AcceleratorSpec(Frozen):
         if tdp is not None and idle_power >= tdp:
             raise ValueError(f"must be below tdp ({human(tdp, 'power')})")
         return idle_power
-
-
-class GemmCurve(Frozen):
-    """Achieved GEMM throughput = peak_fraction * peak / (1 + m0/M + n0/N + k0/K)."""
-
-    peak_fraction: float = Field(gt=0, le=1)
-    m0: float = Field(ge=0)
-    n0: float = Field(ge=0)
-    k0: float = Field(ge=0)
-
-
-class AttentionCurve(Frozen):
-    """Flash-attention throughput as a fraction of dense peak, falling off at short sequences."""
-
-    fwd_fraction: float = Field(gt=0, le=1)
-    bwd_fraction: float = Field(gt=0, le=1)
-    seq0: float = Field(ge=0)
-    head_dim0: float = Field(ge=0)
-
-
-class PowerCurve(Frozen):
-    """Board power by kind of work, and the clock (throughput) the board holds at its TDP."""
-
-    memory_bound_fraction_of_tdp: float = Field(gt=0, le=1)
-    clock_at_tdp_compute_bound: float = Field(gt=0, le=1)
-    dvfs_exponent: float = Field(gt=1, le=4)
-
-
-class CalibrationSpec(Frozen):
-    """An efficiency profile; entries with ``base`` inherit every field they leave out."""
-
-    name: str
-    source: str
-    base: str | None = None
-    gemm: dict[Literal["bf16", "fp32"], GemmCurve] | None = None
-    memory_bw_fraction: float | None = Field(None, gt=0, le=1)
-    host_gemm_dispatch: Seconds | None = None
-    host_op_dispatch: Seconds | None = None
-    kernel_overhead: Seconds | None = None
-    memory_half_bytes: NonNegBytes | None = Field(
-        None, description="Bytes at which a kernel reaches half the copy bandwidth (Hockney n_1/2).")
-    attention: AttentionCurve | None = None
-    power: PowerCurve | None = None
-    aliases: tuple[str, ...] = ()
-
-
-class StackSpec(Frozen):
-    """A training software stack as it was at one release: which kernels it runs, what it fuses
-    and which communication it overlaps with compute (Megatron-LM / NeMo / PyTorch flags), and
-    how fast its GEMM and attention kernels ran relative to the device's microbenchmarked ones."""
-
-    name: str = Field(min_length=1, max_length=100)
-    aliases: tuple[str, ...] = ()
-    source: str = Field(description="Where the settings and efficiencies come from.")
-    attention: Literal["flash", "standard"] = Field(
-        "flash", description="Fused (flash) attention, or unfused QK^T / softmax / dropout / PV.")
-    dropout: bool = Field(False, description="Hidden dropout after attention and MLP (1-byte masks kept).")
-    overlap_grad_reduce: bool = Field(True, description="DP gradient reduction overlaps the backward pass.")
-    overlap_param_gather: bool = Field(True, description="Parameter all-gather overlaps the next forward.")
-    overlap_p2p: bool = Field(True, description="Pipeline sends overlap the next chunk (interleaved schedules).")
-    tp_comm_overlap: bool = Field(False, description="TP collectives overlap the GEMMs (with sequence parallelism).")
-    gemm_efficiency: float = Field(1.0, gt=0, le=2, description="Factor on the device's fitted GEMM efficiency.")
-    attention_efficiency: float = Field(
-        1.0, gt=0, le=4, description="Factor on the device's fitted (FlashAttention-2) attention efficiency.")
-    grad_reduce_bytes: Literal[2, 4] | None = Field(
-        None, description="Bytes per gradient element in the DP reduction (None: the precision's, fp32).")
-    param_gather_bytes: Literal[1, 2] | None = Field(
-        None, description="Bytes per weight in the DP all-gather of FP8 runs (1: FP8 parameters).")
-    calibrated_on: str | None = Field(
-        None, description="The one published configuration gemm_efficiency was fitted to, if any.")
 
 
 class FanSpec(Frozen):

@@ -19,9 +19,9 @@ from simulator.domain.specs import (
     NodeSpec,
     OpticSpec,
     ServerSpec,
-    StackSpec,
     SwitchSpec,
 )
+from simulator.domain.stack_spec import StackSpec
 
 
 class CatalogOverrides(Frozen):

@@ -203,7 +203,7 @@ def test_every_resolved_calibration_is_complete(catalog):
 
 
 def test_cyclic_calibration_chain_is_an_error(catalog):
-    from simulator.domain.specs import CalibrationSpec
+    from simulator.domain.calibration_spec import CalibrationSpec
 
     a = CalibrationSpec(name="loop-a", source="test", base="loop-b")
     b = CalibrationSpec(name="loop-b", source="test", base="loop-a")

@@ -17,9 +17,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from simulator.domain.calibration_spec import CalibrationSpec
 from simulator.domain.specs import (
     AcceleratorSpec,
-    CalibrationSpec,
     ChillerSpec,
     ClimateSpec,
     CollectiveProfileSpec,
@@ -30,9 +30,9 @@ from simulator.domain.specs import (
     NodeSpec,
     OpticSpec,
     ServerSpec,
-    StackSpec,
     SwitchSpec,
 )
+from simulator.domain.stack_spec import StackSpec
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import load_yaml_file
 from simulator.errors import CatalogError, Problem
