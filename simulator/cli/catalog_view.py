@@ -105,6 +105,10 @@ COLUMNS: dict[str, list[Column]] = {
         ("max seqs", True, _text("max_num_seqs")), ("max batched tokens", True, _text("max_num_batched_tokens")),
         ("chunked prefill", False, _text("chunked_prefill")), ("CUDA graphs", False, _text("cuda_graphs")),
     ],
+    "stacks": [
+        ("attention", False, _text("attention")), ("TP overlap", False, _text("tp_comm_overlap")),
+        ("DP overlap", False, _text("overlap_grad_reduce")), ("GEMM efficiency", True, _text("gemm_efficiency")),
+    ],
 }
 
 
