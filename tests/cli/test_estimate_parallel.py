@@ -100,3 +100,31 @@ def test_model_that_fits_nowhere_says_so():
                            precision="bf16-mixed", global_batch=8)
     assert "no layout" in str(err.value) and "GiB" in str(err.value)
     assert mem.GIB == 2**30
+
+
+def test_issue11_flags_reach_the_layout_and_the_recipe():
+    base = ("--model", "llama2-7b", "--accelerator", "h100-sxm", "--micro-batch", "1",
+            "--seq", "8192", "--global-batch", "32")
+    r = run_json(*base, "--gpus", "32", "--tp", "4", "--cp", "2", "--pp", "4", "--first-stage-layers", "7",
+                 "--last-stage-layers", "7", "--tp-comm-overlap")
+    lay = r["layout"]
+    assert (lay["tp"], lay["cp"], lay["pp"], lay["dp"]) == (4, 2, 4, 1)
+    # 32 layers: 7 + 9 + 9 + 7
+    assert (lay["first_stage_layers"], lay["last_stage_layers"], lay["tp_comm_overlap"]) == (7, 7, True)
+    # stage counts that cannot add up are refused with the reason
+    bad = runner.invoke(app, ["estimate", "train", *base, "--gpus", "16", "--tp", "8", "--pp", "2",
+                              "--first-stage-layers", "15", "--last-stage-layers", "15"])
+    assert bad.exit_code == 2 and "must add up to the model's 32" in bad.output
+    base = (*base, "--gpus", "16")
+    # data-parallel overlap off leaves the whole gradient reduction exposed
+    on = run_json(*base, "--tp", "8", "--stack", "megatron-core-2024")
+    off = run_json(*base, "--tp", "8", "--stack", "megatron-core-2024", "--no-overlap-grad-reduce")
+    assert off["breakdown"]["dp_comm_exposed_s"] > on["breakdown"]["dp_comm_exposed_s"]
+    assert off["step_time_s"] > on["step_time_s"]
+
+
+def test_unknown_stack_is_named_by_its_flag():
+    result = runner.invoke(app, ["estimate", "train", "--model", "gpt3-1.3b", "--accelerator", "h100", "--gpus", "8",
+                                 "--micro-batch", "1", "--seq", "2048", "--stack", "megatron-1999"])
+    assert result.exit_code == 2
+    assert "--stack" in result.output and "unknown software stack 'megatron-1999'" in result.output
