@@ -48,7 +48,7 @@ def compare_cmd(
 ):
     """Compare a run with a baseline, each metric with its direction and tolerance; exit 1 on a
     regression (the CI gate, docs/ci.md)."""
-    from simulator.report.compare import compare, metrics_of, parse_tolerance, write_baseline
+    from simulator.report.compare import compare, metrics_of, parse_tolerance, read_baseline, write_baseline
     from simulator.report.junit import check_junit_path, write_junit
 
     if show not in ("all", "changed"):
@@ -57,6 +57,16 @@ def compare_cmd(
         if baseline.is_dir():
             raise InputError([Problem("BASELINE", f"{baseline} is a folder; --update writes one baseline file "
                                                   "(give its path, e.g. baselines/NAME.json)")])
+        if baseline.suffix.lower() != ".json":
+            raise InputError([Problem("BASELINE", f"{baseline} is not a .json file; --update writes baselines only "
+                                                  "to paths ending in .json")])
+        if baseline.exists():
+            try:
+                read_baseline(baseline)      # replace only what is already a baseline, never another file
+            except InputError as err:
+                refusal = Problem("BASELINE", f"{baseline} exists and is not a dcsim baseline, so --update will "
+                                              "not replace it (remove it first if that is meant)")
+                raise InputError([refusal, *err.problems]) from None
         written = write_baseline(metrics_of(current), baseline)
         _err(f"wrote {written}")
         if fmt == OutputFormat.json:
