@@ -76,10 +76,6 @@ NonNegCount = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 BigCount = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 
 
-# The scenario's facility sections call a temperature difference by this name.
-TemperatureDifference = Kelvin
-
-
 class Frozen(BaseModel):
     """Base for every scenario and catalog model: immutable, unknown keys rejected, finite floats."""
 

@@ -59,6 +59,10 @@ class Group:
         per_node = limit / self.config.nodes_per_rack
         return (per_node - self.node.host_power) / self.gpus_per_node
 
+    def board_cap_w(self, fraction: float) -> float:
+        """Board cap at a fraction of TDP, within the rack's power limit."""
+        return min(fraction * self.accel.tdp, self.accel.tdp, self.rack_gpu_cap_w())
+
     def host_power_w(self, active_gpus: float) -> float:
         """All hosts of the group: idle plus the dynamic range's share of ``active_gpus``."""
         dynamic = self.node.host_power - self.node.host_idle_power

@@ -33,7 +33,7 @@ from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
-from simulator.scenario.demand import peak_factor
+from simulator.scenario.demand import peak_rate_per_s
 from simulator.scenario.load import LoadedScenario
 from simulator.scenario.schema import Failures, InferenceService, Layout, TrainingJob
 
@@ -167,9 +167,9 @@ def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner, fl
     serving_w = np.zeros(len(planner.groups))
     for s in services:
         group = planner.group_for(s.config)
-        cap_w = min(floor_fraction * group.accel.tdp, group.rack_gpu_cap_w())
+        cap_w = group.board_cap_w(floor_fraction)
         curve = s.plan.at_cap(cap_w)
-        peak = float(s.config.arrival_rate) * max(s.config.daily_profile) * peak_factor(s.config.growth, horizon_s)
+        peak = peak_rate_per_s(s.config, horizon_s)
         board_w = curve.point(peak / max(s.costs.units, 1))[1]
         busy[group.index] += s.config.gpus
         serving_w[group.index] += s.config.gpus * max(board_w - group.accel.idle_power, 0.0)

@@ -43,7 +43,7 @@ class PowerController:
 
     def cap_w(self, group: Group, fraction: float) -> float:
         """Board cap at a fraction of TDP, within the rack's power limit."""
-        return min(fraction * group.accel.tdp, group.accel.tdp, group.rack_gpu_cap_w())
+        return group.board_cap_w(fraction)
 
     def job_cap_w(self, job: JobRun, fraction: float) -> float:
         """A job's board cap: the site's, or lower where an operation policy slows it."""

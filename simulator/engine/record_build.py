@@ -23,7 +23,7 @@ from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
 from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
-from simulator.scenario.demand import peak_factor
+from simulator.scenario.demand import peak_rate_per_s
 
 
 def job_record(job: JobRun) -> JobRecord:
@@ -91,8 +91,7 @@ def service_record(svc: ServiceRun, horizon_s: float) -> ServiceRecord:
         tpot_p99_s=svc.tpot_quantile_s(0.99),
         capacity_per_s=svc.state.capacity_per_s if svc.state is not None else 0.0,
         capacity_nominal_per_s=nominal_capacity_per_s(svc),
-        peak_demand_per_s=float(svc.config.arrival_rate) * max(svc.config.daily_profile)
-        * peak_factor(svc.config.growth, horizon_s),
+        peak_demand_per_s=peak_rate_per_s(svc.config, horizon_s),
         patience_s=svc.config.patience if svc.config.patience is not None else math.inf,
         failures=svc.failures,
         availability=svc.availability,

@@ -38,6 +38,12 @@ def _number(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _finished_by(done: dict, deadline_s: float) -> bool:
+    """A job's outcome finished at or before ``deadline_s``."""
+    end = done.get("end_s")
+    return done.get("status") == "finished" and end is not None and end <= deadline_s
+
+
 def metric(outcome: dict, name: str) -> float | None:
     value = outcome[PLAN_METRICS[name]].get(name)
     return None if value is None else float(value)
@@ -55,14 +61,10 @@ def judge(outcome: dict, spec: PlanSpec) -> tuple[list[float | None], list[str]]
     if c.within_envelope and summary["peak_facility_power_w"] > summary["power_envelope_w"] * (1 + 1e-9):
         broken.append("within_envelope")
     for job, deadline in c.finish_by.items():
-        done = outcome["jobs"].get(job, {})
-        end = done.get("end_s")
-        if done.get("status") != "finished" or end is None or end > deadline:
+        if not _finished_by(outcome["jobs"].get(job, {}), deadline):
             broken.append(f"finish_by.{job}")
     for job, done in outcome["jobs"].items():     # every training job's own deadline
-        due = done.get("deadline_s")
-        if due is not None and (done.get("status") != "finished" or done.get("end_s") is None
-                                or done["end_s"] > due):
+        if done.get("deadline_s") is not None and not _finished_by(done, done["deadline_s"]):
             broken.append(f"deadline.{job}")
     for name, least in c.min_slo_attainment.items():
         targets = outcome["services"] if name == "*" else {name: outcome["services"].get(name, {})}

@@ -58,3 +58,9 @@ def mean_growth_factor(growth_per_month: float, start_s: float, end_s: float) ->
 def peak_factor(growth_per_month: float, horizon_s: float) -> float:
     """The largest growth factor within [0, horizon_s]: at the end when growing, 1 when declining."""
     return max(1.0, growth_factor(growth_per_month, horizon_s))
+
+
+def peak_rate_per_s(service, horizon_s: float) -> float:
+    """A service's busiest arrival rate within the horizon: its base rate x the daily profile's
+    busiest hour x its growth at its peak (planning's serving floor, the headroom warning)."""
+    return float(service.arrival_rate) * max(service.daily_profile) * peak_factor(service.growth, horizon_s)

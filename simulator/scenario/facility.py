@@ -18,10 +18,10 @@ from simulator.domain.quantities import (
     Count,
     Efficiency,
     Frozen,
+    Kelvin,
     NonNegSeconds,
     NonNegWatts,
     PositiveWatts,
-    TemperatureDifference,
     UnitFraction,
     VolumeRate,
 )
@@ -47,7 +47,7 @@ class _Plant(Frozen):
         None, ge=-20, le=70, description="Water leaving the plant. Default: the air plant's chilled water is "
                                          "cooling.supply_air minus cooling.coil_approach; the liquid plant's "
                                          "facility water 32 C (ASHRAE class W32).")
-    return_delta: Annotated[TemperatureDifference, Field(ge=1, le=30)] | None = Field(
+    return_delta: Annotated[Kelvin, Field(ge=1, le=30)] | None = Field(
         None, description="Return minus supply water temperature at design load; default 6 K "
                                        "(chilled water) or 10 K (facility water).")
     pump_fraction: UnitFraction | None = Field(
@@ -65,7 +65,7 @@ class AirCooledChillerPlant(_Plant):
     type: Literal["air-cooled-chiller"] = "air-cooled-chiller"
     chiller: str = Field("air-cooled-90.1-2019", description="Catalog chiller (dcsim catalog chillers).")
     free_cooling: bool = Field(True, description="Integrated free-cooling coils (economiser).")
-    free_cooling_approach: TemperatureDifference = Field(
+    free_cooling_approach: Kelvin = Field(
         6.0, ge=0, le=30, description="Water leaving the free-cooling coil minus outdoor dry bulb (engineering "
                                       "estimate; no vendor datasheet value was found).")
     fan_fraction: UnitFraction = Field(
@@ -80,10 +80,10 @@ class WaterCooledChillerPlant(_Plant):
     type: Literal["water-cooled-chiller"] = "water-cooled-chiller"
     chiller: str = Field("water-cooled-centrifugal-90.1-2019", description="Catalog chiller.")
     economiser: bool = Field(True, description="Waterside economiser (plate heat exchanger).")
-    tower_approach: TemperatureDifference = Field(
+    tower_approach: Kelvin = Field(
         4.0, ge=0.5, le=15, description="Tower leaving water minus wet bulb (Lei & Masanet model range "
                                         "2.8-6.7 K).")
-    economiser_approach: TemperatureDifference = Field(
+    economiser_approach: Kelvin = Field(
         2.0, ge=0, le=10, description="Heat-exchanger approach (Lei & Masanet range 1.7-2.8 K).")
     tower_fan_fraction: UnitFraction = Field(
         0.0126, description="Tower fan power per W of heat rejected: ASHRAE 90.1-2019 minimum 40.2 gpm/hp "
@@ -102,14 +102,14 @@ class DryCoolerPlant(_Plant):
     temperature (none: the water runs warmer those hours, counted as shortfall hours)."""
 
     type: Literal["dry-cooler"] = "dry-cooler"
-    approach: TemperatureDifference = Field(
+    approach: Kelvin = Field(
         6.0, ge=0, le=30, description="Leaving water minus inlet air (engineering estimate).")
     fan_fraction: UnitFraction = Field(
         0.02, description="Fan power per W of heat at full airflow (engineering estimate).")
     adiabatic: bool = Field(False, description="Evaporative pre-cooling of the inlet air when needed.")
     adiabatic_effectiveness: UnitFraction = Field(
         0.8, description="Share of the wet-bulb depression the pads remove (engineering estimate).")
-    air_range: TemperatureDifference = Field(
+    air_range: Kelvin = Field(
         10.0, ge=1, le=40, description="Air temperature rise across the coil at design (sets the airflow, "
                                        "hence the water evaporated into it).")
     trim_chiller: str | None = Field("air-cooled-90.1-2019", description="Catalog chiller for the hours the "
@@ -147,7 +147,7 @@ class Cooling(Frozen):
 
     supply_air: Celsius = Field(25.0, ge=10, le=45, description="Server inlet (cold-aisle) air; ASHRAE "
                                                                  "recommends 18-27 C.")
-    coil_approach: TemperatureDifference = Field(
+    coil_approach: Kelvin = Field(
         10.0, ge=1, le=25, description="Server inlet air minus the chilled water feeding the air handlers: a 7 K "
                                        "coil approach plus 3 K of mixing between handler and server inlet "
                                        "(engineering estimates).")
