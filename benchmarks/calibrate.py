@@ -69,38 +69,46 @@ def fit_power(points: list[dict], gemm_rows: list[dict]) -> dict:
 
 
 # Small-batch decode under CUDA graphs, measured on H100: GPT-3 1.3B at batch 1 takes 2.3x the
-# time to read its weights at the datasheet bandwidth (issue 11's single-GPU measurements); the
-# copy microbenchmark's largest sizes fix the bandwidth, this fixes how far below it small
-# kernels stay (the bandwidth ramp's half size, Hockney's n_1/2).
+# time to read its weights at the datasheet bandwidth (issue 11's single-GPU measurements: the
+# bare model, decode replayed in a CUDA graph, no serving engine, so the catalog's ``pytorch``
+# engine). The copy microbenchmark's largest sizes fix the bandwidth, this fixes how far below
+# it small kernels stay (the bandwidth ramp's half size, Hockney's n_1/2), with the in-stream
+# kernel overhead (~2 us, CUDA-graph launch studies) as the other part of the per-kernel floor.
 DECODE_BATCH1_OVER_WEIGHT_READ = 2.3
+DECODE_CONTEXT = 512
 
 
-def fit_memory_half_bytes(ratio: float = DECODE_BATCH1_OVER_WEIGHT_READ, context: int = 512) -> float:
+def decode_batch1_s(half_bytes: float | None = None, model_name: str = "gpt3-1.3b",
+                    context: int = DECODE_CONTEXT) -> tuple[float, float]:
+    """(modelled batch-1 decode step, weight-read time at the datasheet bandwidth) of a bf16 model
+    on one H100 through ``estimate decode``'s path (costmodel/serving.py) with the ``pytorch``
+    engine, the ramp's half size replaced by ``half_bytes`` when given."""
+    from simulator.costmodel.comm import CommModel
+    from simulator.costmodel.device import DeviceModel
+    from simulator.costmodel.serving import estimate_decode
+    from simulator.costmodel.transformer import param_count
+    from simulator.domain.catalog import shipped_catalog
+    from simulator.domain.precision import serving_precision
+
+    cat = shipped_catalog()
+    model = cat.models.get(model_name)
+    device = DeviceModel.from_name("h100-sxm", cat)
+    if half_bytes is not None:
+        device = DeviceModel(device.spec, {**device.calibration, "memory_half_bytes": half_bytes})
+    comm = CommModel.for_node(cat.nodes.get("dgx-h100"), device.spec)
+    prec = serving_precision("bf16", None, None, tuple(device.spec.peak_flops))[0]
+    step = estimate_decode(model, device, comm, 1, prec, cat.engines.get("pytorch"), 1, context, check_fit=False)
+    return step.time_s, param_count(model) * 2.0 / device.spec.hbm_bw
+
+
+def fit_memory_half_bytes(ratio: float = DECODE_BATCH1_OVER_WEIGHT_READ) -> float:
     """The half-bandwidth size at which the 1.3B decode step at batch 1 is ``ratio`` times its
     weight-read time (bisection: the step time rises with it)."""
-    from simulator.costmodel.device import DeviceCol, DeviceModel
-    from simulator.costmodel.ops import MAX_LAYER_OPS, new_table
-    from simulator.costmodel.precision import precision_vector
-    from simulator.costmodel.serving import build_decode
-    from simulator.costmodel.timeline import ResultCol, play_parts
-    from simulator.costmodel.transformer import model_vector, param_count
-    from simulator.domain.catalog import shipped_catalog
-    from simulator.domain.precision import precision
-
-    model = shipped_catalog().models.get("gpt3-1.3b")
-    device = DeviceModel.from_name("h100-sxm")
-    target = ratio * param_count(model) * 2.0 / device.spec.hbm_bw
-    prec = precision("bf16-mixed")
-    pv, mv = precision_vector(prec), model_vector(model)
-    ops = new_table((model.layers + 4) * MAX_LAYER_OPS)
-    n = build_decode(ops, mv, pv, 1.0, float(context), model.layers, 1.0)
     lo, hi = 0.0, 64e6
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        dv = device.vector("bf16", "bf16")
-        dv[DeviceCol.MEM_HALF] = mid
-        _, (res,), _ = play_parts([(ops, n, 1.0)], dv, device.spec.tdp, graph=True)
-        lo, hi = (mid, hi) if res[ResultCol.TIME] < target else (lo, mid)
+        t, read = decode_batch1_s(mid)
+        lo, hi = (mid, hi) if t < ratio * read else (lo, mid)
     return 0.5 * (lo + hi)
 
 

@@ -13,8 +13,8 @@ from simulator.cli.errors import _attempt, _blame, _quantity_flag, handle_errors
 from simulator.cli.options import (
     AccelOpt,
     ActOpt,
-    EngineOpt,
     FormatOpt,
+    IterEngineOpt,
     KvOpt,
     LayoutChoice,
     ModelOpt,
@@ -174,7 +174,7 @@ def estimate_prefill_cmd(
     precision: WeightsOpt = "bf16",
     kv_precision: KvOpt = None,
     activations: ActOpt = None,
-    engine: EngineOpt = None,
+    engine: IterEngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Latency and throughput of prefilling a batch of prompts in one iteration."""
@@ -198,7 +198,7 @@ def estimate_decode_cmd(
     precision: WeightsOpt = "bf16",
     kv_precision: KvOpt = None,
     activations: ActOpt = None,
-    engine: EngineOpt = None,
+    engine: IterEngineOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time per decode step (one token per sequence) and throughput."""

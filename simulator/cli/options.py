@@ -31,3 +31,4 @@ WeightsOpt = Annotated[ServingWeights, typer.Option("--precision", help="Weight 
 KvOpt = Annotated[KvPrecisionName | None, typer.Option("--kv-precision", help="KV-cache precision (default fp8 with fp8/fp4 weights where the accelerator has fp8, else 16-bit).")]
 ActOpt = Annotated[ServingActivations | None, typer.Option("--activations", help="GEMM activation precision (default: the weights' where the accelerator computes in it, else 16-bit).")]
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="Serving engine (dcsim catalog engines; default tensorrt-llm).")]
+IterEngineOpt = Annotated[str | None, typer.Option("--engine", help="Engine that runs the iteration (dcsim catalog engines; default pytorch: the bare model, decode in a CUDA graph; tensorrt-llm, vllm, ... add their kernels and CPU time per iteration).")]

@@ -61,6 +61,7 @@ class ItCol(IntEnum):
     IDLE_W = 9
     DECODE_STRETCH = 10      # duty-cycle stretch of memory-bound attention under the cap
     ATTN_LAUNCHES = 11       # kernels per iteration outside the token part (attention)
+    DEC_RAMP_S = 12          # decode attention's small-kernel floor: the bandwidth ramp's half size per kernel
 
 
 IT_LEN = len(ItCol)
@@ -230,6 +231,9 @@ def _scalars(model: ModelSpec, dv: np.ndarray, sv: np.ndarray, tp: int, cap_w: f
     v[ItCol.IDLE_W] = dv[DeviceCol.IDLE_W]
     v[ItCol.DECODE_STRETCH] = duty_cycle_stretch(dv[DeviceCol.MEM_W], cap_w, dv[DeviceCol.IDLE_W])
     v[ItCol.ATTN_LAUNCHES] = ATTENTION_KERNELS_PER_LAYER * layers
+    # Like every memory-bound kernel (costmodel/timeline.py kernel_times), each decode-attention
+    # and split-KV combine kernel moves its bytes at B / (B + B_half) of the copy bandwidth.
+    v[ItCol.DEC_RAMP_S] = v[ItCol.ATTN_LAUNCHES] * dv[DeviceCol.MEM_HALF] / dv[DeviceCol.MEM_BW]
     return v
 
 
@@ -278,8 +282,8 @@ def iteration_cost(t, s, d, keys, attn_work, graph_ok, mixed_graphs, tokens, tok
     overhead = it[ItCol.KERNEL_OVERHEAD_S]
     launches = 0.0
     if d > 0:
-        dec = (it[ItCol.DEC_PER_KEY_S] * keys + it[ItCol.DEC_PER_SEQ_S] * d) * it[ItCol.DECODE_STRETCH] \
-            + it[ItCol.ATTN_LAUNCHES] * overhead
+        dec = (it[ItCol.DEC_PER_KEY_S] * keys + it[ItCol.DEC_PER_SEQ_S] * d + it[ItCol.DEC_RAMP_S]) \
+            * it[ItCol.DECODE_STRETCH] + it[ItCol.ATTN_LAUNCHES] * overhead
         gpu += dec
         energy += dec * it[ItCol.MEMORY_W]
         launches += it[ItCol.ATTN_LAUNCHES]

@@ -19,6 +19,9 @@ from simulator.errors import InputError
 from simulator.estimates.inputs import device_model, node_for
 
 Phase = Literal["prefill", "decode"]
+# One iteration of the model on its own, as single-GPU measurements run it (eager prefill, decode
+# in a CUDA graph, no scheduler): a served replica's engine is chosen with ``engine``.
+ITERATION_ENGINE = "pytorch"
 PHASES: tuple[Phase, ...] = ("prefill", "decode")
 
 
@@ -55,13 +58,14 @@ def estimate_inference(model: str | ModelSpec, accelerator: str, phase: Phase, b
                        check_fit: bool = True, *, tp: int = 1, kv_precision: str | None = None,
                        activations: str | None = None, engine: str | None = None) -> InferenceResult:
     """A prefill of ``batch`` prompts of ``tokens`` tokens, or a decode step of ``batch``
-    sequences at ``tokens`` cached tokens, on ``tp`` accelerators."""
+    sequences at ``tokens`` cached tokens, on ``tp`` accelerators, run by ``engine`` (default
+    ``ITERATION_ENGINE``: the bare model)."""
     catalog = catalog or shipped_catalog()
     spec = resolve_model(model, catalog, base_dir)
     device = device_model(accelerator, catalog)
     paths = {"weights": "--precision", "activations": "--activations", "kv": "--kv-precision"}
     prec, problems = precision_for(dtype, activations, kv_precision, device.spec, paths)
-    eng, found = engine_for(engine, catalog, "--engine")
+    eng, found = engine_for(engine or ITERATION_ENGINE, catalog, "--engine")
     problems += found
     comm = CommModel.for_node(node_for(device.name, catalog), device.spec)
     problems += tp_problems(spec, tp, comm.scaleup_domain, "--tp")
