@@ -27,7 +27,7 @@ from numba import njit
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceCol, DeviceModel
-from simulator.costmodel.ops import OpCol
+from simulator.costmodel.ops import H_GEMM, H_OP, H_VIEW, OpCol
 from simulator.costmodel.serving_ops import SERV_VECTOR_LEN, ServCol, build_token_part, new_serving_table
 from simulator.costmodel.timeline import REFERENCE_HEAD_DIM, ResultCol, duty_cycle_stretch, new_result, play_capped
 from simulator.costmodel.transformer import model_vector
@@ -85,7 +85,7 @@ def serving_device_vector(device: DeviceModel, prec: ServingPrecision, engine: E
     prompt-attention kernel (attention runs in 16 bits)."""
     dv = device.vector(prec.gemm_dtype, "bf16").copy()
     dv[DeviceCol.HOST_OP] = engine.host_launch
-    dv[DeviceCol.HOST_GEMM] = engine.host_launch
+    dv[DeviceCol.HOST_GEMM] = engine.host_launch if engine.host_gemm_launch is None else engine.host_gemm_launch
     dv[DeviceCol.ATTN_FWD] = min(dv[DeviceCol.ATTN_FWD] * engine.prefill_attention_speedup, MAX_ATTENTION_FRACTION)
     return dv
 
@@ -184,6 +184,13 @@ def iteration_profile(model: ModelSpec, device: DeviceModel, comm: CommModel, tp
     return IterationProfile(model, tp, dv, sv, tokens, tuple(token_ops), comm_s, sampled, tuple(head_ops))
 
 
+def _launch_s(host_class: np.ndarray, dv: np.ndarray) -> np.ndarray:
+    """Host launch time of each row by its class (timeline.host_time, forward rows)."""
+    return np.where(host_class == H_GEMM, dv[DeviceCol.HOST_GEMM],
+                    np.where(host_class == H_OP, dv[DeviceCol.HOST_OP],
+                             np.where(host_class == H_VIEW, 0.2 * dv[DeviceCol.HOST_OP], 0.0)))
+
+
 def _at_cap(tables: tuple, dv: np.ndarray, cap_w: float) -> tuple[np.ndarray, ...]:
     """(GPU time, host launch time, power, clock) of each op table at the highest clock whose
     power stays within ``cap_w`` (costmodel/timeline.py play_capped: compute-bound kernels
@@ -195,7 +202,7 @@ def _at_cap(tables: tuple, dv: np.ndarray, cap_w: float) -> tuple[np.ndarray, ..
         n = len(ops)
         play_capped(ops, n, dv, cap_w, True, res)
         gpu[i] = max(res[ResultCol.TIME] - dv[DeviceCol.HOST_OP], 0.0)
-        host[i] = float(np.sum(ops[:, OpCol.COUNT])) * dv[DeviceCol.HOST_OP]
+        host[i] = float(np.sum(ops[:, OpCol.COUNT] * _launch_s(ops[:, OpCol.HOST], dv)))
         power[i] = res[ResultCol.POWER]
         clock[i] = res[ResultCol.CLOCK]
     return gpu, host, power, clock

@@ -65,7 +65,8 @@ def put_quant(ops, n, sv, elements):
 def fill_token_layer(ops, n, mv, sv, t, tp):
     """One layer's token-parallel kernels for ``t`` tokens on one of ``tp`` ranks.
 
-    Fusion (the engine's): 0, every elementwise step its own kernel; 1, each residual add fused
+    Fusion (the engine's): 0, every elementwise step its own kernel (eager PyTorch: the cache's K
+    and V written by two copies); 1, each residual add fused
     with the norm that follows (vLLM's fused_add_rms_norm: read x and the residual, write both);
     2, also SwiGLU and the down projection's input quantisation in the gate/up GEMM's epilogue,
     RoPE, the KV-cache write and the output projection's input quantisation in the attention
@@ -87,7 +88,10 @@ def fill_token_layer(ops, n, mv, sv, t, tp):
     if fusion < 1.5:
         if mv[ModelCol.ROPE] > 0.5:
             n = put_mem(ops, n, 2.0 * ACT * t * (qd + kvd), PH_FWD, 0.0, 1.0)
-        n = put_mem(ops, n, (ACT + sv[ServCol.KV_BYTES]) * t * 2.0 * kvd, PH_FWD, 0.0, 1.0)   # KV append
+        if fusion < 0.5:                                                         # K and V copied apart
+            n = put_mem(ops, n, (ACT + sv[ServCol.KV_BYTES]) * t * kvd, PH_FWD, 0.0, 2.0)
+        else:                                                                    # KV append, one kernel
+            n = put_mem(ops, n, (ACT + sv[ServCol.KV_BYTES]) * t * 2.0 * kvd, PH_FWD, 0.0, 1.0)
         n = put_quant(ops, n, sv, t * qd)
     n = put_wgemm(ops, n, t, h, qd, sv, 1.0)                                     # out proj
     if fusion < 0.5:

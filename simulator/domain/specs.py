@@ -327,6 +327,9 @@ class EngineSpec(Frozen):
     mixed_graphs: bool = Field(False, description=(
         "Mixed prefill/decode iterations also run as (piecewise) graphs, attention launched outside."))
     host_launch: NonNegSeconds = Field(description="Host time to launch one kernel outside a graph.")
+    host_gemm_launch: NonNegSeconds | None = Field(None, description=(
+        "Host time to launch one GEMM outside a graph, where it differs (eager PyTorch's F.linear); "
+        "default host_launch."))
     iteration_overhead: NonNegSeconds = Field(description=(
         "CPU time per iteration outside the GPU kernels: scheduling, input preparation, sampling."))
     sequence_overhead: NonNegSeconds = Field(description="Further CPU time per running sequence per iteration.")
