@@ -31,14 +31,15 @@ def estimate_train(model: str | ModelSpec, accelerator: str, *args, **options) -
 
 def estimate_prefill(model: str | ModelSpec, accelerator: str, batch: int, prompt: int, *args, **options) -> dict:
     """Prefill of ``batch`` prompts of ``prompt`` tokens: latency_s, tokens_per_s, ...; options
-    tp, dtype (weights), kv_precision, activations, engine."""
+    tp, dtype (weights), kv_precision, activations, engine (default ``pytorch``: the bare model)."""
     from simulator.estimates import inference
 
     return inference.estimate_inference(model, accelerator, "prefill", batch, prompt, *args, **options).to_dict()
 
 
 def estimate_decode(model: str | ModelSpec, accelerator: str, batch: int, context: int, *args, **options) -> dict:
-    """One decode step for ``batch`` sequences at ``context`` cached tokens: step_time_s, ..."""
+    """One decode step for ``batch`` sequences at ``context`` cached tokens: step_time_s, ...
+    (same options; the bare model's decode is a CUDA-graph replay)."""
     from simulator.estimates import inference
 
     return inference.estimate_inference(model, accelerator, "decode", batch, context, *args, **options).to_dict()

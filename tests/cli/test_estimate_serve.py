@@ -23,8 +23,9 @@ def test_maximum_throughput_is_the_saturated_replica():
     assert r["output_tokens_per_s_per_replica"] == pytest.approx(128 * r["requests_per_s_per_replica"])
     assert r["capacity_per_replica_per_s"] == r["requests_per_s_per_replica"]
     # A full batch of 16 decodes in about one decode step per token, plus its share of prefill.
-    decode = api.estimate_decode("llama3-8b", "h100-sxm", 16, 576)["step_time_s"]
-    prefill = api.estimate_prefill("llama3-8b", "h100-sxm", 1, 512)["latency_s"]
+    # (the same engine as the replica's: estimate decode/prefill default to the bare model)
+    decode = api.estimate_decode("llama3-8b", "h100-sxm", 16, 576, engine="tensorrt-llm")["step_time_s"]
+    prefill = api.estimate_prefill("llama3-8b", "h100-sxm", 1, 512, engine="tensorrt-llm")["latency_s"]
     closed_form = 16 / (128 * decode + 16 * prefill)
     assert r["capacity_per_replica_per_s"] == pytest.approx(closed_form, rel=0.1)
     assert "replicas" not in r
