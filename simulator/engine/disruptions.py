@@ -17,6 +17,7 @@ from simulator.engine.maintenance import maintenance_windows
 from simulator.engine.record import ServiceStatus
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, drain, fail
+from simulator.scenario.failures import Failures
 
 PLANNED = "maintenance"
 
@@ -64,9 +65,8 @@ class Disruptions:
         self.down(nodes, cls, planned=False)
 
     def drained(self, nodes: np.ndarray, duration_s: float) -> None:
-        f = self.world.failures_cfg
-        restart_s = f.restart_time if f is not None else 0.0
-        self.down(nodes, FailureClassPlan(PLANNED, 0.0, "unit", restart_s, duration_s), planned=True)
+        f = self.world.failures_cfg or Failures()      # restart time: the section's, else its default
+        self.down(nodes, FailureClassPlan(PLANNED, 0.0, "unit", f.restart_time, duration_s), planned=True)
 
     def down(self, nodes: np.ndarray, cls: FailureClassPlan, planned: bool) -> None:
         """Take ``nodes`` out of service for ``cls.repair_s``; stop whatever ran on them."""

@@ -16,6 +16,7 @@ from simulator.report.tables import (
     Table,
     cost_table,
     headline_table,
+    interruptions_table,
     jobs_table,
     operation_table,
     reliability_table,
@@ -70,4 +71,7 @@ def render_markdown(
     operation = operation_table(summary)
     if operation is not None:
         sections += ["## Operation policies", _table_markdown(operation)]
+    interruptions = interruptions_table(summary)
+    if interruptions is not None:
+        sections += ["## Interruptions by cause", _table_markdown(interruptions)]
     return "\n\n".join(sections) + "\n"
