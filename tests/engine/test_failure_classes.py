@@ -99,7 +99,7 @@ def test_interruptions_per_cause_match_rate_x_nodes_x_time(by_cause):
     assert by_cause.summary_dict["interruptions"]["planned"] == 0
 
 
-def test_interruptions_by_cause_reach_the_report(by_cause, tmp_path):
+def test_interruptions_by_cause_reach_the_report(by_cause):
     from simulator.report.results import Summary
     from simulator.report.tables import interruptions_table
 
