@@ -61,6 +61,11 @@ def render_markdown(
         _table_markdown(headline_table(summary, costs, services)),
         "## Reliability",
         _table_markdown(reliability_table(summary)),
+    ]
+    interruptions = interruptions_table(summary)
+    if interruptions is not None:
+        sections += ["## Interruptions by cause", _table_markdown(interruptions)]
+    sections += [
         "## Costs",
         _table_markdown(cost_table(costs)),
         "## Training jobs",
@@ -71,7 +76,4 @@ def render_markdown(
     operation = operation_table(summary)
     if operation is not None:
         sections += ["## Operation policies", _table_markdown(operation)]
-    interruptions = interruptions_table(summary)
-    if interruptions is not None:
-        sections += ["## Interruptions by cause", _table_markdown(interruptions)]
     return "\n\n".join(sections) + "\n"
