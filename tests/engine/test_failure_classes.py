@@ -60,7 +60,7 @@ def test_fleet_resolves_to_rates_per_node_second_and_the_job_mtbf():
     assert model.node_mtbf_s / 2048 == pytest.approx(54 * DAY / 419, rel=1e-3)
     assert all(c.restart_s == 300.0 for c in model.classes)
     assert {c.name: c.repair_s for c in model.classes}["software"] == 0.0
-    assert [c.name for c in model.scoped_classes] == ["network"]
+    assert model.scoped_classes == ()
 
 
 def test_the_single_node_class_keeps_its_mtbf_exactly():
