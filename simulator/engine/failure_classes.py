@@ -78,6 +78,12 @@ class FailureModel:
         return classes[int(np.searchsorted(np.cumsum(rates) / rates.sum(), rng.random(), side="right"))]
 
 
+def pick_cause(model: FailureModel | None, rng: np.random.Generator) -> FailureClassPlan:
+    """The cause of a node-scoped failure of a run that has failures."""
+    assert model is not None
+    return model.pick_node_class(rng)
+
+
 def _plan_class(c: FailureClass, f: Failures) -> FailureClassPlan:
     return FailureClassPlan(c.name, c.rate / NODE_DAYS_PER_1000_S, c.scope,
                             f.restart_time if c.restart_time is None else c.restart_time,
@@ -137,4 +143,4 @@ def unit_failures(env: simpy.Environment, rng: np.random.Generator, cls: Failure
         on_unit(cls, unit)
 
 
-__all__ = ["FailureClassPlan", "FailureModel", "resolve_failures", "unit_failures", "units_of"]
+__all__ = ["FailureClassPlan", "FailureModel", "pick_cause", "resolve_failures", "unit_failures", "units_of"]

@@ -14,7 +14,8 @@ also capped by its own nodes' bandwidth (``shared_finish_s``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from simulator.scenario.storage import Storage
 
@@ -89,4 +90,42 @@ def _shares(caps: list[float], total: float) -> list[float]:
     return rates
 
 
-__all__ = ["CheckpointTiming", "checkpoint_timing", "dataset_read_bw", "drain_excess_s", "shared_finish_s"]
+
+
+class StorageShare:
+    """Sync checkpoint writes of the jobs running at once share the storage write bandwidth.
+
+    Jobs checkpoint at independent phases, so on average a job's write meets the others'
+    writes for the share of time they keep the storage busy, rho = sum over the others of
+    (their bytes / storage bandwidth) / (their interval + write): the write gets
+    min(its nodes' bandwidth, storage bandwidth x (1 - rho)) (processor sharing, capped at
+    rho = 0.95). Applied whenever the running set changes (engine/world.py update); the interval
+    stays the one planned for the uncontended write. ``shared_finish_s`` is the exact sharing
+    of writes that start together (two at once take twice as long)."""
+
+    MAX_RHO = 0.95
+
+    def __init__(self, storage: Storage | None):
+        self.bw = storage.write_bw if storage is not None and storage.checkpoint_mode == "sync" else None
+        self._alone: dict[str, Any] = {}      # each job's checkpoint plan when it writes alone
+
+    def apply(self, running: list, now: float) -> None:
+        """Set each running job's checkpoint write time for the others running now (booking its
+        progress at the old one first)."""
+        if self.bw is None:
+            return
+        jobs = [j for j in running if j.checkpoint is not None]
+        alone = [self._alone.setdefault(j.name, j.checkpoint) for j in jobs]
+        busy = [(a.checkpoint_bytes / self.bw) / a.cycle_s if math.isfinite(a.cycle_s) else 0.0 for a in alone]
+        total = sum(busy)
+        for job, a, own in zip(jobs, alone, busy, strict=True):
+            rho = min(total - own, self.MAX_RHO)
+            bw = min(a.checkpoint_bytes / a.write_s, self.bw * (1.0 - rho)) if a.write_s > 0 else math.inf
+            write = a.checkpoint_bytes / bw if math.isfinite(bw) else a.write_s
+            if abs(write - job.checkpoint.write_s) > 1e-12 * max(write, 1.0):
+                job.book(now)
+                job.checkpoint = replace(a, write_s=write)
+
+
+__all__ = ["CheckpointTiming", "StorageShare", "checkpoint_timing", "dataset_read_bw", "drain_excess_s",
+           "shared_finish_s"]

@@ -16,7 +16,7 @@ import numpy as np
 from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.disruptions import Disruptions, job_can_fail, service_can_fail
 from simulator.engine.fabric import network_shares
-from simulator.engine.failure_classes import FailureClassPlan
+from simulator.engine.failure_classes import FailureClassPlan, pick_cause
 from simulator.engine.failures import node_failures
 from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
@@ -28,6 +28,7 @@ from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
+from simulator.engine.storage import StorageShare
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.scenario.load import LoadedScenario
 
@@ -68,6 +69,7 @@ class World:
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.disruptions = Disruptions(self) if Disruptions.needed(plan) else None
+        self.storage_share = StorageShare(self.loaded.scenario.storage)
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -86,6 +88,7 @@ class World:
         now = self.env.now
         hour = self._hour_now()
         self._integrate_jobs(now)
+        self.storage_share.apply(self.running, now)      # checkpoint writes share the storage
         if self.operation is not None:
             self.operation.reconcile(self.running, hour, now)
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
@@ -202,8 +205,7 @@ class World:
         """A node under a running job failed: the work since its checkpoint is lost; a free node
         or spare stands in and the job restarts, else it waits for one."""
         self._integrate_jobs(self.env.now)
-        assert self.failure_model is not None
-        cls = self.failure_model.pick_node_class(self._job_rngs[job.index])
+        cls = pick_cause(self.failure_model, self._job_rngs[job.index])
         fail(job, self.env.now)
         self.recorder.count("failures")
         self.recorder.count(f"failures:{cls.name}")
@@ -308,9 +310,7 @@ class World:
         """A node under a running service failed (or was drained): the replicas on it stop serving
         until a free node or spare is swapped in and they reload."""
         self._integrate_jobs(self.env.now)
-        if cls is None:
-            assert self.failure_model is not None
-            cls = self.failure_model.pick_node_class(self._service_failure_rngs[svc.index])
+        cls = cls or pick_cause(self.failure_model, self._service_failure_rngs[svc.index])
         group = self.groups[svc.group]
         lost = min(svc.replicas_per_node(group.gpus_per_node), svc.units - svc.replicas_down)
         svc.replicas_down += lost

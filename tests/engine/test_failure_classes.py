@@ -11,10 +11,10 @@ import pytest
 from simulator import api
 from simulator.domain.catalog import shipped_catalog
 from simulator.engine.failure_classes import resolve_failures, units_of
-from simulator.engine.failures import plan_checkpoint
+from simulator.engine.failures import CheckpointPlan, plan_checkpoint
 from simulator.engine.maintenance import window_starts
 from simulator.engine.planning import plan_run
-from simulator.engine.storage import checkpoint_timing, shared_finish_s
+from simulator.engine.storage import StorageShare, checkpoint_timing, shared_finish_s
 from simulator.scenario.failures import Failures, Maintenance
 from simulator.scenario.storage import Storage
 
@@ -222,3 +222,31 @@ def test_storage_power_and_capex_reach_the_outputs():
     st = with_store.summary_dict["storage"]
     assert st["write_bw_bytes_per_s"] == 2e12
     assert np.isfinite(st["dataset_read_share"]) and st["dataset_read_share"] > 0
+
+
+class _Job:
+    """The part of a training job StorageShare uses."""
+
+    def __init__(self, name: str, checkpoint: CheckpointPlan):
+        self.name, self.checkpoint, self.booked = name, checkpoint, []
+
+    def book(self, now: float) -> None:
+        self.booked.append(now)
+
+
+def test_jobs_running_together_share_the_storage_on_average():
+    # Each job writes 1 TB every 990 s of running time (10 s alone at 100 GB/s): it keeps the
+    # store busy 10 / 1000 = 1% of the time. With a second such job the first's write gets
+    # 100 GB/s x (1 - 0.01) = 99 GB/s: 10.101 s. Alone again, 10 s.
+    alone = CheckpointPlan(1e12, write_s=10.0, interval_s=990.0, job_mtbf_s=1e9)
+    share = StorageShare(store(write_bw=100e9))
+    a, b = _Job("a", alone), _Job("b", alone)
+    share.apply([a], 0.0)
+    assert a.checkpoint.write_s == 10.0 and a.booked == []
+    share.apply([a, b], 5.0)
+    assert a.checkpoint.write_s == pytest.approx(1e12 / (100e9 * 0.99))
+    assert b.checkpoint.write_s == pytest.approx(1e12 / (100e9 * 0.99)) and a.booked == [5.0]
+    share.apply([a], 9.0)
+    assert a.checkpoint.write_s == pytest.approx(10.0) and a.booked == [5.0, 9.0]
+    # async writes stall only for the local copy: nothing shared
+    assert StorageShare(store(checkpoint_mode="async")).bw is None
