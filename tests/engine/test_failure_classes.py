@@ -250,3 +250,14 @@ def test_jobs_running_together_share_the_storage_on_average():
     assert a.checkpoint.write_s == pytest.approx(10.0) and a.booked == [5.0, 9.0]
     # async writes stall only for the local copy: nothing shared
     assert StorageShare(store(checkpoint_mode="async")).bw is None
+
+
+def test_plan_sensitivity_scales_every_class_of_a_fleet():
+    from simulator.plan.sensitivity import _perturbations
+
+    raw = scenario({"fleet": "llama3-production"}, tokens="10B", horizon="1d")
+    changed = _perturbations(raw, ".", 1.5)["failure rate"]["failures"]
+    fleet = shipped_catalog().fleets.get("llama3-production")
+    assert "fleet" not in changed
+    assert [c["rate"] for c in changed["classes"]] == pytest.approx([1.5 * c.rate for c in fleet.classes])
+    assert api.load_scenario(_perturbations(raw, ".", 1.5)["failure rate"]).scenario.failures.classes
