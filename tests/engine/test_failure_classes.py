@@ -261,3 +261,19 @@ def test_plan_sensitivity_scales_every_class_of_a_fleet():
     assert "fleet" not in changed
     assert [c["rate"] for c in changed["classes"]] == pytest.approx([1.5 * c.rate for c in fleet.classes])
     assert api.load_scenario(_perturbations(raw, ".", 1.5)["failure rate"]).scenario.failures.classes
+
+
+def test_leaf_failure_stops_every_job_under_the_switch_across_racks():
+    # Racks of 2 nodes, a fat-tree leaf serves 4 nodes (32 ports / 8 NICs): two 2-node jobs on
+    # two racks under the same leaf. Every leaf event under them stops both; they move together
+    # to the other leaf's free nodes, so their failure counts stay equal.
+    classes = [{"name": "leaf-switch", "rate": 2000.0, "scope": "leaf", "repair_time": "1h"}]
+    sc = scenario({"classes": classes, "restart_time": "5min"}, racks=4, spares=0, jobs=2, gpus=16,
+                  tokens="100B", horizon="5d")
+    sc["cluster"]["racks"][0]["nodes_per_rack"] = 2
+    sc["cluster"]["fabric"] = {"topology": "fat-tree"}
+    assert plan_run(api.load_scenario(sc)).fabric.nodes_per_leaf == 4
+    run = api.simulate(sc)
+    a, b = run.jobs.iloc[0], run.jobs.iloc[1]
+    assert a["failures"] > 0 and a["failures"] == b["failures"]
+    assert run.summary_dict["interruptions"]["by_cause"] == {"leaf-switch": a["failures"] + b["failures"]}
