@@ -146,11 +146,11 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
 
 def storage_record(plan: RunPlan, jobs: list[JobRun]) -> StorageRecord | None:
     """The storage tier, with the read bandwidth the training jobs' data loaders would ask of it
-    all running at once at full speed (tokens/s x bytes per token)."""
+    all running at once at full speed, their boards at TDP (tokens/s x bytes per token)."""
     st = plan.loaded.scenario.storage
     if st is None:
         return None
-    reads = sum(dataset_read_bw(j.tokens_per_step / j.plan.at_power(math.inf)[0], st.dataset_bytes_per_token)
-                for j in jobs)
+    reads = sum(dataset_read_bw(j.tokens_per_step / j.plan.at_power(plan.groups[max(j.group, 0)].accel.tdp)[0],
+                                st.dataset_bytes_per_token) for j in jobs)
     return StorageRecord(st.kind, st.capacity, st.write_bw, st.read_bw, st.power, st.capex, float(reads))
 

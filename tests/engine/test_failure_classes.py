@@ -277,3 +277,13 @@ def test_leaf_failure_stops_every_job_under_the_switch_across_racks():
     a, b = run.jobs.iloc[0], run.jobs.iloc[1]
     assert a["failures"] > 0 and a["failures"] == b["failures"]
     assert run.summary_dict["interruptions"]["by_cause"] == {"leaf-switch": a["failures"] + b["failures"]}
+
+
+def test_a_storage_too_slow_for_the_dataset_reads_warns():
+    # gpt3-1.3b on 64 H100s trains well over 1M tokens/s: at 4 bytes a token that is over 4 MB/s
+    extra = {"storage": {"capacity": "1PB", "write_bw": "1GB/s", "read_bw": "1MB/s"}}
+    run = api.simulate(scenario(None, tokens="10B", horizon="1d", extra=extra))
+    st = run.summary_dict["storage"]
+    tokens_per_s = run.jobs.iloc[0]["tokens_done"] / (run.jobs.iloc[0]["end_s"] - run.jobs.iloc[0]["start_s"])
+    assert st["dataset_read_bw_bytes_per_s"] == pytest.approx(4.0 * tokens_per_s, rel=0.01)
+    assert [w["kind"] for w in run.summary_dict["warnings"]] == ["storage-read-short"]
