@@ -109,6 +109,10 @@ COLUMNS: dict[str, list[Column]] = {
         ("attention", False, _text("attention")), ("TP overlap", False, _text("tp_comm_overlap")),
         ("DP overlap", False, _text("overlap_grad_reduce")), ("GEMM efficiency", True, _text("gemm_efficiency")),
     ],
+    "fleets": [
+        ("failures / 1000 node-days", True, lambda e, _c: f"{sum(c.rate for c in e.classes):.3g}"),  # type: ignore[attr-defined]
+        ("classes", False, lambda e, _c: ", ".join(f"{c.name} ({c.scope})" for c in e.classes)),  # type: ignore[attr-defined]
+    ],
 }
 
 

@@ -8,7 +8,8 @@ Young's interval sqrt(2 * delta * M) for the job's MTBF M (Young 1974; Daly 2006
 throws away the progress since the last checkpoint; the job then waits for a healthy node
 (a free one at once, else one coming back from repair or another job), restarts (fixed
 restart time plus reading the checkpoint back) and goes on. The failed node is out for the
-repair time.
+repair time. Failure causes and their blast radius are engine/failure_classes.py, planned
+maintenance engine/maintenance.py, the storage tier engine/storage.py.
 
 Goodput = (wall time running - checkpoint writing - recomputed lost work - downtime) / wall
 time, over the time the job held its nodes.
@@ -23,6 +24,10 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 import simpy
+
+from simulator.engine.storage import checkpoint_timing, drain_excess_s
+from simulator.scenario.failures import Failures
+from simulator.scenario.storage import Storage
 
 
 class HoldsNodes(Protocol):
@@ -42,6 +47,12 @@ class CheckpointPlan:
     write_s: float
     interval_s: float
     job_mtbf_s: float
+    read_s: float | None = None      # reading it back at a restart (None: as long as the write)
+
+    @property
+    def restore_s(self) -> float:
+        """Seconds to read the checkpoint back at a restart."""
+        return self.write_s if self.read_s is None else self.read_s
 
     @property
     def efficiency(self) -> float:
@@ -70,6 +81,21 @@ def checkpoint_plan(params: float, bytes_per_param: float, nodes: int, node_mtbf
     mtbf = node_mtbf_s / max(nodes, 1)
     tau = young_interval_s(write, mtbf) if interval_s is None else interval_s
     return CheckpointPlan(size, write, tau, mtbf)
+
+
+def plan_checkpoint(params: float, bytes_per_param: float, nodes: int, node_mtbf_s: float, f: Failures,
+                    storage: Storage | None) -> CheckpointPlan:
+    """A job's checkpoint plan: through the failures section's bandwidths (``checkpoint_plan``), or
+    through the storage tier when there is one (engine/storage.py: sync or async stall, drain,
+    read-back at its read bandwidth)."""
+    if storage is None:
+        return checkpoint_plan(params, bytes_per_param, nodes, node_mtbf_s, f.node_checkpoint_bw, f.storage_bw,
+                               f.checkpoint_interval)
+    size = params * bytes_per_param
+    timing = checkpoint_timing(size, nodes, f.node_checkpoint_bw, storage)
+    mtbf = node_mtbf_s / max(nodes, 1)
+    tau = young_interval_s(timing.stall_s, mtbf) if f.checkpoint_interval is None else f.checkpoint_interval
+    return CheckpointPlan(size, timing.stall_s + drain_excess_s(timing, tau), tau, mtbf, timing.read_s)
 
 
 def lost_since_checkpoint(run_s: float, plan: CheckpointPlan) -> float:

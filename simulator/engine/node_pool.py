@@ -68,6 +68,21 @@ class NodePool:
             return None, False
         return np.array([spares.pop(0)]), True
 
+    def take_out(self, group: Group, nodes: np.ndarray) -> np.ndarray:
+        """Take the free nodes and idle spares among ``nodes`` out of service (their rack or leaf
+        failed, or is drained for maintenance); returns them (they come back through ``repaired``)."""
+        local = nodes[(nodes >= group.first_node) & (nodes < group.first_node + group.nodes_total)] - group.first_node
+        free = self._free[group.index]
+        out = local[free[local]]
+        free[out] = False
+        self._free_count[group.index] -= len(out)
+        spares = self._spares[group.index]
+        members = set(local.tolist())
+        hit = [s for s in spares if s - group.first_node in members]
+        for s in hit:
+            spares.remove(s)
+        return np.concatenate([out + group.first_node, np.array(hit, dtype=np.int64)]).astype(np.int64)
+
     def repaired(self, group: Group, node: int) -> None:
         """A repaired node refills the group's spare pool first, else becomes free."""
         spares = self._spares[group.index]

@@ -25,7 +25,8 @@ from simulator.domain.units import human
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize
-from simulator.engine.failures import CheckpointPlan, checkpoint_plan
+from simulator.engine.failure_classes import FailureModel, resolve_failures
+from simulator.engine.failures import CheckpointPlan, plan_checkpoint
 from simulator.engine.grid_events import plan_outages
 from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
 from simulator.engine.operation import OperationPlan, plan_operation
@@ -34,8 +35,9 @@ from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.demand import peak_rate_per_s
+from simulator.scenario.failures import Failures, Maintenance
 from simulator.scenario.load import LoadedScenario
-from simulator.scenario.schema import Failures, InferenceService, Layout, TrainingJob
+from simulator.scenario.schema import InferenceService, Layout, TrainingJob
 
 HOUR_S = 3600.0
 SEED_STREAMS = ("climate", "failures", "arrivals", "spare", "grid")
@@ -92,6 +94,8 @@ class RunPlan:
     operation: OperationPlan | None = None
     envelope_w: np.ndarray | None = None     # the grid limit in force each hour
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
+    failure_model: FailureModel | None = None  # failure classes by cause (engine/failure_classes.py)
+    maintenance: Maintenance | None = None     # planned maintenance windows (engine/maintenance.py)
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -116,6 +120,8 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
     carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
+    failure_model = resolve_failures(failures, loaded.catalog) if failures is not None else None
+    maintenance = sc.maintenance if sc.maintenance is not None and sc.maintenance.enabled else None
 
     site = SitePower(sc, groups, networks, support, ambient, wet_bulb, loaded.catalog)
     problems = site.ups_problems()
@@ -131,7 +137,7 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
         outages = plan_outages(sc, np.random.default_rng(streams["grid"]), loaded.base_dir)
     except InputError as err:
         problems += [Problem("site.grid_outages.path", p.message) for p in err.problems]
-    planner = _WorkloadPlanner(loaded, groups, failures)
+    planner = _WorkloadPlanner(loaded, groups, failures, failure_model, maintenance is not None)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
     services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
     busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction, sim.horizon)
@@ -140,7 +146,7 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
-                   carbon, site, failures, jobs, services, operation, envelope, outages)
+                   carbon, site, failures, jobs, services, operation, envelope, outages, failure_model, maintenance)
 
 
 def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
@@ -179,10 +185,13 @@ def _serving_floor(services: list[PlannedService], planner: _WorkloadPlanner, fl
 class _WorkloadPlanner:
     """Plans each workload once (identical ones share their cost tables), gathering problems."""
 
-    def __init__(self, loaded: LoadedScenario, groups: list[Group], failures: Failures | None):
+    def __init__(self, loaded: LoadedScenario, groups: list[Group], failures: Failures | None,
+                 failure_model: FailureModel | None = None, maintenance: bool = False):
         self.loaded = loaded
         self.groups = groups
         self.failures = failures
+        self.failure_model = failure_model
+        self.maintenance = maintenance
         self.problems: list[Problem] = []
         self._training: dict[tuple, TrainingPlan] = {}
         self._serving: dict[tuple, ServiceCosts] = {}
@@ -241,10 +250,10 @@ class _WorkloadPlanner:
 
         phases = plan_phases(job, plan_one)
         f = self.failures or Failures()
-        written = checkpoint_plan(
-            float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
-            group.nodes_for(job.gpus), f.node_mtbf, f.node_checkpoint_bw, f.storage_bw, f.checkpoint_interval)
-        checkpoint = written if self.failures is not None else None
+        node_mtbf = self.failure_model.node_mtbf_s if self.failure_model is not None else f.node_mtbf
+        written = plan_checkpoint(float(param_count(model)), recipe.prec.weight_bytes + recipe.prec.state_bytes,
+                                  group.nodes_for(job.gpus), node_mtbf, f, self.loaded.scenario.storage)
+        checkpoint = written if self.failures is not None or self.maintenance else None
         name, plan, steps = phases[0]
         return PlannedJob(job, plan, model.name, i, steps, checkpoint, written.write_s, tuple(phases[1:]), name)
 

@@ -227,6 +227,20 @@ class SupplyRecord:
 
 
 @dataclass(frozen=True)
+class StorageRecord:
+    """The storage tier (engine/storage.py): its size, bandwidths, power and price, and the peak
+    bandwidth the jobs' dataset reads ask of it."""
+
+    kind: str
+    capacity_bytes: float
+    write_bw_bytes_per_s: float
+    read_bw_bytes_per_s: float
+    power_w: float
+    capex_usd: float
+    dataset_read_bw_bytes_per_s: float
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """Everything a run measured. Sample arrays hold one row per closed sample interval; their
     columns are engine/recorder.py's POWER_COLUMNS, STATE_COLUMNS and ENV_COLUMNS."""
@@ -252,6 +266,9 @@ class RunRecord:
     design: DesignRecord | None = None
     supply: SupplyRecord | None = None        # where the facility's power came from (engine/supply.py)
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
+    interruptions_by_cause: dict[str, int] = field(default_factory=dict)  # unexpected, by failure class
+    maintenance_stops: int = 0               # jobs and services stopped by planned maintenance windows
+    storage: StorageRecord | None = None     # the shared storage tier, when the scenario has one
 
     @property
     def samples(self) -> int:

@@ -16,11 +16,13 @@ from simulator.engine.record import (
     RunRecord,
     ServiceRecord,
     ServiceStatus,
+    StorageRecord,
     SupportRecord,
     frozen_array,
 )
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
+from simulator.engine.storage import dataset_read_bw
 from simulator.engine.supply import settle
 from simulator.engine.training import JobRun
 from simulator.scenario.demand import peak_rate_per_s
@@ -135,5 +137,20 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
                             site.air_loop.type, site.liquid_loop.type, **site.design),
         supply=supply,
         outages=tuple(plan.outages),
+        interruptions_by_cause={k.partition(":")[2]: int(v) for k, v in sorted(rec.counters.items())
+                                if k.startswith("failures:")},
+        maintenance_stops=int(rec.counters.get("maintenance", 0)),
+        storage=storage_record(plan, jobs),
     )
+
+
+def storage_record(plan: RunPlan, jobs: list[JobRun]) -> StorageRecord | None:
+    """The storage tier, with the read bandwidth the training jobs' data loaders would ask of it
+    all running at once at full speed, their boards at TDP (tokens/s x bytes per token)."""
+    st = plan.loaded.scenario.storage
+    if st is None:
+        return None
+    reads = sum(dataset_read_bw(j.tokens_per_step / j.plan.at_power(plan.groups[max(j.group, 0)].accel.tdp)[0],
+                                st.dataset_bytes_per_token) for j in jobs)
+    return StorageRecord(st.kind, st.capacity, st.write_bw, st.read_bw, st.power, st.capex, float(reads))
 

@@ -42,7 +42,9 @@ class SitePower:
         self.groups = groups
         self.cooling = scenario.cooling
         self.network_power_w = networks.power_w
-        self.support_power_w = support.power_w
+        # The storage tier (scenario storage section) draws its power with the support servers.
+        storage_w = scenario.storage.power if scenario.storage is not None else 0.0
+        self.support_power_w = support.power_w + storage_w
         self.envelope_w = scenario.site.power_envelope
         self.min_cap_fraction = MIN_CAP_FRACTION
         self._types = [g.config.cooling for g in groups]
@@ -54,7 +56,7 @@ class SitePower:
                            for g, t in zip(groups, self._types, strict=True)]
         peak_accel = np.array([g.gpus_total * g.accel.tdp for g in groups])
         peak_host = np.array([g.nodes_total * g.node.host_power for g in groups])
-        peak = self._heat(peak_accel, peak_host, np.array(self.peak_fan_w), support.max_power_w)
+        peak = self._heat(peak_accel, peak_host, np.array(self.peak_fan_w), support.max_power_w + storage_w)
         self.peak_it_w = peak["it_power_w"]
         self.ups_capacity_w = default_ups_capacity_w(self.peak_it_w, scenario.power)
         design_air = peak["air_heat_w"] + indoor_loss_w(self.peak_it_w, scenario.power, self.ups_capacity_w) \

@@ -53,6 +53,9 @@ class JobRun:
     down: bool = False               # restarting after a failure, or waiting for a node
     waiting_for_node: bool = False
     failures: int = 0
+    maintenance_stops: int = 0       # planned drains (engine/maintenance.py), not failures
+    restart_s: float = 0.0           # restart time of the pending restart (its cause's)
+    restart_token: int = 0           # the latest restart started (an older one in flight is void)
     lost_steps: float = 0.0
     seg_run_s: float = 0.0           # running seconds since the last restart
     seg_start_steps: float = 0.0
@@ -175,6 +178,16 @@ def fail(job: JobRun, now: float) -> float:
     if job.wake is not None and not job.wake.triggered:
         job.wake.succeed()
     return lost
+
+
+def drain(job: JobRun, now: float) -> None:
+    """A planned maintenance window takes some of the job's nodes: it checkpoints first (no work
+    lost; the write is part of its restart) and goes down until it restarts."""
+    job.book(now)
+    job.maintenance_stops += 1
+    job.down = True
+    if job.wake is not None and not job.wake.triggered:
+        job.wake.succeed()
 
 
 def restart(job: JobRun, now: float) -> None:

@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from simulator.engine.cluster import Group, eligible_groups
+from simulator.engine.disruptions import Disruptions, job_can_fail, service_can_fail
 from simulator.engine.fabric import network_shares
+from simulator.engine.failure_classes import FailureClassPlan, pick_cause
 from simulator.engine.failures import node_failures
 from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
@@ -26,18 +28,11 @@ from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
+from simulator.engine.storage import StorageShare
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
-
-
-def _job_can_fail(job: JobRun) -> bool:
-    return not job.down                      # already restarting: nothing more to lose
-
-
-def _service_can_fail(svc: ServiceRun) -> bool:
-    return len(svc.node_ids) > 0             # every node already failed: nothing left to lose
 
 
 class World:
@@ -53,6 +48,8 @@ class World:
         self.groups = plan.groups
         self.pool = NodePool(plan.groups)
         self.failures_cfg = plan.failures
+        self.failure_model = plan.failure_model
+        self._default_restart_s = plan.failures.restart_time if plan.failures is not None else 0.0
         self.recorder = Recorder(sim.horizon, sim.sample_interval)
         self.jobs = [JobRun(p.config, p.plan, p.model_name, p.index, p.steps_total, checkpoint=p.checkpoint,
                             later_phases=list(p.later_phases), phase=p.first_phase,
@@ -71,6 +68,8 @@ class World:
         self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
+        self.disruptions = Disruptions(self) if Disruptions.needed(plan) else None
+        self.storage_share = StorageShare(self.loaded.scenario.storage)
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -89,6 +88,7 @@ class World:
         now = self.env.now
         hour = self._hour_now()
         self._integrate_jobs(now)
+        self.storage_share.apply(self.running, now)      # checkpoint writes share the storage
         if self.operation is not None:
             self.operation.reconcile(self.running, hour, now)
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
@@ -181,9 +181,10 @@ class World:
             assert job.started is not None
             job.started.succeed()
             self.recorder.count("jobs_started")
-            if job.checkpoint is not None:
-                self.env.process(node_failures(self.env, self._job_rngs[job.index], job.checkpoint.job_mtbf_s, job,
-                                               _job_can_fail, self._job_failed, job.ended))
+            if self.failure_model is not None and self.failure_model.node_classes and job.checkpoint is not None:
+                self.env.process(node_failures(self.env, self._job_rngs[job.index],
+                                               self.failure_model.node_gap_s(job.nodes), job,
+                                               job_can_fail, self._job_failed, job.ended))
         self.update()
 
     def _finish(self, job: JobRun) -> None:
@@ -204,10 +205,13 @@ class World:
         """A node under a running job failed: the work since its checkpoint is lost; a free node
         or spare stands in and the job restarts, else it waits for one."""
         self._integrate_jobs(self.env.now)
+        cls = pick_cause(self.failure_model, self._job_rngs[job.index])
         fail(job, self.env.now)
         self.recorder.count("failures")
+        self.recorder.count(f"failures:{cls.name}")
         group = self.groups[job.group]
-        self.env.process(self._repair(group, broken))
+        self.env.process(self._repair(group, broken, cls.repair_s))
+        job.restart_s = cls.restart_s
         if not self._replace_node(job, group):
             job.waiting_for_node = True
         self.update()
@@ -219,28 +223,31 @@ class World:
         return nodes
 
     def _replace_node(self, job: JobRun, group: Group) -> bool:
-        """Swap a free node (else a hot spare) in for the failed one and start the restart;
-        False if there is none."""
-        new = self._replacement(group)
-        if new is None:
-            return False
-        job.node_ids = np.sort(np.concatenate([job.node_ids, new]))
+        """Swap free nodes (else hot spares) in for the failed ones and start the restart;
+        False if there are not enough."""
+        while len(job.node_ids) < job.nodes:
+            new = self._replacement(group)
+            if new is None:
+                return False
+            job.node_ids = np.sort(np.concatenate([job.node_ids, new]))
         job.waiting_for_node = False
-        self.env.process(self._restart(job))
+        job.restart_token += 1
+        self.env.process(self._restart(job, job.restart_token))
         return True
 
-    def _restart(self, job: JobRun):
-        assert self.failures_cfg is not None and job.checkpoint is not None
-        yield self.env.timeout(self.failures_cfg.restart_time + job.checkpoint.write_s)
+    def _restart(self, job: JobRun, token: int = 0):
+        assert job.checkpoint is not None
+        yield self.env.timeout(job.restart_s + job.checkpoint.restore_s)
         if job.status != JobStatus.RUNNING or (self.grid is not None and self.grid.dark):
             return                                      # after a blackout, grid_events restarts it
+        if token != job.restart_token or len(job.node_ids) < job.nodes:
+            return                                      # a later outage took nodes: a newer restart runs
         self._integrate_jobs(self.env.now)
         restart(job, self.env.now)
         self.update()
 
-    def _repair(self, group: Group, node: int):
-        assert self.failures_cfg is not None
-        yield self.env.timeout(self.failures_cfg.repair_time)
+    def _repair(self, group: Group, node: int, repair_s: float):
+        yield self.env.timeout(repair_s)
         self.pool.repaired(group, node)
         self._serve_waiting(group)
         self._schedule()
@@ -251,7 +258,8 @@ class World:
             if job.waiting_for_node and job.group == group.index and not self._replace_node(job, group):
                 return
         for svc in self.services:
-            while svc.waiting_lost and svc.group == group.index and self._swap_in(svc, group, svc.waiting_lost[0]):
+            while svc.waiting_lost and svc.group == group.index and self._swap_in(svc, group, svc.waiting_lost[0],
+                                                                                 self._default_restart_s):
                 svc.waiting_lost.pop(0)
 
     # ------------------------------------------------------------------ inference services
@@ -291,38 +299,43 @@ class World:
                     svc.status = ServiceStatus.RUNNING
                     svc.start_s = self.env.now
                     self.recorder.count("services_placed")
-                    if self.failures_cfg is not None:
+                    if self.failure_model is not None and self.failure_model.node_classes:
                         self.env.process(node_failures(
-                            self.env, self._service_failure_rngs[svc.index], self.failures_cfg.node_mtbf / svc.nodes,
-                            svc, _service_can_fail, self._service_failed))
+                            self.env, self._service_failure_rngs[svc.index], self.failure_model.node_gap_s(svc.nodes),
+                            svc, service_can_fail, self._service_failed))
                     break
 
-    def _service_failed(self, svc: ServiceRun, broken: int) -> None:
-        """A node under a running service failed: the replicas on it stop serving until a free
-        node or spare is swapped in and they reload."""
+    def _service_failed(self, svc: ServiceRun, broken: int, cls: FailureClassPlan | None = None,
+                        planned: bool = False) -> None:
+        """A node under a running service failed (or was drained): the replicas on it stop serving
+        until a free node or spare is swapped in and they reload."""
         self._integrate_jobs(self.env.now)
+        cls = cls or pick_cause(self.failure_model, self._service_failure_rngs[svc.index])
         group = self.groups[svc.group]
         lost = min(svc.replicas_per_node(group.gpus_per_node), svc.units - svc.replicas_down)
         svc.replicas_down += lost
-        svc.failures += 1
-        self.recorder.count("failures")
-        self.env.process(self._repair(group, broken))
-        if not self._swap_in(svc, group, lost):
+        if planned:
+            self.recorder.count("maintenance")
+        else:
+            svc.failures += 1
+            self.recorder.count("failures")
+            self.recorder.count(f"failures:{cls.name}")
+        self.env.process(self._repair(group, broken, cls.repair_s))
+        if not self._swap_in(svc, group, lost, cls.restart_s):
             svc.waiting_lost.append(lost)
         self.update()
 
-    def _swap_in(self, svc: ServiceRun, group: Group, lost: int) -> bool:
+    def _swap_in(self, svc: ServiceRun, group: Group, lost: int, restart_s: float) -> bool:
         """Give the service a replacement node and reload its ``lost`` replicas; False if none."""
         new = self._replacement(group)
         if new is None:
             return False
         svc.node_ids = np.sort(np.concatenate([svc.node_ids, new]))
-        self.env.process(self._service_restart(svc, lost))
+        self.env.process(self._service_restart(svc, lost, restart_s))
         return True
 
-    def _service_restart(self, svc: ServiceRun, lost: int):
-        assert self.failures_cfg is not None
-        yield self.env.timeout(self.failures_cfg.restart_time)
+    def _service_restart(self, svc: ServiceRun, lost: int, restart_s: float):
+        yield self.env.timeout(restart_s)
         self._integrate_jobs(self.env.now)
         svc.replicas_down -= lost
         self.update()
@@ -375,6 +388,8 @@ class World:
             env.process(self.operation.process(self.recorder.horizon_s))
         if self.grid is not None:
             env.process(self.grid.process())
+        if self.disruptions is not None:
+            self.disruptions.start()
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

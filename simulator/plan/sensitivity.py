@@ -44,7 +44,16 @@ def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
     out["server (GPU) price"] = changed
     if sc.failures is not None and sc.failures.enabled:
         changed = copy.deepcopy(raw)
-        set_path(changed, "failures.node_mtbf", sc.failures.node_mtbf / factor)
+        f = sc.failures
+        if f.by_cause:          # every class's rate scaled; a fleet written out as its classes
+            classes = f.classes if f.classes is not None else loaded.catalog.fleets.get(str(f.fleet)).classes
+            changed["failures"].pop("fleet", None)
+            changed["failures"]["classes"] = [
+                {"name": c.name, "rate": c.rate * factor, "scope": c.scope,
+                 **{k: getattr(c, k) for k in ("restart_time", "repair_time") if getattr(c, k) is not None}}
+                for c in classes]
+        else:
+            set_path(changed, "failures.node_mtbf", f.node_mtbf / factor)
         out["failure rate"] = changed
     return out
 

@@ -70,6 +70,10 @@ def capex_items(scenario: Scenario, catalog: Catalog, record: RunRecord) -> list
         price = _price(s.name, s.price_usd, overrides)
         items.append({"category": "support", "item": f"support server: {s.name}", "quantity": float(s.count),
                       "unit_usd": price, "usd": price * s.count, "source": catalog.servers.get(s.name).source})
+    if scenario.storage is not None and scenario.storage.capex > 0:
+        st = scenario.storage
+        items.append({"category": "support", "item": f"storage: {st.kind}", "quantity": 1.0, "unit_usd": st.capex,
+                      "usd": st.capex, "source": st.source or "the scenario's storage section"})
     items += facility_items(scenario, catalog, record)
     items += energy_asset_items(scenario)
     return items

@@ -102,6 +102,25 @@ def _redundancy(scenario: Scenario) -> dict:
     return {**levels, "uptime_tier": tier, "tier_availability": TIER_AVAILABILITY[tier]}
 
 
+def _interruptions(scenario: Scenario, record: RunRecord) -> dict | None:
+    """Unexpected interruptions by cause and planned maintenance stops (engine/failure_classes.py,
+    engine/maintenance.py)."""
+    if scenario.failures is None and scenario.maintenance is None:
+        return None
+    by_cause = dict(record.interruptions_by_cause)
+    return {"unexpected": int(sum(by_cause.values())), "by_cause": by_cause, "planned": record.maintenance_stops}
+
+
+def _storage(record: RunRecord) -> dict | None:
+    st = record.storage
+    if st is None:
+        return None
+    return {"kind": st.kind, "capacity_bytes": st.capacity_bytes, "write_bw_bytes_per_s": st.write_bw_bytes_per_s,
+            "read_bw_bytes_per_s": st.read_bw_bytes_per_s, "power_w": st.power_w, "capex_usd": st.capex_usd,
+            "dataset_read_bw_bytes_per_s": st.dataset_read_bw_bytes_per_s,
+            "dataset_read_share": st.dataset_read_bw_bytes_per_s / st.read_bw_bytes_per_s}
+
+
 def _grid_outages(scenario: Scenario, record: RunRecord) -> dict | None:
     """Grid outages met and what the power chain's redundancy bought against them."""
     if scenario.site.grid_outages is None:
@@ -192,4 +211,6 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "events_processed": int(rec.counters.get("events_processed", 0)),
         "catalog_overrides": override_notes(sc),
         "warnings": run_warnings(sc, record, timeseries["facility_power_w"].to_numpy()),
+        "interruptions": _interruptions(sc, record),
+        "storage": _storage(record),
     })

@@ -23,6 +23,7 @@ from simulator.report.tables import (
     Table,
     cost_table,
     headline_table,
+    interruptions_table,
     jobs_table,
     operation_table,
     reliability_table,
@@ -106,6 +107,9 @@ def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
     operation = operation_table(summary)
     if operation is not None:
         parts += ["<h3>Operation policies</h3>", _table_html(operation, "headline")]
+    interruptions = interruptions_table(summary)
+    if interruptions is not None:
+        parts += ["<h3>Interruptions by cause</h3>", _table_html(interruptions, "headline")]
     return "\n".join(parts)
 
 

@@ -16,6 +16,7 @@ from simulator.report.tables import (
     Table,
     cost_table,
     headline_table,
+    interruptions_table,
     jobs_table,
     operation_table,
     reliability_table,
@@ -60,6 +61,11 @@ def render_markdown(
         _table_markdown(headline_table(summary, costs, services)),
         "## Reliability",
         _table_markdown(reliability_table(summary)),
+    ]
+    interruptions = interruptions_table(summary)
+    if interruptions is not None:
+        sections += ["## Interruptions by cause", _table_markdown(interruptions)]
+    sections += [
         "## Costs",
         _table_markdown(cost_table(costs)),
         "## Training jobs",

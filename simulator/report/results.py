@@ -116,6 +116,10 @@ class Summary:
     requests_abandoned: float = 0.0
     slo_attainment_min: float | None = None
     warnings: tuple[RunWarning, ...] = ()
+    # Interruptions of jobs and services: unexpected ones by cause (failure class) and planned
+    # maintenance drains; None without a failures or maintenance section.
+    interruptions: dict | None = None
+    storage: dict | None = None              # the storage tier's size, bandwidths and read demand
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:

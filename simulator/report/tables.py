@@ -177,6 +177,23 @@ def reliability_table(summary: Mapping[str, object]) -> Table:
     return Table(("quantity", "value"), tuple(rows), (False, True))
 
 
+def interruptions_table(summary: Mapping[str, object]) -> Table | None:
+    """Interruptions of jobs and services by cause (unexpected, per failure class, with each
+    cause's share) and planned maintenance stops, from summary.json's ``interruptions``; None
+    without a failures or maintenance section."""
+    part = summary.get("interruptions")
+    if not isinstance(part, Mapping):
+        return None
+    by_cause = part.get("by_cause") if isinstance(part.get("by_cause"), Mapping) else {}
+    assert isinstance(by_cause, Mapping)
+    total = sum(int(v) for v in by_cause.values())
+    rows = [(str(cause), fmt_count(n), fmt_fraction(int(n) / total if total else None))
+            for cause, n in sorted(by_cause.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))]
+    rows.append(("all unexpected", fmt_count(total), fmt_fraction(1.0 if total else None)))
+    rows.append(("planned maintenance", fmt_count(part.get("planned")), "-"))
+    return Table(("cause", "interruptions", "share"), tuple(rows), (False, True, True))
+
+
 def operation_table(summary: Mapping[str, object]) -> Table | None:
     """What each operation policy saved (cost, carbon) and cost (tokens, requests), from
     summary.json's ``operation``; None without an operation section."""

@@ -122,7 +122,19 @@ def run_warnings(scenario: Scenario, record: RunRecord, facility_w: np.ndarray) 
         out += _service_warnings(svc, cfg.start, record.sample_interval_s, cfg.slo.ttft, svc.ttft_p99_s)
     out += _job_warnings(record)
     out += _deadline_warnings(scenario, record)
+    out += _storage_warning(record)
     return tuple(out)
+
+
+def _storage_warning(record: RunRecord) -> list[RunWarning]:
+    """The storage tier cannot feed the training jobs' data loaders at full speed."""
+    st = record.storage
+    if st is None or st.dataset_read_bw_bytes_per_s <= st.read_bw_bytes_per_s:
+        return []
+    return [RunWarning("storage-read-short", "site",
+                       f"the training jobs read {human(st.dataset_read_bw_bytes_per_s, 'bandwidth')} of dataset at "
+                       f"full speed, more than the storage's {human(st.read_bw_bytes_per_s, 'bandwidth')} read "
+                       "bandwidth: they would wait for data")]
 
 
 def _deadline_warnings(scenario: Scenario, record: RunRecord) -> list[RunWarning]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from simulator.domain.fleet_spec import FleetSpec
 from simulator.domain.quantities import Frozen
 from simulator.domain.specs import (
     AcceleratorSpec,
@@ -45,3 +46,4 @@ class CatalogOverrides(Frozen):
     servers: list[ServerSpec] = Field(default_factory=list)
     facility_costs: list[FacilityCostSpec] = Field(default_factory=list)
     stacks: list[StackSpec] = Field(default_factory=list)
+    fleets: list[FleetSpec] = Field(default_factory=list)

@@ -137,6 +137,8 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
                                     "switch, optic, NIC, support server or facility cost item", None))
 
     problems += _check_operation(scenario, catalog, folder)
+    if scenario.failures is not None and scenario.failures.fleet is not None:
+        problems += _lookup(catalog.fleets, scenario.failures.fleet, "failures.fleet")[1]
     outages = scenario.site.grid_outages
     if outages is not None and outages.path is not None:
         found = check_file(folder, outages.path, "site.grid_outages.path")

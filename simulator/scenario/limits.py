@@ -37,7 +37,16 @@ def size_problems(scenario: Scenario) -> list[Problem]:
             f"results; at most {MAX_SAMPLE_ROWS:,}: use a sample_interval of at least {least:,} s or a shorter "
             "horizon")))
     failures = scenario.failures
-    if failures is not None and failures.enabled:
+    if failures is not None and failures.enabled and failures.classes is not None:
+        nodes = sum(g.count * g.nodes_per_rack for g in scenario.cluster.racks)
+        per_node_day = sum(c.rate for c in failures.classes) / 1000.0
+        expected = nodes * sim.horizon / 86400.0 * per_node_day
+        if expected > MAX_EXPECTED_FAILURES:
+            problems.append(Problem("failures.classes", (
+                f"{nodes:,} servers failing {per_node_day:,.3g} times a day each give about {expected:,.0f} "
+                f"failures over the horizon; at most {MAX_EXPECTED_FAILURES:,}: use lower rates or a shorter "
+                "horizon")))
+    elif failures is not None and failures.enabled and not failures.by_cause:
         nodes = sum(g.count * g.nodes_per_rack for g in scenario.cluster.racks)
         expected = nodes * sim.horizon / failures.node_mtbf
         if expected > MAX_EXPECTED_FAILURES:

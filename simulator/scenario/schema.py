@@ -32,7 +32,6 @@ from simulator.domain.quantities import (
     NonNegCount,
     NonNegSeconds,
     PerS,
-    PositiveBytesPerS,
     PositiveSeconds,
     PositiveWatts,
 )
@@ -44,6 +43,7 @@ from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
 from simulator.scenario.demand import MonthlyGrowth
 from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
+from simulator.scenario.failures import Failures, Maintenance
 from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
 from simulator.scenario.operation import Operation
 from simulator.scenario.plan import PlanSpec
@@ -61,6 +61,7 @@ from simulator.scenario.site import (
     SolarDipProfile,
     TimeOfUseProfile,
 )
+from simulator.scenario.storage import Storage
 from simulator.scenario.training_parts import BatchRampup, Evaluation, Layout, TrainingPhase
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
@@ -387,23 +388,6 @@ class Workloads(Frozen):
 
 
 # ----------------------------------------------------------------------------- catalog overrides
-# ----------------------------------------------------------------------------- failures
-class Failures(Frozen):
-    """Node failures, repairs and checkpoint/restart of training jobs (engine/failures.py)."""
-
-    enabled: bool = Field(True, description="Inject failures (set false to keep the section but switch it off).")
-    node_mtbf: PositiveSeconds = Field(
-        264 * 86400.0, description="Mean time between failures of one node; default from Llama 3 "
-                                   "(419 unexpected interruptions in 54 days on 2048 8-GPU nodes).")
-    repair_time: NonNegSeconds = Field(2 * 86400.0, description="How long a failed node is out of service.")
-    restart_time: NonNegSeconds = Field(600.0, description="Detection, rescheduling and restart, before reading "
-                                                           "the checkpoint back.")
-    node_checkpoint_bw: PositiveBytesPerS = Field(5e9, description="Checkpoint write bandwidth per node.")
-    storage_bw: PositiveBytesPerS = Field(1e12, description="Aggregate bandwidth of the checkpoint storage.")
-    checkpoint_interval: PositiveSeconds | None = Field(
-        None, description="Running time between checkpoints; default Young's sqrt(2 * write time * job MTBF).")
-
-
 # ----------------------------------------------------------------------------- sweeps
 class Sweep(Frozen):
     """Axes of a parameter sweep: YAML paths and the values each takes (``dcsim sweep``)."""
@@ -441,6 +425,9 @@ class Scenario(Frozen):
     workloads: Workloads = Field(default_factory=Workloads)
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
     failures: Failures | None = Field(None, description="Node failures and checkpoint/restart (off when absent).")
+    maintenance: Maintenance | None = Field(None, description="Planned maintenance windows (none when absent).")
+    storage: Storage | None = Field(None, description="Shared storage for checkpoints and datasets (checkpoint "
+                                                      "bandwidth from the failures section when absent).")
     operation: Operation | None = Field(None, description="Energy-aware operation: flexible jobs, demand "
                                                           "response, batteries, on-site generation, PPAs.")
     sweep: Sweep | None = Field(None, description="Axes for `dcsim sweep` (ignored by `dcsim run`).")
@@ -463,9 +450,11 @@ __all__ = [
     "Electricity",
     "Evaluation",
     "Fabric",
+    "Failures",
     "FlatProfile",
     "InferenceService",
     "Layout",
+    "Maintenance",
     "NonNegCount",
     "Operation",
     "PowerChain",
@@ -477,6 +466,7 @@ __all__ = [
     "Simulation",
     "Site",
     "SolarDipProfile",
+    "Storage",
     "TimeOfUseProfile",
     "TrainingJob",
     "TrainingPhase",

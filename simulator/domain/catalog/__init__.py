@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 
 from simulator.domain.calibration_spec import CalibrationSpec
+from simulator.domain.fleet_spec import FleetSpec
 from simulator.domain.specs import (
     AcceleratorSpec,
     ChillerSpec,
@@ -53,6 +54,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "calibration": CalibrationSpec,
     "collectives": CollectiveProfileSpec,
     "stacks": StackSpec,
+    "fleets": FleetSpec,
     "engines": EngineSpec,
 }
 # Kinds a scenario may not override and `dcsim catalog` does not list: the cost model's own
@@ -65,7 +67,8 @@ SINGULAR = {"accelerators": "accelerator", "models": "model", "nodes": "node", "
             "optics": "optic", "climates": "climate", "chillers": "chiller", "nics": "NIC",
             "servers": "support server", "facility_costs": "facility cost item",
             "calibration": "calibration profile", "collectives": "collectives profile",
-            "engines": "serving engine", "stacks": "software stack"}
+            "engines": "serving engine", "stacks": "software stack",
+            "fleets": "failure fleet"}
 
 T = TypeVar("T", bound="Entry")
 
@@ -168,6 +171,10 @@ class Catalog:
     @property
     def stacks(self) -> Table[StackSpec]:
         return self.tables["stacks"]
+
+    @property
+    def fleets(self) -> Table[FleetSpec]:
+        return self.tables["fleets"]
 
     @property
     def chillers(self) -> Table[ChillerSpec]:
