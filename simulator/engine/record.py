@@ -7,6 +7,7 @@ at run time. Arrays are read-only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -126,6 +127,8 @@ class GroupRecord:
     racks: int = 0
     cooling: str = "air"
     peak_fan_w: float = 0.0       # its servers' fans at full load
+    available_from_s: float = 0.0  # delivered (joins the pool, capex booked), s after t=0
+    retire_s: float = math.inf     # retired (leaves the pool); inf: never
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ class RunRecord:
     design: DesignRecord | None = None
     supply: SupplyRecord | None = None        # where the facility's power came from (engine/supply.py)
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
+    months: tuple[tuple[str, float, float], ...] = ()     # dated runs: (label '2027-01', start s, end s)
 
     @property
     def samples(self) -> int:
