@@ -155,3 +155,28 @@ def test_monthly_csv_columns_are_documented(run):
     docs = documented("monthly.csv")
     assert columns <= docs
     assert {d for d in docs if not d.endswith(":NAME")} == columns
+
+
+def test_work_on_retiring_racks_is_requeued_like_a_failure():
+    """Two one-rack groups of 16 GPUs; 'b' retires at 12 h. The job on 'b' loses its progress since
+    the last checkpoint (hourly), waits for the job on 'a' to finish, and resumes there."""
+    job = {"model": "gpt3-1.3b", "tokens": "100B", "global_batch": 256, "seq": 2048, "gpus": 16}
+    sc = {
+        "name": "retire",
+        "simulation": {"start": "2027-01-01", "horizon": "6d", "sample_interval": "1h"},
+        "site": {"power_envelope": "1MW", "climate": "temperate"},
+        "cluster": {"racks": [{"name": "a", "node": "dgx-h100", "nodes_per_rack": 2, "count": 1},
+                              {"name": "b", "node": "dgx-h100", "nodes_per_rack": 2, "count": 1,
+                               "retire_at": "12h"}]},
+        "failures": {"node_mtbf": "1000000d", "checkpoint_interval": "1h", "restart_time": "10min"},
+        "workloads": {"training": [{"name": "first", "priority": 1, **job}, {"name": "second", **job}]},
+    }
+    jobs = api.simulate(sc).jobs.set_index("job")
+    first, second = jobs.loc["first"], jobs.loc["second"]
+    assert first["status"] == "finished" and second["status"] == "finished"
+    assert first["failures"] == 0 and second["failures"] == 1
+    rate = first["tokens_done"] / (first["end_s"] - first["start_s"])        # tokens/s on 16 GPUs
+    assert 0 < second["lost_tokens"] <= rate * 3600.0 * 1.01                  # at most an interval's work
+    # It resumed only once 'first' had freed rack 'a', and redid its lost work there.
+    resumed_work_s = (second["tokens_done"] - (rate * 12 * 3600.0 - second["lost_tokens"])) / rate
+    assert second["end_s"] >= first["end_s"] + resumed_work_s * 0.99
