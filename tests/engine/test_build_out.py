@@ -180,3 +180,20 @@ def test_work_on_retiring_racks_is_requeued_like_a_failure():
     # It resumed only once 'first' had freed rack 'a', and redid its lost work there.
     resumed_work_s = (second["tokens_done"] - (rate * 12 * 3600.0 - second["lost_tokens"])) / rate
     assert second["end_s"] >= first["end_s"] + resumed_work_s * 0.99
+
+
+def test_monthly_arrivals_follow_the_growth_law():
+    """10%/month compounded (a month = 365.25/12 d): a calendar month's mean rate is the base rate
+    times the mean of (1.1)^(t/month) over it, (f(end) - f(start)) / (k (end - start))."""
+    sc = copy.deepcopy(phased())
+    sc["cluster"]["racks"] = sc["cluster"]["racks"][:1]
+    sc["site"]["power_envelope"] = "1MW"
+    sc["workloads"] = {"inference": [{"name": "chat", "model": "llama3-8b", "replicas": 4,
+                                      "arrival_rate": "5/s", "growth": "10%/month"}]}
+    rows = api.simulate(sc).summary_dict["monthly"]
+    month = 365.25 * DAY / 12
+    k = np.log(1.1) / month
+    for row in rows:
+        a, b = row["start_s"], row["end_s"]
+        expected = 5.0 * (np.exp(k * b) - np.exp(k * a)) / (k * (b - a))
+        assert row["arrival_rate_per_s"]["chat"] == pytest.approx(expected, rel=0.005)
