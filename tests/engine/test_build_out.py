@@ -197,3 +197,21 @@ def test_monthly_arrivals_follow_the_growth_law():
         a, b = row["start_s"], row["end_s"]
         expected = 5.0 * (np.exp(k * b) - np.exp(k * a)) / (k * (b - a))
         assert row["arrival_rate_per_s"]["chat"] == pytest.approx(expected, rel=0.005)
+
+
+def test_a_service_on_retired_racks_stops_serving():
+    """A service pinned to a group that retires at 12 h serves before and queues after (its
+    racks are gone; a pinned service has nowhere else to go); the group draws nothing after."""
+    sc = copy.deepcopy(phased())
+    sc["simulation"]["horizon"] = "2d"
+    sc["site"]["power_envelope"] = "1MW"
+    sc["cluster"]["racks"][1] = {"name": "b", "node": "dgx-h100", "nodes_per_rack": 4, "count": 1,
+                                 "retire_at": "12h"}
+    sc["workloads"] = {"inference": [{"name": "chat", "model": "llama3-8b", "replicas": 4, "arrival_rate": "5/s",
+                                      "rack_group": "b"}]}
+    ts = api.simulate(sc).timeseries
+    before, after = ts["t_s"] <= 12 * 3600, ts["t_s"] > 13 * 3600
+    assert (ts.loc[before, "requests_served"] > 0).all()
+    assert (ts.loc[after, "requests_served"] == 0).all()
+    # Only group 'a' (4 nodes) draws power after the retirement: its idle accelerators.
+    assert ts.loc[after, "accelerator_power_w"].to_numpy() == pytest.approx(4 * 8 * GPU_IDLE_W)
