@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from simulator.domain.csvfile import load_csv_profile
 from simulator.domain.quantities import Frozen, PositiveWatts
-from simulator.domain.units import parser
 from simulator.errors import InputError, Problem
 from simulator.scenario.calendar import When, describe, offset_s
 
@@ -39,6 +38,9 @@ class EnvelopeStep(Frozen):
     power: PositiveWatts = Field(description="Grid connection limit from then on, e.g. '60MW'.")
 
 
+_STEPS = TypeAdapter(list[EnvelopeStep])
+
+
 class ScheduledEnvelope(Frozen):
     """``site.power_envelope`` as one power or a schedule ``[{from: 2027-01-01, power: 20MW}, ...]``:
     a schedule is kept in ``power_schedule`` (declared by the site) and ``power_envelope`` becomes
@@ -52,10 +54,14 @@ class ScheduledEnvelope(Frozen):
             return data
         steps = data["power_envelope"]
         try:
-            highest = max(parser("power")(s["power"]) for s in steps)
-        except (ValueError, TypeError, KeyError):
-            highest = 1.0                          # the schedule's own errors are reported below
-        return {**data, "power_envelope": highest, "power_schedule": steps}
+            parsed = _STEPS.validate_python(steps)
+        except ValidationError as err:              # named as written: power_envelope[i].key
+            raise ValueError("; ".join(
+                "power_envelope" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+                + ": " + str(e["msg"]).removeprefix("Value error, ") for e in err.errors())) from None
+        if not parsed:
+            raise ValueError("power_envelope: a schedule needs at least one step {from: DATE, power: POWER}")
+        return {**data, "power_envelope": max(step.power for step in parsed), "power_schedule": steps}
 
 
 class DemandSource(Frozen):
