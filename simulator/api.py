@@ -105,10 +105,11 @@ class Result:
     def files(self) -> dict[str, object]:
         """Every output file's content, by name (see docs/outputs.md)."""
         from simulator.report.html import render_html
+        from simulator.report.monthly import monthly_frame
         from simulator.report.writer import dumps
 
         title = f"dcsim: {self.summary_dict['scenario']}"
-        return {
+        files: dict[str, object] = {
             "summary.json": self.summary_record.to_json(),
             "costs.json": self.costs_record.to_json(),
             "timeseries.parquet": self.timeseries,
@@ -117,8 +118,13 @@ class Result:
             "progress.parquet": self.progress,
             "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
             "report.html": render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
-                                       self.progress, title, services=self.services),
+                                       self.progress, title, services=self.services,
+                                       monthly=self.summary_dict.get("monthly")),
         }
+        if self.summary_record.monthly:
+            files["monthly.csv"] = monthly_frame(self.summary_record.monthly).to_csv(index=False,
+                                                                                     float_format="%.6g")
+        return files
 
     def write(self, out_dir, force: bool = False) -> Path:
         """Write all outputs into ``out_dir`` atomically (complete or absent)."""

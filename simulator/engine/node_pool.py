@@ -29,6 +29,30 @@ class NodePool:
             self._free.append(free)
             self._spares.append(list(range(g.first_node + g.nodes_total - spares, g.first_node + g.nodes_total)))
             self._free_count.append(g.nodes_total - spares)
+        self._out: list[bool] = [False] * len(groups)    # not delivered yet, or retired
+
+    # Deliveries and retirements (engine/schedules.py): a group out of service has no free nodes
+    # and no spares, and nodes given back to it (work ending, repairs) leave the pool.
+    def withdraw(self, group: Group) -> None:
+        """The group leaves service (not delivered yet, or retired): its nodes are no longer
+        free, its spares gone; the caller moves the work that held them."""
+        i = group.index
+        self._free[i][:] = False
+        self._free_count[i] = 0
+        self._spares[i] = []
+        self._out[i] = True
+
+    def deliver(self, group: Group) -> None:
+        """The group enters service: every node free but its hot spares."""
+        i = group.index
+        spares = group.spare_total
+        self._free[i][:] = True
+        if spares:
+            self._free[i][group.nodes_total - spares:] = False
+        self._spares[i] = list(range(group.first_node + group.nodes_total - spares,
+                                     group.first_node + group.nodes_total))
+        self._free_count[i] = group.nodes_total - spares
+        self._out[i] = False
 
     def free_nodes(self, group: Group) -> int:
         """Nodes of ``group`` free for new work (spares and failed nodes excluded)."""
@@ -55,6 +79,8 @@ class NodePool:
 
     def give_back(self, group: Group, nodes: np.ndarray) -> None:
         """Healthy nodes return to the free pool (work finished)."""
+        if self._out[group.index]:
+            return
         self._free[group.index][nodes - group.first_node] = True
         self._free_count[group.index] += len(nodes)
 
@@ -85,6 +111,8 @@ class NodePool:
 
     def repaired(self, group: Group, node: int) -> None:
         """A repaired node refills the group's spare pool first, else becomes free."""
+        if self._out[group.index]:
+            return
         spares = self._spares[group.index]
         if len(spares) < group.spare_total:
             spares.append(int(node))

@@ -10,7 +10,7 @@ below the idle site all fail here, every problem at once, before any simulated s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from simulator.engine.failures import CheckpointPlan, plan_checkpoint
 from simulator.engine.grid_events import plan_outages
 from simulator.engine.networks import NetworkPlan, SupportServers, build_support, plan_networks
 from simulator.engine.operation import OperationPlan, plan_operation
+from simulator.engine.schedules import Calendar, build_calendar, monthly_demand, trended
 from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
@@ -96,6 +97,8 @@ class RunPlan:
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
     failure_model: FailureModel | None = None  # failure classes by cause (engine/failure_classes.py)
     maintenance: Maintenance | None = None     # planned maintenance windows (engine/maintenance.py)
+    calendar: Calendar | None = None                       # deliveries, retirements, months
+    demand_months: dict[int, np.ndarray] = field(default_factory=dict)  # service -> monthly rate / its peak
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -117,8 +120,11 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
                                             loaded.catalog, loaded.base_dir)
     wet_bulb = profiles.hourly_wet_bulb_c(sc.site.climate, ambient, sim.start_day_of_year, sim.start_hour,
                                           loaded.catalog, loaded.base_dir)
-    price = profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir)
-    carbon = profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir)
+    price = trended(profiles.hourly_price_usd_per_j(sc.site.electricity, *args, loaded.base_dir),
+                    sc.site.electricity.price_trend)
+    carbon = trended(profiles.hourly_carbon_kg_per_j(sc.site.electricity, *args, loaded.base_dir),
+                     sc.site.electricity.carbon_trend)
+    calendar = build_calendar(sc, hours)
     failures = sc.failures if sc.failures is not None and sc.failures.enabled else None
     failure_model = resolve_failures(failures, loaded.catalog) if failures is not None else None
     maintenance = sc.maintenance if sc.maintenance is not None and sc.maintenance.enabled else None
@@ -130,8 +136,12 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
         operation = plan_operation(sc, price, carbon, loaded.base_dir)
     except InputError as err:
         problems += [Problem("operation.demand_response.path", p.message) for p in err.problems]
-    envelope = operation.envelope_w if operation is not None else np.full(hours, float(site.envelope_w))
-    problems += envelope_problems(site, envelope)
+    envelope = np.minimum(operation.envelope_w if operation is not None else calendar.envelope_w,
+                          calendar.envelope_w)
+    if operation is not None and sc.site.power_schedule:
+        moved = np.flatnonzero((np.diff(operation.flagged.astype(np.int8)) != 0) | (np.diff(envelope) != 0)) + 1
+        operation = replace(operation, envelope_w=envelope, changes=moved)
+    problems += envelope_problems(site, envelope, calendar)
     outages: tuple[tuple[float, float, bool], ...] = ()
     try:
         outages = plan_outages(sc, np.random.default_rng(streams["grid"]), loaded.base_dir)
@@ -139,22 +149,38 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
         problems += [Problem("site.grid_outages.path", p.message) for p in err.problems]
     planner = _WorkloadPlanner(loaded, groups, failures, failure_model, maintenance is not None)
     jobs = planner.plan_all(sc.workloads.training, "training", planner.plan_job)
-    services = planner.plan_all(sc.workloads.inference, "inference", planner.plan_service)
+    demand: dict[int, np.ndarray] = {}
+    try:
+        demand = monthly_demand(sc, loaded.base_dir)
+    except InputError as err:
+        problems += err.problems
+    inference = [svc.model_copy(update={"arrival_rate": float(demand[i].max())}) if i in demand else svc
+                 for i, svc in enumerate(sc.workloads.inference)]
+    services = planner.plan_all(inference, "inference", planner.plan_service)
     busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction, sim.horizon)
     problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
-                   carbon, site, failures, jobs, services, operation, envelope, outages, failure_model, maintenance)
+                   carbon, site, failures, jobs, services, operation, envelope, outages, failure_model, maintenance,
+                   calendar, {i: t / t.max() if t.max() > 0 else t for i, t in demand.items()})
 
 
-def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:
-    """A demand-response cap below the idle site's load in its hour cannot be met."""
+def envelope_problems(site: SitePower, envelope_w: np.ndarray, calendar: Calendar | None = None) -> list[Problem]:
+    """A demand-response cap, or a step of the envelope schedule, below the idle site's load in
+    its hour (with the rack groups in service then) cannot be met."""
     low = np.flatnonzero(envelope_w < site.envelope_w)
     if not low.size:
         return []
     idle = site.idle_breakdown(low)["facility_power_w"]
+    if calendar is not None and calendar.phased:
+        masks = np.array([calendar.installed(float(h) * HOUR_S) for h in low])
+        for mask in np.unique(masks, axis=0):
+            same = np.all(masks == mask, axis=1)
+            site.set_installed(mask)
+            idle[same] = site.idle_breakdown(low[same])["facility_power_w"]
+        site.set_installed(np.ones(len(site.groups)))
     short = np.flatnonzero(idle > envelope_w[low])
     if not short.size:
         return []

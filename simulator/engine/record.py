@@ -7,6 +7,7 @@ at run time. Arrays are read-only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -126,6 +127,8 @@ class GroupRecord:
     racks: int = 0
     cooling: str = "air"
     peak_fan_w: float = 0.0       # its servers' fans at full load
+    available_from_s: float = 0.0  # delivered (joins the pool, capex booked), s after t=0
+    retire_s: float = math.inf     # retired (leaves the pool); inf: never
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,7 @@ class RunRecord:
     interruptions_by_cause: dict[str, int] = field(default_factory=dict)  # unexpected, by failure class
     maintenance_stops: int = 0               # jobs and services stopped by planned maintenance windows
     storage: StorageRecord | None = None     # the shared storage tier, when the scenario has one
+    months: tuple[tuple[str, float, float], ...] = ()     # dated runs: (label '2027-01', start s, end s)
 
     @property
     def samples(self) -> int:

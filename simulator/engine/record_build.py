@@ -117,7 +117,7 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         seeds=dict(plan.seeds),
         envelope_w=plan.site.envelope_w,
         groups=tuple(GroupRecord(g.name, g.node, g.accel, g.nodes_total, g.gpus_total, g.peak_power_w(),
-                                 g.config.count, g.config.cooling, fan_w)
+                                 g.config.count, g.config.cooling, fan_w, *_phase(plan, g.index))
                      for g, fan_w in zip(plan.groups, site.peak_fan_w, strict=True)),
         fabric=FabricRecord(fabric.tiers, fabric.leaves, fabric.spines, fabric.cores, fabric.switches,
                             fabric.optics, plan.networks.power_w, plan.networks.items, dict(plan.networks.others)),
@@ -153,4 +153,20 @@ def storage_record(plan: RunPlan, jobs: list[JobRun]) -> StorageRecord | None:
     reads = sum(dataset_read_bw(j.tokens_per_step / j.plan.at_power(plan.groups[max(j.group, 0)].accel.tdp)[0],
                                 st.dataset_bytes_per_token) for j in jobs)
     return StorageRecord(st.kind, st.capacity, st.write_bw, st.read_bw, st.power, st.capex, float(reads))
+        months=_months(plan),
+    )
+
+
+def _phase(plan: RunPlan, index: int) -> tuple[float, float]:
+    """A group's delivery and retirement (s after t=0; 0 and inf when not scheduled)."""
+    return plan.calendar.phases[index] if plan.calendar is not None else (0.0, math.inf)
+
+
+def _months(plan: RunPlan) -> tuple[tuple[str, float, float], ...]:
+    """The calendar months of a dated run (one with simulation.start); () otherwise."""
+    cal = plan.calendar
+    if cal is None or plan.loaded.scenario.simulation.start is None:
+        return ()
+    edges = cal.month_edges_s
+    return tuple((label, edges[i], edges[i + 1]) for i, label in enumerate(cal.month_labels))
 

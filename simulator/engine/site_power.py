@@ -66,6 +66,8 @@ class SitePower:
                                               catalog, self.cooling)
         self.liquid_loop: LoopHours = loop_hours(self.cooling.liquid_plant, "liquid", dry_bulb_c, wet_bulb_c,
                                                  design_liquid, catalog, self.cooling)
+        self.installed = np.ones(len(groups))     # groups in service now (engine/schedules.py)
+        self.all_installed = True
         self.hours = len(np.asarray(dry_bulb_c))
         self.dry_bulb_c = np.asarray(dry_bulb_c, dtype=float)
         self.design = self._design(peak)
@@ -88,6 +90,11 @@ class SitePower:
             "liquid_chiller_w": float(np.max((1.0 - liquid["free_fraction"]) * peak["liquid_heat_w"]))
             if self.liquid_loop.chiller is not None else 0.0,
         }
+
+    def set_installed(self, mask: np.ndarray) -> None:
+        """Which groups are in service (1) or not yet delivered / retired (0) from now on."""
+        self.installed = np.asarray(mask, dtype=float)
+        self.all_installed = bool(np.all(self.installed > 0))
 
     # ------------------------------------------------------------------ IT and heat
     def fans_w(self, accel_w, active_gpus) -> list[float]:
@@ -168,7 +175,11 @@ class SitePower:
                   ) -> dict[str, float]:
         """Every power component (W) and the water flow (m3/s) for per-group accelerator and host
         power in ``hour`` (with ``active_gpus`` per group running work; None: none)."""
-        parts = self._heat(accel_w, host_w, self.fans_w(accel_w, active_gpus), self.support_power_w)
+        fans = self.fans_w(accel_w, active_gpus)
+        if not self.all_installed:              # racks not delivered yet, or retired, draw nothing
+            accel_w, host_w = accel_w * self.installed, host_w * self.installed
+            fans = [f * m for f, m in zip(fans, self.installed, strict=True)]
+        parts = self._heat(accel_w, host_w, fans, self.support_power_w)
         if np.ndim(hour) == 0:
             return self._finish_at(parts, int(hour))
         return self._finish(parts, hour)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from simulator.engine.build_out import BuildOut
 from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.disruptions import Disruptions, job_can_fail, service_can_fail
 from simulator.engine.fabric import network_shares
@@ -70,6 +71,8 @@ class World:
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.disruptions = Disruptions(self) if Disruptions.needed(plan) else None
         self.storage_share = StorageShare(self.loaded.scenario.storage)
+        self.build_out = BuildOut(plan.calendar, self) if plan.calendar is not None and plan.calendar.phased else None
+        self._failing: set[str] = set()      # work whose failure process runs (started once)
         self.capped = False
         self._hour = 0
         self._jobs_t = 0.0
@@ -94,6 +97,8 @@ class World:
         shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
         for job, share in zip(self.running, shares, strict=True):
             job.network_share = share
+        if self.operation is None and self.plan.envelope_w is not None:
+            self.power.envelope_w = float(self.plan.envelope_w[hour])    # the schedule's step now
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
@@ -179,6 +184,9 @@ class World:
             self.running.append(job)
             self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
             assert job.started is not None
+            if job.started.triggered:            # back from the queue after its racks retired
+                restart(job, self.env.now)
+                continue
             job.started.succeed()
             self.recorder.count("jobs_started")
             if self.failure_model is not None and self.failure_model.node_classes and job.checkpoint is not None:
@@ -281,6 +289,8 @@ class World:
             svc.arrival_per_s = 0.0
             return
         mean = svc.config.arrival_rate * svc.multiplier(start, end, self.loaded.scenario.simulation.start_hour)
+        if svc.index in self.plan.demand_months and self.plan.calendar is not None:
+            mean *= self.plan.demand_months[svc.index][self.plan.calendar.month_of(start)]
         count = self._service_rngs[svc.index].poisson(mean * (end - start))
         svc.arrival_per_s = float(count) / (end - start)
 
@@ -299,7 +309,9 @@ class World:
                     svc.status = ServiceStatus.RUNNING
                     svc.start_s = self.env.now
                     self.recorder.count("services_placed")
-                    if self.failure_model is not None and self.failure_model.node_classes:
+                    if self.failure_model is not None and self.failure_model.node_classes \
+                            and svc.name not in self._failing:
+                        self._failing.add(svc.name)
                         self.env.process(node_failures(
                             self.env, self._service_failure_rngs[svc.index], self.failure_model.node_gap_s(svc.nodes),
                             svc, service_can_fail, self._service_failed))
@@ -390,6 +402,8 @@ class World:
             env.process(self.grid.process())
         if self.disruptions is not None:
             self.disruptions.start()
+        if self.build_out is not None:
+            env.process(self.build_out.process())
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

@@ -66,10 +66,16 @@ def judge(outcome: dict, spec: PlanSpec) -> tuple[list[float | None], list[str]]
     for job, done in outcome["jobs"].items():     # every training job's own deadline
         if done.get("deadline_s") is not None and not _finished_by(done, done["deadline_s"]):
             broken.append(f"deadline.{job}")
+    monthly = summary.get("monthly") or []
     for name, least in c.min_slo_attainment.items():
         targets = outcome["services"] if name == "*" else {name: outcome["services"].get(name, {})}
         for service, result in targets.items():
             attained = result.get("slo_attainment")
+            # A dated run must meet the target in every month, not only over the whole horizon.
+            months = [m["slo_attainment"][service] for m in monthly
+                      if m["slo_attainment"].get(service) is not None]
+            if attained is not None and months:
+                attained = min(attained, *months)
             if attained is None or attained < least:
                 broken.append(f"min_slo_attainment.{service}")
     for bound in c.metrics:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simulator.plan.figures import buildout_figure, demand_figure
 from simulator.plan.search import PlanResult, Trial
 from simulator.plan.sensitivity import Sensitivity
 from simulator.report import figures
@@ -135,6 +136,18 @@ def plan_html(result: PlanResult, sensitivity: list[Sensitivity], title: str) ->
     ]
     if len(result.spec.objectives) == 2:
         parts.append(_png(_pareto_figure(result), "Scatter of the two objectives with the Pareto front."))
+    outcome = result.outcomes.get(best.key) if best is not None else None
+    if outcome is not None and "error" not in outcome:
+        timeline = buildout_figure(outcome)
+        if timeline is not None:
+            parts += ["<h2>Build-out of the best plan</h2>",
+                      _png(timeline, "Stacked bars of GPUs in service per rack group by month, and a line chart of "
+                                     "the month's peak facility power against the contracted grid envelope.")]
+        demand = demand_figure(outcome)
+        if demand is not None:
+            parts += ["<h2>Demand and capacity per service</h2>",
+                      _png(demand, "Line charts per service of monthly mean request arrivals against capacity, "
+                                   "with the share of requests served within the SLO.")]
     if sensitivity:
         parts.append(_png(_sensitivity_figure(result, sensitivity),
                           "Bars of the best plan's objective change for each input lowered or raised."))

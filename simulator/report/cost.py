@@ -11,6 +11,12 @@ Capex items (each with quantity, unit price and source in ``capex_items``):
   ``facility_capex_per_watt`` price when the scenario gives one.
 Straight-line amortisation: an item costing C over Y years charges C * horizon / Y to a run.
 Maintenance is a yearly share of capex. Energy is priced hour by hour (Recorder).
+
+Phased build-out (rack groups with ``available_from`` / ``retire_at``): a group's servers are
+booked when they arrive (``capex_schedule``) and charged only while in service within the
+horizon, at most their amortisation life: price x charge per year x in-service years; their
+maintenance runs while in service. Networks, support servers and the facility are built on
+day one. GPU-hours count the accelerators in service.
 """
 
 from __future__ import annotations
@@ -43,6 +49,37 @@ CAPEX_CATEGORIES = ("servers", "support", "network", "facility_building", "facil
 
 def _price(name: str, default: float, overrides: dict[str, float]) -> float:
     return float(overrides.get(name, default))
+
+
+def in_service_s(group, horizon_s: float) -> float:
+    """Seconds a rack group is in service within [0, horizon]."""
+    return max(0.0, min(group.retire_s, horizon_s) - min(group.available_from_s, horizon_s))
+
+
+def server_shares(scenario: Scenario, record: RunRecord) -> tuple[float, float]:
+    """The servers' (depreciation, maintenance) time as a share of the horizon, weighted by each
+    group's price: depreciation counts in-service time up to the amortisation life."""
+    horizon = record.horizon_s
+    life_s = scenario.costs.server_amortisation_years * YEAR_S
+    gross = [_price(g.node.name, g.node.price, scenario.costs.price_overrides) * g.nodes_total
+             for g in record.groups]
+    total = sum(gross) * horizon
+    if total <= 0:
+        return 1.0, 1.0
+    served = [in_service_s(g, horizon) for g in record.groups]
+    dep = sum(c * min(t, life_s) for c, t in zip(gross, served, strict=True)) / total
+    return dep, sum(c * t for c, t in zip(gross, served, strict=True)) / total
+
+
+def capex_schedule(scenario: Scenario, record: RunRecord) -> list[dict]:
+    """When each rack group's servers are booked: (at_s, group, usd), delivery order; groups
+    arriving after the horizon are listed with ``in_horizon`` false."""
+    rows = []
+    for g in record.groups:
+        usd = _price(g.node.name, g.node.price, scenario.costs.price_overrides) * g.nodes_total
+        rows.append({"at_s": g.available_from_s, "group": g.name, "usd": usd, "racks": g.racks,
+                     "gpus": g.gpus_total, "retire_s": g.retire_s, "in_horizon": g.available_from_s < record.horizon_s})
+    return sorted(rows, key=lambda r: (r["at_s"], r["group"]))
 
 
 def capex_items(scenario: Scenario, catalog: Catalog, record: RunRecord) -> list[dict]:
@@ -155,12 +192,15 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
              "facility_electrical": c.facility_amortisation_years, "facility_cooling": c.facility_amortisation_years}
     share = {k: capital_charge_per_year(1.0, years[k], c.residual_value, c.cost_of_capital) * horizon / YEAR_S
              for k in years}
+    dep_share, service_share = server_shares(scenario, record)
     amortised = {k: capex[k] * share[k] for k in years}
+    amortised["servers"] *= dep_share
     amortised["energy_assets"] = sum(capital_charge_per_year(i["usd"], i["years"], c.residual_value,
                                                              c.cost_of_capital) * horizon / YEAR_S for i in items
                                      if i["category"] == "energy_assets")
     amortised["total"] = sum(v for k, v in amortised.items() if k != "total")
-    maintenance = c.maintenance_fraction_per_year * capex["total"] * horizon / YEAR_S
+    maintained = capex["total"] - capex["servers"] * (1.0 - service_share)
+    maintenance = c.maintenance_fraction_per_year * maintained * horizon / YEAR_S
     energy = summary.energy_cost_usd
     water = summary.water_m3 * c.water_price
     demand = summary.demand_charge_usd
@@ -171,10 +211,11 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     opex["total"] = sum(opex.values())
     total = amortised["total"] + opex["total"]
     gpus = summary.gpus
-    gpu_hours = gpus * horizon / 3600.0
+    gpu_s = sum(g.gpus_total * in_service_s(g, horizon) for g in record.groups)
+    gpu_hours = gpu_s / 3600.0
     tokens = summary.tokens_trained
     per_job = {}
-    fixed_per_gpu_s = (amortised["total"] + maintenance) / (gpus * horizon) if gpus and horizon else 0.0
+    fixed_per_gpu_s = (amortised["total"] + maintenance) / gpu_s if gpus and gpu_s > 0 else 0.0
     facility_j = summary.facility_energy_j
     mean_price = (energy + demand + wear + fuel + water) / facility_j if facility_j > 0 else 0.0
     pue = summary.pue_mean if summary.pue_mean is not None else 1.0
@@ -206,4 +247,6 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
         if servers_and_network > 0 else None,
         facility_capex_usd_per_w=facility / design_it if design_it > 0 else None,
         rental=rental_report(scenario, record, timeseries, total, tokens) if timeseries is not None else None,
+        capex_schedule=capex_schedule(scenario, record) if any(
+            g.available_from_s > 0 or np.isfinite(g.retire_s) for g in record.groups) else [],
     )

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.engine.record import RunRecord
+from simulator.report.monthly import monthly_rows
 from simulator.report.operation import operation_report
 from simulator.report.results import FabricCounts, Summary
 from simulator.report.warnings import run_warnings
@@ -213,4 +214,5 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "warnings": run_warnings(sc, record, timeseries["facility_power_w"].to_numpy()),
         "interruptions": _interruptions(sc, record),
         "storage": _storage(record),
+        "monthly": monthly_rows(record),
     })

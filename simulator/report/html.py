@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from simulator.report import figures
 from simulator.report.fmt import fmt_duration, fmt_text
+from simulator.report.monthly import monthly_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -160,6 +161,7 @@ def render_html(
     progress: pd.DataFrame,
     title: str,
     services: pd.DataFrame | None = None,
+    monthly=None,
 ) -> str:
     """The whole report as one self-contained HTML page (a str; write it as UTF-8). With inference
     services (``services`` has rows) an "Inference services" section, table and request figure,
@@ -187,4 +189,5 @@ def render_html(
         + _services_html(services, costs, timeseries),
         costs=_table_html(cost_table(costs), "costs"),
         cost_figures=_figure_html(figures.cost_breakdown(costs), ALT_TEXT["costs"], CAPTION["costs"]),
+        monthly="<h2>Monthly</h2>\n" + _table_html(monthly_table(monthly), "jobs") if monthly else "",
     )

@@ -1,5 +1,5 @@
-"""A compact Markdown summary (headline, reliability, costs, jobs, inference services) for terminals
-and pull requests.
+"""A compact Markdown summary (headline, reliability, costs, jobs, inference services, and the
+months of a dated run) for terminals and pull requests.
 
 Same tables and number formatting as the HTML report, without figures. Text from the inputs is
 escaped so a job name cannot break a table row or inject markup.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from simulator.report.fmt import fmt_text
+from simulator.report.monthly import monthly_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -76,4 +77,7 @@ def render_markdown(
     operation = operation_table(summary)
     if operation is not None:
         sections += ["## Operation policies", _table_markdown(operation)]
+    monthly = summary.get("monthly")
+    if isinstance(monthly, list) and monthly:
+        sections += ["## Monthly", _table_markdown(monthly_table(monthly))]
     return "\n\n".join(sections) + "\n"

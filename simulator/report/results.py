@@ -44,6 +44,29 @@ class RunWarning:
 
 
 @dataclass(frozen=True)
+class MonthlyRow:
+    """One calendar month of a dated run (report/monthly.py): energies (J) and the grid bill
+    (USD, hourly price x facility energy) within it, training tokens made in it, requests per
+    service, GPUs in service at its end, and the peak facility power against the envelope."""
+
+    month: str
+    start_s: float
+    end_s: float
+    facility_energy_j: float
+    it_energy_j: float
+    energy_cost_usd: float
+    carbon_kg: float
+    tokens_trained: float
+    tokens_generated: float
+    gpus_installed: int
+    peak_facility_power_w: float
+    power_envelope_w: float
+    arrival_rate_per_s: dict[str, float] = field(default_factory=dict)      # service -> mean arrivals
+    capacity_per_s: dict[str, float] = field(default_factory=dict)          # service -> its capacity
+    slo_attainment: dict[str, float | None] = field(default_factory=dict)   # service -> share in SLO
+
+
+@dataclass(frozen=True)
 class Summary:
     """summary.json: energies are sums of interval-mean power x interval (J); PUE is facility /
     IT energy; fractions are 0-1."""
@@ -120,16 +143,22 @@ class Summary:
     # maintenance drains; None without a failures or maintenance section.
     interruptions: dict | None = None
     storage: dict | None = None              # the storage tier's size, bandwidths and read demand
+    monthly: tuple[MonthlyRow, ...] = ()        # dated runs only (simulation.start given)
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:
         """A summary read back from summary.json (its keys exactly)."""
         return cls(**{**data, "fabric": FabricCounts(**data["fabric"]),
-                      "warnings": tuple(RunWarning(**w) for w in data.get("warnings", ()))})
+                      "warnings": tuple(RunWarning(**w) for w in data.get("warnings", ())),
+                      "monthly": tuple(MonthlyRow(**m) for m in data.get("monthly", ()))})
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["warnings"] = list(out["warnings"])
+        if self.monthly:
+            out["monthly"] = list(out["monthly"])
+        else:
+            del out["monthly"]                   # undated runs: summary.json as before
         return out
 
     def to_json(self) -> str:
@@ -154,6 +183,7 @@ class Costs:
     network_share_of_server_and_network_capex: float | None = None
     facility_capex_usd_per_w: float | None = None
     rental: dict | None = None
+    capex_schedule: list[dict] = field(default_factory=list)   # phased build-out: when servers are booked
 
     @classmethod
     def from_dict(cls, data: dict) -> Costs:

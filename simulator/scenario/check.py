@@ -22,6 +22,7 @@ from simulator.domain.yaml_io import join_path
 from simulator.errors import CatalogError, DcsimError, InputError, Problem
 from simulator.scenario.limits import size_problems
 from simulator.scenario.overrides import override_problems
+from simulator.scenario.phased import phase_problems
 from simulator.scenario.schema import BuiltinClimate, CsvProfile, InferenceService, Layout, Scenario, TrainingJob
 
 
@@ -139,6 +140,7 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     problems += _check_operation(scenario, catalog, folder)
     if scenario.failures is not None and scenario.failures.fleet is not None:
         problems += _lookup(catalog.fleets, scenario.failures.fleet, "failures.fleet")[1]
+    problems += phase_problems(scenario, folder, check_file)
     outages = scenario.site.grid_outages
     if outages is not None and outages.path is not None:
         found = check_file(folder, outages.path, "site.grid_outages.path")

@@ -8,6 +8,7 @@ value per decision, simulated in full by ``dcsim run``'s engine.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -49,6 +50,14 @@ class Decision(Frozen):
     @property
     def label(self) -> str:
         return self.name or self.path
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _dates_as_text(cls, values: object) -> object:
+        """YAML dates (a delivery date, say) are kept as their ISO text."""
+        if isinstance(values, list):
+            return [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+        return values
 
     @field_validator("values")
     @classmethod
@@ -94,7 +103,8 @@ class PlanConstraints(Frozen):
     finish_by: dict[str, Annotated[Seconds, Field(gt=0)]] = Field(
         default_factory=dict, description="Training job name -> when it must have finished, e.g. {pretrain: 60d}.")
     min_slo_attainment: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
-        default_factory=dict, description="Service name -> least share of its served requests within its SLO.")
+        default_factory=dict, description="Service name (or '*' for all) -> least share of its served requests "
+                                          "within its SLO; in a dated run, in every month.")
     metrics: list[Bound] = Field(default_factory=list, max_length=50, description="Bounds on headline numbers.")
 
 

@@ -39,6 +39,7 @@ from simulator.domain.specs import (
     ModelSpec,
 )
 from simulator.domain.units import human
+from simulator.scenario.calendar import Dated
 from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
 from simulator.scenario.demand import MonthlyGrowth
@@ -46,6 +47,7 @@ from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
 from simulator.scenario.failures import Failures, Maintenance
 from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
 from simulator.scenario.operation import Operation
+from simulator.scenario.phased import DemandSource, Phased
 from simulator.scenario.plan import PlanSpec
 from simulator.scenario.site import (
     BuiltinClimate,
@@ -73,8 +75,8 @@ MAX_NODES_PER_RACK = 1024  # the densest racks hold 18 (NVL72) to 64 servers
 
 
 # ----------------------------------------------------------------------------- simulation
-class Simulation(Frozen):
-    """How long to simulate, how often to sample, and the root seed."""
+class Simulation(Dated):
+    """How long to simulate ("3y": a year is 365 d), how often to sample, the root seed, the start date."""
 
     horizon: PositiveSeconds = Field(30 * 86400.0, description="Simulated time span, e.g. '30d'.")
     sample_interval: PositiveSeconds = Field(300.0, description="Power/cooling sampling interval, e.g. '5min'.")
@@ -105,8 +107,8 @@ class Simulation(Frozen):
 
 
 # ----------------------------------------------------------------------------- cluster
-class RackGroup(Frozen):
-    """``count`` identical racks of catalog nodes."""
+class RackGroup(Phased):
+    """``count`` identical racks of catalog nodes, delivered and retired when scheduled."""
 
     name: str = Field("racks", min_length=1, max_length=200)
     node: str = Field(description="Catalog node name, e.g. dgx-h100.")
@@ -294,7 +296,7 @@ class Disaggregation(Frozen):
     decode: Pool
 
 
-class InferenceService(Frozen):
+class InferenceService(DemandSource):
     """An always-on inference service: replicas of a model serving Poisson request arrivals, each
     replica run as its serving engine schedules it (paged KV cache, continuous batching, chunked
     prefill; costmodel/serving_replica.py), replayed per sample interval (engine/serving.py)."""

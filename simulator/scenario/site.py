@@ -19,6 +19,8 @@ from simulator.domain.quantities import (
     UsdPerW,
     at_most,
 )
+from simulator.scenario.calendar import YearlyTrend
+from simulator.scenario.phased import MAX_SCHEDULE_STEPS, EnvelopeStep, ScheduledEnvelope
 
 
 def _shorthand(key: str, tag: str):
@@ -139,6 +141,8 @@ class Electricity(Frozen):
     carbon_profile: CarbonProfile = Field(default_factory=FlatProfile)
     demand_charge: Annotated[UsdPerW, Field(ge=0)] = Field(
         0.0, description="Charge per W of the month's highest grid draw, e.g. '$15/kW' (per 30 days).")
+    price_trend: YearlyTrend = Field(0.0, description="Yearly change of the price, compounded, e.g. '3%/year'.")
+    carbon_trend: YearlyTrend = Field(0.0, description="Yearly change of the carbon intensity, e.g. '-5%/year'.")
 
 
 class GridOutages(Frozen):
@@ -155,11 +159,16 @@ class GridOutages(Frozen):
                                                             "reads its checkpoint back).")
 
 
-class Site(Frozen):
-    """Where the cluster lives: grid power envelope, outdoor climate, electricity."""
+class Site(ScheduledEnvelope):
+    """Where the cluster lives: grid power envelope (one power or a schedule), outdoor climate, electricity."""
 
     name: str = Field("site", max_length=200)
-    power_envelope: PositiveWatts = Field(description="Grid connection limit for the whole facility, e.g. '20MW'.")
+    power_envelope: PositiveWatts = Field(
+        description="Grid connection limit for the whole facility, e.g. '20MW', or a schedule "
+                    "[{from: 2027-01-01, power: 20MW}, {from: 2028-Q1, power: 60MW}].")
     climate: Climate = Field(default_factory=lambda: BuiltinClimate(name="temperate"))
     electricity: Electricity = Field(default_factory=Electricity)
     grid_outages: GridOutages | None = Field(None, description="Grid supply outages (none when absent).")
+    power_schedule: list[EnvelopeStep] | None = Field(
+        None, min_length=1, max_length=MAX_SCHEDULE_STEPS,
+        description="The envelope's steps, in date order (set by giving power_envelope a list).")
