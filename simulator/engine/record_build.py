@@ -141,6 +141,7 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
                                 if k.startswith("failures:")},
         maintenance_stops=int(rec.counters.get("maintenance", 0)),
         storage=storage_record(plan, jobs),
+        months=_months(plan),
     )
 
 
@@ -153,8 +154,6 @@ def storage_record(plan: RunPlan, jobs: list[JobRun]) -> StorageRecord | None:
     reads = sum(dataset_read_bw(j.tokens_per_step / j.plan.at_power(plan.groups[max(j.group, 0)].accel.tdp)[0],
                                 st.dataset_bytes_per_token) for j in jobs)
     return StorageRecord(st.kind, st.capacity, st.write_bw, st.read_bw, st.power, st.capex, float(reads))
-        months=_months(plan),
-    )
 
 
 def _phase(plan: RunPlan, index: int) -> tuple[float, float]:
