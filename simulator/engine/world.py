@@ -76,6 +76,8 @@ class World:
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
+        self._shares_for: list[np.ndarray] = []      # the running jobs' nodes the shares were computed for
+        self.updates = 0                             # world updates (power and rates recomputed)
 
     # ------------------------------------------------------------------ power
     def _hour_now(self) -> int:
@@ -91,21 +93,19 @@ class World:
         self._integrate_jobs(now)
         if self.operation is not None:
             self.operation.reconcile(self.running, hour, now)
-        shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
-        for job, share in zip(self.running, shares, strict=True):
-            job.network_share = share
+        self._refresh_network_shares()
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self.power.job_cap_w(job, fraction), job.network_share)
+            step, power, clock = self.power.job_rate(job, fraction)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         for svc in self.services:
             if svc.status != ServiceStatus.PENDING:
-                svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
+                svc.state = self.power.service_state(svc, self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        active = self.power.active_gpus()
-        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
+        *_, parts = self.power.site_at(fraction, hour)
+        self.updates += 1
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
         power_row = np.array([parts[c] for c in POWER_COLUMNS])
@@ -128,6 +128,17 @@ class World:
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
                                  for s in serving if s.state is not None}
+
+    def _refresh_network_shares(self) -> None:
+        """Recompute the running jobs' network shares only when their nodes moved (a job
+        started, finished, or had a node swapped in): the shares depend on nothing else."""
+        nodes = [j.node_ids for j in self.running]
+        if len(nodes) == len(self._shares_for) and all(a is b for a, b in zip(nodes, self._shares_for, strict=True)):
+            return
+        shares = network_shares(self.plan.fabric, nodes)
+        for job, share in zip(self.running, shares, strict=True):
+            job.network_share = share
+        self._shares_for = nodes
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
