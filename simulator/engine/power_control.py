@@ -55,12 +55,22 @@ class PowerController:
         self._idle_w = [g.accel.idle_power for g in groups]
         self._service_memo: dict[int, tuple[tuple, ServiceState]] = {}
         self._breakdowns: dict[tuple, dict[str, float]] = {}
+        self._caps: dict[float, list[float]] = {}
         self.evaluations = 0                 # site power evaluations (demand sums)
         self.breakdowns = 0                  # site breakdowns actually computed
 
+    def caps_at(self, fraction: float) -> list[float]:
+        """Every group's board cap at a fraction of TDP (memoised: a pure function of it)."""
+        caps = self._caps.get(fraction)
+        if caps is None:
+            if len(self._caps) >= MAX_BREAKDOWNS:
+                self._caps.clear()
+            caps = self._caps[fraction] = [g.board_cap_w(fraction) for g in self.groups]
+        return caps
+
     def cap_w(self, group: Group, fraction: float) -> float:
         """Board cap at a fraction of TDP, within the rack's power limit."""
-        return group.board_cap_w(fraction)
+        return self.caps_at(fraction)[group.index]
 
     def job_cap_w(self, job: JobRun, fraction: float) -> float:
         """A job's board cap: the site's, or lower where an operation policy slows it."""
@@ -91,15 +101,16 @@ class PowerController:
         snap = self.snapshot() if snap is None else snap
         self.evaluations += 1
         accel = list(self._idle_accel)
-        snap.add_accelerator_power(accel, snap.board_power(self.memo, self.groups, fraction), self._idle_w)
+        caps = self.caps_at(fraction)
+        snap.add_accelerator_power(accel, snap.board_power(self.memo, caps), self._idle_w)
         for svc in self.services:
             if svc.status == ServiceStatus.RUNNING:
                 group = self.groups[svc.group]
-                board = self.service_state(svc, self.cap_w(group, fraction)).board_power_w
+                board = self.service_state(svc, caps[svc.group]).board_power_w
                 accel[svc.group] += svc.gpus * (board - group.accel.idle_power)
         if extra is not None:
             group, gpus, board_at = extra
-            accel[group.index] += gpus * (board_at(self.cap_w(group, fraction)) - group.accel.idle_power)
+            accel[group.index] += gpus * (board_at(caps[group.index]) - group.accel.idle_power)
         return np.array(accel, dtype=np.float64)
 
     def active_gpus(self, snap: RunningSnapshot | None = None) -> np.ndarray:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from simulator.costmodel.training_plan import TrainingPlan
-from simulator.engine.cluster import Group
 from simulator.engine.training import JobRun
 
 MAX_MEMO = 200_000      # entries before the memo starts afresh (bounds memory on long runs)
@@ -72,11 +71,10 @@ class RunningSnapshot:
                 self.keys.append((job.plan, job.network_share, job.group, job.policy_cap_w))
             self.terms.append((job.group, job.gpus, i))
 
-    def board_power(self, memo: PowerModelMemo, groups: list[Group], fraction: float) -> list[float]:
-        """Board power of each key at a cap fraction of TDP (a job's cap: the site's, or lower
-        where an operation policy slows it)."""
-        return [memo.at_power(plan, min(groups[g].board_cap_w(fraction), policy_cap), share)[1]
-                for plan, share, g, policy_cap in self.keys]
+    def board_power(self, memo: PowerModelMemo, caps: list[float]) -> list[float]:
+        """Board power of each key under the groups' board ``caps`` (a job's cap: its group's,
+        or lower where an operation policy slows it)."""
+        return [memo.at_power(plan, min(caps[g], policy_cap), share)[1] for plan, share, g, policy_cap in self.keys]
 
     def add_accelerator_power(self, accel: list[float], board: list[float], idle_w: list[float]) -> None:
         """Add each job's draw above idle to its group, in start order."""
