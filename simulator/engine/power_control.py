@@ -56,6 +56,9 @@ class PowerController:
         self._service_memo: dict[int, tuple[tuple, ServiceState]] = {}
         self._breakdowns: dict[tuple, dict[str, float]] = {}
         self._caps: dict[float, list[float]] = {}
+        # The running jobs as they will stand once the world applies the last choose_cap (every
+        # job paused exactly when chosen): the power it then records reads the same snapshot.
+        self.decided: RunningSnapshot | None = None
         self.evaluations = 0                 # site power evaluations (demand sums)
         self.breakdowns = 0                  # site breakdowns actually computed
 
@@ -159,16 +162,18 @@ class PowerController:
             active[group.index] += gpus
         return self.breakdown(accel, self.host_power(active), hour, active)["facility_power_w"]
 
-    def admits(self, candidate: Candidate, hour: int) -> bool:
-        """New work may start if the site stays within its envelope at the lowest cap."""
+    def admits(self, candidate: Candidate, hour: int, snap: RunningSnapshot | None = None) -> bool:
+        """New work may start if the site stays within its envelope at the lowest cap (``snap``:
+        the running jobs, when the caller already holds them as they stand)."""
         if not self.capping:
             return True
-        return self.facility_at(self.site.min_cap_fraction, hour, candidate) <= self.envelope_w
+        return self.facility_at(self.site.min_cap_fraction, hour, candidate, snap) <= self.envelope_w
 
     def choose_cap(self, hour: int) -> tuple[float, set[str]]:
         """Highest cap fraction keeping the facility within the envelope; the jobs to pause if even
         the floor does not suffice (lowest priority, latest started first)."""
         paused: set[str] = set()
+        self.decided = None
         if not self.capping:
             return 1.0, paused
         envelope = self.envelope_w
@@ -181,6 +186,7 @@ class PowerController:
         if at_full <= envelope:
             for job in self.running:
                 job.paused = saved[job.name]
+            self.decided = snap
             return 1.0, paused
         floor = self.site.min_cap_fraction
         # Jobs held by an operation policy or down after a failure draw idle power already.
@@ -201,4 +207,5 @@ class PowerController:
             else:
                 fraction = largest_within(lambda x: self.facility_at(x, hour, snap=snap), envelope, floor, 1.0,
                                           at_floor, at_full)
+        self.decided = snap
         return fraction, paused

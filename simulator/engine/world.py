@@ -24,6 +24,7 @@ from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
+from simulator.engine.running import RunningSnapshot
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
@@ -76,6 +77,7 @@ class World:
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
+        self._admit_snap: RunningSnapshot | None = None   # the running jobs while the scheduler picks
         self._shares_for: list[np.ndarray] = []      # the running jobs' nodes the shares were computed for
         self.updates = 0                             # world updates (power and rates recomputed)
 
@@ -84,7 +86,12 @@ class World:
         return min(int(self.env.now // HOUR_S), len(self.plan.ambient_c) - 1)
 
     def _power_allows(self, job: JobRun, group: Group) -> bool:
-        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now())
+        # The running jobs do not change while the scheduler picks (those it starts join after):
+        # one snapshot serves every candidate of one pick.
+        if self._admit_snap is None:
+            self._admit_snap = self.power.snapshot()
+        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now(),
+                                 self._admit_snap)
 
     def update(self) -> None:
         """Recompute caps, job rates and the power breakdown after any change."""
@@ -104,7 +111,7 @@ class World:
             if svc.status != ServiceStatus.PENDING:
                 svc.state = self.power.service_state(svc, self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        *_, parts = self.power.site_at(fraction, hour)
+        *_, parts = self.power.site_at(fraction, hour, self.power.decided)
         self.updates += 1
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
@@ -180,7 +187,10 @@ class World:
     def _schedule(self) -> None:
         self._integrate_jobs(self.env.now)      # book the time so far before anything starts
         self._place_services()
-        for job, group, nodes in self.scheduler.pick(self.env.now, self.running):
+        self._admit_snap = None
+        picked = self.scheduler.pick(self.env.now, self.running)
+        self._admit_snap = None
+        for job, group, nodes in picked:
             job.group = group.index
             job.nodes = group.nodes_for(job.gpus)
             job.node_ids = nodes
