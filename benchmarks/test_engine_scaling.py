@@ -52,3 +52,35 @@ def test_busy_year_100k_gpus():
     print(f"\n100k GPUs, 500 jobs, failures, 2 services, a year of 5-min samples: {cpu:.1f} s CPU, "
           f"{wall:.1f} s wall in the loop, {world.env.events_processed} events (target < 60 s CPU)")
     assert cpu < 3 * 60.0
+
+
+README_LAYOUTS_PER_S = 1.2e6     # README, Speed: 1.2-1.8 M layouts/s on one core (the low end)
+
+
+def test_layout_kernel_rate_in_cpu_time():
+    """The layout-evaluation kernel in layouts per CPU second (a loaded machine stretches wall
+    time, test_speed.py prints that), against the README's figure."""
+    import numpy as np
+
+    from simulator.costmodel.comm import CommModel
+    from simulator.costmodel.device import DeviceModel
+    from simulator.costmodel.precision import Recipe
+    from simulator.costmodel.search import prepare_search
+    from simulator.domain.catalog import shipped_catalog
+
+    catalog = shipped_catalog()
+    device = DeviceModel.from_name("h100-sxm")
+    comm = CommModel.for_node(catalog.nodes.get("dgx-h100"), device.spec)
+    inputs = prepare_search(catalog.models.get("gpt3-175b"), device, 4096, 2048, 2048,
+                            Recipe("bf16-mixed", "selective", "adamw-fused"), comm)
+    many = np.tile(inputs.layouts, (max(1_000_000 // len(inputs.layouts), 1), 1))
+    inputs.evaluate(many[:1000])                           # the Numba cache
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = inputs.evaluate(many)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    rate = len(many) / cpu
+    print(f"\nlayout kernel: {len(many):,} layouts in {cpu:.2f} s CPU ({wall:.2f} s wall) = {rate:,.0f} layouts "
+          f"per CPU second; ratio to the README's {README_LAYOUTS_PER_S:,.0f}/s: {rate / README_LAYOUTS_PER_S:.2f} "
+          "(target >= 1)")
+    assert np.isfinite(out).all()
+    assert rate > README_LAYOUTS_PER_S / 4
