@@ -1,5 +1,5 @@
 """The running training jobs as the power controller reads them: one snapshot per state of the
-site, in start order, and the per-job power model memoised.
+site, in start order, the per-job power model memoised, and their network shares.
 
 Why: every world update evaluates the site's power at about ten cap fractions (the regula falsi
 of engine/power_control.py), and each evaluation used to ask every running job's cost plan for
@@ -7,6 +7,9 @@ its board power at the cap. Jobs with the same configuration share one plan (eng
 and a plan's answer depends only on (cap, network share), so the answers are memoised per
 (plan, cap, share): an evaluation costs one cheap sum over the running jobs plus one plan call
 per distinct (plan, cap, share), however many jobs run.
+
+Network shares (contention on oversubscribed leaf uplinks) depend only on the running jobs'
+nodes, so they are recomputed only when those move (``NetworkShares``).
 
 The sum keeps the order the reference used (groups' idle power, then each running job in start
 order, then services), so the floating-point results are the same bits.
@@ -16,7 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from simulator.costmodel.training_plan import TrainingPlan
+from simulator.engine.fabric import FabricSize, network_shares
 from simulator.engine.training import JobRun
 
 MAX_MEMO = 200_000      # entries before the memo starts afresh (bounds memory on long runs)
@@ -84,3 +90,20 @@ class RunningSnapshot:
     def add_active_gpus(self, active: list[float]) -> None:
         for g, gpus, _ in self.terms:
             active[g] += gpus
+
+
+class NetworkShares:
+    """The running jobs' network shares (engine/fabric.py), recomputed only when their nodes
+    moved (a job started, finished, or lost or gained a node): they depend on nothing else."""
+
+    def __init__(self, fabric: FabricSize):
+        self.fabric = fabric
+        self._for: list[np.ndarray] = []       # the node arrays the shares were computed for
+
+    def refresh(self, running: list[JobRun]) -> None:
+        nodes = [j.node_ids for j in running]
+        if len(nodes) == len(self._for) and all(a is b for a, b in zip(nodes, self._for, strict=True)):
+            return
+        for job, share in zip(running, network_shares(self.fabric, nodes), strict=True):
+            job.network_share = share
+        self._for = nodes

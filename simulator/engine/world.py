@@ -14,7 +14,6 @@ import math
 import numpy as np
 
 from simulator.engine.cluster import Group, eligible_groups
-from simulator.engine.fabric import network_shares
 from simulator.engine.failures import node_failures
 from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
@@ -24,7 +23,7 @@ from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
-from simulator.engine.running import RunningSnapshot
+from simulator.engine.running import NetworkShares, RunningSnapshot
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
@@ -78,7 +77,7 @@ class World:
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
         self._admit_snap: RunningSnapshot | None = None   # the running jobs while the scheduler picks
-        self._shares_for: list[np.ndarray] = []      # the running jobs' nodes the shares were computed for
+        self.shares = NetworkShares(plan.fabric)
         self.updates = 0                             # world updates (power and rates recomputed)
 
     # ------------------------------------------------------------------ power
@@ -100,7 +99,7 @@ class World:
         self._integrate_jobs(now)
         if self.operation is not None:
             self.operation.reconcile(self.running, hour, now)
-        self._refresh_network_shares()
+        self.shares.refresh(self.running)
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
@@ -135,17 +134,6 @@ class World:
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
                                  for s in serving if s.state is not None}
-
-    def _refresh_network_shares(self) -> None:
-        """Recompute the running jobs' network shares only when their nodes moved (a job
-        started, finished, or had a node swapped in): the shares depend on nothing else."""
-        nodes = [j.node_ids for j in self.running]
-        if len(nodes) == len(self._shares_for) and all(a is b for a, b in zip(nodes, self._shares_for, strict=True)):
-            return
-        shares = network_shares(self.plan.fabric, nodes)
-        for job, share in zip(self.running, shares, strict=True):
-            job.network_share = share
-        self._shares_for = nodes
 
     def _job_it_power(self, job: JobRun) -> float:
         group = self.groups[job.group]
