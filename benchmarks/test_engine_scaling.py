@@ -3,7 +3,8 @@ loop (planning apart) in one run and printed as ratios:
 
 - job-count scaling: 10, 100 and 1,000 hand-written jobs on a capped 4,096-GPU site
   (benchmarks/scale_scenarios.py); the exponent of CPU time against jobs (target <= 1.1 from
-  100 to 1,000; 1.31 before the power bookkeeping was made incremental);
+  100 to 1,000; 1.18 on this scenario before the power bookkeeping was made incremental, 1.31
+  in the issue's measurement);
 - the 100,000-GPU busy year: 500 jobs, node failures and two inference services, 5-minute
   samples (target < 60 s CPU).
 Counters (events processed, power-model calls) are printed beside the times, so a change in
@@ -43,7 +44,7 @@ def test_job_count_scaling():
               f"{world.power.memo.calls} power-model calls, {world.power.evaluations} site evaluations", end="")
     lo = math.log(cpu[100] / cpu[10]) / math.log(10)
     hi = math.log(cpu[1000] / cpu[100]) / math.log(10)
-    print(f"\nscaling exponent 10->100: {lo:.2f}, 100->1000: {hi:.2f} (target <= 1.1; 1.31 before)")
+    print(f"\nscaling exponent 10->100: {lo:.2f}, 100->1000: {hi:.2f} (target <= 1.1; 1.18 before)")
     assert hi < 1.5
 
 
