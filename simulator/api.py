@@ -102,13 +102,12 @@ class Result:
 
         return pd.Series(self.costs_dict, dtype=object, name="costs")
 
-    def files(self) -> dict[str, object]:
-        """Every output file's content, by name (see docs/outputs.md)."""
-        from simulator.report.html import render_html
+    def files(self, report: bool = True) -> dict[str, object]:
+        """Every output file's content, by name (see docs/outputs.md); without ``report`` no
+        report.html (its figures are most of the cost of writing a run)."""
         from simulator.report.monthly import monthly_frame
         from simulator.report.writer import dumps
 
-        title = f"dcsim: {self.summary_dict['scenario']}"
         files: dict[str, object] = {
             "summary.json": self.summary_record.to_json(),
             "costs.json": self.costs_record.to_json(),
@@ -117,20 +116,25 @@ class Result:
             "services.parquet": self.services,
             "progress.parquet": self.progress,
             "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
-            "report.html": render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
-                                       self.progress, title, services=self.services,
-                                       monthly=self.summary_dict.get("monthly")),
         }
+        if report:
+            from simulator.report.html import render_html  # matplotlib loads only for the report
+
+            title = f"dcsim: {self.summary_dict['scenario']}"
+            files["report.html"] = render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,
+                                               self.progress, title, services=self.services,
+                                               monthly=self.summary_dict.get("monthly"))
         if self.summary_record.monthly:
             files["monthly.csv"] = monthly_frame(self.summary_record.monthly).to_csv(index=False,
                                                                                      float_format="%.6g")
         return files
 
-    def write(self, out_dir, force: bool = False) -> Path:
-        """Write all outputs into ``out_dir`` atomically (complete or absent)."""
+    def write(self, out_dir, force: bool = False, report: bool = True) -> Path:
+        """Write all outputs into ``out_dir`` atomically (complete or absent); ``report=False``
+        leaves out report.html."""
         from simulator.report.writer import write_outputs
 
-        return write_outputs(out_dir, self.files(), force=force)
+        return write_outputs(out_dir, self.files(report), force=force)
 
     def markdown(self) -> str:
         from simulator.report.markdown import render_markdown

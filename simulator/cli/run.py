@@ -119,8 +119,10 @@ def run_cmd(
     force: Annotated[bool, typer.Option("--force", help="Replace the output folder if it exists.")] = False,
     fmt: FormatOpt = OutputFormat.table,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Show a progress bar (default: when on a terminal).")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html with its figures (--no-report: the JSON and Parquet outputs only, faster).")] = True,
 ):
-    """Simulate a scenario and write summary.json, costs.json, Parquet tables and report.html."""
+    """Simulate a scenario and write summary.json, costs.json, Parquet tables and report.html
+    (not with --no-report)."""
     from simulator import api
 
     loaded = api.load_scenario(scenario)
@@ -131,7 +133,7 @@ def run_cmd(
             result = api.simulate(loaded, progress=tick)
         except InputError as err:  # found while building the run: name the file and lines too
             raise loaded.locate(err) from None
-        result.write(out, force=force)  # inside: an interrupt while writing leaves no temp folder
+        result.write(out, force=force, report=report)  # inside: an interrupt while writing leaves no temp folder
     if fmt == OutputFormat.json:
         print_json({"summary": result.summary_dict, "costs": result.costs_dict, "out": str(out)})
         return

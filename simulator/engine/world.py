@@ -16,7 +16,6 @@ import numpy as np
 from simulator.engine.build_out import BuildOut
 from simulator.engine.cluster import Group, eligible_groups
 from simulator.engine.disruptions import Disruptions, job_can_fail, service_can_fail
-from simulator.engine.fabric import network_shares
 from simulator.engine.failure_classes import FailureClassPlan, pick_cause
 from simulator.engine.failures import node_failures
 from simulator.engine.grid_events import GridEvents
@@ -27,6 +26,7 @@ from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
+from simulator.engine.running import NetworkShares, RunningSnapshot
 from simulator.engine.scheduler import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.storage import StorageShare
@@ -78,13 +78,21 @@ class World:
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
+        self._admit_snap: RunningSnapshot | None = None   # the running jobs while the scheduler picks
+        self.shares = NetworkShares(plan.fabric)
+        self.updates = 0                             # world updates (power and rates recomputed)
 
     # ------------------------------------------------------------------ power
     def _hour_now(self) -> int:
         return min(int(self.env.now // HOUR_S), len(self.plan.ambient_c) - 1)
 
     def _power_allows(self, job: JobRun, group: Group) -> bool:
-        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now())
+        # The running jobs do not change while the scheduler picks (those it starts join after):
+        # one snapshot serves every candidate of one pick.
+        if self._admit_snap is None:
+            self._admit_snap = self.power.snapshot()
+        return self.power.admits((group, job.gpus, lambda cap: job.plan.at_power(cap)[1]), self._hour_now(),
+                                 self._admit_snap)
 
     def update(self) -> None:
         """Recompute caps, job rates and the power breakdown after any change."""
@@ -94,23 +102,21 @@ class World:
         self.storage_share.apply(self.running, now)      # checkpoint writes share the storage
         if self.operation is not None:
             self.operation.reconcile(self.running, hour, now)
-        shares = network_shares(self.plan.fabric, [j.node_ids for j in self.running])
-        for job, share in zip(self.running, shares, strict=True):
-            job.network_share = share
+        self.shares.refresh(self.running)
         if self.operation is None and self.plan.envelope_w is not None:
             self.power.envelope_w = float(self.plan.envelope_w[hour])    # the schedule's step now
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
-            step, power, clock = job.plan.at_power(self.power.job_cap_w(job, fraction), job.network_share)
+            step, power, clock = self.power.job_rate(job, fraction)
             if change_rate(job, now, step, power, clock, job.name in paused):
                 self.recorder.count("rate_changes")
         for svc in self.services:
             if svc.status != ServiceStatus.PENDING:
-                svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
+                svc.state = self.power.service_state(svc, self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        active = self.power.active_gpus()
-        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
+        *_, parts = self.power.site_at(fraction, hour, self.power.decided)
+        self.updates += 1
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
         power_row = np.array([parts[c] for c in POWER_COLUMNS])
@@ -174,7 +180,10 @@ class World:
     def _schedule(self) -> None:
         self._integrate_jobs(self.env.now)      # book the time so far before anything starts
         self._place_services()
-        for job, group, nodes in self.scheduler.pick(self.env.now, self.running):
+        self._admit_snap = None
+        picked = self.scheduler.pick(self.env.now, self.running)
+        self._admit_snap = None
+        for job, group, nodes in picked:
             job.group = group.index
             job.nodes = group.nodes_for(job.gpus)
             job.node_ids = nodes
