@@ -32,6 +32,8 @@ from simulator.engine.operation import OperationPlan, plan_operation
 from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
+from simulator.engine.trace.table import TraceTable
+from simulator.engine.world_trace import plan_trace
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.demand import peak_rate_per_s
 from simulator.scenario.load import LoadedScenario
@@ -92,6 +94,8 @@ class RunPlan:
     operation: OperationPlan | None = None
     envelope_w: np.ndarray | None = None     # the grid limit in force each hour
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
+    trace: TraceTable | None = None          # workloads.trace, read and checked (engine/world_trace.py)
+    trace_groups: tuple[int, ...] = ()
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -137,10 +141,12 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction, sim.horizon)
     problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
+    trace, trace_groups, trace_problems = plan_trace(sc, groups, loaded.base_dir)
+    problems += trace_problems
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
-                   carbon, site, failures, jobs, services, operation, envelope, outages)
+                   carbon, site, failures, jobs, services, operation, envelope, outages, trace, tuple(trace_groups))
 
 
 def envelope_problems(site: SitePower, envelope_w: np.ndarray) -> list[Problem]:

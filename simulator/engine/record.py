@@ -13,6 +13,7 @@ from enum import StrEnum
 import numpy as np
 
 from simulator.domain.specs import AcceleratorSpec, NodeSpec
+from simulator.engine.record_sched import SchedulingRecord
 
 # Per-sample request counts of a service: arrived, served, met their SLO, backlog at the end,
 # gave up waiting.
@@ -252,6 +253,7 @@ class RunRecord:
     design: DesignRecord | None = None
     supply: SupplyRecord | None = None        # where the facility's power came from (engine/supply.py)
     outages: tuple[tuple[float, float, bool], ...] = ()   # grid outages: (start s, end s, ridden through)
+    scheduling: SchedulingRecord | None = None   # the trace replay (engine/record_sched.py)
 
     @property
     def samples(self) -> int:

@@ -19,6 +19,7 @@ from simulator.engine.record import (
     SupportRecord,
     frozen_array,
 )
+from simulator.engine.record_sched import SchedulingRecord
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
 from simulator.engine.supply import settle
@@ -101,7 +102,8 @@ def service_record(svc: ServiceRun, horizon_s: float) -> ServiceRecord:
     )
 
 
-def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun]) -> RunRecord:
+def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun],
+                 scheduling: SchedulingRecord | None = None) -> RunRecord:
     n = rec.rows
     fabric = plan.fabric
     site = plan.site
@@ -135,5 +137,6 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
                             site.air_loop.type, site.liquid_loop.type, **site.design),
         supply=supply,
         outages=tuple(plan.outages),
+        scheduling=scheduling,
     )
 

@@ -24,9 +24,10 @@ from simulator.engine.power_control import PowerController
 from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
-from simulator.engine.scheduler import Scheduler
+from simulator.engine.scheduling.easy import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
+from simulator.engine.world_trace import TraceLoad
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
@@ -68,7 +69,9 @@ class World:
         self.running: list[JobRun] = []
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
-        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
+        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows,
+                                   backfill=self.loaded.scenario.scheduler.type != "fifo")
+        self.trace = self._replay_trace() if plan.trace is not None else None
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.capped = False
@@ -76,6 +79,16 @@ class World:
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
+
+    def _replay_trace(self) -> TraceLoad:
+        """Replay the trace on its rack groups, whose nodes leave the pool (engine/world_trace.py)."""
+        sc = self.loaded.scenario
+        assert self.plan.trace is not None and sc.workloads.trace is not None
+        for i in self.plan.trace_groups:
+            group = self.groups[i]
+            self.pool.take(group, self.pool.free_nodes(group))
+        return TraceLoad(self.plan.trace, list(self.plan.trace_groups), self.groups, sc.scheduler,
+                         sc.simulation.horizon, sc.simulation.sample_interval, sc.workloads.trace.gpu_utilization)
 
     # ------------------------------------------------------------------ power
     def _hour_now(self) -> int:
@@ -105,7 +118,12 @@ class World:
                 svc.state = svc.evaluate(self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
         active = self.power.active_gpus()
-        parts = self.plan.site.breakdown(self.power.demand(fraction), self.power.host_power(active), hour, active)
+        accel = self.power.demand(fraction)
+        trace_bin = self.trace.at(now) if self.trace is not None else -1
+        if self.trace is not None:                      # trace jobs: their sample-mean loads
+            accel = accel + self.trace.accel_w[trace_bin]
+            active = active + self.trace.active[trace_bin]
+        parts = self.plan.site.breakdown(accel, self.power.host_power(active), hour, active)
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
         power_row = np.array([parts[c] for c in POWER_COLUMNS])
@@ -124,6 +142,13 @@ class World:
         state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
+        if self.trace is not None:
+            t, k = self.trace, trace_bin
+            busy += float(t.active[k].sum())
+            state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
+            state[STATE_COLUMNS.index("gpus_allocated")] += t.held[k]
+            state[STATE_COLUMNS.index("running_jobs")] += t.running[k]
+            state[STATE_COLUMNS.index("queued_jobs")] += t.queued[k]
         self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
@@ -351,7 +376,7 @@ class World:
                 if svc.status != ServiceStatus.PENDING:
                     self._draw_arrivals(svc, end, nxt)
             hour = int(self.env.now // HOUR_S)
-            if hour != self._hour or self.services:
+            if hour != self._hour or self.services or self.trace is not None:
                 self._hour = hour
                 self.update()
             start = end
@@ -382,4 +407,5 @@ class World:
         for job in self.running:
             job.book(env.now)
         self.recorder.counters["events_processed"] = env.events_processed
-        return build_record(self.plan, self.recorder, self.jobs, self.services)
+        return build_record(self.plan, self.recorder, self.jobs, self.services,
+                            self.trace.record if self.trace is not None else None)

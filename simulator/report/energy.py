@@ -192,4 +192,5 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "events_processed": int(rec.counters.get("events_processed", 0)),
         "catalog_overrides": override_notes(sc),
         "warnings": run_warnings(sc, record, timeseries["facility_power_w"].to_numpy()),
+        "scheduling": record.scheduling.summary() if record.scheduling is not None else None,
     })

@@ -116,6 +116,7 @@ class Summary:
     requests_abandoned: float = 0.0
     slo_attainment_min: float | None = None
     warnings: tuple[RunWarning, ...] = ()
+    scheduling: dict | None = None       # the trace replay (engine/record_sched.py); absent without a trace
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:
@@ -126,6 +127,8 @@ class Summary:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["warnings"] = list(out["warnings"])
+        if out["scheduling"] is None:
+            del out["scheduling"]           # scenarios without a trace keep their summary.json as before
         return out
 
     def to_json(self) -> str:
