@@ -27,7 +27,7 @@ from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvi
 from simulator.engine.scheduling.easy import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
-from simulator.engine.world_trace import TraceLoad
+from simulator.engine.world_trace import replay_trace
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
@@ -71,7 +71,7 @@ class World:
                                      self.running, self.services)
         self.scheduler = Scheduler(self.groups, self.pool, self._power_allows,
                                    backfill=self.loaded.scenario.scheduler.type != "fifo")
-        self.trace = self._replay_trace() if plan.trace is not None else None
+        self.trace = replay_trace(plan, self.pool) if plan.trace is not None else None
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.capped = False
@@ -79,16 +79,6 @@ class World:
         self._jobs_t = 0.0
         self._job_power_w: dict[str, float] = {}
         self._service_power_w: dict[str, float] = {}
-
-    def _replay_trace(self) -> TraceLoad:
-        """Replay the trace on its rack groups, whose nodes leave the pool (engine/world_trace.py)."""
-        sc = self.loaded.scenario
-        assert self.plan.trace is not None and sc.workloads.trace is not None
-        for i in self.plan.trace_groups:
-            group = self.groups[i]
-            self.pool.take(group, self.pool.free_nodes(group))
-        return TraceLoad(self.plan.trace, list(self.plan.trace_groups), self.groups, sc.scheduler,
-                         sc.simulation.horizon, sc.simulation.sample_interval, sc.workloads.trace.gpu_utilization)
 
     # ------------------------------------------------------------------ power
     def _hour_now(self) -> int:
@@ -143,12 +133,7 @@ class World:
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
         if self.trace is not None:
-            t, k = self.trace, trace_bin
-            busy += float(t.active[k].sum())
-            state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
-            state[STATE_COLUMNS.index("gpus_allocated")] += t.held[k]
-            state[STATE_COLUMNS.index("running_jobs")] += t.running[k]
-            state[STATE_COLUMNS.index("queued_jobs")] += t.queued[k]
+            self.trace.add_state(state, trace_bin, busy, total_gpus)
         self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)

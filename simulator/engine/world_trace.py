@@ -20,7 +20,9 @@ import math
 import numpy as np
 
 from simulator.engine.cluster import Group
+from simulator.engine.node_pool import NodePool
 from simulator.engine.record_sched import SchedulingRecord
+from simulator.engine.recorder import STATE_COLUMNS
 from simulator.engine.scheduling.pool import TracePool
 from simulator.engine.scheduling.replay import Replay, ReplayResult
 from simulator.engine.trace.formats import load_trace
@@ -132,3 +134,22 @@ class TraceLoad:
     def at(self, now: float) -> int:
         """The sample the loads in force at ``now`` come from."""
         return min(int(now // self.interval_s + 1e-9), self.n - 1)
+
+    def add_state(self, state: np.ndarray, k: int, busy: float, total_gpus: int) -> None:
+        """Add sample ``k``'s trace jobs to a state row (``busy``: the other work's busy GPUs)."""
+        busy += float(self.active[k].sum())
+        state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
+        state[STATE_COLUMNS.index("gpus_allocated")] += self.held[k]
+        state[STATE_COLUMNS.index("running_jobs")] += self.running[k]
+        state[STATE_COLUMNS.index("queued_jobs")] += self.queued[k]
+
+
+def replay_trace(plan, pool: NodePool) -> TraceLoad:
+    """Replay a planned run's trace on its rack groups, whose nodes leave the world's pool."""
+    sc = plan.loaded.scenario
+    assert plan.trace is not None and sc.workloads.trace is not None
+    for i in plan.trace_groups:
+        group = plan.groups[i]
+        pool.take(group, pool.free_nodes(group))
+    return TraceLoad(plan.trace, list(plan.trace_groups), plan.groups, sc.scheduler, sc.simulation.horizon,
+                     sc.simulation.sample_interval, sc.workloads.trace.gpu_utilization)
