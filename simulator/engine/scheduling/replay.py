@@ -78,6 +78,8 @@ class Replay:
         self.epoch = np.zeros(n, dtype=np.int64)
         self.running: dict[int, tuple] = {}   # job -> (group, nodes, per_node, start, segment index)
         self.shadow: tuple | None = None       # (head key, shadow time, extra GPUs)
+        self.freed = True                      # GPUs freed since the last backfill pass
+        self.fresh: list[int] = []             # jobs submitted at this instant
         self.queued = 0
 
     # ------------------------------------------------------------------ policy order
@@ -143,6 +145,8 @@ class Replay:
     def _stop(self, j: int, now: float) -> None:
         group, nodes, per_node, _, seg = self.running.pop(j)
         self.pools[group].give_back(nodes, per_node)
+        self.freed = True
+        self.epoch[j] += 1                     # its pending end, if any, is void
         self.res.segments[seg].end_s = now
         self.usage[self.t.tenant[j]] -= self.gpus_now[j]
 
@@ -186,8 +190,11 @@ class Replay:
         gpn = self.pools[0].gpn
         need = need if need < gpn else -(-need // gpn) * gpn
         free = sum(p.free_gpus for p in self.pools)
-        live = sorted((t, j) for t, j, e in self.ends if e == self.epoch[j] and j in self.running)
-        for t_end, j in live:
+        heap = list(self.ends)                 # popped in end order until the head would fit
+        while heap:
+            t_end, j, e = heapq.heappop(heap)
+            if e != self.epoch[j]:
+                continue
             _, nodes, per_node, _, _ = self.running[j]
             free += per_node * len(nodes)
             if free >= need:
@@ -195,19 +202,27 @@ class Replay:
         return math.inf, 0.0
 
     def _backfill(self, now: float) -> None:
-        """Start queued jobs behind the blocked head that cannot delay it. Free capacity only
-        shrinks during a pass, so the jobs that cannot fit at its start are screened out at once
-        (arrays), and only the rest are tried one by one."""
+        """Start queued jobs behind the blocked head that cannot delay it. Only a change can let
+        one start: GPUs freed or a new reservation (then the first ``backfill_depth`` queued jobs
+        are looked at), else just the jobs submitted now. Free capacity only shrinks during a
+        pass, so jobs that cannot fit at its start are screened out at once (arrays)."""
         q = self.queue
         head = q[0]
+        full = self.freed
         if self.shadow is None or self.shadow[0] != head or self.shadow[1] <= now:
             self.shadow = (head, *self._reservation(head[-1]))
+            full = True
         _, shadow_t, extra = self.shadow
         depth = getattr(self.policy, "backfill_depth", 500)
-        keys = q[1:depth + 1]
+        if full:
+            keys = q[1:depth + 1]
+        else:
+            fresh = {self._key(j) for j in self.fresh}
+            keys = [k for k in q[1:depth + 1] if k in fresh] if fresh else []
+        self.freed = False
         if not keys or not any(p.free_gpus for p in self.pools):
             return
-        ids = np.fromiter((k[-1] for k in keys), dtype=np.int64, count=len(keys))
+        ids = np.array([k[-1] for k in keys], dtype=np.int64)
         t = self.t
         g = t.gpus[ids]
         small = t.min_gpus[ids] if self.policy.elastic else g
@@ -219,8 +234,12 @@ class Replay:
         maybe = fit & ((ends <= shadow_t) | (small <= extra))
         started = []
         for pos in np.flatnonzero(maybe):
-            j = int(ids[pos])
-            group, gpus = self._fit(j)
+            need = int(small[pos])
+            if (need <= sub_cap) if need < gpn else (-(-need // gpn) <= whole):
+                j = int(ids[pos])
+                group, gpus = self._fit(j)
+            else:
+                group = -1
             if group < 0:
                 continue
             job_end = now + self.remaining[j] * int(t.gpus[j]) / gpus
@@ -229,9 +248,14 @@ class Replay:
                     extra -= gpus
                 started.append(keys[pos])
                 self._start(j, group, gpus, now)
-        if started:
+                sub_cap = max(p.most_free_on_a_node() for p in self.pools)
+                whole = max(len(p.buckets[p.gpn]) for p in self.pools)
+                if not sub_cap:
+                    break
+        if started:                 # the window moves on: the next pass looks at it whole
             gone = set(started)
-            self.queue = [q[0], *(k for k in keys if k not in gone), *q[depth + 1:]]
+            self.queue = [q[0], *(k for k in q[1:depth + 1] if k not in gone), *q[depth + 1:]]
+            self.freed = True
         self.shadow = (head, shadow_t, extra)
 
     def _preempt_for(self, head: int, now: float) -> bool:
@@ -301,8 +325,10 @@ class Replay:
                     continue
                 self._stop(j, now)
                 res.end_s[j] = now
+            self.fresh = []
             while nxt < n and submit[nxt] <= now:
                 self._enqueue(nxt)
+                self.fresh.append(nxt)
                 nxt += 1
             self._pass(now)
         self._book(last, horizon)

@@ -29,7 +29,8 @@ def test_dcsim_csv_sorted_by_submit(tmp_path):
     ("submit_s,gpus,duration_s,colour\n0,1,5,red\n", "unknown column colour"),
     ("submit_s,gpus,duration_s\n0,-2,5\n", "column gpus, row 1"),
     ("submit_s,gpus,duration_s\n0,1,5\n0,1,-5\n0,1,0\n",
-     "column duration_s, row 2: run time must be a number of seconds > 0 (2 rows)"),
+     "column duration_s, row 2: run time must be a number of seconds > 0 (or give model, tokens and "
+     "global_batch) (2 rows)"),
     ("submit_s,gpus,duration_s,min_gpus\n0,4,5,8\n", "min_gpus must be a whole number from 1 to the row's gpus"),
     ("submit_s,gpus,duration_s,gpu_util\n0,4,5,1.5\n", "gpu_util must be a fraction"),
 ])
