@@ -53,6 +53,7 @@ def synth_cmd(
     if problems:
         raise InputError(problems)
     frame = synthesize(preset, days, seed, gpus=gpus, jobs=jobs, max_duration_s=max_duration)
+    output.parent.mkdir(parents=True, exist_ok=True)
     if name.endswith(".parquet"):
         frame.to_parquet(output, index=False)
     else:

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from simulator.report import figures
 from simulator.report.fmt import fmt_duration, fmt_text
+from simulator.report.scheduling import scheduling_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -106,6 +107,9 @@ def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
     operation = operation_table(summary)
     if operation is not None:
         parts += ["<h3>Operation policies</h3>", _table_html(operation, "headline")]
+    scheduling = scheduling_table(summary)
+    if scheduling is not None:
+        parts += ["<h3>Job trace scheduling</h3>", _table_html(scheduling, "headline")]
     return "\n".join(parts)
 
 

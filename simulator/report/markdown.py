@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from simulator.report.fmt import fmt_text
+from simulator.report.scheduling import scheduling_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -70,4 +71,7 @@ def render_markdown(
     operation = operation_table(summary)
     if operation is not None:
         sections += ["## Operation policies", _table_markdown(operation)]
+    scheduling = scheduling_table(summary)
+    if scheduling is not None:
+        sections += ["## Job trace scheduling", _table_markdown(scheduling)]
     return "\n\n".join(sections) + "\n"
