@@ -183,8 +183,9 @@ def _time_costed_rows(table: TraceTable, planner: _WorkloadPlanner, group: Group
                 step, power, _ = pj.plan.nominal()
                 run_s = pj.steps_total * step + sum(steps * plan.nominal()[0] for _, plan, steps in pj.later_phases)
                 timed[key] = (run_s, min(max((power - accel.idle_power) / (accel.tdp - accel.idle_power), 0.0), 1.0))
-        if timed[key] is not None:
-            duration[r], util[r] = timed[key]
+        found = timed[key]
+        if found is not None:
+            duration[r], util[r] = found
     return replace(table, duration_s=duration, gpu_util=util)
 
 

@@ -30,7 +30,8 @@ def scheduling_table(summary: Mapping[str, object]) -> Table | None:
     by_tenant = sched.get("queueing_delay_by_tenant")
     for tenant, stats in list(by_tenant.items() if isinstance(by_tenant, Mapping) else ())[:MAX_TENANT_ROWS]:
         rows.append(_row(f"tenant {tenant}", stats))
-    jct = sched.get("jct") if isinstance(sched.get("jct"), Mapping) else {}
+    jct_stats = sched.get("jct")
+    jct: Mapping = jct_stats if isinstance(jct_stats, Mapping) else {}
     note = (f"policy {sched.get('policy')}; utilisation {fmt_fraction(sched.get('utilization'))}, "
             f"fragmentation {fmt_fraction(sched.get('fragmentation'))}, "
             f"preemptions {fmt_count(sched.get('preemptions'))}; median JCT {fmt_duration(jct.get('p50_s'))}; "

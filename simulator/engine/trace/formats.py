@@ -83,7 +83,12 @@ def philly_frame(path: Path, where: str) -> pd.DataFrame:
         raise InputError([Problem(where, f"cannot read {path.name} as Philly's JSON job log: {err}")]) from None
     if not isinstance(jobs, list):
         raise InputError([Problem(where, "a Philly job log is a JSON array of job objects")])
-    submit, first, last, gpus, vcs, names = [], [], [], [], [], []
+    submit: list = []
+    first: list = []
+    last: list = []
+    gpus: list[int] = []
+    vcs: list[str] = []
+    names: list[str] = []
     no_attempt = 0
     for job in jobs:
         attempts = job.get("attempts") if isinstance(job, dict) else None

@@ -123,8 +123,10 @@ def single_share_pmf(single: float) -> tuple[np.ndarray, np.ndarray]:
 
 def hourly_shape(preset: str) -> np.ndarray:
     """Relative submission rate by hour of day, mean 1."""
-    shape = np.array(PAI_HOURLY, dtype=float) if preset == "alibaba-pai" else \
-        sum(np.array(v) for v in HELIOS_HOURLY.values())
+    if preset == "alibaba-pai":
+        shape = np.array(PAI_HOURLY, dtype=float)
+    else:
+        shape = np.sum([np.array(v, dtype=float) for v in HELIOS_HOURLY.values()], axis=0)
     return shape / shape.mean()
 
 
@@ -191,7 +193,10 @@ def synthesize(preset: str, days: float, seed: int = 0, gpus: int | None = None,
         duration = cdf_durations(np.array(x, dtype=float), np.concatenate((cdf[:-1], [1.0])), n, rng)
     if max_duration_s is not None:
         duration = np.minimum(duration, max_duration_s)
-    quotas = {"philly": PHILLY_VC_NODES, "helios": HELIOS_VENUS_VC_GPUS, "alibaba-pai": PAI_GPU_TYPE_SHARE}[preset]
+    tenant_weights: dict[str, dict[str, float]] = {"philly": dict(PHILLY_VC_NODES),
+                                                   "helios": dict(HELIOS_VENUS_VC_GPUS),
+                                                   "alibaba-pai": PAI_GPU_TYPE_SHARE}
+    quotas = tenant_weights[preset]
     names = np.array(list(quotas), dtype=object)
     weights = np.array(list(quotas.values()), dtype=float)
     tenant = names[rng.choice(len(names), size=n, p=weights / weights.sum())]

@@ -144,4 +144,11 @@ def window(table: TraceTable, start_s: float, max_jobs: int | None, time_limit_s
     return TraceTable(table.submit_s[:n] - first + start_s, table.gpus[:n], duration, table.priority[:n],
                       table.tenant[:n], table.tenants, table.min_gpus[:n], table.gpu_util[:n],
                       table.names[:n] if table.names is not None else None, table.notes,
-                      tuple(a[:n] for a in table.costed) if table.costed is not None else None)
+                      _cut(table.costed, n))
+
+
+def _cut(costed: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None, n: int):
+    if costed is None:
+        return None
+    model, tokens, batch, seq = costed
+    return model[:n], tokens[:n], batch[:n], seq[:n]
