@@ -78,3 +78,13 @@ def test_replayed_philly_trace_keeps_the_published_shape():
     print(f"single-GPU share {share:.3f} (published {SINGLE_GPU_SHARE})")
     assert share == pytest.approx(SINGLE_GPU_SHARE, rel=0.2)
     assert out["fifo"][0] == pytest.approx(NODE_ACTIVITY, rel=0.2)
+
+
+def test_a_helios_scale_million_jobs_over_6_months_under_120s_cpu():
+    table, _ = from_frame(synthesize("helios", 180.0, 1, jobs=1_000_000), "helios")
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = Replay(table, [TracePool(512, 8, 4, 4, True)], EasyBackfill(placement="topology"), 180 * DAY_S).run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"\n1,000,000 Helios-like jobs, 180 d, 4,096 GPUs: {cpu:.1f} s CPU, {wall:.1f} s wall, utilisation "
+          f"{result.held_gpu_s / (result.total_gpus * result.span_s):.3f}")
+    assert cpu < 120.0

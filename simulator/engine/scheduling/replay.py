@@ -26,7 +26,7 @@ from simulator.engine.scheduling.pool import TracePool
 from simulator.engine.trace.table import TraceTable
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One stretch a job ran: [start, end) on a group with ``gpus`` busy GPUs, ``held`` held."""
 
