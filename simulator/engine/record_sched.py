@@ -51,6 +51,7 @@ class SchedulingRecord:
 
     def summary(self) -> dict:
         """The ``scheduling`` block of summary.json."""
+        inside = self.submit_s <= self.span_s            # submitted within the horizon
         started = ~np.isnan(self.start_s)
         finished = ~np.isnan(self.end_s)
         wait = self.start_s - self.submit_s
@@ -59,10 +60,10 @@ class SchedulingRecord:
         capacity = self.trace_gpus * self.span_s
         return {
             "policy": self.policy,
-            "jobs_submitted": len(self.submit_s),
+            "jobs_submitted": int(np.sum(inside)),
             "jobs_started": int(started.sum()),
             "jobs_finished": int(finished.sum()),
-            "single_gpu_share": float(np.mean(self.gpus == 1)) if len(self.gpus) else None,
+            "single_gpu_share": float(np.mean(self.gpus[inside] == 1)) if inside.any() else None,
             "queueing_delay": _stats(wait[started]),
             "queueing_delay_by_size": {b: _stats(wait[started & (bucket == i)]) for i, b in enumerate(SIZE_BUCKETS)},
             "queueing_delay_by_tenant": {t: _stats(wait[started & (self.tenant == i)])

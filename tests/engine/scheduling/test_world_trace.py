@@ -53,3 +53,9 @@ def test_the_trace_needs_its_own_groups_when_other_work_runs(tmp_path):
 def test_fifo_turns_backfill_off_for_hand_written_jobs_too(tmp_path):
     sc = _scenario(tmp_path, "submit_s,gpus,duration_s\n0,8,60\n", scheduler={"type": "fifo"})
     assert World(api.load_scenario(sc)).scheduler.backfill is False
+
+
+def test_jobs_submitted_after_the_horizon_are_not_counted(tmp_path):
+    rows = "submit_s,gpus,duration_s\n0,8,60\n90000,8,60\n"          # the second after the 1-day horizon
+    s = World(api.load_scenario(_scenario(tmp_path, rows))).run().scheduling.summary()
+    assert (s["jobs_submitted"], s["jobs_started"], s["jobs_finished"]) == (1, 1, 1)
