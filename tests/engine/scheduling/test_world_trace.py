@@ -59,3 +59,21 @@ def test_jobs_submitted_after_the_horizon_are_not_counted(tmp_path):
     rows = "submit_s,gpus,duration_s\n0,8,60\n90000,8,60\n"          # the second after the 1-day horizon
     s = World(api.load_scenario(_scenario(tmp_path, rows))).run().scheduling.summary()
     assert (s["jobs_submitted"], s["jobs_started"], s["jobs_finished"]) == (1, 1, 1)
+
+
+def test_a_model_and_tokens_row_runs_as_long_as_the_same_hand_written_job(tmp_path):
+    rows = "submit_s,gpus,model,tokens,global_batch\n0,16,gpt3-125m,2e9,64\n"
+    traced = World(api.load_scenario(_scenario(tmp_path, rows))).run().scheduling.summary()
+    written = _scenario(tmp_path, rows)
+    del written["workloads"]["trace"]
+    written["workloads"]["training"] = [{"name": "j", "model": "gpt3-125m", "tokens": 2e9, "global_batch": 64,
+                                         "gpus": 16}]
+    job = World(api.load_scenario(written)).run().jobs[0]
+    assert traced["jct"]["p50_s"] == pytest.approx(job.end_s - job.start_s, rel=1e-6)
+
+
+def test_a_model_row_with_an_unknown_model_names_its_row(tmp_path):
+    rows = "submit_s,gpus,duration_s,model,tokens,global_batch\n0,8,60,,,\n5,8,,no-such-model,1e9,64\n"
+    with pytest.raises(ScenarioError) as err:
+        World(api.load_scenario(_scenario(tmp_path, rows)))
+    assert "workloads.trace.path row 2" in str(err.value)
