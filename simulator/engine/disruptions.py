@@ -104,7 +104,7 @@ class Disruptions:
                 continue
             for node in svc.node_ids[np.isin(svc.node_ids, nodes)]:
                 svc.node_ids = svc.node_ids[svc.node_ids != node]
-                w._service_failed(svc, int(node), cls, planned)
+                w.serving.failed(svc, int(node), cls, planned)
         w.update()
 
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from pydantic import ValidationError
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceModel
@@ -22,6 +23,7 @@ from simulator.costmodel.training_plan import TrainingPlan, plan_training
 from simulator.costmodel.transformer import param_count
 from simulator.domain.model_ref import resolve_model
 from simulator.domain.units import human
+from simulator.domain.validation import problems_from
 from simulator.engine import profiles
 from simulator.engine.cluster import Group, build_groups, eligible_groups
 from simulator.engine.fabric import FabricSize
@@ -34,6 +36,8 @@ from simulator.engine.schedules import Calendar, build_calendar, monthly_demand,
 from simulator.engine.service_plan import ServiceCosts, plan_service_costs
 from simulator.engine.site_power import SitePower
 from simulator.engine.staged import plan_phases, staged_problems
+from simulator.engine.trace.table import TraceTable
+from simulator.engine.world_trace import plan_trace
 from simulator.errors import DcsimError, InputError, Problem, ScenarioError
 from simulator.scenario.demand import peak_rate_per_s
 from simulator.scenario.failures import Failures, Maintenance
@@ -99,6 +103,8 @@ class RunPlan:
     maintenance: Maintenance | None = None     # planned maintenance windows (engine/maintenance.py)
     calendar: Calendar | None = None                       # deliveries, retirements, months
     demand_months: dict[int, np.ndarray] = field(default_factory=dict)  # service -> monthly rate / its peak
+    trace: TraceTable | None = None          # workloads.trace, read and checked (engine/world_trace.py)
+    trace_groups: tuple[int, ...] = ()
 
 
 def plan_run(loaded: LoadedScenario) -> RunPlan:
@@ -160,11 +166,52 @@ def plan_run(loaded: LoadedScenario) -> RunPlan:
     busy, serving_w = _serving_floor(services, planner, site.min_cap_fraction, sim.horizon)
     problems += site.idle_problems(busy, serving_w)
     problems += planner.problems
+    trace, trace_groups, trace_problems = plan_trace(sc, groups, loaded.base_dir)
+    problems += trace_problems
+    if trace is not None and trace.costed is not None and trace_groups:
+        known = len(planner.problems)
+        trace = _time_costed_rows(trace, planner, groups[trace_groups[0]])
+        problems += planner.problems[known:]
     if problems:
         raise ScenarioError(problems, loaded.source)
     return RunPlan(loaded, seeds, streams, groups, networks.fabric, networks, support, ambient, wet_bulb, price,
                    carbon, site, failures, jobs, services, operation, envelope, outages, failure_model, maintenance,
-                   calendar, {i: t / t.max() if t.max() > 0 else t for i, t in demand.items()})
+                   calendar, {i: t / t.max() if t.max() > 0 else t for i, t in demand.items()}, trace,
+                   tuple(trace_groups))
+
+
+def _time_costed_rows(table: TraceTable, planner: _WorkloadPlanner, group: Group) -> TraceTable:
+    """Trace rows given as model + tokens timed by the cost model as training jobs on the trace's
+    first group: run time = steps x step time at full power, GPU activity such that the trace's
+    power model gives the plan's board power. Identical shapes are planned once."""
+    assert table.costed is not None
+    model, tokens, batch, seq = table.costed
+    duration, util = table.duration_s.copy(), table.gpu_util.copy()
+    timed: dict[tuple, tuple[float, float] | None] = {}
+    accel = group.accel
+    for r in np.flatnonzero(np.isnan(duration)):
+        key = (str(model[r]), float(tokens[r]), int(batch[r]), int(seq[r]), int(table.gpus[r]))
+        if key not in timed:
+            timed[key] = None
+            path = f"workloads.trace.path row {r + 1}"
+            try:
+                job = TrainingJob(name=f"trace-row-{r + 1}", model=key[0], tokens=key[1], global_batch=key[2],
+                                  seq=key[3], gpus=key[4], rack_group=group.name)
+            except ValidationError as err:
+                planner.problems += [Problem(path, p.message, p.value) for p in problems_from(err, TrainingJob)]
+                continue
+            before = len(planner.problems)
+            planned = planner.plan_all([job], "trace", planner.plan_job)
+            planner.problems[before:] = [Problem(path, p.message, p.value) for p in planner.problems[before:]]
+            if planned:
+                pj = planned[0]
+                step, power, _ = pj.plan.nominal()
+                run_s = pj.steps_total * step + sum(steps * plan.nominal()[0] for _, plan, steps in pj.later_phases)
+                timed[key] = (run_s, min(max((power - accel.idle_power) / (accel.tdp - accel.idle_power), 0.0), 1.0))
+        found = timed[key]
+        if found is not None:
+            duration[r], util[r] = found
+    return replace(table, duration_s=duration, gpu_util=util)
 
 
 def envelope_problems(site: SitePower, envelope_w: np.ndarray, calendar: Calendar | None = None) -> list[Problem]:

@@ -14,6 +14,7 @@ from enum import StrEnum
 import numpy as np
 
 from simulator.domain.specs import AcceleratorSpec, NodeSpec
+from simulator.engine.record_sched import SchedulingRecord
 
 # Per-sample request counts of a service: arrived, served, met their SLO, backlog at the end,
 # gave up waiting.
@@ -273,6 +274,7 @@ class RunRecord:
     maintenance_stops: int = 0               # jobs and services stopped by planned maintenance windows
     storage: StorageRecord | None = None     # the shared storage tier, when the scenario has one
     months: tuple[tuple[str, float, float], ...] = ()     # dated runs: (label '2027-01', start s, end s)
+    scheduling: SchedulingRecord | None = None   # the trace replay (engine/record_sched.py)
 
     @property
     def samples(self) -> int:

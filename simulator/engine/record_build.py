@@ -20,6 +20,7 @@ from simulator.engine.record import (
     SupportRecord,
     frozen_array,
 )
+from simulator.engine.record_sched import SchedulingRecord
 from simulator.engine.recorder import ENV_COLUMNS, POWER_COLUMNS, Recorder
 from simulator.engine.serving import ServiceRun
 from simulator.engine.storage import dataset_read_bw
@@ -103,7 +104,8 @@ def service_record(svc: ServiceRun, horizon_s: float) -> ServiceRecord:
     )
 
 
-def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun]) -> RunRecord:
+def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: list[ServiceRun],
+                 scheduling: SchedulingRecord | None = None) -> RunRecord:
     n = rec.rows
     fabric = plan.fabric
     site = plan.site
@@ -142,6 +144,7 @@ def build_record(plan: RunPlan, rec: Recorder, jobs: list[JobRun], services: lis
         maintenance_stops=int(rec.counters.get("maintenance", 0)),
         storage=storage_record(plan, jobs),
         months=_months(plan),
+        scheduling=scheduling,
     )
 
 

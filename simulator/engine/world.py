@@ -9,14 +9,12 @@ timeout, racks are counts, and power is recomputed only when something changed.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from simulator.engine.build_out import BuildOut
-from simulator.engine.cluster import Group, eligible_groups
-from simulator.engine.disruptions import Disruptions, job_can_fail, service_can_fail
-from simulator.engine.failure_classes import FailureClassPlan, pick_cause
+from simulator.engine.cluster import Group
+from simulator.engine.disruptions import Disruptions, job_can_fail
+from simulator.engine.failure_classes import pick_cause
 from simulator.engine.failures import node_failures
 from simulator.engine.grid_events import GridEvents
 from simulator.engine.node_pool import NodePool
@@ -27,10 +25,12 @@ from simulator.engine.record import JobStatus, RunRecord, ServiceStatus
 from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.running import NetworkShares, RunningSnapshot
-from simulator.engine.scheduler import Scheduler
+from simulator.engine.scheduling.easy import Scheduler
 from simulator.engine.serving import ServiceRun
 from simulator.engine.storage import StorageShare
 from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
+from simulator.engine.world_services import ServiceWiring
+from simulator.engine.world_trace import replay_trace
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
@@ -66,7 +66,9 @@ class World:
         self.running: list[JobRun] = []
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
-        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows)
+        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows,
+                                   backfill=self.loaded.scenario.scheduler.type != "fifo")
+        self.trace = replay_trace(plan, self.pool) if plan.trace is not None else None
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
         self.disruptions = Disruptions(self) if Disruptions.needed(plan) else None
@@ -80,6 +82,7 @@ class World:
         self._service_power_w: dict[str, float] = {}
         self._admit_snap: RunningSnapshot | None = None   # the running jobs while the scheduler picks
         self.shares = NetworkShares(plan.fabric)
+        self.serving = ServiceWiring(self)
         self.updates = 0                             # world updates (power and rates recomputed)
 
     # ------------------------------------------------------------------ power
@@ -115,7 +118,14 @@ class World:
             if svc.status != ServiceStatus.PENDING:
                 svc.state = self.power.service_state(svc, self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
-        *_, parts = self.power.site_at(fraction, hour, self.power.decided)
+        trace_bin = self.trace.at(now) if self.trace is not None else -1
+        if self.trace is None:
+            *_, parts = self.power.site_at(fraction, hour, self.power.decided)
+        else:                                           # trace jobs: their sample-mean loads
+            snap = self.power.decided if self.power.decided is not None else self.power.snapshot()
+            accel = self.power.demand(fraction, snap=snap) + self.trace.accel_w[trace_bin]
+            active = self.power.active_gpus(snap) + self.trace.active[trace_bin]
+            parts = self.power.breakdown(accel, self.power.host_power(active), hour, active)
         self.updates += 1
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
@@ -135,6 +145,8 @@ class World:
         state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
         state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
         state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
+        if self.trace is not None:
+            self.trace.add_state(state, trace_bin, busy, total_gpus)
         self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)
@@ -179,7 +191,7 @@ class World:
 
     def _schedule(self) -> None:
         self._integrate_jobs(self.env.now)      # book the time so far before anything starts
-        self._place_services()
+        self.serving.place()
         self._admit_snap = None
         picked = self.scheduler.pick(self.env.now, self.running)
         self._admit_snap = None
@@ -275,91 +287,9 @@ class World:
             if job.waiting_for_node and job.group == group.index and not self._replace_node(job, group):
                 return
         for svc in self.services:
-            while svc.waiting_lost and svc.group == group.index and self._swap_in(svc, group, svc.waiting_lost[0],
-                                                                                 self._default_restart_s):
+            while svc.waiting_lost and svc.group == group.index and \
+                    self.serving.swap_in(svc, group, svc.waiting_lost[0], self._default_restart_s):
                 svc.waiting_lost.pop(0)
-
-    # ------------------------------------------------------------------ inference services
-    def _start_service(self, svc: ServiceRun):
-        """At its start time the service's arrivals begin; it queues them until it has nodes."""
-        yield self.env.timeout(svc.config.start)
-        self._integrate_jobs(self.env.now)
-        svc.status = ServiceStatus.QUEUED
-        svc.last_t = self.env.now
-        interval = self.recorder.sample_interval_s
-        end = min((math.floor(self.env.now / interval + 1e-9) + 1) * interval, self.recorder.horizon_s)
-        self._draw_arrivals(svc, self.env.now, end)
-        self.recorder.count("services_started")
-        self._schedule()
-
-    def _draw_arrivals(self, svc: ServiceRun, start: float, end: float) -> None:
-        """Poisson arrivals for [start, end), spread evenly over it."""
-        if end <= start:
-            svc.arrival_per_s = 0.0
-            return
-        mean = svc.config.arrival_rate * svc.multiplier(start, end, self.loaded.scenario.simulation.start_hour)
-        if svc.index in self.plan.demand_months and self.plan.calendar is not None:
-            mean *= self.plan.demand_months[svc.index][self.plan.calendar.month_of(start)]
-        count = self._service_rngs[svc.index].poisson(mean * (end - start))
-        svc.arrival_per_s = float(count) / (end - start)
-
-    def _place_services(self) -> None:
-        """Services waiting for nodes take them before queued training jobs, if the site has the
-        power for them at full load."""
-        for svc in self.services:
-            if svc.status != ServiceStatus.QUEUED:
-                continue
-            for group in eligible_groups(self.groups, svc.config.rack_group, svc.gpus):
-                if self.pool.fits(group, svc.gpus) and \
-                        self.power.admits((group, svc.gpus, svc.plan.peak_power_w), self._hour_now()):
-                    svc.group = group.index
-                    svc.nodes = group.nodes_for(svc.gpus)
-                    svc.node_ids = self.pool.take(group, svc.nodes)
-                    svc.status = ServiceStatus.RUNNING
-                    svc.start_s = self.env.now
-                    self.recorder.count("services_placed")
-                    if self.failure_model is not None and self.failure_model.node_classes \
-                            and svc.name not in self._failing:
-                        self._failing.add(svc.name)
-                        self.env.process(node_failures(
-                            self.env, self._service_failure_rngs[svc.index], self.failure_model.node_gap_s(svc.nodes),
-                            svc, service_can_fail, self._service_failed))
-                    break
-
-    def _service_failed(self, svc: ServiceRun, broken: int, cls: FailureClassPlan | None = None,
-                        planned: bool = False) -> None:
-        """A node under a running service failed (or was drained): the replicas on it stop serving
-        until a free node or spare is swapped in and they reload."""
-        self._integrate_jobs(self.env.now)
-        cls = cls or pick_cause(self.failure_model, self._service_failure_rngs[svc.index])
-        group = self.groups[svc.group]
-        lost = min(svc.replicas_per_node(group.gpus_per_node), svc.units - svc.replicas_down)
-        svc.replicas_down += lost
-        if planned:
-            self.recorder.count("maintenance")
-        else:
-            svc.failures += 1
-            self.recorder.count("failures")
-            self.recorder.count(f"failures:{cls.name}")
-        self.env.process(self._repair(group, broken, cls.repair_s))
-        if not self._swap_in(svc, group, lost, cls.restart_s):
-            svc.waiting_lost.append(lost)
-        self.update()
-
-    def _swap_in(self, svc: ServiceRun, group: Group, lost: int, restart_s: float) -> bool:
-        """Give the service a replacement node and reload its ``lost`` replicas; False if none."""
-        new = self._replacement(group)
-        if new is None:
-            return False
-        svc.node_ids = np.sort(np.concatenate([svc.node_ids, new]))
-        self.env.process(self._service_restart(svc, lost, restart_s))
-        return True
-
-    def _service_restart(self, svc: ServiceRun, lost: int, restart_s: float):
-        yield self.env.timeout(restart_s)
-        self._integrate_jobs(self.env.now)
-        svc.replicas_down -= lost
-        self.update()
 
     # ------------------------------------------------------------------ sampling
     def _sampler(self):
@@ -383,9 +313,9 @@ class World:
             nxt = min(end + interval, horizon)
             for svc in self.services:
                 if svc.status != ServiceStatus.PENDING:
-                    self._draw_arrivals(svc, end, nxt)
+                    self.serving.draw_arrivals(svc, end, nxt)
             hour = int(self.env.now // HOUR_S)
-            if hour != self._hour or self.services:
+            if hour != self._hour or self.services or self.trace is not None:
                 self._hour = hour
                 self.update()
             start = end
@@ -404,7 +334,7 @@ class World:
             env.process(self._submit(job))
             env.process(job_process(env, job, self._finish, lambda _job: self.update()))
         for svc in self.services:
-            env.process(self._start_service(svc))
+            env.process(self.serving.start(svc))
         if self.operation is not None:
             env.process(self.operation.process(self.recorder.horizon_s))
         if self.grid is not None:
@@ -420,4 +350,5 @@ class World:
         for job in self.running:
             job.book(env.now)
         self.recorder.counters["events_processed"] = env.events_processed
-        return build_record(self.plan, self.recorder, self.jobs, self.services)
+        return build_record(self.plan, self.recorder, self.jobs, self.services,
+                            self.trace.record if self.trace is not None else None)

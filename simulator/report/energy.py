@@ -215,4 +215,5 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "interruptions": _interruptions(sc, record),
         "storage": _storage(record),
         "monthly": monthly_rows(record),
+        "scheduling": record.scheduling.summary() if record.scheduling is not None else None,
     })

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from simulator.report import figures
 from simulator.report.fmt import fmt_duration, fmt_text
 from simulator.report.monthly import monthly_table
+from simulator.report.scheduling import scheduling_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -111,6 +112,9 @@ def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
     interruptions = interruptions_table(summary)
     if interruptions is not None:
         parts += ["<h3>Interruptions by cause</h3>", _table_html(interruptions, "headline")]
+    scheduling = scheduling_table(summary)
+    if scheduling is not None:
+        parts += ["<h3>Job trace scheduling</h3>", _table_html(scheduling, "headline")]
     return "\n".join(parts)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from simulator.report.fmt import fmt_text
 from simulator.report.monthly import monthly_table
+from simulator.report.scheduling import scheduling_table
 from simulator.report.tables import (
     Table,
     cost_table,
@@ -80,4 +81,7 @@ def render_markdown(
     monthly = summary.get("monthly")
     if isinstance(monthly, list) and monthly:
         sections += ["## Monthly", _table_markdown(monthly_table(monthly))]
+    scheduling = scheduling_table(summary)
+    if scheduling is not None:
+        sections += ["## Job trace scheduling", _table_markdown(scheduling)]
     return "\n\n".join(sections) + "\n"

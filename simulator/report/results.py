@@ -144,6 +144,7 @@ class Summary:
     interruptions: dict | None = None
     storage: dict | None = None              # the storage tier's size, bandwidths and read demand
     monthly: tuple[MonthlyRow, ...] = ()        # dated runs only (simulation.start given)
+    scheduling: dict | None = None       # the trace replay (engine/record_sched.py); absent without a trace
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:
@@ -159,6 +160,8 @@ class Summary:
             out["monthly"] = list(out["monthly"])
         else:
             del out["monthly"]                   # undated runs: summary.json as before
+        if out["scheduling"] is None:
+            del out["scheduling"]           # scenarios without a trace keep their summary.json as before
         return out
 
     def to_json(self) -> str:

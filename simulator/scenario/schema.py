@@ -49,6 +49,7 @@ from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
 from simulator.scenario.operation import Operation
 from simulator.scenario.phased import DemandSource, Phased
 from simulator.scenario.plan import PlanSpec
+from simulator.scenario.scheduling import EasyBackfill, SchedulerConfig
 from simulator.scenario.site import (
     BuiltinClimate,
     CarbonProfile,
@@ -64,6 +65,7 @@ from simulator.scenario.site import (
     TimeOfUseProfile,
 )
 from simulator.scenario.storage import Storage
+from simulator.scenario.trace import Trace
 from simulator.scenario.training_parts import BatchRampup, Evaluation, Layout, TrainingPhase
 
 MAX_HORIZON_S = 10 * 365 * 86400.0
@@ -370,6 +372,7 @@ class Workloads(Frozen):
 
     training: list[TrainingJob] = Field(default_factory=list, max_length=10_000)
     inference: list[InferenceService] = Field(default_factory=list, max_length=1_000)
+    trace: Trace | None = Field(None, description="Jobs replayed from a trace file (docs/traces.md).")
 
     @field_validator("training", "inference")
     @classmethod
@@ -425,6 +428,7 @@ class Scenario(Frozen):
     cooling: Cooling = Field(default_factory=Cooling)
     costs: Costs = Field(default_factory=Costs)
     workloads: Workloads = Field(default_factory=Workloads)
+    scheduler: SchedulerConfig = Field(default_factory=EasyBackfill, description="Scheduler policy (docs/traces.md).")
     catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
     failures: Failures | None = Field(None, description="Node failures and checkpoint/restart (off when absent).")
     maintenance: Maintenance | None = Field(None, description="Planned maintenance windows (none when absent).")

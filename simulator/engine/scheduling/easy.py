@@ -21,8 +21,10 @@ from simulator.engine.training import JobRun
 class Scheduler:
     """Decides which queued jobs start now and where, and takes their nodes from the pool."""
 
-    def __init__(self, groups: list[Group], pool: NodePool, power_allows: Callable[[JobRun, Group], bool]):
+    def __init__(self, groups: list[Group], pool: NodePool, power_allows: Callable[[JobRun, Group], bool],
+                 backfill: bool = True):
         self.groups = groups
+        self.backfill = backfill              # False under the fifo policy: nothing passes a blocked head
         self.pool = pool
         self.power_allows = power_allows
         self.queue: list[JobRun] = []
@@ -63,6 +65,8 @@ class Scheduler:
         shadow_t, shadow_g = math.inf, -1
         for job in list(self.queue):
             group = self._fits_now(job)
+            if group is None and not self.backfill:
+                break
             if group is None:
                 if not head_blocked:
                     head_blocked = True
