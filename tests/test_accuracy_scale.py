@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.accuracy_korthikanti import memory_rows, step_rows
-from benchmarks.accuracy_scale import CASES, megatron_flops, palm_flops, rows, summary
+from benchmarks.accuracy_scale import CASES, eval_batches, megatron_flops, mlperf_calibration, palm_flops, rows, summary
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,27 @@ def test_at_scale_rows_cover_every_source(scale):
     assert any(i.endswith(".ttt") for i in ids)
 
 
+def test_mlperf_evaluation_is_whole_padded_global_batches():
+    # 5,662 validation sequences (config_common.sh), the last global batch padded: GBS 2,048 and
+    # 2,688 both take 3 batches, GBS 3,072 takes 2
+    assert [eval_batches(g) for g in (2048, 2688, 3072, 5662, 5661)] == [3, 3, 2, 1, 2]
+
+
+def test_mlperf_run_overhead_is_the_calibration_logs_residual():
+    # v3.0 dgxh100_n64 logs (mlperf_gpt3.csv): 60 x time to train - steps x median step - eval total
+    runs = [(64.288, 12.0827, 365.28), (64.264, 12.0713, 367.81), (64.254, 12.0741, 364.5)]
+    expected = sum(60 * t - 288 * s - e for t, s, e in runs) / 3
+    assert mlperf_calibration("mlperf-2023")[1] == pytest.approx(expected, rel=1e-9)
+
+
 def test_at_scale_errors_within_readme(scale):
-    # README accuracy table: at-scale training, mean 5% and every predicted row within 13%
+    # README accuracy table: at-scale training, mean 5% and every predicted row within 10%
     mean, worst, n = summary(scale)
     assert n >= 8
-    assert mean <= 0.05 and worst <= 0.13, (mean, worst)
+    assert mean <= 0.05 and worst <= 0.10, (mean, worst)
+    # MLPerf time to train, evaluations included, within 10% at every scale (issue 11's target)
+    ttt = [r for r in scale if r["id"].endswith(".ttt")]
+    assert len(ttt) >= 3 and all(abs(r["error"]) <= 0.10 for r in ttt), ttt
     # the Llama 3 405B rows with the real 126-layer model and 7 + 14 x 8 + 7 layout: within 5%
     for r in scale:
         if r["id"].startswith("llama3_405b"):
