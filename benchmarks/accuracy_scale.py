@@ -135,8 +135,9 @@ CASES: tuple[Case, ...] = (
 # through the training pipeline. So one evaluation costs ceil(5662 / GBS) forward passes over a
 # global batch: 3 at GBS 2,048 (6,144 sequences, 8% padding) and also 3 at GBS 2,688 (8,064
 # sequences, 42% padding), 1.31x the work a fixed token count gives at 3,584 GPUs. The logs agree:
-# eval time per micro-batch per pipeline is 0.0396 s at 512 GPUs, 0.0400 at 768, 0.0424 at 1,536
-# and 0.0469 at 3,584 when counted over padded batches (0.0275 at 3,584 when not). What still
+# eval time per micro-batch per pipeline is 0.0397 s at 512 GPUs, 0.0401 at 768, 0.0426 at 1,536
+# and 0.0474 at 3,584 counted over padded batches (0.0431 and 0.0675 at 512 and 3,584 counted
+# over the real sequences; benchmarks/reference/training_scale/README.md). What still
 # grows is about 0.2 s per evaluated batch that the forward model does not price (it would be
 # an uninterleaved pipeline fill, 7 micro-batch stages); it leaves evaluations at 1,536 and 3,584
 # GPUs predicted 6% and 14% fast.
