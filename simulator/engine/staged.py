@@ -90,7 +90,10 @@ def with_evaluation(plan: TrainingPlan, job: TrainingJob, seq: int, global_batch
     if ev.duration is not None:
         each = float(ev.duration)
     else:
-        each = plan.breakdown.get("forward_s", 0.0) * float(ev.tokens or 0.0) / (seq * global_batch)
+        # Whole global batches, the last one padded (NeMo's pad_samples_to_global_batch_size with
+        # validation_drop_last False, as MLPerf GPT-3 ran; benchmarks/reference/training_scale/README.md)
+        batches = math.ceil(float(ev.tokens or 0.0) / (seq * global_batch) - 1e-9)
+        each = plan.breakdown.get("forward_s", 0.0) * batches
     extra = each / ev.every_steps
     by_share = None if plan.step_time_by_share is None else plan.step_time_by_share + extra
     return dataclasses.replace(plan, step_time_s=plan.step_time_s + extra, step_time_by_share=by_share,

@@ -68,12 +68,13 @@ class BatchRampup(Frozen):
 
 
 class Evaluation(Frozen):
-    """An evaluation pass every ``every_steps`` steps, costing a forward pass over ``tokens``
-    (on the job's layout) or a fixed ``duration``."""
+    """An evaluation pass every ``every_steps`` steps, costing forward passes over ``tokens`` in
+    whole global batches, the last one padded (as NeMo runs them), or a fixed ``duration``."""
 
     every_steps: Count = Field(description="Training steps between evaluations.")
     tokens: Annotated[Amount, Field(gt=0, le=1e14)] | None = Field(
-        None, description="Tokens each evaluation runs forward (e.g. '11.8M').")
+        None, description="Tokens each evaluation runs forward, in whole global batches "
+                                  "(the last padded), e.g. '11.8M'.")
     duration: PositiveSeconds | None = Field(None, description="Wall time of each evaluation, if known instead.")
 
     @model_validator(mode="after")

@@ -79,6 +79,18 @@ def test_evaluation_time_is_spread_over_the_steps_between_evaluations():
     assert job.plan.breakdown["evaluation_per_step_s"] == pytest.approx(0.6)
 
 
+
+def test_evaluation_tokens_run_in_whole_padded_global_batches():
+    """128 x 2048 = 262,144 tokens a global batch: 1.5 batches of tokens run as 2 forward passes
+    (the last padded, as NeMo does), 2 batches' worth as 2 as well, 2.01 batches as 3."""
+    (plain,) = planned().jobs
+    forward_s = plain.plan.breakdown["forward_s"]
+    for batches, passes in ((1.5, 2), (2.0, 2), (2.01, 3)):
+        ev = {"every_steps": 10, "tokens": batches * 128 * 2048}
+        (job,) = planned(**{f"{J}.evaluation": ev}).jobs
+        assert job.plan.breakdown["evaluation_s"] == pytest.approx(passes * forward_s)
+        assert job.plan.step_time_s == pytest.approx(plain.plan.step_time_s + passes * forward_s / 10)
+
 # Llama 3 405B on 16,384 H100s (Dubey et al. 2024, "The Llama 3 Herd of Models", Table 4):
 # TP8 CP1 PP16 DP128, sequence 8192, 16M tokens a step (global batch 2048), bf16, about
 # 400 TFLOP/s per GPU; 126 layers as 7 + 14 x 8 + 7 (one fewer layer on each end stage for
