@@ -61,14 +61,14 @@ def _place(fig: Figure, *, left_in: float = 0.85, right_in: float = 0.2, bottom_
            top_in: float = 0.4, legend: list[str] | None = None, handles: list | None = None) -> None:
     """Fix the axes' position from margins in inches, with a legend of ``legend`` labels (and
     ``handles``) to the right of the plot, where it cannot cover the data; the plot keeps at
-    least 60% of the width (a long cost label is then cut at the figure's edge)."""
+    least 60% of the width (a long label is then cut at the figure's edge)."""
     width, height = fig.get_size_inches()
     legend_in = _LEGEND_EXTRA_IN + _SMALL_CHAR_IN * max(len(label) for label in legend) if legend else 0.0
     left_in = max(min(left_in, 0.39 * width - right_in - legend_in), 0.3)
     right, top = 1.0 - (right_in + legend_in) / width, 1.0 - top_in / height
     fig.subplots_adjust(left=left_in / width, right=right, bottom=bottom_in / height, top=top, hspace=0.15)
     if legend:
-        fig.legend(handles, legend, loc="upper left", bbox_to_anchor=(1.0 - (legend_in - 0.05) / width, top),
+        fig.legend(handles or [], legend, loc="upper left", bbox_to_anchor=(1.0 - (legend_in - 0.05) / width, top),
                    fontsize="small")
 
 
