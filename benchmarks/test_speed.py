@@ -130,11 +130,11 @@ def test_layout_search_rate():
           f"{wall * 1e3:.1f} ms end to end (enumeration, stage costs, kernel, ranking)")
     inputs = prepare_search(*args)
     many = np.tile(inputs.layouts, (max(1_000_000 // len(inputs.layouts), 1), 1))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = inputs.evaluate(many)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(f"layout kernel: {len(many):,} layouts in {wall:.3f} s = {len(many) / wall:,.0f} layouts/s "
-          f"on one core (target >= 1,000,000/s)")
+          f"on one core, {len(many) / cpu:,.0f} per CPU second (target >= 1,000,000/s)")
     assert np.isfinite(out).all()
     assert found.best is not None
 

@@ -33,16 +33,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.costmodel.comm import (
-    cp_ring_s,
-    dp_parts_s,
-    dp_reduce_scatter_s,
-    ep_comm_s,
-    pp_transfer_s,
-    step_volumes,
-    tp_comm_s,
-)
+from simulator.costmodel.comm import dp_parts_s, dp_reduce_scatter_s, pp_transfer_s, step_volumes
 from simulator.costmodel.device import DeviceCol, DeviceModel
+from simulator.costmodel.layer_comm import layer_comm
 from simulator.costmodel.memory import memory_parts
 from simulator.costmodel.ops import (
     K_ATTN_BWD,
@@ -172,12 +165,13 @@ def _activations(layers, in_flight, kept_per_layer, saved_per_layer, full):
 
 
 @njit(cache=True)
-def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
+def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch, lc):
     """Step time breakdown, power and per-GPU memory of one layout (fills ``out``, EvalCol columns).
 
     ``cost`` holds the layout's stage costs at ``clock``; step time at the board's TDP assumes
     compute-bound time stretches as 1/clock (timeline.capped_clock). ``scratch`` is a (3, 9)
-    work array (no allocation in the search loop).
+    work array (no allocation in the search loop); ``lc`` (4 floats) the layer communication of
+    the layout's cost key and TP-overlap flag, filled here when ``lc[0]`` is 0 (costmodel/layer_comm.py).
     """
     group = scratch[0]
     parts = scratch[2]
@@ -208,19 +202,11 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
     tokens = b * job[JobCol.SEQ] / cp
     s_bytes = tokens * job[JobCol.HIDDEN] * job[JobCol.ACT]
     passes = 3.0 if full else 2.0
-    tp_t = tp_comm_s(tiers, domain, tp, sp, s_bytes, passes, group)
-    tp_x = tp_t
-    if lay[LayoutCol.TPO] > 0.5 and tp > 1:
-        tp_x = tp_t / tp + max(tp_t * (tp - 1.0) / tp - cost[CostCol.LAYER_GEMM], 0.0)
-    ep_t = 0.0
-    if job[JobCol.EXPERTS] > 1.5:
-        ep_t = ep_comm_s(tiers, domain, ep, tp, job[JobCol.TOPK] * s_bytes / tp, group)
-    cp_x = 0.0
-    if cp > 1:
-        kvd = max(job[JobCol.KV_HEADS], tp) * job[JobCol.HEAD_DIM] / tp
-        kv_bytes = 2.0 * tokens * kvd * job[JobCol.ACT]
-        ring = (cp - 1.0) * cp_ring_s(tiers, domain, tp, cp, kv_bytes, group) * (passes + 1.0)
-        cp_x = max(ring - cost[CostCol.LAYER_ATTN], 0.0)
+    if lc[0] == 0.0:
+        layer_comm(lay, cost, job, tiers, domain, group, lc)
+    tp_x = lc[1]
+    ep_t = lc[2]
+    cp_x = lc[3]
     per_layer_t = cost[CostCol.LAYER] + tp_x + ep_t + cp_x
     t_first = l_first * per_layer_t + cost[CostCol.EMB] + (cost[CostCol.HEAD] if pp == 1 else 0.0)
     t_last = l_last * per_layer_t + (cost[CostCol.HEAD] if pp > 1 else 0.0)
@@ -352,9 +338,11 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch):
 def evaluate_layouts(layouts, costs, job, dv, tiers, domain, clock, out):
     """``evaluate_layout`` over every row of ``layouts`` (the layout-search kernel)."""
     scratch = np.zeros((3, 9))
+    layer = np.zeros((2 * costs.shape[0], 4))     # per (cost key, TP overlap): layer_comm
     for i in range(layouts.shape[0]):
-        evaluate_layout(layouts[i], costs[int(layouts[i, LayoutCol.COST])], job, dv, tiers, domain, clock, out[i],
-                        scratch)
+        k = int(layouts[i, LayoutCol.COST])
+        row = 2 * k + (1 if layouts[i, LayoutCol.TPO] > 0.5 else 0)
+        evaluate_layout(layouts[i], costs[k], job, dv, tiers, domain, clock, out[i], scratch, layer[row])
 
 
 EVAL_NAMES = ("step_time_s", "step_time_at_tdp_s", "clock_at_tdp", "compute_s", "bubble_s", "tp_comm_s",
@@ -379,7 +367,7 @@ def evaluate(model: ModelSpec, device: DeviceModel, gpus: int, global_batch: int
     job = job_vector(model, recipe, global_batch, seq, device.spec.tdp)
     out = np.zeros(EVAL_LEN)
     evaluate_layout(layout.to_row(), cost, job, dv, comm.tiers, float(comm.scaleup_domain), clock, out,
-                    np.zeros((3, 9)))
+                    np.zeros((3, 9)), np.zeros(4))
     result = {k: float(out[i]) for i, k in enumerate(EVAL_NAMES)}
     result["micro_batches"] = int(result["micro_batches"])
     first, middle, last = layout.stage_layers(model.layers)

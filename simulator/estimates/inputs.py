@@ -15,7 +15,7 @@ from simulator.domain.specs import NodeSpec
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import load_yaml_file
 from simulator.errors import InputError, Problem
-from simulator.scenario.schema import FabricFile
+from simulator.scenario.fabric import FabricFile
 
 
 def device_model(accelerator: str, catalog: Catalog) -> DeviceModel:

@@ -19,7 +19,7 @@ from simulator.domain.precision import DEFAULT_OPTIMIZER, DEFAULT_RECOMPUTE, DEF
 from simulator.domain.specs import ModelSpec
 from simulator.errors import InputError, Problem
 from simulator.estimates.inputs import comm_for, device_model, read_fabric
-from simulator.scenario.schema import Layout
+from simulator.scenario.training_parts import Layout
 
 
 @dataclass(frozen=True)

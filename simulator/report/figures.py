@@ -47,7 +47,29 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 def _figure(height_in: float = 4.0) -> Figure:
-    return Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+    return Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+
+
+# Margins in inches from the text they hold (characters at the fonts' average width), not
+# matplotlib's constrained layout, which measures every tick label: a third of the drawing.
+_LABEL_CHAR_IN = 0.066  # a tick label's character (10 pt)
+_SMALL_CHAR_IN = 0.065  # a legend's character ("small", 8.3 pt)
+_LEGEND_EXTRA_IN = 0.65  # a legend's handle, padding and frame
+
+
+def _place(fig: Figure, *, left_in: float = 0.85, right_in: float = 0.2, bottom_in: float = 0.55,
+           top_in: float = 0.4, legend: list[str] | None = None, handles: list | None = None) -> None:
+    """Fix the axes' position from margins in inches, with a legend of ``legend`` labels (and
+    ``handles``) to the right of the plot, where it cannot cover the data; the plot keeps at
+    least 60% of the width (a long label is then cut at the figure's edge)."""
+    width, height = fig.get_size_inches()
+    legend_in = _LEGEND_EXTRA_IN + _SMALL_CHAR_IN * max(len(label) for label in legend) if legend else 0.0
+    left_in = max(min(left_in, 0.39 * width - right_in - legend_in), 0.3)
+    right, top = 1.0 - (right_in + legend_in) / width, 1.0 - top_in / height
+    fig.subplots_adjust(left=left_in / width, right=right, bottom=bottom_in / height, top=top, hspace=0.15)
+    if legend:
+        fig.legend(handles or [], legend, loc="upper left", bbox_to_anchor=(1.0 - (legend_in - 0.05) / width, top),
+                   fontsize="small")
 
 
 def no_data(title: str) -> Figure:
@@ -55,16 +77,7 @@ def no_data(title: str) -> Figure:
     fig = _figure(1.6)
     ax = fig.add_subplot()
     ax.set_title(title)
-    ax.text(
-        0.5,
-        0.5,
-        "no data",
-        ha="center",
-        va="center",
-        fontsize=14,
-        color="0.4",
-        transform=ax.transAxes,
-    )
+    ax.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=14, color="0.4", transform=ax.transAxes)
     ax.set_axis_off()
     return fig
 
@@ -98,15 +111,14 @@ def _power_scale(peak_w: float) -> tuple[float, str]:
     return 1.0, "W"
 
 
-def _legend_outside(fig: Figure, ax: Axes) -> None:
-    """A legend to the right of the plot, where it cannot cover the data."""
+def _legend_outside(fig: Figure, ax: Axes, **margins: float) -> None:
+    """A legend of every axes' lines to the right of the plot (``_place``)."""
     handles, labels = ax.get_legend_handles_labels()
     for other in fig.axes:
         if other is not ax:
             more = other.get_legend_handles_labels()
             handles, labels = handles + more[0], labels + more[1]
-    if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize="small")
+    _place(fig, legend=labels or None, handles=handles, **margins)
 
 
 MAX_LABEL = 30  # characters of a job name in a legend: a long name must not squeeze the plot
@@ -190,7 +202,7 @@ def pue_and_temperature(timeseries: pd.DataFrame) -> Figure:
         label="outdoor temperature",
     )
     temperature.set_ylabel("outdoor temperature (°C)")
-    _legend_outside(fig, ax)
+    _legend_outside(fig, ax, right_in=0.8)
     return fig
 
 
@@ -278,7 +290,7 @@ def requests_over_time(timeseries: pd.DataFrame) -> Figure:
     backlog.plot(at / t_scale, queued / scale, color="tab:red", linewidth=1, label="backlog at interval end")
     backlog.set_ylabel(f"backlog ({unit})")
     backlog.set_ylim(0, max(1.05 * float(queued.max()) / scale, 1.0))  # an empty queue sits on the axis
-    _legend_outside(fig, ax)
+    _legend_outside(fig, ax, right_in=0.8)
     return fig
 
 
@@ -337,6 +349,8 @@ def job_progress(jobs: pd.DataFrame, progress: pd.DataFrame, horizon_s: float | 
     ax.grid(alpha=0.3)
     if len(by_job) <= MAX_LEGEND_JOBS:
         _legend_outside(fig, ax)
+    else:
+        _place(fig)
     return fig
 
 
@@ -380,5 +394,7 @@ def cost_breakdown(costs: Mapping[str, object]) -> Figure:
         Patch(color="tab:blue", label="capex, amortised"),
         Patch(color="tab:orange", label="opex"),
     ]
-    fig.legend(handles=legend, loc="outside right upper", fontsize="small")
+    # The item names take the left margin; the legend sits in one row under the axis label.
+    _place(fig, left_in=0.65 + _LABEL_CHAR_IN * max(len(label) for label in labels), top_in=0.35, bottom_in=0.85)
+    fig.legend(handles=legend, loc="lower right", bbox_to_anchor=(0.98, 0.01), ncols=2, fontsize="small")
     return fig

@@ -43,6 +43,7 @@ from simulator.scenario.calendar import Dated
 from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
 from simulator.scenario.demand import MonthlyGrowth
+from simulator.scenario.fabric import Fabric, FabricFile
 from simulator.scenario.facility import Cooling, EfficiencyCurve, PowerChain
 from simulator.scenario.failures import Failures, Maintenance
 from simulator.scenario.it_load import Networks, SupportGroup, superpod_support
@@ -136,29 +137,6 @@ class RackGroup(Phased):
             raise ValueError(f"spare_nodes ({self.spare_nodes}) must be fewer than the group's "
                              f"{self.count * self.nodes_per_rack} nodes")
         return self
-
-
-class Fabric(Frozen):
-    """Scale-out network: topology, switch and optic models, oversubscription."""
-
-    topology: Literal["rail-optimized", "fat-tree"] = Field("rail-optimized")
-    switch: str = Field("quantum2-qm9700", description="Catalog switch for leaves and spines.")
-    optic: str = Field("osfp-800g-2x400", description="Catalog transceiver at each switch-to-switch link end.")
-    node_link: Literal["optic", "dac"] = Field("optic", description="How nodes attach to leaves.")
-    core_optic: str | None = Field(None, description="Catalog transceiver on spine-core links (longer runs, e.g. "
-                                                     "single-mode osfp-800g-2x400-dr4); default: optic.")
-    cable: str = Field("mpo-fiber", description="Catalog cable per optical link.")
-    nic: str | None = Field(None, description="Catalog NIC of the nodes' scale-out ports; default: the first "
-                                              "whose port matches the node's NIC bandwidth.")
-    oversubscription: float = Field(1.0, ge=1.0, le=64.0, description="Leaf down/up bandwidth ratio.")
-    tiers: Literal[2, 3] | None = Field(None, description="Switch tiers; default: the fewest that fit.")
-
-
-class FabricFile(Fabric):
-    """A fabric description for ``dcsim estimate train --fabric FILE``: the Fabric keys plus the
-    catalog node the job runs on (default: the first catalog node with the accelerator)."""
-
-    node: str | None = Field(None, description="Catalog node name, e.g. dgx-h100.")
 
 
 class Cluster(Frozen):
@@ -456,6 +434,7 @@ __all__ = [
     "Electricity",
     "Evaluation",
     "Fabric",
+    "FabricFile",
     "Failures",
     "FlatProfile",
     "InferenceService",
