@@ -240,6 +240,9 @@ class ServiceRun:
             self.ttft_weighted_s += step.served * ttft
             self.tpot_weighted_s += step.served * state.point.tpot_s
         if 0 <= row < self.n_samples:
-            self.per_sample[row, :3] += (arrived, step.served, met)
-            self.per_sample[row, 3] = self.backlog
-            self.per_sample[row, 4] += step.abandoned
+            sample = self.per_sample[row]
+            sample[0] += arrived
+            sample[1] += step.served
+            sample[2] += met
+            sample[3] = self.backlog
+            sample[4] += step.abandoned
