@@ -135,7 +135,8 @@ class PowerController:
 
     def breakdown(self, accel: np.ndarray, hosts: np.ndarray, hour: int, active: np.ndarray) -> dict[str, float]:
         """``site.breakdown`` memoised on its exact inputs (a pure function of them)."""
-        key = (accel.tobytes(), hosts.tobytes(), int(hour), active.tobytes())
+        # The racks in service are an input too: a delivery changes the breakdown of equal loads.
+        key = (accel.tobytes(), hosts.tobytes(), int(hour), active.tobytes(), self.site.installed.tobytes())
         hit = self._breakdowns.get(key)
         if hit is None:
             if len(self._breakdowns) >= MAX_BREAKDOWNS:

@@ -49,7 +49,7 @@ class _TtftGrid:
     negated clipped limits and the grid points below zero. ``exceedance`` then returns the same
     bits as costmodel/queueing.py ``wait_exceedance`` with one exp and no temporaries."""
 
-    __slots__ = ("below", "neg_limits", "n_below")
+    __slots__ = ("below", "n_below", "neg_limits")
 
     def __init__(self, prefill_s: float):
         limits = LATENCY_GRID_S - prefill_s
@@ -229,7 +229,7 @@ class ServiceRun:
             # The grid points below the TPOT gain every served request (the same bits as adding
             # served x the 0/1 indicator: x + 0.0 = x).
             tpot = state.point.tpot_s
-            if tpot == tpot:
+            if not math.isnan(tpot):
                 self.tpot_exceed[:bisect.bisect_left(_GRID_LIST, tpot)] += step.served
             tpot_ok = state.point.tpot_s <= self.config.slo.tpot
             met = step.served * within * tpot_ok
