@@ -9,6 +9,11 @@ Reported as ratios with CPU time beside wall time, never asserted against the cl
   plan a TPE search finds in its trial budget (<= 300) against the exhaustive optimum, and the
   wall time of a fixed batch of plans on 1 and 2 local workers.
 Deterministic counters (events processed) are asserted so a change in work is caught.
+
+Measured on 2 shared cores (Nov 2026), the same scenario run alternately before and after the
+per-sample service path was made cheaper (same output bits): 3 years 8.0-10.1 s CPU before,
+6.5-7.7 s after (median ~8.3 -> ~7.3 s); 1 year 2.8-3.0 s -> 2.5 s. Each run includes ~0.8 s of
+planning (serving load curves, training plans at each cap) that does not grow with the horizon.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ class PowerController:
         self._service_memo: dict[int, tuple[tuple, ServiceState]] = {}
         self._breakdowns: dict[tuple, dict[str, float]] = {}
         self._caps: dict[float, list[float]] = {}
+        self._last_loads: tuple | None = None     # see _loads
         # The running jobs as they will stand once the world applies the last choose_cap (every
         # job paused exactly when chosen): the power it then records reads the same snapshot.
         self.decided: RunningSnapshot | None = None
@@ -134,7 +135,8 @@ class PowerController:
 
     def breakdown(self, accel: np.ndarray, hosts: np.ndarray, hour: int, active: np.ndarray) -> dict[str, float]:
         """``site.breakdown`` memoised on its exact inputs (a pure function of them)."""
-        key = (accel.tobytes(), hosts.tobytes(), int(hour), active.tobytes())
+        # The racks in service are an input too: a delivery changes the breakdown of equal loads.
+        key = (accel.tobytes(), hosts.tobytes(), int(hour), active.tobytes(), self.site.installed.tobytes())
         hit = self._breakdowns.get(key)
         if hit is None:
             if len(self._breakdowns) >= MAX_BREAKDOWNS:
@@ -143,18 +145,35 @@ class PowerController:
             hit = self._breakdowns[key] = self.site.breakdown(accel, hosts, hour, active)
         return dict(hit)
 
+    def _loads(self, fraction: float, snap: RunningSnapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(accelerator power, active GPUs, host power) per group at a cap fraction, kept for the
+        next call with the same fraction, the same snapshot object (it is immutable) and every
+        service as it stands: the cap decision and the power the world then records ask for the
+        same loads within one update. Callers must not modify the arrays."""
+        services = tuple((s.status, s.group, s.units, s.replicas_down, s.backlog, s.arrival_per_s)
+                         for s in self.services)
+        last = self._last_loads
+        if last is not None and last[0] == fraction and last[1] is snap and last[2] == services:
+            return last[3]
+        accel = self.demand(fraction, snap=snap)
+        active = self.active_gpus(snap)
+        loads = (accel, active, self.host_power(active))
+        self._last_loads = (fraction, snap, services, loads)
+        return loads
+
     def site_at(self, fraction: float, hour: int, snap: RunningSnapshot | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
         """(accelerator power, host power, active GPUs, breakdown) per group at a cap fraction."""
         snap = self.snapshot() if snap is None else snap
-        accel = self.demand(fraction, snap=snap)
-        active = self.active_gpus(snap)
-        hosts = self.host_power(active)
+        accel, active, hosts = self._loads(fraction, snap)
         return accel, hosts, active, self.breakdown(accel, hosts, hour, active)
 
     def facility_at(self, fraction: float, hour: int, extra: Candidate | None = None,
                     snap: RunningSnapshot | None = None) -> float:
         snap = self.snapshot() if snap is None else snap
+        if extra is None:
+            accel, active, hosts = self._loads(fraction, snap)
+            return self.breakdown(accel, hosts, hour, active)["facility_power_w"]
         accel = self.demand(fraction, extra, snap)
         active = self.active_gpus(snap)
         if extra is not None:

@@ -17,6 +17,7 @@ so requests are conserved: arrived = served + abandoned + backlog.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -27,7 +28,6 @@ from simulator.costmodel.queueing import (
     patient_fluid_step,
     quantile_from_exceedance,
     share_within,
-    wait_exceedance,
 )
 from simulator.costmodel.serving_plan import ServingPlan
 from simulator.engine.record import REQUEST_COLUMNS, ServiceStatus
@@ -39,6 +39,33 @@ HOUR_S = 3600.0
 # Latencies at which each service counts the requests slower than that (for percentiles):
 # 0.1 ms to 1e6 s, 50 points a decade, so a percentile is within one 4.7% step.
 LATENCY_GRID_S = np.logspace(-4, 6, 501)
+_GRID_LIST = LATENCY_GRID_S.tolist()
+MAX_CACHED = 64             # per-service memo entries kept (prefill times, caps: a handful recur)
+
+
+class _TtftGrid:
+    """The parts of ``wait_exceedance(LATENCY_GRID_S - prefill_s, ...)`` that depend only on the
+    prompt time, computed once per distinct ``prefill_s`` (the hot path of every sample): the
+    negated clipped limits and the grid points below zero. ``exceedance`` then returns the same
+    bits as costmodel/queueing.py ``wait_exceedance`` with one exp and no temporaries."""
+
+    __slots__ = ("below", "n_below", "neg_limits")
+
+    def __init__(self, prefill_s: float):
+        limits = LATENCY_GRID_S - prefill_s
+        self.below = limits < 0
+        self.n_below = int(np.count_nonzero(self.below))    # the grid ascends: the first n_below
+        self.neg_limits = -np.maximum(limits, 0.0)
+
+    def exceedance(self, mean_wait_s: float, p_wait: float) -> np.ndarray:
+        if mean_wait_s <= 0 or p_wait <= 0:
+            return self.below.astype(float)
+        tail = self.neg_limits * p_wait
+        tail /= mean_wait_s
+        np.exp(tail, out=tail)
+        tail *= p_wait
+        tail[:self.n_below] = 1.0
+        return tail
 
 
 @dataclass(frozen=True)
@@ -91,6 +118,8 @@ class ServiceRun:
 
     def __post_init__(self):
         self.per_sample = np.zeros((self.n_samples, len(REQUEST_COLUMNS)))
+        self._gpus = self.config.gpus
+        self._ttft_grids: dict[float, _TtftGrid] = {}
         self.ttft_exceed = np.zeros(len(LATENCY_GRID_S))
         self.tpot_exceed = np.zeros(len(LATENCY_GRID_S))
 
@@ -112,7 +141,15 @@ class ServiceRun:
 
     @property
     def gpus(self) -> int:
-        return self.config.gpus
+        return self._gpus
+
+    def _ttft_grid(self, prefill_s: float) -> _TtftGrid:
+        grid = self._ttft_grids.get(prefill_s)
+        if grid is None:
+            if len(self._ttft_grids) >= MAX_CACHED:
+                self._ttft_grids.clear()
+            grid = self._ttft_grids[prefill_s] = _TtftGrid(prefill_s)
+        return grid
 
     @property
     def units(self) -> int:
@@ -183,10 +220,17 @@ class ServiceRun:
             mean_wait, p_wait = ((prefill_wait + queue_wait, 1.0) if queue_wait > 0
                                  else (prefill_wait, state.point.prefill_share))
             within = share_within(budget, mean_wait, p_wait)
-            exceed = wait_exceedance(LATENCY_GRID_S - state.prefill_s, mean_wait, p_wait)
+            exceed = self._ttft_grid(state.prefill_s).exceedance(mean_wait, p_wait)
             # A served request waited at most the patience (a client waiting longer gave up).
-            self.ttft_exceed += step.served * np.where(patience > LATENCY_GRID_S, exceed, 0.0)
-            self.tpot_exceed += step.served * (state.point.tpot_s > LATENCY_GRID_S).astype(float)
+            if math.isfinite(patience):
+                exceed = np.where(patience > LATENCY_GRID_S, exceed, 0.0)
+            exceed *= step.served
+            self.ttft_exceed += exceed
+            # The grid points below the TPOT gain every served request (the same bits as adding
+            # served x the 0/1 indicator: x + 0.0 = x).
+            tpot = state.point.tpot_s
+            if not math.isnan(tpot):
+                self.tpot_exceed[:bisect.bisect_left(_GRID_LIST, tpot)] += step.served
             tpot_ok = state.point.tpot_s <= self.config.slo.tpot
             met = step.served * within * tpot_ok
             self.served += step.served
@@ -196,6 +240,9 @@ class ServiceRun:
             self.ttft_weighted_s += step.served * ttft
             self.tpot_weighted_s += step.served * state.point.tpot_s
         if 0 <= row < self.n_samples:
-            self.per_sample[row, :3] += (arrived, step.served, met)
-            self.per_sample[row, 3] = self.backlog
-            self.per_sample[row, 4] += step.abandoned
+            sample = self.per_sample[row]
+            sample[0] += arrived
+            sample[1] += step.served
+            sample[2] += met
+            sample[3] = self.backlog
+            sample[4] += step.abandoned

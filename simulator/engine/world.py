@@ -34,6 +34,7 @@ from simulator.engine.world_trace import replay_trace
 from simulator.scenario.load import LoadedScenario
 
 PROGRESS_POINTS = 400
+_COL = {c: i for i, c in enumerate(STATE_COLUMNS)}    # state column -> index
 
 
 class World:
@@ -139,12 +140,11 @@ class World:
             p = svc.state.point
             busy += svc.gpus * (p.prefill_share + min(p.batch, 1.0) * (1.0 - p.prefill_share))
         state = np.zeros(len(STATE_COLUMNS))
-        state[STATE_COLUMNS.index("gpus_allocated")] = sum(j.gpus for j in self.running) + \
-            sum(s.gpus for s in serving)
-        state[STATE_COLUMNS.index("gpu_utilization")] = busy / total_gpus if total_gpus else 0.0
-        state[STATE_COLUMNS.index("clock_fraction")] = float(np.mean(clocks)) if clocks else 1.0
-        state[STATE_COLUMNS.index("running_jobs")] = len(self.running)
-        state[STATE_COLUMNS.index("queued_jobs")] = len(self.scheduler.queue)
+        state[_COL["gpus_allocated"]] = sum(j.gpus for j in self.running) + sum(s.gpus for s in serving)
+        state[_COL["gpu_utilization"]] = busy / total_gpus if total_gpus else 0.0
+        state[_COL["clock_fraction"]] = float(np.mean(clocks)) if clocks else 1.0
+        state[_COL["running_jobs"]] = len(self.running)
+        state[_COL["queued_jobs"]] = len(self.scheduler.queue)
         if self.trace is not None:
             self.trace.add_state(state, trace_bin, busy, total_gpus)
         self.recorder.set_values(now, power_row, state)
