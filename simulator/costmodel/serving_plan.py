@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy._core.multiarray import interp as _interp  # np.interp's kernel for float arrays
+
+try:  # np.interp's compiled kernel without its wrapper's checks (numpy 2 keeps it in numpy._core)
+    from numpy._core.multiarray import interp as _interp
+except ImportError:  # numpy 1.x
+    _interp = np.interp
 
 from simulator.costmodel.queueing import OperatingPoint
 from simulator.costmodel.serving_replica import LoadPoint, Replica
