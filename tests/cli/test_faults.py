@@ -316,9 +316,13 @@ def test_sigterm_at_start_up_or_during_a_run_exits_143_cleanly(tmp_path, when):
 
 
 def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid``; a thread that ends while they are listed is skipped."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
     return found
 
 
