@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +19,14 @@ from simulator.domain.yaml_io import join_path
 from simulator.errors import Problem, ScenarioError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def require_unique(names: Iterable[str], what: str) -> None:
+    """ValueError '<what>; repeated: a, b' (sorted) if any name appears more than once; one pass,
+    so a 10,000-job list costs 10,000 steps, not 10,000 squared."""
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
+    if dupes:
+        raise ValueError(f"{what}; repeated: {', '.join(dupes)}")
 
 _MISSING = object()
 

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from simulator.domain.quantities import Frozen, NonNegSeconds, PositiveBytesPerS, PositiveSeconds
 from simulator.domain.units import human
+from simulator.domain.validation import require_unique
 
 FailureScope = Literal["node", "rack", "leaf"]
 
@@ -61,10 +62,7 @@ class Failures(Frozen):
     @classmethod
     def _unique_names(cls, classes):
         if classes is not None:
-            names = [c.name for c in classes]
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"class names must be unique; repeated: {', '.join(dupes)}")
+            require_unique((c.name for c in classes), "class names must be unique")
         return classes
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from simulator.domain.quantities import Frozen, Seconds
+from simulator.domain.validation import require_unique
 
 # Headline numbers a plan may minimise, maximise or bound: (where, unit) — keys of summary.json
 # or costs.json.
@@ -132,8 +133,5 @@ class PlanSpec(Frozen):
     @field_validator("decisions")
     @classmethod
     def _distinct_paths(cls, decisions: list[Decision]) -> list[Decision]:
-        labels = [d.label for d in decisions]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
-        if dupes:
-            raise ValueError(f"decisions must be distinct; repeated: {', '.join(dupes)}")
+        require_unique((d.label for d in decisions), "decisions must be distinct")
         return decisions

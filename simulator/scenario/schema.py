@@ -39,6 +39,7 @@ from simulator.domain.specs import (
     ModelSpec,
 )
 from simulator.domain.units import human
+from simulator.domain.validation import require_unique
 from simulator.scenario.calendar import Dated
 from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
@@ -153,10 +154,7 @@ class Cluster(Frozen):
     @field_validator("racks")
     @classmethod
     def _unique_names(cls, racks):
-        names = [r.name for r in racks]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"rack group names must be unique; repeated: {', '.join(dupes)}")
+        require_unique((r.name for r in racks), "rack group names must be unique")
         nodes = sum(r.count * r.nodes_per_rack for r in racks)
         if nodes > MAX_CLUSTER_NODES:
             raise ValueError(f"{nodes:,} servers in all; dcsim plans clusters of at most {MAX_CLUSTER_NODES:,} "
@@ -355,10 +353,7 @@ class Workloads(Frozen):
     @field_validator("training", "inference")
     @classmethod
     def _unique(cls, jobs):
-        names = [j.name for j in jobs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"names must be unique; repeated: {', '.join(dupes)}")
+        require_unique((j.name for j in jobs), "names must be unique")
         return jobs
 
     @model_validator(mode="after")
