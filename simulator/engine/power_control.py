@@ -161,11 +161,17 @@ class PowerController:
         self._last_loads = (fraction, snap, services, loads)
         return loads
 
-    def site_at(self, fraction: float, hour: int, snap: RunningSnapshot | None = None
+    def site_at(self, fraction: float, hour: int, snap: RunningSnapshot | None = None,
+                added: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-        """(accelerator power, host power, active GPUs, breakdown) per group at a cap fraction."""
+        """(accelerator power, host power, active GPUs, breakdown) per group at a cap fraction;
+        ``added``: (accelerator W, active GPUs) per group drawn by work the controller does not
+        cap (a replayed trace's sample-mean load, engine/world_trace.py)."""
         snap = self.snapshot() if snap is None else snap
         accel, active, hosts = self._loads(fraction, snap)
+        if added is not None:
+            accel, active = accel + added[0], active + added[1]
+            hosts = self.host_power(active)
         return accel, hosts, active, self.breakdown(accel, hosts, hour, active)
 
     def facility_at(self, fraction: float, hour: int, extra: Candidate | None = None,
@@ -176,9 +182,8 @@ class PowerController:
             return self.breakdown(accel, hosts, hour, active)["facility_power_w"]
         accel = self.demand(fraction, extra, snap)
         active = self.active_gpus(snap)
-        if extra is not None:
-            group, gpus, _ = extra
-            active[group.index] += gpus
+        group, gpus, _ = extra
+        active[group.index] += gpus
         return self.breakdown(accel, self.host_power(active), hour, active)["facility_power_w"]
 
     def admits(self, candidate: Candidate, hour: int, snap: RunningSnapshot | None = None) -> bool:

@@ -120,13 +120,8 @@ class World:
                 svc.state = self.power.service_state(svc, self.power.cap_w(self.groups[svc.group], fraction)) \
                     if svc.status == ServiceStatus.RUNNING else None
         trace_bin = self.trace.at(now) if self.trace is not None else -1
-        if self.trace is None:
-            *_, parts = self.power.site_at(fraction, hour, self.power.decided)
-        else:                                           # trace jobs: their sample-mean loads
-            snap = self.power.decided if self.power.decided is not None else self.power.snapshot()
-            accel = self.power.demand(fraction, snap=snap) + self.trace.accel_w[trace_bin]
-            active = self.power.active_gpus(snap) + self.trace.active[trace_bin]
-            parts = self.power.breakdown(accel, self.power.host_power(active), hour, active)
+        added = (self.trace.accel_w[trace_bin], self.trace.active[trace_bin]) if self.trace is not None else None
+        *_, parts = self.power.site_at(fraction, hour, self.power.decided, added)
         self.updates += 1
         if self.grid is not None and self.grid.dark:
             parts = dict.fromkeys(parts, 0.0)            # a blackout: the site draws nothing
