@@ -21,13 +21,13 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from simulator.domain.quantities import Frozen
 from simulator.domain.units import parser
+from simulator.scenario.demand import rate_per_period
 
 DAY_S = 86400.0
 YEAR_S = 365.0 * DAY_S                 # the 'y' of domain/units.py
 MAX_TREND_PER_YEAR = 10.0              # x11 a year: beyond any price or carbon path, finite over ten years
 _QUARTER = re.compile(r"^\s*(\d{4})-?Q([1-4])\s*$", re.IGNORECASE)
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
-_TREND = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(%?)\s*(?:/|per)\s*(year|yr|y)\s*$")
 _WHEN_HELP = ("a date such as 2027-01-01, a month 2027-06, a quarter 2028-Q1, or an offset after the "
               "start such as '180d' or '1y'")
 _time = parser("time")
@@ -99,10 +99,10 @@ def _trend(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("a yearly trend such as '3%/year'")
     if isinstance(value, str):
-        m = _TREND.match(value)
-        if m is None:
+        rate = rate_per_period(value)
+        if rate is None or rate[1] != "year":
             raise ValueError(f"a yearly trend such as '3%/year' or '-5%/year' (got {value!r})")
-        value = float(m.group(1)) / (100.0 if m.group(2) else 1.0)
+        value = rate[0]
     if isinstance(value, int | float):
         if not -1.0 < float(value) <= MAX_TREND_PER_YEAR:
             raise ValueError(f"a trend per year above -100% and at most {MAX_TREND_PER_YEAR:.0%} "

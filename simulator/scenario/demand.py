@@ -15,19 +15,28 @@ MAX_GROWTH_PER_MONTH = 10.0      # x11 a month: far beyond any demand curve, sti
 _TEXT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(%?)\s*(?:/|per)\s*(month|mo|year|yr|y)\s*$")
 
 
+def rate_per_period(text: str) -> tuple[float, str] | None:
+    """'6%/month' -> (0.06, 'month'), '0.03 per year' -> (0.03, 'year'); None when ``text`` is not
+    a number (or percentage) per month or per year."""
+    m = _TEXT.match(text)
+    if m is None:
+        return None
+    return float(m.group(1)) / (100.0 if m.group(2) else 1.0), "month" if m.group(3) in ("month", "mo") else "year"
+
+
 def _growth(value: object) -> object:
     """'6%/month', '50%/year', '0.06/month' or a plain number (a fraction per month) -> the
     compound growth per month; a decline stays above -100% (a rate cannot fall below zero)."""
     if isinstance(value, bool):
         raise ValueError("a growth rate such as '6%/month' or '50%/year'")
     if isinstance(value, str):
-        m = _TEXT.match(value)
-        if m is None:
+        rate = rate_per_period(value)
+        if rate is None:
             raise ValueError(f"a growth rate such as '6%/month' or '50%/year' (got {value!r})")
-        number = float(m.group(1)) / (100.0 if m.group(2) else 1.0)
+        number, period = rate
         if number <= -1.0:
             raise ValueError(f"{value!r} would take the request rate below zero: a decline is above -100%")
-        value = number if m.group(3) in ("month", "mo") else (1.0 + number) ** (1.0 / 12.0) - 1.0
+        value = number if period == "month" else (1.0 + number) ** (1.0 / 12.0) - 1.0
     if isinstance(value, int | float):
         if not -1.0 < float(value) <= MAX_GROWTH_PER_MONTH:
             raise ValueError(f"a growth per month above -100% and at most {MAX_GROWTH_PER_MONTH:.0%} "
