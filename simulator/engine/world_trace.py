@@ -36,11 +36,7 @@ def plan_trace(scenario, groups: list[Group], base_dir) -> tuple[TraceTable | No
     if trace is None:
         return None, [], []
     problems: list[Problem] = []
-    names = [g.name for g in groups]
-    unknown = [n for n in trace.rack_groups if n not in names]
-    if unknown:
-        problems.append(Problem("workloads.trace.rack_groups", f"no rack group {', '.join(unknown)} "
-                                                               f"(groups: {', '.join(names)})"))
+    # unknown rack group names are refused with the other cross-references (scenario/check.py)
     chosen = [g.index for g in groups if not trace.rack_groups or g.name in trace.rack_groups]
     others = [j.rack_group for j in (*scenario.workloads.training, *scenario.workloads.inference)]
     if others and (len(chosen) == len(groups) or any(r is None or r in trace.rack_groups for r in others)):

@@ -138,6 +138,11 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
                                     "switch, optic, NIC, support server or facility cost item", None))
 
     problems += _check_operation(scenario, catalog, folder)
+    trace = scenario.workloads.trace
+    if trace is not None:
+        names = [r.name for r in scenario.cluster.racks]
+        problems += [Problem("workloads.trace.rack_groups", f"no rack group named '{n}' (known: {', '.join(names)})")
+                     for n in trace.rack_groups if n not in names]
     if scenario.failures is not None and scenario.failures.fleet is not None:
         problems += _lookup(catalog.fleets, scenario.failures.fleet, "failures.fleet")[1]
     problems += phase_problems(scenario, folder, check_file)
