@@ -59,10 +59,11 @@ def estimate_serve(model: str | ModelSpec, accelerator: str, *args, **options) -
 
 # ----------------------------------------------------------------------------- simulation
 def load_scenario(source, base_dir: Path | None = None):
-    """A validated scenario from a YAML path, YAML text or a dict (see scenario/load.py)."""
-    from simulator.scenario.load import load_scenario as _load
+    """A validated scenario from a YAML path, YAML text or a dict (see scenario/load.py): a
+    LoadedScenario, or a LoadedSites where the scenario gives ``sites:`` (docs/sites.md)."""
+    from simulator.scenario.sites_load import load_any
 
-    return _load(source, base_dir=base_dir)
+    return load_any(source, base_dir=base_dir)
 
 
 class Result:
@@ -72,13 +73,14 @@ class Result:
     docs/outputs.md), and ``record``, the engine's frozen run record."""
 
     def __init__(self, scenario, summary: Summary | dict, costs: Costs | dict, timeseries, jobs, progress,
-                 services=None, record=None):
+                 services=None, record=None, sites: dict | None = None):
         import pandas as pd
 
         from simulator.report.frames import SERVICE_COLUMNS
 
         self.scenario = scenario
         self.record = record
+        self.sites = sites or {}    # several sites: each site's own Result, by name (docs/sites.md)
         from simulator.report.results import Costs, Summary
 
         self.summary_record = summary if isinstance(summary, Summary) else Summary.from_dict(summary)
@@ -115,7 +117,8 @@ class Result:
             "jobs.parquet": self.jobs,
             "services.parquet": self.services,
             "progress.parquet": self.progress,
-            "scenario.json": dumps(self.scenario.scenario.model_dump(mode="json")),
+            "scenario.json": dumps(self.scenario.dump() if self.sites else
+                                   self.scenario.scenario.model_dump(mode="json")),
         }
         if report:
             from simulator.report.html import render_html  # matplotlib loads only for the report
@@ -181,8 +184,11 @@ def simulate(scenario, progress=None) -> Result:
     from simulator.report.energy import summary_report
     from simulator.report.frames import jobs_frame, progress_frame, services_frame, timeseries_frame
     from simulator.scenario.load import LoadedScenario
+    from simulator.scenario.sites_load import LoadedSites
 
-    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    loaded = scenario if isinstance(scenario, LoadedScenario | LoadedSites) else load_scenario(scenario)
+    if isinstance(loaded, LoadedSites):
+        return _simulate_sites(loaded, progress)
     record, baselines = run_with_baselines(loaded, progress)
     timeseries = timeseries_frame(record)
     jobs = jobs_frame(record)
@@ -190,3 +196,27 @@ def simulate(scenario, progress=None) -> Result:
     summary = summary_report(loaded.scenario, record, timeseries, jobs, services, baselines)
     costs = cost_report(loaded.scenario, loaded.catalog, record, summary, jobs, services, timeseries)
     return Result(loaded, summary, costs, timeseries, jobs, progress_frame(record), services, record=record)
+
+
+def _simulate_sites(loaded, progress=None) -> Result:
+    """Each site run in turn as its own scenario, then the results merged (report/sites.py)."""
+    from simulator.errors import InputError
+    from simulator.report.sites import SiteRun, merge_runs
+
+    n = len(loaded.parts)
+    runs, results = [], {}
+    for i, (part, split) in enumerate(zip(loaded.parts, loaded.split, strict=True)):
+        tick = None
+        if progress is not None:
+            def tick(done: float, total: float, i: int = i) -> None:
+                progress(i * total + done, n * total)
+        try:
+            result = simulate(part, progress=tick)
+        except InputError as err:
+            raise loaded.locate(err, i) from None
+        results[split.name] = result
+        runs.append(SiteRun(split.name, split.seed, result.summary_record, result.costs_record, result.timeseries,
+                            result.jobs, result.services, result.progress, dict(split.services)))
+    sc = loaded.scenario
+    summary, costs, timeseries, jobs, services, progress_rows = merge_runs(sc.name, loaded.root_seed, runs)
+    return Result(loaded, summary, costs, timeseries, jobs, progress_rows, services, sites=results)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from simulator.errors import InputError
-from simulator.scenario.load import load_scenario
+from simulator.scenario.sites_load import load_any as load_scenario  # one site or several
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))

@@ -28,19 +28,26 @@ from simulator.errors import InputError, Problem
 def validate_cmd(scenario: ScenarioArg):
     """Check a scenario without running it: every problem, with its YAML path, exit code 2. Runs
     the same planning as `dcsim run` (layouts, memory, the idle site), so what validates runs."""
-    from simulator.scenario.load import load_scenario
+    from simulator.scenario.sites_load import LoadedSites, load_any
 
-    loaded = load_scenario(scenario)
+    loaded = load_any(scenario)
     from simulator.engine.planning import plan_run  # the cost model (Numba) only for a clean scenario
 
-    try:
-        plan = plan_run(loaded)
-    except InputError as err:
-        raise loaded.locate(err) from None
+    parts = loaded.parts if isinstance(loaded, LoadedSites) else (loaded,)
+    gpus = 0
+    for i, part in enumerate(parts):
+        try:
+            plan = plan_run(part)
+        except InputError as err:
+            raise (loaded.locate(err, i) if isinstance(loaded, LoadedSites) else loaded.locate(err)) from None
+        gpus += sum(g.gpus_total for g in plan.groups)
     sc = loaded.scenario
-    gpus = sum(g.gpus_total for g in plan.groups)
-    write_lines(f"ok: {sc.name}: {len(sc.cluster.racks)} rack group(s), {gpus} accelerators, "
-                f"{len(sc.workloads.training)} training job(s), {len(sc.workloads.inference)} inference "
+    racks = sum(len(p.scenario.cluster.racks) for p in parts)
+    jobs = sum(len(p.scenario.workloads.training) for p in parts)
+    services = len(loaded.services()) if isinstance(loaded, LoadedSites) else len(sc.workloads.inference)
+    where = f"{len(parts)} site(s), " if isinstance(loaded, LoadedSites) else ""
+    write_lines(f"ok: {sc.name}: {where}{racks} rack group(s), {gpus} accelerators, "
+                f"{jobs} training job(s), {services} inference "
                 f"service(s), horizon {_h(sc.simulation.horizon, 'time')}")
 
 
@@ -132,7 +139,7 @@ def run_cmd(
         try:
             result = api.simulate(loaded, progress=tick)
         except InputError as err:  # found while building the run: name the file and lines too
-            raise loaded.locate(err) from None
+            raise loaded.locate(err) from None  # (several sites: already located by the API)
         result.write(out, force=force, report=report)  # inside: an interrupt while writing leaves no temp folder
     if fmt == OutputFormat.json:
         print_json({"summary": result.summary_dict, "costs": result.costs_dict, "out": str(out)})

@@ -96,6 +96,6 @@ def monthly_demand(scenario: Scenario, base_dir: Path) -> dict[int, np.ndarray]:
             continue
         rates = read_monthly_demand(Path(base_dir), svc.demand_csv, f"workloads.inference[{i}].demand_csv")
         months = max(len(labels), 1)
-        table = np.array([rates[min(m, len(rates) - 1)] for m in range(months)])
+        table = np.array([rates[min(m, len(rates) - 1)] for m in range(months)]) * svc.demand_scale
         out[i] = table
     return out

@@ -30,6 +30,7 @@ from simulator.report.tables import (
     operation_table,
     reliability_table,
     services_table,
+    sites_table,
     warnings_table,
 )
 
@@ -100,9 +101,11 @@ def _headline_html(summary: Mapping[str, object], costs: Mapping[str, object],
     its own small heading (the page template has one slot for the headline section)."""
     warnings = warnings_table(summary)
     head = ["<h3>Warnings</h3>", _table_html(warnings, "warnings")] if warnings.rows else []
+    sites = sites_table(summary)
     parts = [
         *head,
         _table_html(headline_table(summary, costs, services), "headline"),
+        *(["<h3>Sites</h3>", _table_html(sites, "headline")] if sites is not None else []),
         "<h3>Reliability</h3>",
         _table_html(reliability_table(summary), "headline"),
     ]

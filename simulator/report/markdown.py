@@ -23,6 +23,7 @@ from simulator.report.tables import (
     operation_table,
     reliability_table,
     services_table,
+    sites_table,
     warnings_table,
 )
 
@@ -61,6 +62,11 @@ def render_markdown(
     sections += [
         "## Headline",
         _table_markdown(headline_table(summary, costs, services)),
+    ]
+    sites = sites_table(summary)
+    if sites is not None:
+        sections += ["## Sites", _table_markdown(sites)]
+    sections += [
         "## Reliability",
         _table_markdown(reliability_table(summary)),
     ]

@@ -145,6 +145,7 @@ class Summary:
     storage: dict | None = None              # the storage tier's size, bandwidths and read demand
     monthly: tuple[MonthlyRow, ...] = ()        # dated runs only (simulation.start given)
     scheduling: dict | None = None       # the trace replay (engine/record_sched.py); absent without a trace
+    sites: dict | None = None            # several sites (report/sites.py): each site's headline numbers
 
     @classmethod
     def from_dict(cls, data: dict) -> Summary:
@@ -162,6 +163,8 @@ class Summary:
             del out["monthly"]                   # undated runs: summary.json as before
         if out["scheduling"] is None:
             del out["scheduling"]           # scenarios without a trace keep their summary.json as before
+        if out["sites"] is None:
+            del out["sites"]                # single-site runs: summary.json as before
         return out
 
     def to_json(self) -> str:
@@ -187,6 +190,7 @@ class Costs:
     facility_capex_usd_per_w: float | None = None
     rental: dict | None = None
     capex_schedule: list[dict] = field(default_factory=list)   # phased build-out: when servers are booked
+    per_site: dict | None = None         # several sites: each site's subtotals (report/sites.py)
 
     @classmethod
     def from_dict(cls, data: dict) -> Costs:
@@ -194,7 +198,10 @@ class Costs:
         return cls(**data)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if out["per_site"] is None:
+            del out["per_site"]             # single-site runs: costs.json as before
+        return out
 
     def to_json(self) -> str:
         return dumps(self.to_dict())

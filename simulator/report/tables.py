@@ -366,3 +366,19 @@ def _service_row(svc: Mapping[str, object], per_service: Mapping[str, object]) -
         fmt_si(g("tokens_generated")),
         fmt_usd(job_cost(per_service.get(str(g("service"))))),
     )
+
+
+def sites_table(summary: Mapping[str, object]) -> Table | None:
+    """One row per site of a multi-site run (summary.json ``sites``): GPUs, energy, PUE, peak
+    power against the site's envelope, energy bill, carbon, total cost; None with one ``site:``."""
+    sites = summary.get("sites")
+    if not isinstance(sites, Mapping):
+        return None
+    rows = tuple((str(name), fmt_count(s.get("gpus")), fmt_energy(s.get("facility_energy_j")),
+                  fmt_ratio(s.get("pue_mean"), 3), f"{fmt_power(s.get('peak_facility_power_w'))} of "
+                  f"{fmt_power(s.get('power_envelope_w'))}", fmt_usd(s.get("energy_cost_usd")),
+                  fmt_carbon(s.get("carbon_kg")), fmt_usd(s.get("total_usd")))
+                 for name, s in sites.items() if isinstance(s, Mapping))
+    return Table(("site", "GPUs", "facility energy", "PUE", "peak power", "energy cost", "carbon", "total cost"),
+                 rows, (False,) + (True,) * 7, "Each site's own numbers; the headline adds them up (PUE from the "
+                                                 "summed energies).")

@@ -24,6 +24,7 @@ from simulator.scenario.limits import size_problems
 from simulator.scenario.overrides import override_problems
 from simulator.scenario.phased import phase_problems
 from simulator.scenario.schema import BuiltinClimate, CsvProfile, InferenceService, Layout, Scenario, TrainingJob
+from simulator.scenario.sites import pin_problems
 
 
 def inside(folder: Path, candidate: Path) -> bool:
@@ -73,6 +74,7 @@ def check_scenario(scenario: Scenario, catalog: Catalog, folder: Path) -> list[P
     """Every cross-reference problem of ``scenario``, in document order."""
     problems: list[Problem] = size_problems(scenario) + override_problems(scenario) + _check_overrides(scenario,
                                                                                                       catalog)
+    problems += pin_problems(scenario)
     overridden_nodes = {n.name for n in scenario.catalog.nodes}
     group_gpus: dict[str, int] = {}
     group_domain: dict[str, int] = {}

@@ -11,7 +11,7 @@ import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from simulator.domain.catalog import SCENARIO_KINDS, Catalog, shipped_catalog
 from simulator.domain.validation import validate_model
@@ -52,7 +52,7 @@ class LoadedScenario:
         the line of each YAML path, like the errors the loader raises itself."""
         if err.source not in (None, self.source):
             return err  # about another file (a model spec, say): its own lines
-        problems = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(self.lines, p.path))
+        problems = [p if p.line is not None else Problem(p.path, p.message, p.value, line_of(self.lines, p.path))
                     for p in err.problems]
         return type(err)(problems, self.source)
 
@@ -105,9 +105,9 @@ def set_path(data: dict, path: str, value: Any) -> None:
         node[last] = value
 
 
-def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
-                  source: str | None = None) -> LoadedScenario:
-    """Read a scenario file, YAML text or dict; validate and cross-check it (all problems at once)."""
+def read_document(src: str | Path | dict, base_dir: str | Path | None = None,
+                  source: str | None = None) -> tuple[YamlDocument, Path, str | None]:
+    """A scenario file, YAML text or dict parsed: (document, folder for relative paths, source)."""
     if isinstance(src, dict):
         doc = YamlDocument(copy.deepcopy(src), {}, source)
         folder = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -124,12 +124,29 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         found = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__} {doc.data!r:.40}"
         raise ScenarioError([Problem("", f"a scenario is a mapping with keys site, cluster, workloads, ... "
                                          f"(got {found})", line=doc.lines.get(""))], source)
+    return doc, folder, source
+
+
+def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
+                  source: str | None = None) -> LoadedScenario:
+    """Read a scenario file, YAML text or dict; validate and cross-check it (all problems at once)."""
+    doc, folder, source = read_document(src, base_dir, source)
+    return load_document(doc, folder, source)
+
+
+def load_document(doc: YamlDocument, folder: Path, source: str | None) -> LoadedScenario:
+    """A parsed single-site document validated and cross-checked (every problem at once)."""
+    data = cast(dict, doc.data)       # read_document refuses anything else
+    if "sites" in data and "site" not in data:
+        raise ScenarioError([Problem("sites", "a scenario with several sites is loaded by "
+                                     "simulator.scenario.sites_load.load_any (or api.load_scenario)",
+                                     line=line_of(doc.lines, "sites"))], source)
     try:
-        scenario = validate_model(Scenario, doc.data, doc.lines, source)
+        scenario = validate_model(Scenario, data, doc.lines, source)
     except ScenarioError as err:  # catalog names too, in the same pass (scenario/references.py)
         seen = {p.path for p in err.problems}
-        extra = [Problem(p.path, p.message, p.value, _line(doc.lines, p.path))
-                 for p in reference_problems(doc.data, shipped_catalog()) if p.path not in seen]
+        extra = [Problem(p.path, p.message, p.value, line_of(doc.lines, p.path))
+                 for p in reference_problems(data, shipped_catalog()) if p.path not in seen]
         if not extra:
             raise
         merged = sorted([*err.problems, *extra], key=lambda p: (p.line is None, p.line or 0))
@@ -138,13 +155,13 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
     problems = check_scenario(scenario, catalog, folder)
     if problems:
         lines = doc.lines
-        located = [p if p.line is not None else Problem(p.path, p.message, p.value, _line(lines, p.path))
+        located = [p if p.line is not None else Problem(p.path, p.message, p.value, line_of(lines, p.path))
                    for p in problems]
         raise ScenarioError(located, source)
-    return LoadedScenario(scenario, catalog, folder, source, doc.data, doc.lines)
+    return LoadedScenario(scenario, catalog, folder, source, data, doc.lines)
 
 
-def _line(lines: dict[str, int], path: str) -> int | None:
+def line_of(lines: dict[str, int], path: str) -> int | None:
     while path:
         if path in lines:
             return lines[path]

@@ -73,6 +73,9 @@ class DemandSource(Frozen):
                     "start (an optional 'month' column is ignored); the last month's rate holds after the file "
                     "ends. Replaces arrival_rate (which may then be left out) and growth; the daily profile "
                     "still applies.")
+    demand_scale: float = Field(
+        1.0, gt=0, le=1, allow_inf_nan=False,
+        description="Share of the demand_csv rates this service takes (set per site by replicas_by_site).")
 
     @model_validator(mode="before")
     @classmethod

@@ -124,6 +124,7 @@ class RackGroup(Phased):
     power_limit: PositiveWatts | None = Field(None, description="Rack power limit (GPUs are capped to meet it).")
     spare_nodes: NonNegCount = Field(0, description="Hot spares among the group's nodes: powered, never scheduled, "
                                                      "swapped in for failed nodes.")
+    site: str | None = Field(None, description="The site (sites[].name) the racks stand at; needed with several sites.")
 
     @field_validator("nodes_per_rack")
     @classmethod
@@ -198,6 +199,7 @@ class TrainingJob(Frozen):
     deadline: NonNegSeconds | None = Field(None, description="When the job must have finished (after t=0): a "
                                                              "missed deadline is a warning and breaks a plan.")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
+    site: str | None = Field(None, description="Site to run at (sites[].name); default: placed (docs/sites.md).")
 
     @field_validator("deadline")
     @classmethod
@@ -323,6 +325,21 @@ class InferenceService(DemandSource):
                            "request timeout, 10 min (openai/_constants.py DEFAULT_TIMEOUT).")
     start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
+    site: str | None = Field(None, description="Site to serve from (sites[].name); default: placed (docs/sites.md).")
+    replicas_by_site: dict[str, Count] | None = Field(
+        None, description="Replicas at each site, e.g. {east: 24, west: 12}, instead of replicas (their sum): the "
+                          "requests are split in proportion (docs/sites.md).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replicas_from_sites(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("replicas_by_site"), dict):
+            if data.get("replicas") is not None:
+                raise ValueError("give replicas or replicas_by_site (replicas per site), not both")
+            values = data["replicas_by_site"].values()
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                return {**data, "replicas": sum(values)}
+        return data
 
     @model_validator(mode="after")
     def _one_batch_limit(self):
@@ -395,7 +412,11 @@ class Scenario(Frozen):
     name: str = Field("scenario", min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
     simulation: Simulation = Field(default_factory=Simulation)
-    site: Site
+    site: Site = Field(description="The one site; or give `sites` instead (docs/sites.md).")
+    sites: list[Site] | None = Field(
+        None, min_length=1, max_length=32,
+        description="Several sites instead of `site`, each with a unique name; each runs as its own site and the "
+                    "results add up (docs/sites.md).")
     cluster: Cluster
     power: PowerChain = Field(default_factory=PowerChain)
     cooling: Cooling = Field(default_factory=Cooling)
