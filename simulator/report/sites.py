@@ -157,6 +157,8 @@ def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
     weights = [r.summary.gpus for r in runs]
 
     def by_gpus(key: str) -> float:
+        if len(runs) == 1:
+            return float(getattr(first, key))
         return float(np.average([getattr(r.summary, key) for r in runs], weights=weights)) if sum(weights) \
             else float(np.mean([getattr(r.summary, key) for r in runs]))
 
@@ -181,11 +183,13 @@ def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
         interruptions = {"unexpected": sum(causes.values()), "by_cause": causes,
                          "planned": sum((r.summary.interruptions or {}).get("planned", 0) for r in runs)}
     warnings = tuple(RunWarning(w.kind, run.name if w.subject == "site" else w.subject,
-                                f"site {run.name}: {w.message}") for run in runs for w in run.summary.warnings)
+                                f"site {run.name}: {w.message}") for run in runs for w in run.summary.warnings) \
+        if len(runs) > 1 else first.warnings
     return replace(first, **{
         **sums, **served,
         "scenario": name, "seed": seed,
-        "seeds": {"root": seed, **{r.name: r.seed for r in runs}},
+        # One site runs on the scenario's own seed and keeps its streams; several on their own.
+        "seeds": dict(first.seeds) if len(runs) == 1 else {"root": seed, **{r.name: r.seed for r in runs}},
         "services_total": len(by_service),
         "slo_attainment_min": min(attained) if attained else None,
         "pue_mean": facility / it if it > 0 else None,

@@ -131,7 +131,7 @@ def structure_problems(data: dict) -> list[Problem]:
             problems.append(Problem(f"cluster.racks[{j}].site", f"no site named '{where}' (known: {_known(names)})"))
     held = {r.get("site", names[0]) for r in racks if isinstance(r, dict)}
     for i, name in enumerate(names):
-        if racks and name not in held:
+        if racks and name not in held and not problems:     # not when a rack's site is already wrong
             problems.append(Problem(f"sites[{i}]", f"no rack group stands at site '{name}' (give it racks: "
                                                    "cluster.racks[].site)"))
     for kind in ("training", "inference"):
