@@ -12,6 +12,7 @@ from simulator.plan.executors import executor
 from simulator.plan.search import PlanResult, search_plans
 from simulator.plan.sensitivity import Sensitivity, sensitivities
 from simulator.scenario.load import LoadedScenario
+from simulator.scenario.sites_load import LoadedSites
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class PlanRun:
     sensitivity: list[Sensitivity]
 
 
-def run_plan(loaded: LoadedScenario, workers: int = 1, dask: str | None = None,
+def run_plan(loaded: LoadedScenario | LoadedSites, workers: int = 1, dask: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> PlanRun:
     spec = check_plan(loaded)
     base_dir = str(loaded.base_dir)

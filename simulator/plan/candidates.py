@@ -15,12 +15,15 @@ import copy
 
 from simulator.domain.validation import validate_model
 from simulator.errors import InputError, Problem, ScenarioError
-from simulator.scenario.load import LoadedScenario, load_scenario, set_path
+from simulator.scenario.load import LoadedScenario, set_path
 from simulator.scenario.plan import PlanSpec, Value
 from simulator.scenario.schema import Scenario
+from simulator.scenario.sites_load import LoadedSites, load_any
+
+Loaded = LoadedScenario | LoadedSites
 
 
-def candidate_raw(loaded: LoadedScenario, spec: PlanSpec, values: dict[str, Value]) -> dict:
+def candidate_raw(loaded: Loaded, spec: PlanSpec, values: dict[str, Value]) -> dict:
     """The base scenario (as written) with each decision's value set; the plan block removed."""
     raw = copy.deepcopy(loaded.raw)
     raw.pop("plan", None)
@@ -44,7 +47,7 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
-def plan_problems(loaded: LoadedScenario, spec: PlanSpec) -> list[Problem]:
+def plan_problems(loaded: Loaded, spec: PlanSpec) -> list[Problem]:
     """Every problem of the plan block: decision paths and values, constraint names."""
     problems: list[Problem] = []
     base = copy.deepcopy(loaded.raw)
@@ -55,7 +58,7 @@ def plan_problems(loaded: LoadedScenario, spec: PlanSpec) -> list[Problem]:
             raw = copy.deepcopy(base)
             try:
                 set_path(raw, decision.path, value)
-                load_scenario(raw, base_dir=loaded.base_dir, source=loaded.source)
+                load_any(raw, base_dir=loaded.base_dir, source=loaded.source)
             except ScenarioError as err:
                 own = [p for p in err.problems if not p.path or (_under(p.path, decision.path) and (
                     p.message.startswith("unknown ") or _schema_problem(raw, p.path)))]
@@ -63,9 +66,12 @@ def plan_problems(loaded: LoadedScenario, spec: PlanSpec) -> list[Problem]:
                                      + (p.format() if p.path else p.message)) for p in own[:3]]
                 if len(problems) > 50:
                     return problems
-    sc = loaded.scenario
-    jobs = {j.name for j in sc.workloads.training}
-    services = {s.name for s in sc.workloads.inference}
+    if isinstance(loaded, LoadedSites):
+        jobs = {j.name for j in loaded.training_jobs()}
+        services = set(loaded.services())
+    else:
+        jobs = {j.name for j in loaded.scenario.workloads.training}
+        services = {s.name for s in loaded.scenario.workloads.inference}
     for name in spec.constraints.finish_by:
         if name not in jobs:
             problems.append(Problem(f"plan.constraints.finish_by.{name}",
@@ -78,7 +84,7 @@ def plan_problems(loaded: LoadedScenario, spec: PlanSpec) -> list[Problem]:
     return problems
 
 
-def check_plan(loaded: LoadedScenario) -> PlanSpec:
+def check_plan(loaded: Loaded) -> PlanSpec:
     """The scenario's plan block, checked in full; InputError listing every problem."""
     spec = loaded.scenario.plan
     if spec is None:

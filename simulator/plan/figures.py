@@ -21,7 +21,8 @@ def _months(outcome: dict) -> list[dict]:
 
 def buildout_figure(outcome: dict) -> Figure | None:
     """Top: GPUs in service per rack group at each month's end, stacked. Bottom: the month's peak
-    facility power and the envelope in force (MW). None for an undated run."""
+    facility power and the envelope in force (MW), per site where there are several. None for an
+    undated run."""
     months = _months(outcome)
     if not months:
         return None
@@ -41,9 +42,19 @@ def buildout_figure(outcome: dict) -> Figure | None:
     top.set_title("Build-out: what is in service when")
     if groups:
         top.legend(loc="upper left", fontsize=8)
-    bottom.plot(x, [m["peak_facility_power_w"] / 1e6 for m in months], "o-", ms=3, label="peak facility power")
-    bottom.step(x, [m["power_envelope_w"] / 1e6 for m in months], where="mid", color="tab:red",
-                label="grid envelope (contracted)")
+    sites = {name: s for name, s in (outcome.get("summary", {}).get("sites") or {}).items()
+             if s.get("monthly_peak_facility_power_w")}
+    if sites:      # several sites: each its own power against its own contract
+        for k, (name, site) in enumerate(sites.items()):
+            color = f"C{k}"
+            bottom.plot(x, np.array(site["monthly_peak_facility_power_w"]) / 1e6, "o-", ms=3, color=color,
+                        label=f"{name}: peak facility power")
+            bottom.step(x, np.array(site["monthly_power_envelope_w"]) / 1e6, where="mid", color=color,
+                        linestyle="--", label=f"{name}: envelope (contracted)")
+    else:
+        bottom.plot(x, [m["peak_facility_power_w"] / 1e6 for m in months], "o-", ms=3, label="peak facility power")
+        bottom.step(x, [m["power_envelope_w"] / 1e6 for m in months], where="mid", color="tab:red",
+                    label="grid envelope (contracted)")
     bottom.set_ylabel("MW")
     bottom.set_ylim(bottom=0)
     bottom.legend(loc="upper left", fontsize=8)

@@ -23,6 +23,7 @@ from simulator.plan.candidates import candidate_raw
 from simulator.plan.evaluate import judge
 from simulator.scenario.load import LoadedScenario
 from simulator.scenario.plan import PlanSpec, Value
+from simulator.scenario.sites_load import LoadedSites
 
 RunBatch = Callable[[list[dict]], list[dict]]
 
@@ -136,7 +137,7 @@ def grid_size(spec: PlanSpec) -> int:
     return math.prod(len(d.values) for d in spec.decisions)
 
 
-def search_plans(loaded: LoadedScenario, spec: PlanSpec, run_batch: RunBatch,
+def search_plans(loaded: LoadedScenario | LoadedSites, spec: PlanSpec, run_batch: RunBatch,
                  progress: Callable[[int, int], None] | None = None) -> PlanResult:
     """Propose, simulate and rank candidate plans until ``spec.search.trials`` are done (a grid
     search stops at its last combination)."""

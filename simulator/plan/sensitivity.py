@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from simulator.plan.evaluate import judge
 from simulator.plan.search import RunBatch
-from simulator.scenario.load import load_scenario, set_path
+from simulator.scenario.load import set_path
 from simulator.scenario.plan import PlanSpec
+from simulator.scenario.sites_load import LoadedSites, load_any
 
 
 @dataclass(frozen=True)
@@ -27,23 +28,33 @@ class Sensitivity:
 def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
     """Each input scaled by ``factor`` in a copy of ``raw`` (SI numbers written back)."""
     out: dict[str, dict] = {}
-    loaded = load_scenario(copy.deepcopy(raw), base_dir=base_dir)
+    loaded = load_any(copy.deepcopy(raw), base_dir=base_dir)
+    parts = loaded.parts if isinstance(loaded, LoadedSites) else (loaded,)
     sc = loaded.scenario
-    if sc.workloads.inference:
+    # (rate, growth) of each service as written: a service split over sites is its parts' sum
+    if isinstance(loaded, LoadedSites):
+        split = loaded.services()
+        services = [(sum(p.arrival_rate for p in split[entry["name"]]), split[entry["name"]][0].growth)
+                    for entry in raw["workloads"]["inference"]] if split else []
+    else:
+        services = [(svc.arrival_rate, svc.growth) for svc in sc.workloads.inference]
+    if services:
         changed = copy.deepcopy(raw)
-        for i, svc in enumerate(sc.workloads.inference):
-            set_path(changed, f"workloads.inference[{i}].arrival_rate", svc.arrival_rate * factor)
+        for i, (rate, _) in enumerate(services):
+            set_path(changed, f"workloads.inference[{i}].arrival_rate", rate * factor)
         out["demand"] = changed
-        if any(svc.growth for svc in sc.workloads.inference):
+        if any(growth for _, growth in services):
             changed = copy.deepcopy(raw)
-            for i, svc in enumerate(sc.workloads.inference):
-                set_path(changed, f"workloads.inference[{i}].growth", svc.growth * factor)
+            for i, (_, growth) in enumerate(services):
+                set_path(changed, f"workloads.inference[{i}].growth", growth * factor)
             out["demand growth"] = changed
     changed = copy.deepcopy(raw)
-    set_path(changed, "site.electricity.price", sc.site.electricity.price * factor)
+    for k, part in enumerate(parts):      # every site's price
+        where = f"sites[{k}]" if isinstance(loaded, LoadedSites) else "site"
+        set_path(changed, f"{where}.electricity.price", part.scenario.site.electricity.price * factor)
     out["electricity price"] = changed
     changed = copy.deepcopy(raw)
-    for group in sc.cluster.racks:
+    for group in (g for part in parts for g in part.scenario.cluster.racks):
         node = loaded.catalog.nodes.get(group.node)
         price = sc.costs.price_overrides.get(node.name, node.price)
         set_path(changed, f"costs.price_overrides.{node.name}", price * factor)

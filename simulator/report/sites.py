@@ -128,6 +128,14 @@ def _monthly(runs: list[SiteRun], timeseries: pd.DataFrame) -> tuple[MonthlyRow,
     return tuple(rows)
 
 
+def _site_months(summary: Summary) -> dict:
+    """A dated site's peak power and envelope per month (plan.html's per-site build-out)."""
+    if not summary.monthly:
+        return {}
+    return {"monthly_peak_facility_power_w": [m.peak_facility_power_w for m in summary.monthly],
+            "monthly_power_envelope_w": [m.power_envelope_w for m in summary.monthly]}
+
+
 def _attainment_by_service(services: pd.DataFrame, runs: list[SiteRun]) -> dict[str, float | None]:
     """Each document service's share of served requests within SLO, its site parts added up."""
     names = {part: name for r in runs for part, name in r.service_names.items()}
@@ -212,7 +220,8 @@ def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
         "monthly": _monthly(runs, timeseries), "scheduling": None,
         "sites": {r.name: {"seed": r.seed, **{k: getattr(r.summary, k) for k in HEADLINE},
                            "total_usd": r.costs.total_usd,
-                           **{k: getattr(r.summary, k) for k in PER_SITE if getattr(r.summary, k) is not None}}
+                           **{k: getattr(r.summary, k) for k in PER_SITE if getattr(r.summary, k) is not None},
+                           **_site_months(r.summary)}
                   for r in runs},
     })
 

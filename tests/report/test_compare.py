@@ -192,7 +192,7 @@ def test_every_summary_number_has_a_rule():
     # text or nested records, not numbers
     exempt = {"scenario", "seed", "seeds", "fabric", "sample_interval_s", "catalog_overrides", "networks",
               "cooling_plants", "operation", "grid_outages", "power_redundancy", "interruptions", "storage",
-              "monthly", "scheduling"}
+              "monthly", "scheduling", "sites"}
     summary_fields = set(Summary.__dataclass_fields__) - exempt
     cost_numbers = {"total_usd", "usd_per_gpu_hour", "usd_per_mtoken", "usd_per_mtoken_generated"}
     assert summary_fields <= set(BY_NAME)
