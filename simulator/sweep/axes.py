@@ -21,8 +21,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from simulator.domain.validation import _union_members, _unwrap, validate_model
 from simulator.errors import InputError, Problem, ScenarioError
-from simulator.scenario.load import LoadedScenario, load_scenario, set_path, split_path
+from simulator.scenario.load import LoadedScenario, set_path, split_path
 from simulator.scenario.schema import Scenario
+from simulator.scenario.sites import is_multi_site, split_sites, structure_problems
+from simulator.scenario.sites_load import LoadedSites, load_any
 
 MAX_PROBLEMS = 50  # a sweep with thousands of bad values lists the first ones, then stops
 
@@ -91,7 +93,8 @@ def _key(value: object) -> str:
     return f"{type(value).__name__}:{value!r}"
 
 
-def _value_problem(base: dict, loaded: LoadedScenario, path: str, parts: tuple, value: object) -> str | None:
+def _value_problem(base: dict, loaded: LoadedScenario | LoadedSites, path: str, parts: tuple,
+                   value: object) -> str | None:
     """What is wrong with ``value`` at ``path`` on its own (None when nothing)."""
     adapter = _adapter(parts)
     if adapter is not None:
@@ -104,7 +107,7 @@ def _value_problem(base: dict, loaded: LoadedScenario, path: str, parts: tuple, 
     raw = copy.deepcopy(base)
     set_path(raw, path, value)
     try:
-        load_scenario(raw, base_dir=loaded.base_dir, source=loaded.source)
+        load_any(raw, base_dir=loaded.base_dir, source=loaded.source)
     except ScenarioError as err:
         own = [p for p in err.problems if not p.path or p.path == path or p.path.startswith((path + ".", path + "["))]
         if adapter is not None or _schema_clean(raw):
@@ -138,6 +141,9 @@ def _schema_message(base: dict, path: str, value: object) -> str | None:
 
 
 def _schema_clean(raw: dict) -> bool:
+    """Whether ``raw`` (one site, or each site of several) passes the schema."""
+    if is_multi_site(raw):
+        return not structure_problems(raw) and all(_schema_clean(part.raw) for part in split_sites(raw))
     try:
         validate_model(Scenario, raw)
     except InputError:
@@ -145,7 +151,7 @@ def _schema_clean(raw: dict) -> bool:
     return True
 
 
-def check_axes(loaded: LoadedScenario, axes: dict[str, list]) -> list[Problem]:
+def check_axes(loaded: LoadedScenario | LoadedSites, axes: dict[str, list]) -> list[Problem]:
     """Every problem of the axes (paths, indices, values), each at ``sweep.axes.<path>[i]``."""
     base = copy.deepcopy(loaded.raw)
     base.pop("sweep", None)

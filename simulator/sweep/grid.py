@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from simulator.errors import InputError, Problem
 from simulator.scenario.load import LoadedScenario, set_path
+from simulator.scenario.sites_load import LoadedSites
 from simulator.sweep.axes import check_axes, check_seeds
 
 
@@ -61,7 +62,7 @@ def grid_size(axes: dict[str, list]) -> int:
     return size
 
 
-def expand(loaded: LoadedScenario, axes: dict[str, list], seeds: int = 1) -> list[Variant]:
+def expand(loaded: LoadedScenario | LoadedSites, axes: dict[str, list], seeds: int = 1) -> list[Variant]:
     """Every combination of axis values (times ``seeds`` replications) as a variant; the axes are
     checked first and every problem raised at once (InputError, exit 2, nothing run)."""
     problems = check_seeds(axes, seeds) + check_axes(loaded, axes)
@@ -70,7 +71,7 @@ def expand(loaded: LoadedScenario, axes: dict[str, list], seeds: int = 1) -> lis
     base = copy.deepcopy(loaded.raw)
     base.pop("sweep", None)
     base.pop("plan", None)
-    seed0 = int(loaded.scenario.simulation.seed)
+    seed0 = loaded.root_seed if isinstance(loaded, LoadedSites) else int(loaded.scenario.simulation.seed)
     names = list(axes)
     variants: list[Variant] = []
     for index, combo in enumerate(itertools.product(*(axes[n] for n in names))):

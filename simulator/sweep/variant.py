@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from simulator import api
 from simulator.errors import DcsimError
-from simulator.scenario.load import load_scenario
+from simulator.scenario.sites_load import load_any
 
 
 def run_variant(raw: dict, base_dir: str, source: str | None = None) -> dict:
     """Simulate one variant and return its headline numbers, or its error (picklable)."""
     try:
-        result = api.simulate(load_scenario(raw, base_dir=base_dir, source=source))
+        result = api.simulate(load_any(raw, base_dir=base_dir, source=source))  # one site or several
     except DcsimError as err:
         return {"error": _one_line(err), "kind": "input"}
     except Exception as err:  # one broken variant must not stop the others

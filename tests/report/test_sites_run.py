@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,34 @@ def test_one_site_in_a_list_gives_the_numbers_of_the_same_site_written_alone():
     assert ca["total_usd"] == cb["total_usd"] and ca["opex_usd"] == cb["opex_usd"]
     pd.testing.assert_frame_equal(a.timeseries[list(b.timeseries.columns)], b.timeseries)
     pd.testing.assert_frame_equal(a.jobs.drop(columns="site"), b.jobs)
+
+
+def test_the_report_has_a_table_per_site(busy):
+    md = busy.markdown()
+    assert "## Sites" in md and "| hot |" in md and "| cold |" in md
+    html = busy.files()["report.html"]
+    assert "<h3>Sites</h3>" in html
+
+
+def test_dcsim_validate_and_run_two_sites_deterministically(tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    scenario = str(Path(__file__).resolve().parents[2] / "scenarios" / "two-sites.yaml")
+    runner = CliRunner()
+    checked = runner.invoke(app, ["validate", scenario])
+    assert checked.exit_code == 0, checked.output
+    assert "ok: two-sites: 2 site(s), 2 rack group(s), 192 accelerators, 2 training job(s), 1 inference" \
+        in checked.output
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        done = runner.invoke(app, ["run", scenario, "-o", str(out), "--no-report"])
+        assert done.exit_code == 0, done.output
+        outs.append(out)
+    for name in ("summary.json", "costs.json", "scenario.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    jobs = pd.read_parquet(outs[0] / "jobs.parquet")
+    assert dict(zip(jobs["job"], jobs["site"], strict=True)) == {"east-8b": "east", "north-8b": "north"}
+    assert {"facility_power_w@east", "facility_power_w@north"} <= set(pd.read_parquet(outs[0] / "timeseries.parquet"))
