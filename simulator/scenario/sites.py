@@ -151,6 +151,12 @@ def structure_problems(data: dict) -> list[Problem]:
                 continue
             problems += [Problem(f"{path}.replicas_by_site.{s}", f"no site named '{s}' (known: {_known(names)})")
                          for s in shares if s not in names]
+            problems += [Problem(f"{path}.replicas_by_site.{s}", f"expected a whole number of replicas, at least 1 "
+                                                                 f"(got {n!r})")
+                         for s, n in shares.items() if s in names and (_int(n) < 1)]
+            if work.get("replicas") is not None:
+                problems.append(Problem(f"{path}.replicas", "give replicas or replicas_by_site (replicas per site), "
+                                                            "not both"))
             for key, why in (("site", "pins the service to one site"), ("rack_group", "places it at one site"),
                              ("disaggregation", "is not split across sites yet")):
                 if work.get(key) is not None:

@@ -144,6 +144,10 @@ def test_a_shared_section_problem_is_reported_once():
      "workloads.inference[0].replicas_by_site.z", "no site named 'z'"),
     (lambda d: d["workloads"]["inference"][0].__setitem__("site", "a"), "workloads.inference[0].site",
      "leave it out"),
+    (lambda d: d["workloads"]["inference"][0]["replicas_by_site"].__setitem__("b", 0),
+     "workloads.inference[0].replicas_by_site.b", "at least 1 (got 0)"),
+    (lambda d: d["workloads"]["inference"][0].__setitem__("replicas", 4), "workloads.inference[0].replicas",
+     "not both"),
 ])
 def test_bad_site_documents_give_one_problem_each(change, path, words):
     data = copy.deepcopy(SITES)
