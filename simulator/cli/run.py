@@ -35,12 +35,16 @@ def validate_cmd(scenario: ScenarioArg):
 
     parts = loaded.parts if isinstance(loaded, LoadedSites) else (loaded,)
     gpus = 0
+    found: list[InputError] = []        # every site's problems at once
     for i, part in enumerate(parts):
         try:
             plan = plan_run(part)
         except InputError as err:
-            raise (loaded.locate(err, i) if isinstance(loaded, LoadedSites) else loaded.locate(err)) from None
+            found.append(loaded.locate(err, i) if isinstance(loaded, LoadedSites) else loaded.locate(err))
+            continue
         gpus += sum(g.gpus_total for g in plan.groups)
+    if found:
+        raise type(found[0])([p for err in found for p in err.problems], found[0].source)
     sc = loaded.scenario
     racks = sum(len(p.scenario.cluster.racks) for p in parts)
     jobs = sum(len(p.scenario.workloads.training) for p in parts)

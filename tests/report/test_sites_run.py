@@ -165,3 +165,22 @@ def test_dcsim_validate_and_run_two_sites_deterministically(tmp_path):
     jobs = pd.read_parquet(outs[0] / "jobs.parquet")
     assert dict(zip(jobs["job"], jobs["site"], strict=True)) == {"east-8b": "east", "north-8b": "north"}
     assert {"facility_power_w@east", "facility_power_w@north"} <= set(pd.read_parquet(outs[0] / "timeseries.parquet"))
+
+
+def test_validate_reports_every_sites_planning_problems_at_their_document_paths(tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    data = copy.deepcopy(IDLE)
+    data["workloads"] = {"training": [
+        {"name": f"big-{site}", "site": site, "model": "llama3-405b", "tokens": "1B", "global_batch": 32, "gpus": 8}
+        for site in ("hot", "cold")]}
+    path = tmp_path / "two.yaml"
+    path.write_text(__import__("yaml").safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2, result.output
+    for k, site in enumerate(("hot", "cold")):     # 405B weights alone exceed 8 GPUs' memory
+        assert f"workloads.training[{k}].model: at site '{site}': llama3-405b: no layout" in errors[k]
