@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from simulator import api
+from simulator.errors import InputError
 from simulator.plan import run_plan
 from simulator.plan.candidates import check_plan
 from simulator.plan.evaluate import judge, simulate_candidate
@@ -92,3 +95,14 @@ def test_sensitivity_moves_every_sites_price():
     assert {"demand", "electricity price", "server (GPU) price"} <= inputs
     price = {s.change: s.relative for s in ran.sensitivity if s.input == "electricity price"}
     assert price[0.2] > 0 > price[-0.2]
+
+
+def test_bad_decision_values_at_a_site_are_refused_with_their_decision():
+    data = copy.deepcopy(BASE)
+    data["plan"]["decisions"] = [{"path": "sites[1].power_envelope", "values": ["1MW", "lots"]},
+                                 {"path": "workloads.inference[0].replicas_by_site.b", "values": [1, 0]}]
+    with pytest.raises(InputError) as info:
+        check_plan(api.load_scenario(data))
+    paths = [p.path for p in info.value.problems]
+    assert paths == ["plan.decisions[0].values[1]", "plan.decisions[1].values[1]"]
+    assert "'lots'" in info.value.problems[0].message and "at least 1" in info.value.problems[1].message
