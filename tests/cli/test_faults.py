@@ -246,7 +246,7 @@ def test_an_import_broken_by_an_interrupt_is_reported_as_the_interrupt(tmp_path,
     ("initialization failed"), the KeyboardInterrupt swallowed: still exit 130, not an internal
     error (exit 3)."""
     from simulator import signals
-    from simulator.scenario import load
+    from simulator.scenario import sites_load
 
     def broken_import(*_args, **_kwargs):
         try:
@@ -256,7 +256,7 @@ def test_an_import_broken_by_an_interrupt_is_reported_as_the_interrupt(tmp_path,
             pass  # what the extension's init does with it
         raise ImportError("initialization failed")
 
-    monkeypatch.setattr(load, "load_scenario", broken_import)
+    monkeypatch.setattr(sites_load, "load_any", broken_import)   # what dcsim validate loads with
     previous = signals.install()
     try:
         result = runner.invoke(app, ["validate", str(_scenario(tmp_path))])
