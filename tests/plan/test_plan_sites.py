@@ -106,3 +106,18 @@ def test_bad_decision_values_at_a_site_are_refused_with_their_decision():
     paths = [p.path for p in info.value.problems]
     assert paths == ["plan.decisions[0].values[1]", "plan.decisions[1].values[1]"]
     assert "'lots'" in info.value.problems[0].message and "at least 1" in info.value.problems[1].message
+
+
+def test_the_buildout_figure_shows_each_sites_power_against_its_own_contract():
+    from simulator.plan.figures import buildout_figure
+
+    months = [{"month": f"2027-{m:02d}", "start_s": (m - 1) * 2.6e6, "end_s": m * 2.6e6,
+               "peak_facility_power_w": 9e6, "power_envelope_w": 16e6} for m in (1, 2, 3)]
+    sites = {"plains": {"monthly_peak_facility_power_w": [6e6, 6.5e6, 7e6], "monthly_power_envelope_w": [12e6] * 3},
+             "fjord": {"monthly_peak_facility_power_w": [3e6, 2.5e6, 2e6], "monthly_power_envelope_w": [4e6] * 3}}
+    fig = buildout_figure({"summary": {"monthly": months, "sites": sites}, "costs": {"capex_schedule": []}})
+    bottom = fig.axes[1]
+    lines = {line.get_label(): list(line.get_ydata()) for line in bottom.get_lines()}
+    assert lines["plains: peak facility power"] == [6.0, 6.5, 7.0]
+    assert lines["fjord: envelope (contracted)"][0] == 4.0
+    assert "peak facility power" not in lines            # no summed line beside the sites'
