@@ -11,12 +11,15 @@ cooling, failures, storage, operation, catalog, plan) unchanged, and its own see
 
 Placement of work without a pin (decided here, before the run; no queueing across sites): a
 job or service naming a ``rack_group`` runs at that group's site; otherwise at the site whose
-rack groups hold the most accelerators, ties to the first in the list.
+rack groups in service at the work's start (delivered, not retired) hold the most accelerators
+(all its groups when no site has one in service yet), ties to the first in the list.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +28,7 @@ from pydantic import TypeAdapter
 from simulator.domain.catalog import shipped_catalog
 from simulator.domain.quantities import PerS
 from simulator.errors import Problem
+from simulator.scenario.calendar import offset_s, parse_when
 
 SITE_LOCAL = ("site", "sites", "cluster", "workloads")     # what the split rewrites; the rest is shared
 _RATE = TypeAdapter(PerS)
@@ -167,13 +171,45 @@ def structure_problems(data: dict) -> list[Problem]:
     return problems
 
 
-def _placed(work: dict, names: list[str], rack_site: dict[str, str], capacity: dict[str, int]) -> str:
-    """The site of unpinned work: its rack group's, else the one with the most accelerators."""
+def _seconds(value: object, start: object, default: float) -> float:
+    """A moment as written (date or offset) in seconds after t=0; ``default`` when absent or
+    unreadable (the schema then reports it)."""
+    if value is None:
+        return default
+    try:
+        when = parse_when(value)
+        begin = parse_when(start) if start is not None else None      # a date: datetime
+        seconds = offset_s(when, begin if isinstance(begin, dt.datetime) else None)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return default
+    return default if seconds is None else seconds
+
+
+def _in_service(racks: list, data: dict, t_s: float) -> list[bool]:
+    """Which rack groups are delivered and not yet retired at ``t_s``."""
+    sim = data.get("simulation")
+    start = sim.get("start") if isinstance(sim, dict) else None
+    return [isinstance(r, dict) and _seconds(r.get("available_from"), start, 0.0) <= t_s
+            < _seconds(r.get("retire_at"), start, math.inf) for r in racks]
+
+
+def _placed(work: dict, names: list[str], rack_site: dict[str, str], capacity: list[tuple[str, int]],
+            racks: list, data: dict) -> str:
+    """The site of unpinned work: its rack group's, else the one whose rack groups in service at
+    the work's start hold the most accelerators (all of them when none is in service yet)."""
     if work.get("site") is not None:
         return str(work["site"])
     if work.get("rack_group") in rack_site:
         return rack_site[work["rack_group"]]
-    return max(names, key=lambda n: (capacity[n], -names.index(n)))
+    start = _seconds(work.get("start"), None, 0.0)
+    serving = _in_service(racks, data, start)
+    held = dict.fromkeys(names, 0)
+    for (site, gpus), up in zip(capacity, serving, strict=True):
+        held[site] += gpus if up else 0
+    if not any(held.values()):
+        for site, gpus in capacity:
+            held[site] += gpus
+    return max(names, key=lambda n: (held[n], -names.index(n)))
 
 
 def _scaled(value: object, share: float) -> object:
@@ -192,11 +228,9 @@ def split_sites(data: dict) -> list[SitePart]:
     racks = _list(data, "cluster", "racks")
     rack_site = {str(r.get("name", "racks")): r.get("site", names[0]) for r in racks if isinstance(r, dict)}
     per_node = _accelerators(data)
-    capacity = dict.fromkeys(names, 0)
-    for rack in racks:
-        if isinstance(rack, dict):
-            capacity[rack.get("site", names[0])] += (_int(rack.get("count")) * _int(rack.get("nodes_per_rack"), 4)
-                                                     * per_node.get(str(rack.get("node")), 0))
+    capacity = [(rack.get("site", names[0]), _int(rack.get("count")) * _int(rack.get("nodes_per_rack"), 4)
+                 * per_node.get(str(rack.get("node")), 0)) if isinstance(rack, dict) else (names[0], 0)
+                for rack in racks]
     seeds = site_seeds(data.get("simulation", {}).get("seed", 0) if isinstance(data.get("simulation"), dict)
                        else 0, len(names))
     parts = []
@@ -236,7 +270,7 @@ def split_sites(data: dict) -> list[SitePart]:
                             part["arrival_rate"] = _scaled(part["arrival_rate"], share)
                         if part.get("demand_csv") is not None:
                             part["demand_scale"] = share
-                    elif _placed(work, names, rack_site, capacity) == name:
+                    elif _placed(work, names, rack_site, capacity, racks, data) == name:
                         part = {k2: copy.deepcopy(v) for k2, v in work.items() if k2 != "site"}
                     else:
                         continue

@@ -175,3 +175,14 @@ def test_a_single_site_scenario_refuses_pins_to_another_site():
     assert p.path == "workloads.training[0].site" and "one site, 'a'" in p.message
     data["workloads"]["training"][0]["site"] = "a"
     assert isinstance(load_any(data), LoadedScenario)
+
+
+def test_unpinned_work_goes_where_the_accelerators_are_in_service_at_its_start():
+    data = copy.deepcopy(SITES)
+    data["simulation"] = {"horizon": "30d", "sample_interval": "1h", "seed": 7, "start": "2027-01-01"}
+    data["cluster"]["racks"][1]["available_from"] = "2027-01-10"      # b's 32 GPUs arrive on day 9
+    data["workloads"]["training"][2]["start"] = "2d"                  # before: only a's 16 are in service
+    data["workloads"]["training"].append({**data["workloads"]["training"][2], "name": "later", "start": "10d"})
+    loaded = load_any(data)
+    a, b = ([j.name for j in p.scenario.workloads.training] for p in loaded.parts)
+    assert "placed" in a and "later" in b
