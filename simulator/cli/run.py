@@ -106,7 +106,8 @@ def _run_bytes(loaded) -> int:
     """A generous bound on a run's output size: the fixed files plus the sampled time series."""
     sim = loaded.scenario.simulation
     samples = float(sim.horizon) / float(sim.sample_interval) if sim.sample_interval else 0.0
-    return int(MIN_FREE_BYTES + BYTES_PER_SAMPLE * min(samples, 1e12))
+    sites = len(getattr(loaded, "parts", ())) or 1          # several sites: their own columns too
+    return int(MIN_FREE_BYTES + BYTES_PER_SAMPLE * sites * min(samples, 1e12))
 
 
 def _interruptible():
