@@ -242,20 +242,28 @@ def split_sites(data: dict) -> list[SitePart]:
             raw["simulation"] = {**(raw.get("simulation") or {}), "seed": seeds[i]}
         cluster = {k: copy.deepcopy(v) for k, v in data.get("cluster", {}).items() if k != "racks"} \
             if isinstance(data.get("cluster"), dict) else data.get("cluster")
-        if isinstance(cluster, dict):
+        if isinstance(cluster, dict) and not isinstance(cluster.get("racks", []), list):
+            cluster["racks"] = copy.deepcopy(data["cluster"]["racks"])    # as written: the schema names it
+        elif isinstance(cluster, dict):
             cluster["racks"] = []
-            for j, rack in enumerate(racks):
-                if isinstance(rack, dict) and rack.get("site", names[0]) == name:
+            for j, rack in enumerate(racks):      # a rack that is not a mapping: the first site reports it
+                if (rack.get("site", names[0]) if isinstance(rack, dict) else names[0]) == name:
                     paths[f"cluster.racks[{len(cluster['racks'])}]"] = f"cluster.racks[{j}]"
-                    cluster["racks"].append({k: copy.deepcopy(v) for k, v in rack.items() if k != "site"})
+                    cluster["racks"].append({k: copy.deepcopy(v) for k, v in rack.items() if k != "site"}
+                                            if isinstance(rack, dict) else copy.deepcopy(rack))
         raw["cluster"] = cluster
         workloads = data.get("workloads")
         services: dict[str, str] = {}
         if isinstance(workloads, dict):
-            mine: dict[str, list] = {"training": [], "inference": []}
+            # only lists are split; anything else stays as written for the schema to name
+            mine: dict[str, list] = {kind: [] for kind in ("training", "inference")
+                                     if isinstance(workloads.get(kind, []), list)}
             for kind, placed in mine.items():
                 for k, work in enumerate(_list(data, "workloads", kind)):
-                    if not isinstance(work, dict):
+                    if not isinstance(work, dict):        # not a mapping: the first site reports it
+                        if i == 0:
+                            paths[f"workloads.{kind}[{len(placed)}]"] = f"workloads.{kind}[{k}]"
+                            placed.append(copy.deepcopy(work))
                         continue
                     shares = work.get("replicas_by_site") if kind == "inference" else None
                     if shares is not None:

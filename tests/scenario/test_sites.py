@@ -186,3 +186,16 @@ def test_unpinned_work_goes_where_the_accelerators_are_in_service_at_its_start()
     loaded = load_any(data)
     a, b = ([j.name for j in p.scenario.workloads.training] for p in loaded.parts)
     assert "placed" in a and "later" in b
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    (lambda d: d["workloads"].__setitem__("training", {"name": "x"}), "workloads.training"),
+    (lambda d: d["workloads"]["training"].append("oops"), "workloads.training[3]"),
+    (lambda d: d["cluster"].__setitem__("racks", {"name": "r"}), "cluster.racks"),
+    (lambda d: d["cluster"]["racks"].append(7), "cluster.racks[2]"),
+])
+def test_malformed_lists_are_reported_as_written_not_dropped(change, path):
+    data = copy.deepcopy(SITES)
+    change(data)
+    paths = [p.path for p in _problems(data)]
+    assert path in paths, paths
