@@ -1,7 +1,7 @@
 """How the best plan's first objective moves when one input moves by ±s (20% by default): demand
-(every service's request rate), its growth (each service's monthly growth scaled), the
-electricity price, the price of the servers (GPUs) and the node failure rate. Each is one more
-full simulation of the best plan."""
+(every service's request rate; a demand CSV's rates through its ``demand_scale``), its growth
+(each growth law scaled; a CSV's shape is left as written), the electricity price, the price of
+the servers (GPUs) and the node failure rate. Each is one more full simulation of the best plan."""
 
 from __future__ import annotations
 
@@ -32,12 +32,16 @@ def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
     if sc.workloads.inference:
         changed = copy.deepcopy(raw)
         for i, svc in enumerate(sc.workloads.inference):
-            set_path(changed, f"workloads.inference[{i}].arrival_rate", svc.arrival_rate * factor)
+            if svc.demand_csv is not None:      # the file's rates, scaled as a whole
+                set_path(changed, f"workloads.inference[{i}].demand_scale", svc.demand_scale * factor)
+            else:
+                set_path(changed, f"workloads.inference[{i}].arrival_rate", svc.arrival_rate * factor)
         out["demand"] = changed
         if any(svc.growth for svc in sc.workloads.inference):
             changed = copy.deepcopy(raw)
             for i, svc in enumerate(sc.workloads.inference):
-                set_path(changed, f"workloads.inference[{i}].growth", svc.growth * factor)
+                if svc.growth:
+                    set_path(changed, f"workloads.inference[{i}].growth", svc.growth * factor)
             out["demand growth"] = changed
     changed = copy.deepcopy(raw)
     set_path(changed, "site.electricity.price", sc.site.electricity.price * factor)

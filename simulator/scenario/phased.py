@@ -73,6 +73,10 @@ class DemandSource(Frozen):
                     "start (an optional 'month' column is ignored); the last month's rate holds after the file "
                     "ends. Replaces arrival_rate (which may then be left out) and growth; the daily profile "
                     "still applies.")
+    demand_scale: float = Field(
+        1.0, gt=0, le=1000,
+        description="Multiplies every rate of demand_csv (a what-if on the file's demand, e.g. 1.2 = 20% more; "
+                    "`dcsim plan`'s demand sensitivity moves it).")
 
     @model_validator(mode="before")
     @classmethod
