@@ -33,11 +33,11 @@ class Scheduler:
         self.queue.append(job)
         self.queue.sort(key=lambda j: (-j.config.priority, j.submit_s, j.index))
 
-    def _eligible(self, job: JobRun) -> list[Group]:
+    def eligible(self, job: JobRun) -> list[Group]:
         return eligible_groups(self.groups, job.config.rack_group, job.gpus)
 
     def _fits_now(self, job: JobRun) -> Group | None:
-        for group in self._eligible(job):
+        for group in self.eligible(job):
             if self.pool.fits(group, job.gpus) and self.power_allows(job, group):
                 return group
         return None
@@ -45,7 +45,7 @@ class Scheduler:
     def _reservation(self, head: JobRun, running: list[JobRun], now: float) -> tuple[float, int]:
         """(time, group index) at which the head job could start, from running jobs' finish times."""
         best = (math.inf, -1)
-        for group in self._eligible(head):
+        for group in self.eligible(head):
             need = group.nodes_for(head.gpus)
             free = self.pool.free_nodes(group)
             if free >= need:
