@@ -17,6 +17,7 @@ from simulator.domain.catalog import SCENARIO_KINDS, Catalog, shipped_catalog
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 from simulator.errors import InputError, Problem, ScenarioError
+from simulator.scenario.calendar import start_context
 from simulator.scenario.check import check_scenario
 from simulator.scenario.references import reference_problems
 from simulator.scenario.schema import Scenario
@@ -125,7 +126,7 @@ def load_scenario(src: str | Path | dict, base_dir: str | Path | None = None,
         raise ScenarioError([Problem("", f"a scenario is a mapping with keys site, cluster, workloads, ... "
                                          f"(got {found})", line=doc.lines.get(""))], source)
     try:
-        scenario = validate_model(Scenario, doc.data, doc.lines, source)
+        scenario = validate_model(Scenario, doc.data, doc.lines, source, context=start_context(doc.data))
     except ScenarioError as err:  # catalog names too, in the same pass (scenario/references.py)
         seen = {p.path for p in err.problems}
         extra = [Problem(p.path, p.message, p.value, _line(doc.lines, p.path))
