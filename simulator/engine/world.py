@@ -68,9 +68,10 @@ class World:
         self.running: list[JobRun] = []
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
-        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows,
-                                   backfill=self.loaded.scenario.scheduler.type != "fifo")
         policy = self.loaded.scenario.scheduler
+        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows, backfill=policy.type != "fifo",
+                                   fair=policy if policy.type == "fair-share" else None,
+                                   tenants=tuple(sorted({j.config.tenant for j in self.jobs})))
         self.preemption_cost_s = float(policy.preemption_cost) if policy.type == "priority" else None
         self.trace = replay_trace(plan, self.pool) if plan.trace is not None else None
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None

@@ -195,6 +195,8 @@ class TrainingJob(Frozen):
     start: RunMoment = Field(0.0, validation_alias=AliasChoices("start", "submit_at"),
                              description="Submission (alias submit_at): an offset after t=0 or a date.")
     priority: int = Field(0, ge=-1000, le=1000)
+    tenant: str = Field("default", min_length=1, max_length=200, description="Who the job belongs to "
+                        "(scheduler: fair-share quotas are per tenant).")
     deadline: RunMoment | None = Field(None, description="When the job must have finished (an offset after t=0 or "
                                                          "a date): a missed deadline is a warning and breaks a plan.")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
