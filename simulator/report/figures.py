@@ -81,7 +81,8 @@ _LINESTYLE = {"": "-", "dashed": "--", "dotted": ":"}
 def _draw_series(ax: Axes, s: data.Series) -> None:
     label = _label(s.label) if s.label else None
     if s.kind == "area":
-        ax.fill_between(s.x, 0.0 if s.base is None else s.base, s.y, step="pre", label=label, linewidth=0, color=s.colour)
+        base = 0.0 if s.base is None else s.base
+        ax.fill_between(s.x, base, s.y, step="pre", label=label, linewidth=0, color=s.colour)
     elif s.kind == "points":
         ax.plot(s.x, s.y, "o", color=s.colour, markersize=5, label=label)
     else:
