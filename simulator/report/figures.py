@@ -20,10 +20,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from simulator.report import chart_spec as spec
 from simulator.report import figure_data as data
 
 DPI = 100
-WIDTH_IN = data.WIDTH_PX / DPI  # 960 px at DPI: fits a 1000 px page
+WIDTH_IN = spec.WIDTH_PX / DPI  # 960 px at DPI: fits a 1000 px page
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -61,7 +62,7 @@ def _place(fig: Figure, *, left_in: float = 0.85, right_in: float = 0.2, bottom_
 
 def no_data(title: str) -> Figure:
     """A small figure with ``title`` that says there is nothing to plot."""
-    fig = _figure(data.NoData(title).height_px)
+    fig = _figure(spec.NoData(title).height_px)
     ax = fig.add_subplot()
     ax.set_title(title)
     ax.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=14, color="0.4", transform=ax.transAxes)
@@ -78,7 +79,7 @@ def _label(text: object) -> str:
 _LINESTYLE = {"": "-", "dashed": "--", "dotted": ":"}
 
 
-def _draw_series(ax: Axes, s: data.Series) -> None:
+def _draw_series(ax: Axes, s: spec.Series) -> None:
     label = _label(s.label) if s.label else None
     if s.kind == "area":
         base = 0.0 if s.base is None else s.base
@@ -90,7 +91,7 @@ def _draw_series(ax: Axes, s: data.Series) -> None:
                 linewidth=s.width, linestyle=_LINESTYLE[s.dash], alpha=s.alpha, label=label)
 
 
-def _limits(ax: Axes, axis: data.Axis, which: str = "y") -> None:
+def _limits(ax: Axes, axis: spec.Axis, which: str = "y") -> None:
     setter = ax.set_ylim if which == "y" else ax.set_xlim
     if axis.lo is not None or axis.hi is not None:
         setter(axis.lo, axis.hi)  # None: that end follows the data
@@ -98,7 +99,7 @@ def _limits(ax: Axes, axis: data.Axis, which: str = "y") -> None:
         (ax.yaxis if which == "y" else ax.xaxis).set_major_locator(MaxNLocator(integer=True))
 
 
-def _draw_chart(chart: data.Chart) -> Figure:
+def _draw_chart(chart: spec.Chart) -> Figure:
     fig = _figure(chart.height_px)
     axes = fig.subplots(len(chart.panels), 1, sharex=True, squeeze=False)[:, 0]
     twins = []
@@ -133,7 +134,7 @@ def _draw_chart(chart: data.Chart) -> Figure:
     return fig
 
 
-def _draw_bars(bars: data.Bars) -> Figure:
+def _draw_bars(bars: spec.Bars) -> Figure:
     fig = _figure(bars.height_px)
     ax = fig.add_subplot()
     labels = [_label(label) for label in bars.labels]
@@ -141,7 +142,7 @@ def _draw_bars(bars: data.Bars) -> Figure:
     ax.bar_label(drawn, labels=list(bars.texts), padding=3, fontsize="small")
     ax.invert_yaxis()
     _limits(ax, bars.x, "x")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: data.tick_text(x, bars.x.fmt, 0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: spec.tick_text(x, bars.x.fmt, 0)))
     ax.set(title=bars.title, xlabel=bars.x.label, ylabel=bars.y_label)
     ax.grid(axis="x", alpha=0.3)
     legend = [Patch(color=colour, label=label) for label, colour in bars.legend]
@@ -151,11 +152,11 @@ def _draw_bars(bars: data.Bars) -> Figure:
     return fig
 
 
-def draw(figure: data.Figure) -> Figure:
+def draw(figure: spec.Figure) -> Figure:
     """A figure_data description drawn with matplotlib."""
-    if isinstance(figure, data.NoData):
+    if isinstance(figure, spec.NoData):
         return no_data(figure.title)
-    if isinstance(figure, data.Bars):
+    if isinstance(figure, spec.Bars):
         return _draw_bars(figure)
     return _draw_chart(figure)
 

@@ -17,7 +17,7 @@ from string import Template
 
 import pandas as pd
 
-from simulator.report import figure_data, svg_figures
+from simulator.report import chart_spec, figure_data, svg_figures
 from simulator.report.fmt import fmt_duration, fmt_text
 from simulator.report.monthly import monthly_table
 from simulator.report.scheduling import scheduling_table
@@ -135,7 +135,7 @@ CAPTION = {
 }
 
 
-def _figure_html(figure: figure_data.Figure, alt: str, caption: str = "") -> str:
+def _figure_html(figure: chart_spec.Figure, alt: str, caption: str = "") -> str:
     """A figure as an inline <svg> (role="img", ``alt`` as its aria-label and <title>) and a caption."""
     return f"<figure>{svg_figures.render(figure, alt)}<figcaption>{html.escape(caption)}</figcaption></figure>"
 

@@ -1,4 +1,4 @@
-"""report.html's figures as inline SVG, drawn from report/figure_data.py's descriptions with the
+"""report.html's figures as inline SVG, drawn from report/figure_data.py's descriptions (report/chart_spec.py) with the
 primitives of report/svg_chart.py; nothing here imports matplotlib.
 
 Layout, in pixels of a 960 px wide image: the title over the plot, the left axis' tick labels and
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.report import figure_data as data
+from simulator.report import chart_spec as spec
 from simulator.report import svg_chart as sc
 
 TITLE_PX = 15
@@ -29,8 +29,8 @@ def _title(title: str, centre: float) -> str:
     return sc.text(centre, 24, title, anchor="middle", css_class="title", size=TITLE_PX)
 
 
-def _no_data(figure: data.NoData, alt: str) -> str:
-    width, height = data.WIDTH_PX, figure.height_px
+def _no_data(figure: spec.NoData, alt: str) -> str:
+    width, height = spec.WIDTH_PX, figure.height_px
     body = [_title(figure.title, width / 2),
             sc.text(width / 2, height / 2 + 20, "no data", anchor="middle", css_class="nodata", size=16,
                     extra=f' fill="{MUTED}"')]
@@ -46,7 +46,7 @@ def _extent(values: list[np.ndarray]) -> tuple[float, float]:
     return min(float(v.min()) for v in finite), max(float(v.max()) for v in finite)
 
 
-def _y_values(series: tuple[data.Series, ...], right: bool) -> list[np.ndarray]:
+def _y_values(series: tuple[spec.Series, ...], right: bool) -> list[np.ndarray]:
     out = []
     for s in series:
         if s.right == right:
@@ -54,12 +54,12 @@ def _y_values(series: tuple[data.Series, ...], right: bool) -> list[np.ndarray]:
     return out
 
 
-def _stroke(s: data.Series) -> str:
+def _stroke(s: spec.Series) -> str:
     opacity = f' stroke-opacity="{s.alpha:g}"' if s.alpha < 1 else ""
     return f' fill="none" stroke="{s.colour}" stroke-width="{s.width:g}"{_DASH[s.dash]}{opacity}'
 
 
-def _series(s: data.Series, xs: sc.Scale, ys: sc.Scale, columns: float, keep: np.ndarray | None) -> str:
+def _series(s: spec.Series, xs: sc.Scale, ys: sc.Scale, columns: float, keep: np.ndarray | None) -> str:
     """One series as SVG: decimated when it has more points than the plot has pixel columns
     (``keep``, shared by a stack of areas so the layers stay stacked)."""
     x, y = s.x, s.y
@@ -98,7 +98,7 @@ def _frame(left: float, top: float, right: float, bottom: float) -> str:
             f'height="{sc.num(bottom - top)}" fill="none" stroke="{FRAME}"/>')
 
 
-def _swatch(s: data.Series | tuple[str, str], x: float, y: float) -> str:
+def _swatch(s: spec.Series | tuple[str, str], x: float, y: float) -> str:
     """A legend entry's mark: a filled box for an area or a bar, a dot for points, else the line."""
     if isinstance(s, tuple) or s.kind == "area":
         colour = s[1] if isinstance(s, tuple) else s.colour
@@ -121,12 +121,12 @@ def _legend_width(labels: list[str]) -> float:
     return 16 + 30 + max(sc.text_width(label) for label in labels) if labels else 0.0
 
 
-def _tick_labels(axis: data.Axis, ticks: np.ndarray, decimals: int) -> list[str]:
-    return [data.tick_text(float(v), axis.fmt, decimals) for v in ticks]
+def _tick_labels(axis: spec.Axis, ticks: np.ndarray, decimals: int) -> list[str]:
+    return [spec.tick_text(float(v), axis.fmt, decimals) for v in ticks]
 
 
-def _chart(chart: data.Chart, alt: str) -> str:
-    width, height = data.WIDTH_PX, chart.height_px
+def _chart(chart: spec.Chart, alt: str) -> str:
+    width, height = spec.WIDTH_PX, chart.height_px
     everything = [s for p in chart.panels for s in p.series]
     x_lo, x_hi, x_ticks, x_dec = sc.axis_range(chart.x.lo, chart.x.hi, *_extent([s.x for s in everything]),
                                                chart.x.integer)
@@ -175,11 +175,11 @@ def _chart(chart: data.Chart, alt: str) -> str:
     return sc.svg(width, height, alt, body)
 
 
-def _bars(bars: data.Bars, alt: str) -> str:
-    width, height = data.WIDTH_PX, bars.height_px
+def _bars(bars: spec.Bars, alt: str) -> str:
+    width, height = spec.WIDTH_PX, bars.height_px
     lo, hi, ticks, decimals = sc.axis_range(bars.x.lo, bars.x.hi, min(*bars.values, 0.0), max(*bars.values, 0.0))
     most = int((0.39 * width - 48) / sc.text_width("x"))  # the item names keep the plot >= 60% wide
-    labels = [data.short(label, most) for label in bars.labels]
+    labels = [spec.short(label, most) for label in bars.labels]
     left = 48 + max(sc.text_width(label) for label in labels)
     right = width - 12 - _legend_width([label for label, _ in bars.legend])
     top, bottom = float(TOP_PX), float(height - BOTTOM_PX)
@@ -204,10 +204,10 @@ def _bars(bars: data.Bars, alt: str) -> str:
     return sc.svg(width, height, alt, body)
 
 
-def render(figure: data.Figure, alt: str) -> str:
+def render(figure: spec.Figure, alt: str) -> str:
     """A figure_data description as one <svg> element, named by ``alt`` for screen readers."""
-    if isinstance(figure, data.NoData):
+    if isinstance(figure, spec.NoData):
         return _no_data(figure, alt)
-    if isinstance(figure, data.Bars):
+    if isinstance(figure, spec.Bars):
         return _bars(figure, alt)
     return _chart(figure, alt)

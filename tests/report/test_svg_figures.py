@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.report import figure_data, svg_chart, svg_figures
+from simulator.report import chart_spec, figure_data, svg_chart, svg_figures
 
 NS = "{http://www.w3.org/2000/svg}"
 UNIT = re.compile(r"\(.+\)")  # "power (MW)", "time (days)", "outdoor temperature (°C)"
@@ -18,7 +18,7 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 HOSTILE = '<b>&"x'
 
 
-def _svg(figure: figure_data.Figure, alt: str = "a figure") -> ET.Element:
+def _svg(figure: chart_spec.Figure, alt: str = "a figure") -> ET.Element:
     return ET.fromstring(svg_figures.render(figure, alt))
 
 
@@ -43,7 +43,7 @@ def _paths(root: ET.Element, css_class: str) -> list[np.ndarray]:
 
 
 @pytest.fixture
-def all_figures(timeseries, jobs, progress, costs) -> dict[str, figure_data.Figure]:
+def all_figures(timeseries, jobs, progress, costs) -> dict[str, chart_spec.Figure]:
     return {
         "power_stack": figure_data.power_stack(timeseries),
         "pue_and_temperature": figure_data.pue_and_temperature(timeseries),
@@ -125,7 +125,7 @@ def test_empty_inputs_give_no_data_figures(timeseries, jobs, progress):
         figure_data.cost_breakdown({"amortised_usd": {"total": 5.0}, "opex_usd": {"energy": None}}),
     ]
     for figure in cases:
-        assert isinstance(figure, figure_data.NoData)
+        assert isinstance(figure, chart_spec.NoData)
         root = _svg(figure)
         assert _texts(root, "nodata") == ["no data"]
         assert not _plots(root) and not list(root.iter(f"{NS}path"))
