@@ -106,24 +106,27 @@ def sorted_timeseries(timeseries: pd.DataFrame) -> pd.DataFrame | None:
     return timeseries.sort_values("t_s", kind="stable")
 
 
-def _time_axis(t: np.ndarray) -> tuple[float, str, np.ndarray]:
-    """Seconds per unit, the axis label and the step edges in axis units."""
+def _over_time(timeseries: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, float, str, np.ndarray] | None:
+    """The rows by time, their times, seconds per axis unit, the time axis' label and the step
+    edges in axis units; None when there are fewer than two samples."""
+    ts = sorted_timeseries(timeseries)
+    if ts is None:
+        return None
+    t = column(ts, "t_s")
     t_scale, t_label = time_scale(t[-1] - t[0])
-    return t_scale, t_label, steps_x(t) / t_scale
+    return ts, t, t_scale, t_label, steps_x(t) / t_scale
 
 
 def power_stack(timeseries: pd.DataFrame) -> Figure:
     """Facility power by component, stacked in POWER_PARTS order, with the site's envelope."""
-    title = "Facility power by component"
-    ts = sorted_timeseries(timeseries)
-    if ts is None:
-        return NoData(title)
-    t = column(ts, "t_s")
+    over_time = _over_time(timeseries)
+    if over_time is None:
+        return NoData("Facility power by component")
+    ts, _, _, t_label, x = over_time
     parts = [np.nan_to_num(column(ts, col)) for col, _ in POWER_PARTS]
     envelope = column(ts, "power_envelope_w")
     peak = float(np.nanmax([np.sum(parts, axis=0).max(), np.nanmax(envelope, initial=0.0)]))
     scale, unit = power_scale(peak)
-    _, t_label, x = _time_axis(t)
     series = []
     bottom = np.zeros(len(x))
     for values, (_, name), colour in zip(parts, POWER_PARTS, PALETTE, strict=False):
@@ -133,17 +136,17 @@ def power_stack(timeseries: pd.DataFrame) -> Figure:
     if np.isfinite(envelope).any():
         series.append(Series("step", "power envelope", x, steps_y(envelope) / scale, BLACK,
                              width=1.2, dash="dashed"))
-    return Chart(title, Axis(t_label, x[0], x[-1]), (Panel(tuple(series), Axis(f"power ({unit})", lo=0.0)),))
+    panel = Panel(tuple(series), Axis(f"power ({unit})", lo=0.0))
+    return Chart("Facility power by component", Axis(t_label, x[0], x[-1]), (panel,))
 
 
 def pue_and_temperature(timeseries: pd.DataFrame) -> Figure:
     """PUE (left axis, steps) and outdoor temperature (right axis, samples) over time."""
     title = "PUE and outdoor temperature"
-    ts = sorted_timeseries(timeseries)
-    if ts is None:
+    over_time = _over_time(timeseries)
+    if over_time is None:
         return NoData(title)
-    t = column(ts, "t_s")
-    t_scale, t_label, x = _time_axis(t)
+    ts, t, t_scale, t_label, x = over_time
     series = (
         Series("step", "PUE", x, steps_y(column(ts, "pue")), BLUE),
         Series("line", "outdoor temperature", t / t_scale, column(ts, "ambient_c"), RED, width=1.0, right=True),
@@ -155,10 +158,10 @@ def pue_and_temperature(timeseries: pd.DataFrame) -> Figure:
 def utilisation(timeseries: pd.DataFrame) -> Figure:
     """GPU utilisation and clock fraction (top) and running / queued jobs (bottom) over time."""
     title = "Accelerator utilisation and scheduler queue"
-    ts = sorted_timeseries(timeseries)
-    if ts is None:
+    over_time = _over_time(timeseries)
+    if over_time is None:
         return NoData(title)
-    _, t_label, x = _time_axis(column(ts, "t_s"))
+    ts, _, _, t_label, x = over_time
     shares = tuple(Series("step", name, x, steps_y(column(ts, col)) * 100, colour)
                    for col, name, colour in (("gpu_utilization", "GPU utilisation", BLUE),
                                              ("clock_fraction", "GPU clock", ORANGE)))
@@ -182,11 +185,10 @@ def requests_over_time(timeseries: pd.DataFrame) -> Figure:
     """Inference requests per second arriving, served and served within SLO (left axis: each
     interval's count over its length), and the backlog queued at each interval's end (right axis)."""
     title = "Inference requests"
-    ts = sorted_timeseries(timeseries)
-    if ts is None or "requests_arrived" not in ts.columns:
+    over_time = _over_time(timeseries)
+    if over_time is None or "requests_arrived" not in over_time[0].columns:
         return NoData(title)
-    t = column(ts, "t_s")
-    t_scale, t_label, x = _time_axis(t)
+    ts, t, t_scale, t_label, x = over_time
     edges = steps_x(t)
     with np.errstate(divide="ignore", invalid="ignore"):
         interval = np.where(np.diff(edges) > 0, np.diff(edges), np.nan)
