@@ -61,8 +61,9 @@ def axis_range(lo: float | None, hi: float | None, data_lo: float, data_hi: floa
     step. The ticks are the step's multiples inside."""
     low = lo if lo is not None else data_lo
     high = hi if hi is not None else data_hi
-    if not (math.isfinite(low) and math.isfinite(high)):
-        low, high = 0.0, 1.0
+    if not (math.isfinite(low) and math.isfinite(high)):  # nothing to draw: a fixed end, else 0 to 1
+        low = lo if lo is not None else 0.0
+        high = hi if hi is not None else low + 1.0
     if high - low <= 1e-12 * max(1.0, abs(high)):  # a constant (or nothing above a fixed end)
         pad = abs(high) * 0.1 or 1.0
         low -= pad if lo is None else 0.0

@@ -83,7 +83,8 @@ def _series(s: spec.Series, xs: sc.Scale, ys: sc.Scale, columns: float, keep: np
         px, py = sc.step_vertices(xs(x), ys(y))
     else:
         px, py = xs(x), ys(y)
-    return f'<path class="{s.kind}" d="{sc.line_path(px, py)}"{_stroke(s)}/>'
+    path = sc.line_path(px, py)
+    return f'<path class="{s.kind}" d="{path}"{_stroke(s)}/>' if path else ""  # nothing finite: nothing drawn
 
 
 def _grid(xs: sc.Scale | None, x_ticks: np.ndarray, ys: sc.Scale | None, y_ticks: np.ndarray,
