@@ -193,8 +193,8 @@ def _bars(bars: spec.Bars, alt: str) -> str:
         end, middle = xs.at(value), top + band * (i + 0.5)
         body.append(f'<rect class="bar" x="{sc.num(min(zero, end))}" y="{sc.num(middle - 0.35 * band)}" '
                     f'width="{sc.num(abs(end - zero))}" height="{sc.num(0.7 * band)}" fill="{colour}"/>')
-        after = (end + 4, "start") if value >= 0 else (end - 4, "end")
-        body.append(sc.text(after[0], middle + 4, note, anchor=after[1], css_class="value", size=11))
+        # after the bar's end; a negative bar's text after the zero line, clear of the item names
+        body.append(sc.text(max(end, zero) + 4, middle + 4, note, css_class="value", size=11))
         body.append(sc.text(left - 6, middle + 4, label, anchor="end", css_class="category"))
     body.append(_frame(left, top, right, bottom))
     body += [sc.text(xs.at(v), bottom + 16, t, anchor="middle", css_class="xtick")

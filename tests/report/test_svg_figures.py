@@ -178,3 +178,18 @@ def test_decimation_keeps_each_columns_extremes_in_order():
     # column 0: first 5 (index 0), low 1 (1), high 9 (2); column 1: low 3 (4), high 7 (6), the gap
     # starting at 5; column 2: the last point (7)
     assert svg_chart.keep_indices(px, y).tolist() == [0, 1, 2, 4, 5, 6, 7]
+
+
+def test_cost_bars_are_as_long_as_their_values():
+    costs = {"amortised_usd": {"servers": 4.1e8, "total": 4.1e8}, "opex_usd": {"energy": 5e7, "credits": -3e7}}
+    root = _svg(figure_data.cost_breakdown(costs))
+    (left, _, right, _), = _plots(root)
+    # the axis runs from 1.2x the most negative item to 1.2x the largest: -36M to 492M USD
+    px_per_usd = (right - left) / (492e6 + 36e6)
+    zero = left + 36e6 * px_per_usd
+    bars = [(float(r.get("x")), float(r.get("width"))) for r in root.iter(f"{NS}rect") if r.get("class") == "bar"]
+    expected = [(zero, 4.1e8 * px_per_usd), (zero, 5e7 * px_per_usd), (zero - 3e7 * px_per_usd, 3e7 * px_per_usd)]
+    assert bars == [(pytest.approx(x, abs=0.06), pytest.approx(w, abs=0.11)) for x, w in expected]
+    assert _texts(root, "category") == ["capex: servers", "opex: energy", "opex: credits"]
+    assert _texts(root, "value") == ["$410M", "$50.0M", "-$30.0M"]
+    assert "$0" in _texts(root, "xtick")
