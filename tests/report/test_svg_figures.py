@@ -92,12 +92,15 @@ def test_stacked_power_top_sits_where_the_axis_puts_the_peak(timeseries):
              "other_power_w"]
     stack_mw = timeseries[parts].sum(axis=1).to_numpy() / 1e6
     peak_y = top + (bottom - top) * (1 - stack_mw.max() / 30.0)
-    areas = _paths(root, "area")
+    areas = _paths(root, "area")  # top layer first, each filled down to 0 MW and painted over
     assert len(areas) == 6  # the fixture has no fan or support power: empty layers are not drawn
-    assert areas[-1][:, 1].min() == pytest.approx(peak_y, abs=0.06)  # coordinates are rounded to 0.1 px
-    # the bottom layer stands on 0 MW and the time axis spans the first interval's start to the end
-    assert areas[0][:, 1].max() == pytest.approx(bottom, abs=0.06)
-    assert areas[-1][:, 0].min() == pytest.approx(left) and areas[-1][:, 0].max() == pytest.approx(right)
+    assert areas[0][:, 1].min() == pytest.approx(peak_y, abs=0.06)  # coordinates are rounded to 0.1 px
+    # the stack stands on 0 MW and the time axis spans the first interval's start to the end
+    assert all(area[:, 1].max() == pytest.approx(bottom, abs=0.06) for area in areas)
+    assert areas[0][:, 0].min() == pytest.approx(left) and areas[0][:, 0].max() == pytest.approx(right)
+    # the bottom layer (accelerators) peaks at its own peak: 14 MW at the daily maximum
+    accelerators_peak = timeseries["accelerator_power_w"].max() / 1e6
+    assert areas[-1][:, 1].min() == pytest.approx(top + (bottom - top) * (1 - accelerators_peak / 30), abs=0.06)
     envelope, = _paths(root, "step")
     assert np.allclose(envelope[:, 1], top + (bottom - top) * (1 - 25 / 30), atol=0.06)
 
