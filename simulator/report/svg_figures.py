@@ -1,12 +1,14 @@
-"""report.html's figures as inline SVG, drawn from report/figure_data.py's descriptions (report/chart_spec.py) with the
-primitives of report/svg_chart.py; nothing here imports matplotlib.
+"""report.html's figures as inline SVG, drawn from report/figure_data.py's descriptions
+(report/chart_spec.py) with the primitives of report/svg_chart.py; nothing here imports matplotlib.
 
 Layout, in pixels of a 960 px wide image: the title over the plot, the left axis' tick labels and
 its label (with its unit) left of the plot, a right axis' right of it, the time axis under the
 last panel, and the legend right of everything (it never covers data). Margins are sized from the
 text they hold (svg_chart.text_width), so drawing is string formatting only. An axis end the
-description leaves to the data is rounded out to its tick step (1-2-5 steps), so the top of a
-stacked power area sits at ``top + height * (1 - peak / axis_top)``.
+description leaves to the data is moved out by 5% of the data's span and rounded out to its tick
+step (1-2-5 steps), so the top of a stacked power area sits at
+``top + height * (1 - peak / axis_top)`` with ``axis_top`` the highest tick. A stack of areas is
+painted top layer first, each filled down to the stack's floor.
 """
 
 from __future__ import annotations
