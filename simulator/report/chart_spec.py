@@ -18,13 +18,15 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 BLUE, ORANGE, GREEN, RED, PURPLE = PALETTE[:5]
 BLACK, GREY = "#000000", "#4d4d4d"
+BAR_WIDTH = 0.9  # of the distance between two categories
 
 
 @dataclass(frozen=True)
 class Series:
     """One drawn series: ``kind`` is "step" (interval means, report/figure_data.py), "area" (a step
-    band between ``base`` and ``y``, stacked by the caller), "line" or "points" (markers). An
-    empty ``label`` keeps it out of the legend; ``right`` puts it on the panel's right axis."""
+    band between ``base`` and ``y``, stacked by the caller), "line", "points" (markers) or "bar"
+    (a vertical bar BAR_WIDTH wide at each x, from ``base`` to ``y``). An empty ``label`` keeps it
+    out of the legend; ``right`` puts it on the panel's right axis."""
 
     kind: str
     label: str
@@ -41,13 +43,15 @@ class Series:
 @dataclass(frozen=True)
 class Axis:
     """An axis label (with its unit) and limits; a limit of None follows the data. ``integer``:
-    ticks only at whole numbers (counts). ``fmt``: "num" or "usd" (tick_text)."""
+    ticks only at whole numbers (counts). ``fmt``: "num" or "usd" (tick_text). ``categories``:
+    named positions 0, 1, 2, ... (months, say) instead of numbers; the limits are then ignored."""
 
     label: str
     lo: float | None = None
     hi: float | None = None
     integer: bool = False
     fmt: str = "num"
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ def _draw_series(ax: Axes, s: spec.Series) -> None:
     if s.kind == "area":
         base = 0.0 if s.base is None else s.base
         ax.fill_between(s.x, base, s.y, step="pre", label=label, linewidth=0, color=s.colour)
+    elif s.kind == "bar":
+        base = 0.0 if s.base is None else s.base
+        ax.bar(s.x, s.y - base, bottom=base, width=spec.BAR_WIDTH, color=s.colour, label=label)
     elif s.kind == "points":
         ax.plot(s.x, s.y, "o", color=s.colour, markersize=5, label=label)
     else:
@@ -120,7 +123,11 @@ def _draw_chart(chart: spec.Chart) -> Figure:
             _limits(twin, panel.y2)
     axes[0].set_title(chart.title)
     axes[-1].set_xlabel(chart.x.label)
-    _limits(axes[-1], chart.x, "x")
+    if chart.x.categories:
+        every = max(len(chart.x.categories) // 12, 1)
+        axes[-1].set_xticks(range(0, len(chart.x.categories), every), chart.x.categories[::every])
+    else:
+        _limits(axes[-1], chart.x, "x")
     right_in = 0.8 if twins else 0.2  # room for the right axis' ticks and label
     if not chart.legend:
         _place(fig, right_in=right_in)

@@ -71,6 +71,15 @@ def _series(s: spec.Series, xs: sc.Scale, ys: sc.Scale, columns: float, keep: np
     if s.kind == "points":
         return "".join(f'<circle class="points" cx="{sc.num(cx)}" cy="{sc.num(cy)}" r="3.5" fill="{s.colour}"/>'
                        for cx, cy in zip(xs(x).tolist(), ys(y).tolist(), strict=True) if np.isfinite(cx + cy))
+    if s.kind == "bar":
+        base = np.zeros_like(y) if s.base is None else s.base
+        half = spec.BAR_WIDTH / 2
+        return "".join(
+            f'<rect class="bar" x="{sc.num(xs.at(cx - half))}" y="{sc.num(min(top, low))}" '
+            f'width="{sc.num(xs.at(cx + half) - xs.at(cx - half))}" height="{sc.num(abs(low - top))}" '
+            f'fill="{s.colour}"/>'
+            for cx, top, low in zip(x.tolist(), ys(y).tolist(), ys(base).tolist(), strict=True)
+            if np.isfinite(cx + top + low) and top != low)
     if s.kind == "area":
         own_base = np.zeros_like(y) if s.base is None else s.base
         if np.array_equal(y, own_base):
@@ -107,7 +116,7 @@ def _frame(left: float, top: float, right: float, bottom: float) -> str:
 
 def _swatch(s: spec.Series | tuple[str, str], x: float, y: float) -> str:
     """A legend entry's mark: a filled box for an area or a bar, a dot for points, else the line."""
-    if isinstance(s, tuple) or s.kind == "area":
+    if isinstance(s, tuple) or s.kind in ("area", "bar"):
         colour = s[1] if isinstance(s, tuple) else s.colour
         return f'<rect x="{sc.num(x + 2)}" y="{sc.num(y - 5)}" width="20" height="10" fill="{colour}"/>'
     if s.kind == "points":
@@ -132,11 +141,21 @@ def _tick_labels(axis: spec.Axis, ticks: np.ndarray, decimals: int) -> list[str]
     return [spec.tick_text(float(v), axis.fmt, decimals) for v in ticks]
 
 
+def _x_axis(axis: spec.Axis, series: list[spec.Series], plot_px: float) -> tuple[float, float, np.ndarray, list[str]]:
+    """(lo, hi, ticks, tick labels) of the x axis; named categories sit at 0, 1, 2, ..., every
+    k-th one labelled when all of them would not fit side by side."""
+    if axis.categories:
+        count = len(axis.categories)
+        every = max(1, int(np.ceil(count * (max(sc.text_width(c) for c in axis.categories) + 12) / plot_px)))
+        ticks = np.arange(0, count, every)
+        return -0.5, count - 0.5, ticks, [axis.categories[i] for i in ticks]
+    lo, hi, ticks, decimals = sc.axis_range(axis.lo, axis.hi, *_extent([s.x for s in series]), axis.integer)
+    return lo, hi, ticks, _tick_labels(axis, ticks, decimals)
+
+
 def _chart(chart: spec.Chart, alt: str) -> str:
     width, height = spec.WIDTH_PX, chart.height_px
     everything = [s for p in chart.panels for s in p.series]
-    x_lo, x_hi, x_ticks, x_dec = sc.axis_range(chart.x.lo, chart.x.hi, *_extent([s.x for s in everything]),
-                                               chart.x.integer)
     left_axes = [sc.axis_range(p.y.lo, p.y.hi, *_extent(_y_values(p.series, False)), p.y.integer)
                  for p in chart.panels]
     right_axes = [sc.axis_range(p.y2.lo, p.y2.hi, *_extent(_y_values(p.series, True)), p.y2.integer)
@@ -150,6 +169,7 @@ def _chart(chart: spec.Chart, alt: str) -> str:
     entries = [s for s in everything if s.label] if chart.legend else []
     right = width - 12 - right_axis - _legend_width([s.label for s in entries])
     panel_px = (height - TOP_PX - BOTTOM_PX - GAP_PX * (len(chart.panels) - 1)) / len(chart.panels)
+    x_lo, x_hi, x_ticks, x_text = _x_axis(chart.x, everything, right - left)
     xs = sc.Scale(x_lo, x_hi, left, right)
     body = [_title(chart.title, (left + right) / 2)]
     bottom = float(TOP_PX)
@@ -178,7 +198,7 @@ def _chart(chart: spec.Chart, alt: str) -> str:
             body.append(sc.text(right + right_axis - 10, (top + bottom) / 2, panel.y2.label, anchor="middle",
                                 css_class="y2label", rotate=True))
     body += [sc.text(xs.at(v), bottom + 16, t, anchor="middle", css_class="xtick")
-             for v, t in zip(x_ticks, _tick_labels(chart.x, x_ticks, x_dec), strict=True)]
+             for v, t in zip(x_ticks, x_text, strict=True)]
     body.append(sc.text((left + right) / 2, bottom + 38, chart.x.label, anchor="middle", css_class="xlabel"))
     body += _legend(entries, right + right_axis + 16, TOP_PX)
     return sc.svg(width, height, alt, body)
