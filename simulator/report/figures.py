@@ -5,8 +5,8 @@ figures (report/svg_figures.py) draw too.
 Figures are built as ``matplotlib.figure.Figure`` objects, never through pyplot, so nothing global
 (backend, open-figure registry, rcParams) is touched and they are freed like any other object.
 Sizes and dpi are fixed (960 px wide) and ``png_bytes`` strips the metadata that would change
-between matplotlib versions, so the same inputs give the same PNG bytes. plan.html and the sweep
-report use ``png_bytes``, ``WIDTH_IN`` and ``DPI`` for their own figures.
+between matplotlib versions, so the same inputs give the same PNG bytes. The sweep report uses
+``png_bytes``, ``WIDTH_IN`` and ``DPI`` for its own figures.
 """
 
 from __future__ import annotations

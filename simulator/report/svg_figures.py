@@ -1,4 +1,4 @@
-"""report.html's figures as inline SVG, drawn from report/figure_data.py's descriptions
+"""report.html's (and plan.html's) figures as inline SVG, drawn from report/figure_data.py's descriptions
 (report/chart_spec.py) with the primitives of report/svg_chart.py; nothing here imports matplotlib.
 
 Layout, in pixels of a 960 px wide image: the title over the plot, the left axis' tick labels and
