@@ -1,5 +1,6 @@
-"""report.html's (and plan.html's) figures as inline SVG, drawn from report/figure_data.py's descriptions
-(report/chart_spec.py) with the primitives of report/svg_chart.py; nothing here imports matplotlib.
+"""report.html's (and plan.html's) figures as inline SVG, drawn from figure descriptions
+(report/chart_spec.py, made by report/figure_data.py and plan/figures.py) with the primitives of
+report/svg_chart.py; nothing here imports matplotlib.
 
 Layout, in pixels of a 960 px wide image: the title over the plot, the left axis' tick labels and
 its label (with its unit) left of the plot, a right axis' right of it, the time axis under the
