@@ -1,7 +1,8 @@
 """Where the time of one `dcsim run` goes, phase by phase, wall and CPU side by side: importing
 what a run needs, loading the scenario, planning and simulating it, writing the JSON and
-Parquet outputs, and drawing the report (figures and HTML). Run in a fresh interpreter so the
-imports are measured cold (the Numba cache should be warm: `dcsim warmup`):
+Parquet outputs, and drawing the report (its SVG figures and HTML; no matplotlib since issue 15).
+Run in a fresh interpreter so the imports are measured cold (the Numba cache should be warm:
+`dcsim warmup`):
 
     python benchmarks/run_phases.py scenarios/default.yaml
 
@@ -57,7 +58,7 @@ def main(scenario: str) -> dict:
         result.write(Path(tmp) / "run", report=False)
         phases.mark("write JSON and Parquet")
         from simulator.report.html import render_html
-        phases.mark("import the report (matplotlib)")
+        phases.mark("import the report (no matplotlib)")
         render_html(result.summary_dict, result.costs_dict, result.timeseries, result.jobs, result.progress,
                     "dcsim", services=result.services)
         phases.mark("draw the report (figures, HTML)")

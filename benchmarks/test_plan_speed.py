@@ -108,18 +108,20 @@ def test_plan_finds_the_exhaustive_optimum_of_the_shipped_problem():
 
 def test_plan_wall_time_falls_with_workers():
     """Four plans of the shipped problem (the accelerator and the replicas open) on 1 and 2
-    local workers: wall and CPU time of the parent, and the speed-up (target near 2)."""
+    local workers and on a 2-worker Dask LocalCluster: wall and CPU time of the parent, and the
+    speed-ups (target near 2)."""
     loaded = api.load_scenario(ROOT / "scenarios" / "plan-3y.yaml")
     narrow = loaded.with_changes({
         "plan.decisions": [d for d in loaded.to_dict()["plan"]["decisions"]
                            if d["name"] in ("now_node", "chat_70b_replicas")],
         "plan.search": {"sampler": "grid", "trials": 4, "batch": 4}, "plan.sensitivity": 0.0})
     walls = {}
-    for workers in (1, 2):
+    for name, workers, dask in (("1 local", 1, None), ("2 local", 2, None), ("2 dask", 2, "local")):
         cpu, wall = time.process_time(), time.perf_counter()
-        result = run_plan(narrow, workers=workers).result
-        walls[workers] = time.perf_counter() - wall
-        print(f"\n{workers} worker(s): {walls[workers]:.1f} s wall, {time.process_time() - cpu:.1f} s CPU in the "
+        result = run_plan(narrow, workers=workers, dask=dask).result
+        walls[name] = time.perf_counter() - wall
+        print(f"\n{name} worker(s): {walls[name]:.1f} s wall, {time.process_time() - cpu:.1f} s CPU in the "
               f"parent, {result.evaluations} evaluations")
         assert result.evaluations == 4
-    print(f"speed-up 1 -> 2 workers: {walls[1] / walls[2]:.2f} (target near 2; {os.cpu_count()} cores here)")
+    print(f"speed-up 1 -> 2 local workers: {walls['1 local'] / walls['2 local']:.2f}; 1 local -> 2 Dask workers: "
+          f"{walls['1 local'] / walls['2 dask']:.2f} (target near 2; {os.cpu_count()} cores here)")

@@ -47,5 +47,7 @@ def test_run_phases(tmp_path):
     wall_e, cpu_e = _cli_cpu(["estimate", "train", "--model", "gpt3-1.3b", "--accelerator", "h100-sxm",
                               "--micro-batch", "4", "--seq", "2048", "--format", "json"])
     print(f"dcsim estimate train: {wall_e:.2f} s wall, {cpu_e:.2f} s CPU (target < 1 s CPU)")
-    assert cpu_nr < cpu                     # the report is real work, and --no-report skips it
+    # The report's figures are SVG written without matplotlib (its import was 0.4 s, drawing PNGs
+    # 0.6-0.8 s): what the report adds is now within the noise of two fresh interpreters.
+    assert cpu - cpu_nr < 0.6
     assert cpu_nr < 3 * 3.0 and cpu_e < 3 * 1.0

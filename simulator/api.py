@@ -106,7 +106,7 @@ class Result:
 
     def files(self, report: bool = True) -> dict[str, object]:
         """Every output file's content, by name (see docs/outputs.md); without ``report`` no
-        report.html (its figures are most of the cost of writing a run)."""
+        report.html."""
         from simulator.report.monthly import monthly_frame
         from simulator.report.writer import dumps
 
@@ -121,7 +121,7 @@ class Result:
                                    self.scenario.scenario.model_dump(mode="json")),
         }
         if report:
-            from simulator.report.html import render_html  # matplotlib loads only for the report
+            from simulator.report.html import render_html  # the report's modules load only for it
 
             title = f"dcsim: {self.summary_dict['scenario']}"
             files["report.html"] = render_html(self.summary_dict, self.costs_dict, self.timeseries, self.jobs,

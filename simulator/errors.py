@@ -8,6 +8,7 @@ inherits the matching builtin (as Pint's errors do): ``InputError`` and ``UnitEr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -42,7 +43,7 @@ class Problem:
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
-    text = repr(value)
+    text = repr(value.isoformat()) if isinstance(value, dt.date) else repr(value)   # YAML dates as written
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -103,7 +103,7 @@ def estimate_train_cmd(
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time, memory, throughput and MFU of one training step (one GPU, or a parallel layout)."""
-    from simulator.estimates import estimate_train
+    from simulator.estimates.train import estimate_train
 
     spec, device = _estimate_inputs(model, accelerator, fabric)
     explicit = {k: v for k, v in {"tp": tp, "pp": pp, "dp": dp, "zero": zero, "tp_comm_overlap": tp_comm_overlap}.items()
@@ -178,7 +178,7 @@ def estimate_prefill_cmd(
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Latency and throughput of prefilling a batch of prompts in one iteration."""
-    from simulator.estimates import estimate_inference
+    from simulator.estimates.inference import estimate_inference
 
     spec, device = _estimate_inputs(model, accelerator)
     r = estimate_inference(spec, device, "prefill", batch, prompt, precision, base_dir=Path.cwd(), tp=tp,
@@ -202,7 +202,7 @@ def estimate_decode_cmd(
     fmt: FormatOpt = OutputFormat.table,
 ):
     """Time per decode step (one token per sequence) and throughput."""
-    from simulator.estimates import estimate_inference
+    from simulator.estimates.inference import estimate_inference
 
     spec, device = _estimate_inputs(model, accelerator)
     r = estimate_inference(spec, device, "decode", batch, context, precision, base_dir=Path.cwd(), tp=tp,

@@ -63,7 +63,8 @@ import math
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
+
+from simulator.costmodel.jit import kernel
 
 
 class TierCol(IntEnum):
@@ -128,7 +129,7 @@ INNET_MIN_RANKS = 3.0
 # --------------------------------------------------------------------------- one tier
 
 
-@njit(cache=True)
+@kernel
 def transfer_s(moved_fraction, nbytes, bw_bytes_per_s, efficiency, half_bytes):
     """Time to move ``moved_fraction * nbytes`` at ``efficiency * bw * S / (S + S_half)``.
 
@@ -139,7 +140,7 @@ def transfer_s(moved_fraction, nbytes, bw_bytes_per_s, efficiency, half_bytes):
     return moved_fraction * (nbytes + half_bytes) / (efficiency * bw_bytes_per_s)
 
 
-@njit(cache=True)
+@kernel
 def protocol_s(moved_fraction, steps, nbytes, tier, proto):
     """One algorithm on one protocol: ``moved_fraction`` of the buffer at the protocol's share of
     the link, its per-call latency and ``steps`` per-step latencies; inf where the tier does not
@@ -152,7 +153,7 @@ def protocol_s(moved_fraction, steps, nbytes, tier, proto):
     return wire_s + tier[col + 1] + steps * tier[col + 2]
 
 
-@njit(cache=True)
+@kernel
 def ring_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Ring all-reduce with protocol ``proto``: 2(n-1)/n of the buffer, 2(n-1) steps.
 
@@ -163,7 +164,7 @@ def ring_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     return protocol_s(2.0 * (n - 1.0) / n, 2.0 * (n - 1.0), nbytes, tier, proto)
 
 
-@njit(cache=True)
+@kernel
 def tree_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Double binary tree all-reduce: reduce up, broadcast down; 2 S at busbw, 2 log2(n) steps."""
     if n <= 1.0 or nbytes <= 0.0:
@@ -171,7 +172,7 @@ def tree_all_reduce_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     return protocol_s(2.0, 2.0 * math.ceil(math.log2(n)), nbytes, tier, proto)
 
 
-@njit(cache=True)
+@kernel
 def innet_all_reduce_s(nbytes, n, tier):
     """In-network reduction (NVLS / SHARP): S up, S down; inf where the tier cannot reduce."""
     if n <= 1.0 or nbytes <= 0.0:
@@ -182,7 +183,7 @@ def innet_all_reduce_s(nbytes, n, tier):
     return wire_s + tier[TierCol.INNET_BASE] + 2.0 * (n - 1.0) * tier[TierCol.INNET_LAT]
 
 
-@njit(cache=True)
+@kernel
 def flat_all_reduce_s(nbytes, n, tier):
     """All-reduce inside one tier: the fastest (algorithm, protocol) pair, as NCCL's tuner picks.
 
@@ -208,7 +209,7 @@ def flat_all_reduce_s(nbytes, n, tier):
     return best
 
 
-@njit(cache=True)
+@kernel
 def ring_all_gather_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     """Ring all-gather of an ``nbytes`` output with protocol ``proto``: (n-1)/n of it, n-1 steps."""
     if n <= 1.0 or nbytes <= 0.0:
@@ -216,7 +217,7 @@ def ring_all_gather_s(nbytes, n, tier, proto=Protocol.SIMPLE):
     return protocol_s((n - 1.0) / n, n - 1.0, nbytes, tier, proto)
 
 
-@njit(cache=True)
+@kernel
 def flat_all_gather_s(nbytes, n, tier):
     """Ring all-gather of an ``nbytes`` output (or reduce-scatter of an ``nbytes`` input), with
     the fastest protocol the tier enables (ring_all_gather_s, shared terms computed once)."""
@@ -233,7 +234,7 @@ def flat_all_gather_s(nbytes, n, tier):
     return best
 
 
-@njit(cache=True)
+@kernel
 def p2p_s(nbytes, tier):
     """One point-to-point message: its latency plus the bytes at the send/recv efficiency."""
     if nbytes <= 0.0:
@@ -244,7 +245,7 @@ def p2p_s(nbytes, tier):
 # --------------------------------------------------------------------------- a group of tiers
 
 
-@njit(cache=True)
+@kernel
 def top_tier(group):
     """Index of the outermost tier the group spans (-1 when the group is one rank)."""
     top = -1
@@ -254,7 +255,7 @@ def top_tier(group):
     return top
 
 
-@njit(cache=True)
+@kernel
 def call_floor_s(group, tiers):
     """Least time of a synchronising call over the group: the largest floor of tiers crossed."""
     floor = 0.0
@@ -264,7 +265,7 @@ def call_floor_s(group, tiers):
     return floor
 
 
-@njit(cache=True)
+@kernel
 def all_reduce_time(nbytes, group, tiers):
     """Hierarchical all-reduce of an ``nbytes`` buffer over ``group`` (ranks per tier), seconds.
 
@@ -286,7 +287,7 @@ def all_reduce_time(nbytes, group, tiers):
     return max(total, call_floor_s(group, tiers))
 
 
-@njit(cache=True)
+@kernel
 def all_gather_time(nbytes, group, tiers):
     """Hierarchical all-gather of an ``nbytes`` output (each rank starts with S / ranks), seconds.
 
@@ -306,13 +307,13 @@ def all_gather_time(nbytes, group, tiers):
     return max(total, call_floor_s(group, tiers))
 
 
-@njit(cache=True)
+@kernel
 def reduce_scatter_time(nbytes, group, tiers):
     """Hierarchical reduce-scatter of an ``nbytes`` input: the all-gather phases in reverse."""
     return all_gather_time(nbytes, group, tiers)
 
 
-@njit(cache=True)
+@kernel
 def all_to_all_time(nbytes, group, tiers):
     """All-to-all of an ``nbytes`` send buffer (S / ranks to each peer), seconds.
 
@@ -339,7 +340,7 @@ def all_to_all_time(nbytes, group, tiers):
     return max(slowest, call_floor_s(group, tiers))
 
 
-@njit(cache=True)
+@kernel
 def send_recv_time(nbytes, group, tiers):
     """Send/recv of ``nbytes`` between the two ranks of ``group`` (outermost tier spanned)."""
     top = top_tier(group)
@@ -348,7 +349,7 @@ def send_recv_time(nbytes, group, tiers):
     return p2p_s(nbytes, tiers[top])
 
 
-@njit(cache=True)
+@kernel
 def collective_time(kind, nbytes, group, tiers):
     """Dispatch on ``kind`` (a ``Collective``)."""
     if kind == Collective.ALL_REDUCE:
@@ -364,7 +365,7 @@ def collective_time(kind, nbytes, group, tiers):
     return np.nan
 
 
-@njit(cache=True)
+@kernel
 def collective_times(kind, nbytes, group, tiers):
     """Vectorised entry: seconds for every buffer size in the float64 array ``nbytes``."""
     out = np.empty(nbytes.shape[0])
@@ -373,7 +374,7 @@ def collective_times(kind, nbytes, group, tiers):
     return out
 
 
-@njit(cache=True)
+@kernel
 def collective_times_groups(kind, nbytes, groups, tiers):
     """Seconds for row j of ``groups`` (shape (m, n_tiers)) moving ``nbytes[j]``."""
     out = np.empty(nbytes.shape[0])

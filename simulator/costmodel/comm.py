@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel.collective_tiers import make_tiers
 from simulator.costmodel.collectives import (
@@ -38,13 +37,14 @@ from simulator.costmodel.collectives import (
     reduce_scatter_time,
     send_recv_time,
 )
+from simulator.costmodel.jit import kernel
 from simulator.domain.layout import ParallelLayout
 from simulator.domain.specs import AcceleratorSpec, NodeSpec, scaleup_domain
 
 NETWORK_LATENCY_S = 5e-6
 
 
-@njit(cache=True)
+@kernel
 def place_into(n, stride, domain, out):
     """Fill ``out[:2]`` with ranks per tier ([inside a domain, domains]) of a group of n ranks
     placed stride apart; returns ``out[:2]``."""
@@ -61,13 +61,13 @@ def place_into(n, stride, domain, out):
     return out[:2]
 
 
-@njit(cache=True)
+@kernel
 def place(n, stride, domain):
     """``place_into`` on a new array."""
     return place_into(n, stride, domain, np.ones(2))
 
 
-@njit(cache=True)
+@kernel
 def tp_comm_s(tiers, domain, tp, sp, s_bytes, passes, scratch):
     """TP collectives of one layer and micro-batch; ``passes`` 2 (fwd+bwd) or 3 (with recompute)."""
     if tp <= 1:
@@ -79,14 +79,14 @@ def tp_comm_s(tiers, domain, tp, sp, s_bytes, passes, scratch):
     return passes * 2.0 * all_reduce_time(s_bytes, group, tiers)
 
 
-@njit(cache=True)
+@kernel
 def pp_hop_s(tiers, domain, tp, dp, hop_bytes, scratch):
     """One activation transfer between neighbouring pipeline stages (tp*dp ranks apart)."""
     group = place_into(2.0, tp * dp, domain, scratch)
     return send_recv_time(hop_bytes, group, tiers)
 
 
-@njit(cache=True)
+@kernel
 def pp_transfer_s(tiers, domain, tp, cp, dp, sp, act_bytes, scratch):
     """An activation (or its gradient) of ``act_bytes`` crossing a stage boundary: each of the
     tp ranks sends its slice act_bytes/tp to its peer tp*cp*dp ranks away; without sequence
@@ -97,7 +97,7 @@ def pp_transfer_s(tiers, domain, tp, cp, dp, sp, act_bytes, scratch):
     return t
 
 
-@njit(cache=True)
+@kernel
 def cp_ring_s(tiers, domain, tp, cp, kv_bytes, scratch):
     """One ring step of context parallelism: each rank sends its ``kv_bytes`` of keys and values
     to the next CP rank (tp ranks apart) while receiving from the previous one."""
@@ -106,7 +106,7 @@ def cp_ring_s(tiers, domain, tp, cp, kv_bytes, scratch):
     return send_recv_time(kv_bytes, place_into(2.0, tp, domain, scratch), tiers)
 
 
-@njit(cache=True)
+@kernel
 def dp_parts_s(tiers, domain, dp, tp, zero, grad_bytes, weight_bytes, scratch):
     """(gradient reduction, parameter all-gather) of one step over dp replicas (tp ranks
     apart): an all-reduce without ZeRO; with ZeRO 1/2 a reduce-scatter of the gradients and,
@@ -119,7 +119,7 @@ def dp_parts_s(tiers, domain, dp, tp, zero, grad_bytes, weight_bytes, scratch):
     return all_reduce_time(grad_bytes, group, tiers), 0.0
 
 
-@njit(cache=True)
+@kernel
 def ep_comm_s(tiers, domain, ep, tp, nbytes, scratch):
     """All-to-all dispatch and combine, forward and backward, of one MoE layer."""
     if ep <= 1:
@@ -127,7 +127,7 @@ def ep_comm_s(tiers, domain, ep, tp, nbytes, scratch):
     return 4.0 * all_to_all_time(nbytes, place_into(ep, tp, domain, scratch), tiers)
 
 
-@njit(cache=True)
+@kernel
 def dp_reduce_scatter_s(tiers, domain, dp, tp, nbytes, scratch):
     """A reduce-scatter of ``nbytes`` over dp replicas tp ranks apart (ZeRO-3's per-micro-batch
     gradient reduction; its weight gathers cost what a step's parameter all-gather does)."""

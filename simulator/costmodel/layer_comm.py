@@ -7,15 +7,14 @@ fraction of the collective pricing per candidate."""
 
 from __future__ import annotations
 
-from numba import njit
-
 from simulator.costmodel.comm import cp_ring_s, ep_comm_s, tp_comm_s
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import RC_FULL
 from simulator.costmodel.parallel_inputs import CostCol, JobCol
 from simulator.domain.layout import LayoutCol
 
 
-@njit(cache=True)
+@kernel
 def layer_comm(lay, cost, job, tiers, domain, group, lc):
     """Exposed TP, EP and CP communication of one layer and micro-batch into ``lc[1:4]``, marked
     done in ``lc[0]``: they depend only on the layout's stage-cost key (tp, micro-batch, sp, ep,

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numba import njit
 
+from simulator.costmodel.jit import kernel
 from simulator.domain.specs import ModelSpec
 
 GIB = float(2**30)
@@ -59,7 +59,7 @@ class TrainingMemory:
         return asdict(self)
 
 
-@njit(cache=True)
+@kernel
 def memory_parts(params_local, weight_bytes, grad_bytes, state_bytes, weight_cache_bytes,
                  activations, loss_buffers, optimizer_temp_bytes, grads_live_in_forward,
                  zero_stage, dp, out):

@@ -17,8 +17,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.precision import PrecCol
 from simulator.costmodel.transformer import FLASH_TILE, ModelCol
 
@@ -54,7 +54,7 @@ RC_NONE, RC_SELECTIVE, RC_FULL = 0, 1, 2
 MAX_LAYER_OPS = 96
 
 
-@njit(cache=True)
+@kernel
 def put(ops, n, kind, m, nn, k, flop, nbytes, host, count, phase, saved):
     """Append one row; returns the new row count."""
     ops[n, OpCol.KIND] = kind
@@ -70,7 +70,7 @@ def put(ops, n, kind, m, nn, k, flop, nbytes, host, count, phase, saved):
     return n + 1
 
 
-@njit(cache=True)
+@kernel
 def put_gemm(ops, n, m, nn, k, elem, phase, saved, count):
     """A GEMM Y[m,nn] = A[m,k] B[k,nn] (``count`` identical ones)."""
     flop = 2.0 * m * nn * k
@@ -78,7 +78,7 @@ def put_gemm(ops, n, m, nn, k, elem, phase, saved, count):
     return put(ops, n, K_GEMM, m, nn, k, flop, nbytes, H_GEMM, count, phase, saved)
 
 
-@njit(cache=True)
+@kernel
 def put_batched_gemm(ops, n, batch, m, nn, k, elem, phase):
     """``batch`` independent GEMMs Y[m,nn] = A[m,k] B[k,nn] in one batched kernel (cuBLAS
     ``bmm``/``baddbmm``: one launch, the batch fills the GPU like extra rows of M)."""
@@ -87,13 +87,13 @@ def put_batched_gemm(ops, n, batch, m, nn, k, elem, phase):
     return put(ops, n, K_GEMM, batch * m, nn, k, flop, nbytes, H_GEMM, 1.0, phase, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def put_mem(ops, n, nbytes, phase, saved, count):
     """A memory-bound kernel moving ``nbytes`` (reads + writes)."""
     return put(ops, n, K_MEM, 0.0, 0.0, 0.0, 0.0, nbytes, H_OP, count, phase, saved)
 
 
-@njit(cache=True)
+@kernel
 def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
     """Input-gradient and weight-gradient GEMMs of one linear layer, plus the AMP grad cast."""
     n = put_gemm(ops, n, t, k_in, n_out, elem, PH_BWD, 0.0, 1.0)
@@ -103,7 +103,7 @@ def put_linear_backward(ops, n, t, n_out, k_in, elem, pv, wparams):
     return n
 
 
-@njit(cache=True)
+@kernel
 def put_standard_attention(ops, n, heads, s, d, e, phase, save):
     """Unfused attention (Megatron-LM 2021): QK^T over all heads in one batched GEMM, fused
     scale-mask-softmax, dropout (1-byte mask), PV; the whole s x s score matrix is computed and,
@@ -116,7 +116,7 @@ def put_standard_attention(ops, n, heads, s, d, e, phase, save):
     return put_batched_gemm(ops, n, heads, s, d, s, e, phase)                     # P V
 
 
-@njit(cache=True)
+@kernel
 def put_standard_attention_backward(ops, n, heads, s, d, e):
     """Backward of ``put_standard_attention``: dP and dV, dropout and softmax backward, dQ, dK."""
     scores = heads * s * s
@@ -128,7 +128,7 @@ def put_standard_attention_backward(ops, n, heads, s, d, e):
     return put_batched_gemm(ops, n, heads, s, d, s, e, PH_BWD)                    # dK = dS^T Q
 
 
-@njit(cache=True)
+@kernel
 def attention_tile_fraction(s, causal):
     """Fraction of the score matrix flash attention computes (whole tiles on/below the diagonal)."""
     if causal < 0.5:
@@ -137,7 +137,7 @@ def attention_tile_fraction(s, causal):
     return (nb + 1.0) / (2.0 * nb)
 
 
-@njit(cache=True)
+@kernel
 def fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     """Kernels of one Transformer block for a micro-batch of ``b`` sequences of ``s`` tokens.
 
@@ -147,7 +147,7 @@ def fill_layer(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute):
     return fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, 1.0)
 
 
-@njit(cache=True)
+@kernel
 def fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, cp):
     """``fill_layer`` on one rank of a context-parallel group of ``cp``: the rank holds s/cp
     tokens of each sequence (2 chunks of s/(2cp), one from each end, so causal work is
@@ -164,7 +164,7 @@ def fill_layer_cp(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, cp):
     return fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, 1, recompute, cp)
 
 
-@njit(cache=True)
+@kernel
 def fill_layer_pass(ops, n, mv, pv, b, s, tp, sp, ep, phase, recompute, cp):
     """One pass (0 forward, 1 backward) of a Transformer block; see ``fill_layer_cp``."""
     h = mv[ModelCol.HIDDEN]

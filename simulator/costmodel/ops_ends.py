@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import H_OP, K_MEM, PH_BWD, PH_FWD, PH_OPT, put, put_gemm, put_linear_backward, put_mem
 from simulator.costmodel.precision import PrecCol
 from simulator.costmodel.transformer import ModelCol
 
 
-@njit(cache=True)
+@kernel
 def fill_embedding(ops, n, mv, pv, b, s, tp, phase):
     """Token (+ position) embedding lookup, forward or backward."""
     h = mv[ModelCol.HIDDEN]
@@ -30,7 +30,7 @@ def fill_embedding(ops, n, mv, pv, b, s, tp, phase):
     return n
 
 
-@njit(cache=True)
+@kernel
 def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
     """Final norm, LM head and cross-entropy loss (vocab-parallel under TP).
 
@@ -69,7 +69,7 @@ def fill_head(ops, n, mv, pv, b, s, tp, sp, phase, logits_tokens):
     return n
 
 
-@njit(cache=True)
+@kernel
 def fill_optimizer(ops, n, pv, params_local, tensors_local, micro_batches):
     """Gradient accumulation over micro-batches and the optimizer step over local parameters.
 

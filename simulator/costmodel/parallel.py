@@ -31,10 +31,10 @@ on the job's topology (scale-up domain, then scale-out network).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel.comm import dp_parts_s, dp_reduce_scatter_s, pp_transfer_s, step_volumes
 from simulator.costmodel.device import DeviceCol, DeviceModel
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.layer_comm import layer_comm
 from simulator.costmodel.memory import memory_parts
 from simulator.costmodel.ops import (
@@ -71,14 +71,14 @@ from simulator.domain.specs import ModelSpec
 from simulator.errors import InputError, Problem
 
 
-@njit(cache=True)
+@kernel
 def _steady_time(ops, n, dv, clock, res):
     """Steady-state time of a table repeated back to back: the slower of host and GPU streams."""
     play(ops, n, dv, clock, False, res)
     return max(res[ResultCol.GPU_BUSY], res[ResultCol.HOST])
 
 
-@njit(cache=True)
+@kernel
 def _kind_time(ops, n, dv, clock, kind_a, kind_b):
     """GPU time of the rows of one or two kinds (e.g. the GEMMs of a layer)."""
     t = 0.0
@@ -90,7 +90,7 @@ def _kind_time(ops, n, dv, clock, kind_a, kind_b):
     return t
 
 
-@njit(cache=True)
+@kernel
 def stage_costs(mv, pv, dv, b, s, tp, sp, ep, cp, rc, clock, out):
     """Fill ``out`` (CostCol columns) for one micro-batch of ``b`` sequences of ``s`` tokens
     (s/cp of them on this rank) at ``clock``."""
@@ -127,7 +127,7 @@ def stage_costs(mv, pv, dv, b, s, tp, sp, ep, cp, rc, clock, out):
     out[CostCol.SAVED] = saved
 
 
-@njit(cache=True)
+@kernel
 def _optimizer_time(params, tensors, job, dv):
     """Multi-tensor optimizer kernels over ``params`` local parameters (see ops.fill_optimizer)."""
     launches = max(np.ceil(tensors / 110.0), np.ceil(params / 20971520.0)) * job[JobCol.OPT_PASSES]
@@ -136,7 +136,7 @@ def _optimizer_time(params, tensors, job, dv):
     return launches * max(per_launch, dv[DeviceCol.HOST_OP]), launches * (per_launch - dv[DeviceCol.KERNEL_OVERHEAD])
 
 
-@njit(cache=True)
+@kernel
 def compute_bound_clock(dv, cap_w):
     """Clock at which compute-bound work alone draws ``cap_w``: idle + (P_compute - idle) *
     clock^alpha = cap (timeline.busy_power with the compute units always busy), at most 1."""
@@ -147,14 +147,14 @@ def compute_bound_clock(dv, cap_w):
     return max((cap_w - idle) / above, 1e-6) ** (1.0 / dv[DeviceCol.DVFS])
 
 
-@njit(cache=True)
+@kernel
 def _overlapped(t, share, window):
     """Exposed time of a collective of ``t`` seconds of which ``share`` can run under ``window``
     seconds of compute."""
     return max(t - share * window, (1.0 - share) * t)
 
 
-@njit(cache=True)
+@kernel
 def _activations(layers, in_flight, kept_per_layer, saved_per_layer, full):
     """Activation bytes of a stage holding ``in_flight`` micro-batches of ``layers`` layers:
     every layer's saved tensors, or with full recomputation each layer's input plus one
@@ -164,7 +164,7 @@ def _activations(layers, in_flight, kept_per_layer, saved_per_layer, full):
     return layers * saved_per_layer * in_flight
 
 
-@njit(cache=True)
+@kernel
 def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch, lc):
     """Step time breakdown, power and per-GPU memory of one layout (fills ``out``, EvalCol columns).
 
@@ -334,7 +334,7 @@ def evaluate_layout(lay, cost, job, dv, tiers, domain, clock, out, scratch, lc):
     out[EvalCol.FORWARD] = (m + (pp - 1.0) / v) * f_unit
 
 
-@njit(cache=True)
+@kernel
 def evaluate_layouts(layouts, costs, job, dv, tiers, domain, clock, out):
     """``evaluate_layout`` over every row of ``layouts`` (the layout-search kernel)."""
     scratch = np.zeros((3, 9))

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.parallel import evaluate_layouts, stage_costs
 from simulator.costmodel.parallel_inputs import COST_LEN, EVAL_LEN, EvalCol, job_vector, recipe_device_vector
 from simulator.costmodel.precision import Recipe
@@ -40,11 +40,11 @@ CP_MIN_TOKENS = 4096
 
 
 # The one layout rule and the stage splits tried (domain/layout.py), compiled for the kernel.
-_violations = njit(cache=True)(layout_violations)
-stage_splits = njit(cache=True)(_stage_splits_py)
+_violations = kernel(layout_violations)
+stage_splits = kernel(_stage_splits_py)
 
 
-@njit(cache=True)
+@kernel
 def _grow(out, n):
     if n < out.shape[0]:
         return out
@@ -53,7 +53,7 @@ def _grow(out, n):
     return bigger
 
 
-@njit(cache=True)
+@kernel
 def enumerate_layouts(gpus, domain, heads, layers, experts, global_batch, seq, micro_batches,
                       zeros, tp_options, ep_options, cp_options, tpo):
     """Every layout that divides evenly, as rows of LAYOUT_LEN floats (validity, not memory)."""

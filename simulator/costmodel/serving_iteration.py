@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel.comm import CommModel
 from simulator.costmodel.device import DeviceCol, DeviceModel
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import H_GEMM, H_OP, H_VIEW, OpCol
 from simulator.costmodel.serving_ops import SERV_VECTOR_LEN, ServCol, build_token_part, new_serving_table
 from simulator.costmodel.timeline import REFERENCE_HEAD_DIM, ResultCol, duty_cycle_stretch, new_result, play_capped
@@ -245,7 +245,7 @@ def _scalars(model: ModelSpec, dv: np.ndarray, sv: np.ndarray, tp: int, cap_w: f
 
 
 # ----------------------------------------------------------------------------- one iteration's cost
-@njit(cache=True)
+@kernel
 def _interp(x, xs, ys):
     """Linear in x between grid points; proportional below the first, extrapolated above the last."""
     n = len(xs)
@@ -266,7 +266,7 @@ def _interp(x, xs, ys):
     return ys[lo] + w * (ys[hi] - ys[lo])
 
 
-@njit(cache=True)
+@kernel
 def _token_costs(t, s, tokens, tok_gpu, tok_host, tok_w, comm, sampled, head_gpu, head_host, head_w):
     """(GPU time, host launch time, energy) of the token part, head and all-reduces of one iteration."""
     g_tok = _interp(t, tokens, tok_gpu)
@@ -277,7 +277,7 @@ def _token_costs(t, s, tokens, tok_gpu, tok_host, tok_w, comm, sampled, head_gpu
     return g_tok + g_head + c, host, energy
 
 
-@njit(cache=True)
+@kernel
 def iteration_cost(t, s, d, keys, attn_work, graph_ok, mixed_graphs, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm,
                    sampled, head_gpu, head_host, head_w, it):
     """(GPU-side time, energy) of one iteration of ``t`` tokens, ``s`` sampled, ``d`` decoding
@@ -312,7 +312,7 @@ def iteration_cost(t, s, d, keys, attn_work, graph_ok, mixed_graphs, tokens, tok
     return total, energy
 
 
-@njit(cache=True)
+@kernel
 def draft_cost(spec_k, d, keys, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm, sampled, head_gpu,
                 head_host, head_w, it):
     """``spec_k`` autoregressive draft steps for ``d`` sequences (a CUDA graph each)."""

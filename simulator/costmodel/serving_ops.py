@@ -21,8 +21,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import H_GEMM, K_ATTN_FWD, K_GEMM, PH_FWD, new_table, put, put_mem
 from simulator.costmodel.transformer import ModelCol
 
@@ -45,7 +45,7 @@ ACT = 2.0                # 16-bit activations between kernels
 MAX_SERVING_LAYER_OPS = 24
 
 
-@njit(cache=True)
+@kernel
 def put_wgemm(ops, n, m, nn, k, sv, count):
     """Y[m, nn] = X[m, k] W[k, nn] with quantised weights and activations (``count`` of them)."""
     flop = 2.0 * m * nn * k
@@ -53,7 +53,7 @@ def put_wgemm(ops, n, m, nn, k, sv, count):
     return put(ops, n, K_GEMM, m, nn, k, flop / sv[ServCol.DEQUANT], nbytes, H_GEMM, count, PH_FWD, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def put_quant(ops, n, sv, elements):
     """Quantise a GEMM input (read 16-bit, write the activation dtype) when activations are quantised."""
     if sv[ServCol.ACT_QUANT] > 0.5:
@@ -61,7 +61,7 @@ def put_quant(ops, n, sv, elements):
     return n
 
 
-@njit(cache=True)
+@kernel
 def fill_token_layer(ops, n, mv, sv, t, tp):
     """One layer's token-parallel kernels for ``t`` tokens on one of ``tp`` ranks.
 
@@ -129,14 +129,14 @@ def fill_token_layer(ops, n, mv, sv, t, tp):
     return n
 
 
-@njit(cache=True)
+@kernel
 def put_gemm16(ops, n, m, nn, k):
     """A small 16-bit GEMM (router, LM head: kept in 16 bits by the quantisation recipes)."""
     return put(ops, n, K_GEMM, m, nn, k, 2.0 * m * nn * k, ACT * (m * k + k * nn + m * nn), H_GEMM, 1.0,
                PH_FWD, 0.0)
 
 
-@njit(cache=True)
+@kernel
 def build_token_part(ops, mv, sv, t, sampled, layers, tp):
     """Every token-parallel kernel of one iteration over ``t`` tokens, ``sampled`` of which get
     logits (one per decoding sequence and per prompt that completes)."""
@@ -155,7 +155,7 @@ def build_token_part(ops, mv, sv, t, sampled, layers, tp):
     return n
 
 
-@njit(cache=True)
+@kernel
 def fill_decode_attention(ops, n, mv, sv, b, context, tp, count):
     """Decode attention of ``b`` sequences over ``context`` cached keys each (one layer, ``count``
     layers): every K and V element read once, at the kernel's share of bandwidth (counted as
@@ -171,14 +171,14 @@ def fill_decode_attention(ops, n, mv, sv, b, context, tp, count):
     return put_mem(ops, n, 4.0 * b * a / tp * 8.0, PH_FWD, 0.0, count)
 
 
-@njit(cache=True)
+@kernel
 def prompt_attention_flops(chunk, prior, heads_dim):
     """Causal score and value products of a ``chunk`` of new tokens after ``prior`` cached ones:
     4 * (a*d) * chunk * (prior + (chunk + 1) / 2)."""
     return 4.0 * heads_dim * chunk * (prior + 0.5 * (chunk + 1.0))
 
 
-@njit(cache=True)
+@kernel
 def fill_prompt_attention(ops, n, mv, sv, b, chunk, prior, tp, count):
     """Flash attention of ``b`` prompt chunks of ``chunk`` tokens after ``prior`` cached tokens
     (the engine's kernel efficiency is in the device vector's attention fraction)."""

@@ -32,8 +32,8 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.serving_iteration import ItCol, draft_cost, iteration_cost
 
 
@@ -93,12 +93,12 @@ class OutCol(IntEnum):
 OUT_LEN = len(OutCol)
 
 
-@njit(cache=True)
+@kernel
 def _blocks(tokens, block):
     return int(np.ceil(tokens / block - 1e-9))
 
 
-@njit(cache=True)
+@kernel
 def simulate(sc, prompts, outputs, tokens, tok_gpu, tok_host, tok_w, tok_clock, comm, sampled, head_gpu,
              head_host, head_w, it, d_tokens, d_tok_gpu, d_tok_host, d_tok_w, d_tok_clock, d_comm, d_sampled,
              d_head_gpu, d_head_host, d_head_w, d_it, ttft_out, tpot_out, e2e_out, out):

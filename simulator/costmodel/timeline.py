@@ -13,9 +13,9 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel.device import DeviceCol
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import H_GEMM, H_OP, H_VIEW, K_ATTN_BWD, K_ATTN_FWD, K_GEMM, K_HOST, PH_BWD, OpCol
 
 
@@ -45,7 +45,7 @@ REFERENCE_HEAD_DIM = 128.0
 MISALIGNED_GEMM = 0.8
 
 
-@njit(cache=True)
+@kernel
 def gemm_efficiency(m, n, k, dv):
     """Achieved fraction of peak for a GEMM of shape (m, n, k): f / (1 + m0/m + n0/n + k0/k),
     times ``MISALIGNED_GEMM`` when a dimension of 64 or more is not a multiple of 8 (16-byte
@@ -59,12 +59,12 @@ def gemm_efficiency(m, n, k, dv):
     return eff
 
 
-@njit(cache=True)
+@kernel
 def _misaligned(dim):
     return dim >= 64.0 and dim % 8.0 != 0.0
 
 
-@njit(cache=True)
+@kernel
 def attention_efficiency(seq, head_dim, backward, dv):
     """Achieved fraction of peak for flash attention: falls off at short sequences and small heads."""
     base = dv[DeviceCol.ATTN_BWD] if backward else dv[DeviceCol.ATTN_FWD]
@@ -73,7 +73,7 @@ def attention_efficiency(seq, head_dim, backward, dv):
     return base * min(head, 1.0) * seq / (seq + dv[DeviceCol.ATTN_SEQ0])
 
 
-@njit(cache=True)
+@kernel
 def kernel_times(ops, i, dv, clock):
     """(compute time, memory time) of one kernel of row ``i`` at relative clock ``clock``."""
     kind = ops[i, OpCol.KIND]
@@ -89,7 +89,7 @@ def kernel_times(ops, i, dv, clock):
     return 0.0, t_mem
 
 
-@njit(cache=True)
+@kernel
 def host_time(ops, i, dv):
     """Host dispatch time of one kernel of row ``i`` (eager mode)."""
     cls = ops[i, OpCol.HOST]
@@ -106,7 +106,7 @@ def host_time(ops, i, dv):
     return t
 
 
-@njit(cache=True)
+@kernel
 def play(ops, n, dv, clock, graph, out):
     """Run rows 0..n-1 through the host/GPU pipeline at ``clock``; fill ``out`` (R_* indices).
 
@@ -164,7 +164,7 @@ def play(ops, n, dv, clock, graph, out):
     out[ResultCol.BUSY_M] = busy_m
 
 
-@njit(cache=True)
+@kernel
 def busy_power(total, busy_c, busy_m, dv, clock):
     """Average board power over ``total`` seconds in which the compute units are busy
     ``busy_c`` s at ``clock`` and the memory system ``busy_m`` s: idle, plus each unit's draw
@@ -179,13 +179,13 @@ def busy_power(total, busy_c, busy_m, dv, clock):
     return idle + (above_c + above_m) / total
 
 
-@njit(cache=True)
+@kernel
 def average_power(out, dv, clock):
     """Average board power over a played table."""
     return busy_power(out[ResultCol.TIME], out[ResultCol.BUSY_C], out[ResultCol.BUSY_M], dv, clock)
 
 
-@njit(cache=True)
+@kernel
 def play_capped(ops, n, dv, cap_w, graph, out):
     """Play the table at the highest clock whose average power stays within ``cap_w``."""
     play(ops, n, dv, 1.0, graph, out)
@@ -209,7 +209,7 @@ def play_capped(ops, n, dv, cap_w, graph, out):
     out[ResultCol.ENERGY] = power * out[ResultCol.TIME]
 
 
-@njit(cache=True)
+@kernel
 def duty_cycle_stretch(power_w, cap_w, idle_w):
     """Time factor by which a board that draws ``power_w`` even at its lowest clock (memory-bound
     work) must idle between kernels to average ``cap_w``: active share (cap - idle) / (power -
@@ -220,7 +220,7 @@ def duty_cycle_stretch(power_w, cap_w, idle_w):
     return (power_w - idle_w) / (cap - idle_w)
 
 
-@njit(cache=True)
+@kernel
 def capped_clock(t_total, t_compute, busy_c, busy_m, dv, cap_w):
     """Clock at which a step of ``t_total`` s (``t_compute`` s of it compute-bound; compute
     units busy ``busy_c`` s and memory ``busy_m`` s, at full clock) averages ``cap_w``;
@@ -242,7 +242,7 @@ def capped_clock(t_total, t_compute, busy_c, busy_m, dv, cap_w):
     return lo
 
 
-@njit(cache=True)
+@kernel
 def new_result() -> np.ndarray:
     return np.zeros(RESULT_LEN)
 

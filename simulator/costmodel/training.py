@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numba import njit
 
 from simulator.costmodel import memory as mem
 from simulator.costmodel.device import DeviceModel
+from simulator.costmodel.jit import kernel
 from simulator.costmodel.ops import (
     MAX_LAYER_OPS,
     RC_FULL,
@@ -38,7 +38,7 @@ RECOMPUTE = {"none": RC_NONE, "selective": RC_SELECTIVE, "full": RC_FULL}
 TENSORS_PER_LAYER = 12
 
 
-@njit(cache=True)
+@kernel
 def build_micro_batch(ops, mv, pv, b, s, layers, tp, sp, ep, recompute, first, last):
     """Forward and backward kernels of one micro-batch over ``layers`` layers (one stage)."""
     n = 0
@@ -56,7 +56,7 @@ def build_micro_batch(ops, mv, pv, b, s, layers, tp, sp, ep, recompute, first, l
     return n
 
 
-@njit(cache=True)
+@kernel
 def saved_bytes(mv, pv, b, s, layers, tp, sp, ep, recompute, resid_bytes):
     """Activation bytes alive at the start of backward: every layer's saved tensors plus the
     embedding's and final norm's. Full recompute keeps only each layer's input plus one

@@ -293,10 +293,11 @@ def _line_for(path: str, lines: dict[str, int]) -> int | None:
 
 
 def validate_model(model: type[M], data: object, lines: dict[str, int] | None = None,
-                   source: str | None = None, prefix: str = "") -> M:
-    """Validate ``data`` as ``model``; raise ScenarioError listing every problem at once."""
+                   source: str | None = None, prefix: str = "", context: dict | None = None) -> M:
+    """Validate ``data`` as ``model`` (``context`` reaches its validators); raise ScenarioError
+    listing every problem at once."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as err:
         raise ScenarioError(problems_from(err, model, lines, prefix, data), source) from None
     except RecursionError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.engine.record import JobStatus, ServiceStatus
+from simulator.engine.record import ServiceStatus
 from simulator.engine.schedules import Calendar
 from simulator.engine.training import fail
 
@@ -58,12 +58,7 @@ class BuildOut:
         for job in [j for j in world.running if j.group == group.index]:
             if not job.down:
                 fail(job, now)
-            job.waiting_for_node = False
-            job.node_ids = np.zeros(0, dtype=np.int64)
-            job.group = -1
-            job.status = JobStatus.QUEUED
-            world.running.remove(job)
-            world.scheduler.submit(job)
+            world.requeue(job)
             world.recorder.count("jobs_requeued")
         for svc in world.services:
             if svc.status == ServiceStatus.RUNNING and svc.group == group.index:

@@ -71,6 +71,7 @@ class JobRecord:
     status: JobStatus
     policy_s: float = 0.0         # held by an operation policy (checkpoint, pause, restore)
     policy_pauses: int = 0
+    preemptions: int = 0          # times a higher-priority job took its nodes (scheduler: priority)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ def job_record(job: JobRun) -> JobRecord:
         status=JobStatus(job.status),
         policy_s=job.policy_s,
         policy_pauses=job.policy_pauses,
+        preemptions=job.preemptions,
     )
 
 

@@ -88,7 +88,7 @@ def trended(per_hour: np.ndarray, trend_per_year: float) -> np.ndarray:
 
 def monthly_demand(scenario: Scenario, base_dir: Path) -> dict[int, np.ndarray]:
     """Service index -> request rate per calendar month of the run (requests/s) for the services
-    given a demand CSV; the file's last rate holds past its end."""
+    given a demand CSV, times their ``demand_scale``; the file's last rate holds past its end."""
     labels, _ = month_edges(scenario.simulation.start, scenario.simulation.horizon)
     out = {}
     for i, svc in enumerate(scenario.workloads.inference):

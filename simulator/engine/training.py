@@ -54,6 +54,8 @@ class JobRun:
     waiting_for_node: bool = False
     failures: int = 0
     maintenance_stops: int = 0       # planned drains (engine/maintenance.py), not failures
+    preemptions: int = 0             # times a higher-priority job took its nodes (scheduling/preempt.py)
+    resume_s: float = 0.0            # paid on its GPUs when it next starts after a preemption
     restart_s: float = 0.0           # restart time of the pending restart (its cause's)
     restart_token: int = 0           # the latest restart started (an older one in flight is void)
     lost_steps: float = 0.0
@@ -185,6 +187,17 @@ def drain(job: JobRun, now: float) -> None:
     lost; the write is part of its restart) and goes down until it restarts."""
     job.book(now)
     job.maintenance_stops += 1
+    job.down = True
+    if job.wake is not None and not job.wake.triggered:
+        job.wake.succeed()
+
+
+def preempt(job: JobRun, now: float, cost_s: float) -> None:
+    """A higher-priority job takes the nodes: this one checkpoints (no work lost) and stops; it
+    pays ``cost_s`` (checkpoint and restore) on its GPUs when it next starts."""
+    job.book(now)
+    job.preemptions += 1
+    job.resume_s = cost_s
     job.down = True
     if job.wake is not None and not job.wake.triggered:
         job.wake.succeed()

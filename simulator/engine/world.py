@@ -26,9 +26,10 @@ from simulator.engine.record_build import build_record
 from simulator.engine.recorder import POWER_COLUMNS, STATE_COLUMNS, CountingEnvironment, Recorder, env_row
 from simulator.engine.running import NetworkShares, RunningSnapshot
 from simulator.engine.scheduling.easy import Scheduler
+from simulator.engine.scheduling.preempt import victims
 from simulator.engine.serving import ServiceRun
 from simulator.engine.storage import StorageShare
-from simulator.engine.training import JobRun, change_rate, fail, job_process, restart
+from simulator.engine.training import JobRun, change_rate, fail, job_process, preempt, restart
 from simulator.engine.world_services import ServiceWiring
 from simulator.engine.world_trace import replay_trace
 from simulator.scenario.load import LoadedScenario
@@ -67,8 +68,11 @@ class World:
         self.running: list[JobRun] = []
         self.power = PowerController(plan.site, self.groups, self.loaded.scenario.power.power_capping,
                                      self.running, self.services)
-        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows,
-                                   backfill=self.loaded.scenario.scheduler.type != "fifo")
+        policy = self.loaded.scenario.scheduler
+        self.scheduler = Scheduler(self.groups, self.pool, self._power_allows, backfill=policy.type != "fifo",
+                                   fair=policy if policy.type == "fair-share" else None,
+                                   tenants=tuple(sorted({j.config.tenant for j in self.jobs})))
+        self.preemption_cost_s = float(policy.preemption_cost) if policy.type == "priority" else None
         self.trace = replay_trace(plan, self.pool) if plan.trace is not None else None
         self.operation = OperationRun(plan.operation, self.env, self.power, self.update) if plan.operation else None
         self.grid = GridEvents(plan.outages, self) if plan.outages else None
@@ -190,6 +194,8 @@ class World:
         self._admit_snap = None
         picked = self.scheduler.pick(self.env.now, self.running)
         self._admit_snap = None
+        if self.preemption_cost_s is not None:
+            picked += self._preempt_for_head()
         for job, group, nodes in picked:
             job.group = group.index
             job.nodes = group.nodes_for(job.gpus)
@@ -200,8 +206,13 @@ class World:
             self.running.append(job)
             self.recorder.add_progress(self.env.now, job.name, 0.0, 1.0)
             assert job.started is not None
-            if job.started.triggered:            # back from the queue after its racks retired
-                restart(job, self.env.now)
+            if job.started.triggered:            # back from the queue (preempted, or its racks retired)
+                if job.resume_s > 0:
+                    job.restart_token += 1
+                    self.env.process(self._restart(job, job.restart_token, job.resume_s))
+                    job.resume_s = 0.0
+                else:
+                    restart(job, self.env.now)
                 continue
             job.started.succeed()
             self.recorder.count("jobs_started")
@@ -224,6 +235,36 @@ class World:
         self.recorder.count("jobs_finished")
         self._serve_waiting(group)
         self._schedule()
+
+    def _preempt_for_head(self) -> list[tuple[JobRun, Group, np.ndarray]]:
+        """Under the priority policy, lower-priority running jobs make room for a blocked head of
+        the queue (scheduling/preempt.py); returns what the scheduler then starts."""
+        started: list[tuple[JobRun, Group, np.ndarray]] = []
+        while self.scheduler.queue:
+            head = self.scheduler.queue[0]
+            out = victims(head, self.scheduler.eligible(head), self.pool.free_nodes, self.running, self._power_allows)
+            if not out:
+                break
+            for job in out:
+                preempt(job, self.env.now, self.preemption_cost_s or 0.0)
+                self.pool.give_back(self.groups[job.group], job.node_ids)
+                self.requeue(job)
+                self.recorder.count("jobs_preempted")
+            self._admit_snap = None
+            started += self.scheduler.pick(self.env.now, self.running)
+            self._admit_snap = None
+        return started
+
+    def requeue(self, job: JobRun) -> None:
+        """Take a running job off its nodes (already given back or withdrawn) and back to the
+        queue with its first submit time; a restart in flight becomes void."""
+        job.waiting_for_node = False
+        job.restart_token += 1
+        job.node_ids = np.zeros(0, dtype=np.int64)
+        job.group = -1
+        job.status = JobStatus.QUEUED
+        self.running.remove(job)
+        self.scheduler.submit(job)
 
     def _job_failed(self, job: JobRun, broken: int) -> None:
         """A node under a running job failed: the work since its checkpoint is lost; a free node
@@ -259,9 +300,13 @@ class World:
         self.env.process(self._restart(job, job.restart_token))
         return True
 
-    def _restart(self, job: JobRun, token: int = 0):
-        assert job.checkpoint is not None
-        yield self.env.timeout(job.restart_s + job.checkpoint.restore_s)
+    def _restart(self, job: JobRun, token: int = 0, delay_s: float | None = None):
+        """Bring the job back up after ``delay_s`` (default: its cause's restart time and the
+        checkpoint's restore)."""
+        if delay_s is None:
+            assert job.checkpoint is not None
+            delay_s = job.restart_s + job.checkpoint.restore_s
+        yield self.env.timeout(delay_s)
         if job.status != JobStatus.RUNNING or (self.grid is not None and self.grid.dark):
             return                                      # after a blackout, grid_events restarts it
         if token != job.restart_token or len(job.node_ids) < job.nodes:

@@ -3,19 +3,18 @@ infeasible, the sensitivity of the best plan), trials.parquet (every trial) and 
 
 from __future__ import annotations
 
-import base64
 import html
 from collections import Counter
 from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from simulator.plan.figures import buildout_figure, demand_figure
+from simulator.plan.figures import buildout_figure, demand_figures
 from simulator.plan.search import PlanResult, Trial
 from simulator.plan.sensitivity import Sensitivity
-from simulator.report import figures
+from simulator.report import svg_figures
+from simulator.report.chart_spec import BLUE, GREY, RED, Axis, Bars, Chart, Figure, NoData, Panel, Series
 from simulator.report.writer import dumps
 
 
@@ -60,59 +59,51 @@ def _floats(values) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values])
 
 
-def _png(fig: Figure, alt: str) -> str:
-    data = base64.b64encode(figures.png_bytes(fig)).decode("ascii")
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"></figure>'
+def _svg(figure: Figure, alt: str) -> str:
+    return f"<figure>{svg_figures.render(figure, alt)}</figure>"
 
 
-def _trials_figure(result: PlanResult) -> Figure:
-    fig = Figure(figsize=(figures.WIDTH_IN, 3.6), dpi=figures.DPI, layout="constrained")
-    ax = fig.add_subplot()
+def _trials_figure(result: PlanResult) -> Chart:
     o = result.spec.objectives[0]
-    for feasible, colour, label in ((True, "tab:blue", "feasible"), (False, "tab:red", "infeasible")):
+    series = []
+    for feasible, colour, label in ((True, BLUE, "feasible"), (False, RED, "infeasible")):
         pts = [(t.number, t.objectives[0]) for t in result.trials
                if t.feasible == feasible and t.objectives[0] is not None]
         if pts:
-            ax.plot(*zip(*pts, strict=True), "o", ms=3, color=colour, label=label)
-    ax.set_xlabel("trial")
-    ax.set_ylabel(o.metric)
-    ax.set_title(f"Every plan tried ({o.direction} {o.metric})")
-    ax.legend(loc="best", fontsize=8)
-    return fig
+            series.append(Series("points", label, _floats(p[0] for p in pts), _floats(p[1] for p in pts), colour))
+    return Chart(f"Every plan tried ({o.direction} {o.metric})", Axis("trial (number)", integer=True),
+                 (Panel(tuple(series), Axis(o.metric)),), height_px=360)
 
 
-def _pareto_figure(result: PlanResult) -> Figure:
-    fig = Figure(figsize=(figures.WIDTH_IN, 3.6), dpi=figures.DPI, layout="constrained")
-    ax = fig.add_subplot()
+def _pareto_figure(result: PlanResult) -> Chart:
     a, b = (o.metric for o in result.spec.objectives)
+    series = []
     feasible = [t for t in result.trials if t.feasible]
     if feasible:
-        ax.plot(_floats(t.objectives[0] for t in feasible), _floats(t.objectives[1] for t in feasible), "o", ms=3,
-                color="0.6", label="feasible plans")
+        series.append(Series("points", "feasible plans", _floats(t.objectives[0] for t in feasible),
+                             _floats(t.objectives[1] for t in feasible), GREY))
     front = result.pareto()
     if front:
-        ax.plot(_floats(t.objectives[0] for t in front), _floats(t.objectives[1] for t in front), "o-",
-                color="tab:blue", label="Pareto front")
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
-    ax.set_title("Pareto front of the two objectives")
-    ax.legend(loc="best", fontsize=8)
-    return fig
+        x, y = _floats(t.objectives[0] for t in front), _floats(t.objectives[1] for t in front)
+        series += [Series("line", "Pareto front", x, y, BLUE), Series("points", "", x, y, BLUE)]
+    return Chart("Pareto front of the two objectives", Axis(a), (Panel(tuple(series), Axis(b)),), height_px=360)
 
 
-def _sensitivity_figure(result: PlanResult, sensitivity: list[Sensitivity]) -> Figure:
-    fig = Figure(figsize=(figures.WIDTH_IN, 2.8), dpi=figures.DPI, layout="constrained")
-    ax = fig.add_subplot()
-    names = sorted({s.input for s in sensitivity})
-    for i, name in enumerate(names):
-        for s in sensitivity:
-            if s.input == name and s.relative is not None:
-                ax.barh(i, 100.0 * s.relative, color="tab:red" if s.change > 0 else "tab:blue")
-    ax.set_yticks(range(len(names)), names)
-    ax.axvline(0.0, color="0.3", lw=0.8)
-    ax.set_xlabel(f"change of {result.spec.objectives[0].metric} (%)")
-    ax.set_title("Sensitivity of the best plan (blue: input lowered, red: raised)")
-    return fig
+def _sensitivity_figure(result: PlanResult, sensitivity: list[Sensitivity]) -> Bars | NoData:
+    rows = [(f"{s.input} ({'raised' if s.change > 0 else 'lowered'})", 100.0 * s.relative, s.change > 0)
+            for name in sorted({s.input for s in sensitivity}) for s in sensitivity
+            if s.input == name and s.relative is not None]
+    if not rows:
+        return NoData("Sensitivity of the best plan")
+    values = tuple(v for _, v, _ in rows)
+    low, high = min(*values, 0.0), max(*values, 0.0)
+    return Bars("Sensitivity of the best plan", labels=tuple(label for label, _, _ in rows), values=values,
+                colours=tuple(RED if raised else BLUE for _, _, raised in rows),
+                texts=tuple(f"{v:+.1f}%" for v in values),
+                x=Axis(f"change of {result.spec.objectives[0].metric} (%)", 1.2 * low if low < 0 else 0.0,
+                       1.2 * high if high > 0 else 1.0),
+                y_label="input", legend=(("input lowered", BLUE), ("input raised", RED)),
+                height_px=round(90 + 35 * len(rows)))
 
 
 def plan_html(result: PlanResult, sensitivity: list[Sensitivity], title: str) -> str:
@@ -125,31 +116,32 @@ def plan_html(result: PlanResult, sensitivity: list[Sensitivity], title: str) ->
                         for o, v in zip(result.spec.objectives, best.objectives, strict=True) if v is not None)
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%}"
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}"
+        "figure{margin:1em 0}figure svg{display:block;max-width:100%;height:auto}"
         "td{padding:2px 8px}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{len(result.trials)} plans tried ({result.evaluations} distinct simulations), "
         f"{sum(t.feasible for t in result.trials)} feasible.</p>",
         "<h2>Best plan</h2>",
         f"<table>{rows}</table>" if rows else "<p>No feasible plan.</p>",
-        _png(_trials_figure(result), "Objective of every plan tried, feasible and infeasible, by trial."),
+        _svg(_trials_figure(result), "Objective of every plan tried, feasible and infeasible, by trial."),
     ]
     if len(result.spec.objectives) == 2:
-        parts.append(_png(_pareto_figure(result), "Scatter of the two objectives with the Pareto front."))
+        parts.append(_svg(_pareto_figure(result), "Scatter of the two objectives with the Pareto front."))
     outcome = result.outcomes.get(best.key) if best is not None else None
     if outcome is not None and "error" not in outcome:
         timeline = buildout_figure(outcome)
         if timeline is not None:
             parts += ["<h2>Build-out of the best plan</h2>",
-                      _png(timeline, "Stacked bars of GPUs in service per rack group by month, and a line chart of "
+                      _svg(timeline, "Stacked bars of GPUs in service per rack group by month, and a line chart of "
                                      "the month's peak facility power against the contracted grid envelope.")]
-        demand = demand_figure(outcome)
-        if demand is not None:
-            parts += ["<h2>Demand and capacity per service</h2>",
-                      _png(demand, "Line charts per service of monthly mean request arrivals against capacity, "
-                                   "with the share of requests served within the SLO.")]
+        demand = demand_figures(outcome)
+        if demand:
+            parts.append("<h2>Demand and capacity per service</h2>")
+            parts += [_svg(chart, "Line chart of a service's monthly mean request arrivals against its capacity, "
+                                  "with the share of requests served within the SLO.") for chart in demand]
     if sensitivity:
-        parts.append(_png(_sensitivity_figure(result, sensitivity),
+        parts.append(_svg(_sensitivity_figure(result, sensitivity),
                           "Bars of the best plan's objective change for each input lowered or raised."))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -1,7 +1,7 @@
 """How the best plan's first objective moves when one input moves by ±s (20% by default): demand
-(every service's request rate), its growth (each service's monthly growth scaled), the
-electricity price, the price of the servers (GPUs) and the node failure rate. Each is one more
-full simulation of the best plan."""
+(every service's request rate; a demand CSV's rates through its ``demand_scale``), its growth
+(each growth law scaled; a CSV's shape is left as written), the electricity price, the price of
+the servers (GPUs) and the node failure rate. Each is one more full simulation of the best plan."""
 
 from __future__ import annotations
 
@@ -31,22 +31,29 @@ def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
     loaded = load_any(copy.deepcopy(raw), base_dir=base_dir)
     parts = loaded.parts if isinstance(loaded, LoadedSites) else (loaded,)
     sc = loaded.scenario
-    # (rate, growth) of each service as written: a service split over sites is its parts' sum
+    # (rate, growth, demand file, its scale) of each service as written: a service split over
+    # sites is its parts' sum, its demand file scaled as the document writes it
     if isinstance(loaded, LoadedSites):
         split = loaded.services()
-        services = [(sum(p.arrival_rate for p in split[entry["name"]]), split[entry["name"]][0].growth)
+        services = [(sum(p.arrival_rate for p in split[entry["name"]]), split[entry["name"]][0].growth,
+                     entry.get("demand_csv"), float(entry.get("demand_scale", 1.0)))
                     for entry in raw["workloads"]["inference"]] if split else []
     else:
-        services = [(svc.arrival_rate, svc.growth) for svc in sc.workloads.inference]
+        services = [(svc.arrival_rate, svc.growth, svc.demand_csv, svc.demand_scale)
+                    for svc in sc.workloads.inference]
     if services:
         changed = copy.deepcopy(raw)
-        for i, (rate, _) in enumerate(services):
-            set_path(changed, f"workloads.inference[{i}].arrival_rate", rate * factor)
+        for i, (rate, _, csv, scale) in enumerate(services):
+            if csv is not None:      # the file's rates, scaled as a whole
+                set_path(changed, f"workloads.inference[{i}].demand_scale", scale * factor)
+            else:
+                set_path(changed, f"workloads.inference[{i}].arrival_rate", rate * factor)
         out["demand"] = changed
-        if any(growth for _, growth in services):
+        if any(growth for _, growth, _, _ in services):
             changed = copy.deepcopy(raw)
-            for i, (_, growth) in enumerate(services):
-                set_path(changed, f"workloads.inference[{i}].growth", growth * factor)
+            for i, (_, growth, _, _) in enumerate(services):
+                if growth:
+                    set_path(changed, f"workloads.inference[{i}].growth", growth * factor)
             out["demand growth"] = changed
     changed = copy.deepcopy(raw)
     for k, part in enumerate(parts):      # every site's price

@@ -199,6 +199,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "capped_fraction": rec.capped_samples / rec.samples if rec.samples else 0.0,
         "failures": int(rec.counters.get("failures", 0)),
         "spares_used": int(rec.counters.get("spares_used", 0)),
+        "jobs_preempted": int(rec.counters.get("jobs_preempted", 0)),
         "goodput_mean": _weighted_goodput(jobs, rec.horizon_s),
         **_services_summary(services, rec.horizon_s),
         "fabric": FabricCounts(record.fabric.tiers, record.fabric.leaves, record.fabric.spines,

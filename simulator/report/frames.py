@@ -32,7 +32,7 @@ SERVICE_COLUMNS = (
 JOB_COLUMNS = (
     "job", "model", "gpus", "layout", "submit_s", "start_s", "end_s", "tokens_target", "tokens_done",
     "steps_done", "step_time_s", "tokens_per_s", "mfu", "energy_j", "network_share_mean", "failures",
-    "lost_tokens", "checkpoint_s", "downtime_s", "goodput", "policy_s", "policy_pauses", "status",
+    "lost_tokens", "checkpoint_s", "downtime_s", "goodput", "policy_s", "policy_pauses", "preemptions", "status",
 )
 
 
@@ -91,6 +91,7 @@ def jobs_frame(record: RunRecord) -> pd.DataFrame:
             "goodput": goodput(ran - job.policy_s, job.checkpoint_s, job.lost_s, job.down_s),
             "policy_s": job.policy_s,
             "policy_pauses": job.policy_pauses,
+            "preemptions": job.preemptions,
             # A job not submitted by the horizon reads as queued.
             "status": str(JobStatus.QUEUED if job.status == JobStatus.PENDING else job.status),
         })

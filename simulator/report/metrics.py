@@ -130,6 +130,7 @@ METRICS: tuple[Metric, ...] = (
     # Reliability.
     _m("failures", "summary", "lower", 0, 0, "count", "node failures"),
     _m("spares_used", "summary", "lower", 0, 0, "count", "hot spares used"),
+    _m("jobs_preempted", "summary", "lower", 0, 0, "count", "jobs preempted", training=True),
     # Serving.
     _m("requests_arrived", "summary", "equal", PCT, 0, "requests", "requests arrived", serving=True),
     _m("requests_served", "summary", "higher", PCT, 0, "requests", "requests served", serving=True),

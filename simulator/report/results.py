@@ -120,6 +120,7 @@ class Summary:
     capped_fraction: float
     failures: int
     spares_used: int
+    jobs_preempted: int
     goodput_mean: float | None
     services_total: int
     requests_arrived: float

@@ -17,9 +17,9 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, model_validator
 
-from simulator.domain.quantities import Frozen
+from simulator.domain.quantities import Frozen, NonNegSeconds
 from simulator.domain.units import parser
 from simulator.scenario.demand import rate_per_period
 
@@ -78,6 +78,42 @@ CalendarDate = Annotated[dt.datetime, BeforeValidator(_date), WithJsonSchema(
 When = Annotated[dt.datetime | float, BeforeValidator(parse_when), WithJsonSchema(
     {"anyOf": [{"type": "string"}, {"type": "number"}],
      "description": "A date (2027-01-01), month (2027-06), quarter (2028-Q1) or offset after the start ('180d')."})]
+
+
+_DATE_LIKE = re.compile(r"^\s*\d{4}-(\d{2}|Q[1-4])", re.IGNORECASE)
+
+
+def start_context(raw: object) -> dict:
+    """Validation context of a raw scenario: its ``simulation.start`` as a datetime (None when
+    absent or unreadable; the simulation section reports a bad one itself)."""
+    sim = raw.get("simulation") if isinstance(raw, dict) else None
+    start = sim.get("start") if isinstance(sim, dict) else None
+    try:
+        return {"start": _date(start) if start is not None else None}
+    except ValueError:
+        return {"start": None}
+
+
+def _date_to_offset(value: object, info: ValidationInfo) -> object:
+    """A date -> seconds after simulation.start (from the validation context, see
+    ``start_context``); offsets ('365d', numbers) pass on to the duration parser."""
+    if not isinstance(value, dt.date) and not (isinstance(value, str) and _DATE_LIKE.match(value)):
+        return value
+    when = _date(value)
+    assert isinstance(when, dt.datetime)
+    start = (info.context or {}).get("start")
+    if start is None:
+        raise ValueError(f"the date {describe(when)} needs simulation.start (the date of t=0), or give an offset "
+                         f"such as '180d'")
+    seconds = (when - start).total_seconds()
+    if seconds < 0:
+        raise ValueError(f"{describe(when)} is before simulation.start ({describe(start)})")
+    return seconds
+
+
+RunMoment = Annotated[NonNegSeconds, BeforeValidator(_date_to_offset), WithJsonSchema(
+    {"anyOf": [{"type": "string"}, {"type": "number"}],
+     "description": "An offset after t=0 ('365d') or, with simulation.start, a date (2028-01-15), month or quarter."})]
 
 
 def describe(when: dt.datetime | float) -> str:

@@ -17,6 +17,7 @@ from simulator.domain.catalog import SCENARIO_KINDS, Catalog, shipped_catalog
 from simulator.domain.validation import validate_model
 from simulator.domain.yaml_io import YamlDocument, load_yaml_file, parse_yaml
 from simulator.errors import InputError, Problem, ScenarioError
+from simulator.scenario.calendar import start_context
 from simulator.scenario.check import check_scenario
 from simulator.scenario.references import reference_problems
 from simulator.scenario.schema import Scenario
@@ -142,7 +143,7 @@ def load_document(doc: YamlDocument, folder: Path, source: str | None) -> Loaded
                                      "simulator.scenario.sites_load.load_any (or api.load_scenario)",
                                      line=line_of(doc.lines, "sites"))], source)
     try:
-        scenario = validate_model(Scenario, data, doc.lines, source)
+        scenario = validate_model(Scenario, data, doc.lines, source, context=start_context(data))
     except ScenarioError as err:  # catalog names too, in the same pass (scenario/references.py)
         seen = {p.path for p in err.problems}
         extra = [Problem(p.path, p.message, p.value, line_of(doc.lines, p.path))

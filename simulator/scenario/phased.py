@@ -74,8 +74,10 @@ class DemandSource(Frozen):
                     "ends. Replaces arrival_rate (which may then be left out) and growth; the daily profile "
                     "still applies.")
     demand_scale: float = Field(
-        1.0, gt=0, le=1, allow_inf_nan=False,
-        description="Share of the demand_csv rates this service takes (set per site by replicas_by_site).")
+        1.0, gt=0, le=1000,
+        description="Multiplies every rate of demand_csv (a what-if on the file's demand, e.g. 1.2 = 20% more; "
+                    "`dcsim plan`'s demand sensitivity moves it); with replicas_by_site each site's part "
+                    "takes its share of it.")
 
     @model_validator(mode="before")
     @classmethod

@@ -7,8 +7,12 @@ requeue), ``fair-share`` (tenants with quotas: the tenant furthest below its sha
 Every policy places gangs (all of a job's GPUs at once) with ``placement``: ``first-fit``, or
 ``topology`` (one rack if the job fits in one, else one leaf switch, else anywhere); with
 ``elastic`` a job whose trace row allows fewer GPUs (``min_gpus``) may start on fewer.
-Training jobs written in ``workloads.training`` keep the EASY-backfill scheduler; ``fifo``
-turns their backfill off. The policies act on ``workloads.trace`` jobs.
+Training jobs written in ``workloads.training`` are scheduled by EASY backfill; ``fifo`` turns
+their backfill off, ``priority`` adds preemption (engine/scheduling/preempt.py: they checkpoint
+when preempted and pay ``preemption_cost`` when they run again) and ``fair-share`` orders them by
+their ``tenant``'s share (engine/scheduling/fair.py, the rule trace jobs follow too). Every policy
+acts on ``workloads.trace`` jobs (engine/scheduling/replay.py); placement and elastic starts are
+for trace jobs only.
 """
 
 from __future__ import annotations

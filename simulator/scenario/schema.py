@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from simulator.domain.precision import (
     DEFAULT_OPTIMIZER,
@@ -30,7 +30,6 @@ from simulator.domain.quantities import (
     Count,
     Frozen,
     NonNegCount,
-    NonNegSeconds,
     PerS,
     PositiveSeconds,
     PositiveWatts,
@@ -40,7 +39,7 @@ from simulator.domain.specs import (
 )
 from simulator.domain.units import human
 from simulator.domain.validation import require_unique
-from simulator.scenario.calendar import Dated
+from simulator.scenario.calendar import Dated, RunMoment
 from simulator.scenario.catalog_section import CatalogOverrides
 from simulator.scenario.costs import Costs, Rental
 from simulator.scenario.demand import MonthlyGrowth
@@ -194,10 +193,13 @@ class TrainingJob(Frozen):
     batch_rampup: BatchRampup | None = Field(
         None, description="Start with a smaller global batch and grow it (Megatron-LM --rampup-batch-size).")
     evaluation: Evaluation | None = Field(None, description="Periodic evaluation passes and what each costs.")
-    start: NonNegSeconds = Field(0.0, description="Submission time after t=0.")
+    start: RunMoment = Field(0.0, validation_alias=AliasChoices("start", "submit_at"),
+                             description="Submission (alias submit_at): an offset after t=0 or a date.")
     priority: int = Field(0, ge=-1000, le=1000)
-    deadline: NonNegSeconds | None = Field(None, description="When the job must have finished (after t=0): a "
-                                                             "missed deadline is a warning and breaks a plan.")
+    tenant: str = Field("default", min_length=1, max_length=200, description="Who the job belongs to "
+                        "(scheduler: fair-share quotas are per tenant).")
+    deadline: RunMoment | None = Field(None, description="When the job must have finished (an offset after t=0 or "
+                                                         "a date): a missed deadline is a warning and breaks a plan.")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
     site: str | None = Field(None, description="Site to run at (sites[].name); default: placed (docs/sites.md).")
 
@@ -323,7 +325,7 @@ class InferenceService(DemandSource):
         600.0, description="How long a client waits for its first token before giving up (abandoned requests "
                            "are counted); null: clients never give up. Default: the OpenAI Python client's "
                            "request timeout, 10 min (openai/_constants.py DEFAULT_TIMEOUT).")
-    start: NonNegSeconds = Field(0.0, description="When the service comes up (arrivals start then).")
+    start: RunMoment = Field(0.0, description="When the service comes up (arrivals start then): an offset or a date.")
     rack_group: str | None = Field(None, description="Rack group to place on; default: the first that has room.")
     site: str | None = Field(None, description="Site to serve from (sites[].name); default: placed (docs/sites.md).")
     replicas_by_site: dict[str, Count] | None = Field(

@@ -201,7 +201,9 @@ def _placed(work: dict, names: list[str], rack_site: dict[str, str], capacity: l
         return str(work["site"])
     if work.get("rack_group") in rack_site:
         return rack_site[work["rack_group"]]
-    start = _seconds(work.get("start"), None, 0.0)
+    sim = data.get("simulation")
+    begin = sim.get("start") if isinstance(sim, dict) else None
+    start = _seconds(work.get("start", work.get("submit_at")), begin, 0.0)
     serving = _in_service(racks, data, start)
     held = dict.fromkeys(names, 0)
     for (site, gpus), up in zip(capacity, serving, strict=True):

@@ -132,20 +132,21 @@ def test_undated_runs_have_no_monthly_rows():
     assert r.costs_dict["capex_schedule"] == []
 
 
-def test_monthly_demand_csv_is_followed(tmp_path):
-    """Rates of 5, 10 and 20 requests/s in Jan-Mar; April holds March's."""
+@pytest.mark.parametrize("scale", [1.0, 1.5])
+def test_monthly_demand_csv_is_followed(tmp_path, scale):
+    """Rates of 5, 10 and 20 requests/s in Jan-Mar, times demand_scale; April holds March's."""
     (tmp_path / "demand.csv").write_text("month,rate\n2027-01,5\n2027-02,10\n2027-03,20\n", encoding="utf-8")
     sc = copy.deepcopy(phased())
     sc["simulation"]["horizon"] = "120d"
     sc["cluster"]["racks"] = sc["cluster"]["racks"][:1]
     sc["site"]["power_envelope"] = "1MW"
     sc["workloads"] = {"inference": [{"name": "chat", "model": "llama3-8b", "replicas": 4,
-                                      "demand_csv": "demand.csv"}]}
+                                      "demand_csv": "demand.csv", "demand_scale": scale}]}
     r = api.simulate(api.load_scenario(sc, base_dir=tmp_path))
     monthly = pd.read_csv(io.StringIO(r.files()["monthly.csv"]))
     rates = monthly["arrival_rate_per_s:chat"].to_numpy()
     # Poisson counts over a month (13M+ requests): relative noise ~3e-4.
-    assert rates == pytest.approx([5.0, 10.0, 20.0, 20.0], rel=0.01)
+    assert rates == pytest.approx([5.0 * scale, 10.0 * scale, 20.0 * scale, 20.0 * scale], rel=0.01)
 
 
 def test_monthly_csv_columns_are_documented(run):

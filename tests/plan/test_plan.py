@@ -155,3 +155,24 @@ def test_run_plan_reports_the_best_plans_sensitivity():
     raised = {s.input: s for s in ran.sensitivity if s.change > 0}
     # Dearer servers and dearer power both cost more; servers dominate a short run's bill.
     assert raised["server (GPU) price"].relative > raised["electricity price"].relative > 0
+
+
+def test_demand_sensitivity_scales_a_demand_csv_through_its_scale(tmp_path):
+    """A service fed by a demand CSV is moved by ``demand_scale`` (its file's rates x 1.2), a
+    rate-given one by its ``arrival_rate``; only growth laws are moved by the growth input."""
+    from simulator.plan.sensitivity import _perturbations
+
+    (tmp_path / "demand.csv").write_text("month,rate\n2027-01,5\n2027-02,10\n", encoding="utf-8")
+    raw = {"name": "csv", "simulation": {"start": "2027-01-01", "horizon": "2d", "sample_interval": "1h"},
+           "site": {"power_envelope": "1MW", "climate": "temperate"},
+           "cluster": {"racks": [{"name": "a", "node": "dgx-h100", "nodes_per_rack": 2, "count": 2}]},
+           "workloads": {"inference": [
+               {"name": "file", "model": "llama3-8b", "replicas": 2, "demand_csv": "demand.csv"},
+               {"name": "law", "model": "llama3-8b", "replicas": 2, "arrival_rate": "4 req/s", "growth": "5%/month"}]}}
+    changed = _perturbations(raw, str(tmp_path), 1.2)
+    demand = changed["demand"]["workloads"]["inference"]
+    assert demand[0]["demand_scale"] == pytest.approx(1.2)
+    assert "arrival_rate" not in demand[0]
+    assert demand[1]["arrival_rate"] == pytest.approx(4.8)
+    growth = changed["demand growth"]["workloads"]["inference"]
+    assert "growth" not in growth[0] and growth[1]["growth"] == pytest.approx(0.06)

@@ -4,10 +4,13 @@ build-out and each service's demand against capacity, and the SLO target holds m
 from __future__ import annotations
 
 import copy
+import re
+from xml.etree import ElementTree
 
 from simulator import api
 from simulator.plan import run_plan
 from simulator.plan.evaluate import judge
+from simulator.plan.figures import buildout_figure
 from simulator.plan.outputs import plan_html
 from simulator.scenario.plan import PlanSpec
 
@@ -43,6 +46,17 @@ def test_the_latest_delivery_that_meets_the_deadline_wins():
     outcome = result.outcomes[best.key]
     booked = {row["group"]: row["at_s"] for row in outcome["costs"]["capex_schedule"]}
     assert booked == {"a": 0.0, "b": 31 * 86400.0}
+    # The build-out figure: rack a's 16 GPUs (2 DGX H100) from January, rack b's 16 more from
+    # February, stacked per month; drawn as inline SVG (no PNG, no matplotlib).
+    timeline = buildout_figure(outcome)
+    assert timeline is not None and timeline.x.categories == ("2027-01", "2027-02", "2027-03")
+    a, b = timeline.panels[0].series
+    assert a.y.tolist() == [16, 16, 16] and b.base.tolist() == [16, 16, 16] and b.y.tolist() == [16, 32, 32]
+    svgs = re.findall(r"<figure>(<svg .*?</svg>)</figure>", page, re.S)
+    assert "<img" not in page and len(svgs) == 2  # every plan tried, and the build-out
+    bars = [el for el in ElementTree.fromstring(svgs[1]).iter("{http://www.w3.org/2000/svg}rect")
+            if el.get("class") == "bar"]
+    assert len(bars) == 5  # rack b has no bar in January
 
 
 def test_slo_target_holds_in_every_month():

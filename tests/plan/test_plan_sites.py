@@ -115,9 +115,8 @@ def test_the_buildout_figure_shows_each_sites_power_against_its_own_contract():
                "peak_facility_power_w": 9e6, "power_envelope_w": 16e6} for m in (1, 2, 3)]
     sites = {"plains": {"monthly_peak_facility_power_w": [6e6, 6.5e6, 7e6], "monthly_power_envelope_w": [12e6] * 3},
              "fjord": {"monthly_peak_facility_power_w": [3e6, 2.5e6, 2e6], "monthly_power_envelope_w": [4e6] * 3}}
-    fig = buildout_figure({"summary": {"monthly": months, "sites": sites}, "costs": {"capex_schedule": []}})
-    bottom = fig.axes[1]
-    lines = {line.get_label(): list(line.get_ydata()) for line in bottom.get_lines()}
-    assert lines["plains: peak facility power"] == [6.0, 6.5, 7.0]
-    assert lines["fjord: envelope (contracted)"][0] == 4.0
-    assert "peak facility power" not in lines            # no summed line beside the sites'
+    chart = buildout_figure({"summary": {"monthly": months, "sites": sites}, "costs": {"capex_schedule": []}})
+    power = {series.label: list(series.y) for series in chart.panels[1].series if series.label}
+    assert power["plains: peak facility power"] == [6.0, 6.5, 7.0]
+    assert power["fjord: envelope (contracted)"][0] == 4.0
+    assert "peak facility power" not in power            # no summed line beside the sites'

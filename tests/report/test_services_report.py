@@ -193,8 +193,8 @@ def test_report_html_shows_the_same_services_table_and_headline(run):
     for quantity, value in _headline(run["stdout"]).items():
         assert headline[quantity] == value, quantity
     section = page[page.index("<h2>Inference services</h2>"):page.index("<h2>Costs</h2>")]
-    assert section.count("<img") == 1 and "requests per second" in section
-    assert page.count("<img") == 6
+    assert section.count("<svg ") == 1 and "requests per second" in section
+    assert page.count("<svg ") == 6 and "<img" not in page
 
 
 def test_terminal_table_of_dcsim_run_shows_the_service_rows(run):
@@ -266,7 +266,7 @@ def test_a_run_without_services_looks_as_before(summary, costs, timeseries, jobs
     assert not any(word in plain.lower() for word in ("inference", "generated", "slo"))
     page = render_html(summary, costs, timeseries, jobs, progress, title="t")
     assert render_html(with_zero, costs_zero, timeseries, jobs, progress, title="t", services=empty) == page
-    assert "Inference services" not in page and page.count("<img") == 5
+    assert "Inference services" not in page and page.count("<svg ") == 5
     rows = [q for q, _ in headline_table(with_zero, costs_zero).rows]
     assert rows == [q for q, _ in headline_table(summary).rows]
 
@@ -320,11 +320,11 @@ def test_services_report_renders_at_1000px_without_broken_images_or_sideways_scr
     probe = _probe(run["html"], tmp_path)
     assert probe["scrollWidth"] <= PAGE_WIDTH, probe
     assert probe["wide"] == [], f"elements wider than the page: {probe['wide']}"
-    assert len(probe["images"]) == 6, probe["images"]
-    for image in probe["images"]:
-        assert image["src"] == "data:image/png;base64,", image
-        assert image["complete"] and image["natural"] > 0, f"broken image: {image}"
-        assert 0 < image["shown"] <= PAGE_WIDTH, image
+    assert probe["images"] == 0
+    assert len(probe["figures"]) == 6, probe["figures"]
+    for figure in probe["figures"]:
+        assert figure["role"] == "img" and figure["label"] > 20, figure
+        assert 0 < figure["shown"] <= PAGE_WIDTH and figure["high"] > 0, figure
 
 
 @needs_chromium

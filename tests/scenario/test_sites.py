@@ -183,9 +183,11 @@ def test_unpinned_work_goes_where_the_accelerators_are_in_service_at_its_start()
     data["cluster"]["racks"][1]["available_from"] = "2027-01-10"      # b's 32 GPUs arrive on day 9
     data["workloads"]["training"][2]["start"] = "2d"                  # before: only a's 16 are in service
     data["workloads"]["training"].append({**data["workloads"]["training"][2], "name": "later", "start": "10d"})
+    data["workloads"]["training"].append({**{k: v for k, v in data["workloads"]["training"][2].items()
+                                             if k != "start"}, "name": "dated", "submit_at": "2027-01-11"})
     loaded = load_any(data)
     a, b = ([j.name for j in p.scenario.workloads.training] for p in loaded.parts)
-    assert "placed" in a and "later" in b
+    assert "placed" in a and "later" in b and "dated" in b
 
 
 @pytest.mark.parametrize(("change", "path"), [

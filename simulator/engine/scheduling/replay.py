@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulator.engine.scheduling.fair import next_tenant, tenant_shares
 from simulator.engine.scheduling.pool import TracePool
 from simulator.engine.trace.table import TraceTable
 
@@ -90,15 +91,9 @@ class Replay:
         return (-int(t.priority[j]), float(t.submit_s[j]), j)
 
     def _shares(self) -> np.ndarray:
-        share = np.zeros(len(self.t.tenants))
         if self.kind != "fair-share":
-            return share
-        listed = {name: q.share for name, q in self.policy.tenants.items()}
-        rest = [i for i, name in enumerate(self.t.tenants) if name not in listed]
-        left = max(1.0 - sum(listed.values()), 0.0)
-        for i, name in enumerate(self.t.tenants):
-            share[i] = listed[name] if name in listed else left / len(rest)
-        return share
+            return np.zeros(len(self.t.tenants))
+        return tenant_shares(self.t.tenants, self.policy)
 
     def _enqueue(self, j: int) -> None:
         self.queued += 1
@@ -281,20 +276,13 @@ class Replay:
     def _fair_pass(self, now: float) -> None:
         total = self.res.total_gpus
         while True:
-            best, best_ratio = -1, math.inf
+            heads = []
             for tenant, q in self.tenant_q.items():
-                if not q:
-                    continue
-                j = q[0][-1]
-                group, gpus = self._fit(j)
-                if group < 0:
-                    continue
-                share = self.share[tenant]
-                if not self.policy.borrow and self.usage[tenant] + gpus > share * total + 1e-9:
-                    continue
-                ratio = self.usage[tenant] / share if share > 0 else math.inf
-                if best < 0 or (ratio, tenant) < (best_ratio, best):
-                    best, best_ratio = tenant, ratio
+                if q:
+                    group, gpus = self._fit(q[0][-1])
+                    if group >= 0:
+                        heads.append((tenant, gpus))
+            best = next_tenant(heads, self.usage, self.share, total, self.policy.borrow)
             if best < 0:
                 return
             j = self.tenant_q[best].pop(0)[-1]
