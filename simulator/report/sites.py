@@ -13,7 +13,7 @@ and costs.json's ``per_service``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,8 @@ SUMMED = (
     "air_handler_energy_j", "pump_energy_j", "losses_energy_j", "other_energy_j", "water_m3", "energy_cost_usd",
     "demand_charge_usd", "battery_wear_usd", "carbon_kg", "carbon_market_kg", "grid_energy_j", "onsite_energy_j",
     "ppa_energy_j", "battery_discharge_j", "generator_energy_j", "generator_fuel_usd", "gpus", "jobs_total",
-    "jobs_finished", "tokens_trained", "failures", "spares_used", "events_processed", "power_envelope_w",
+    "jobs_finished", "jobs_preempted", "tokens_trained", "failures", "spares_used", "events_processed",
+    "power_envelope_w",
 )
 # Time series columns that are not sums over sites.
 _MEANS = ("pue", "gpu_utilization", "clock_fraction", "price_usd_per_j", "carbon_kg_per_j", "ambient_c", "wet_bulb_c")
@@ -37,6 +38,7 @@ HEADLINE = ("gpus", "facility_energy_j", "it_energy_j", "pue_mean", "energy_cost
             "peak_facility_power_w", "power_envelope_w", "peak_envelope_fraction", "tokens_trained",
             "requests_served", "slo_attainment")
 PER_SITE = ("operation", "grid_outages", "storage")       # blocks kept per site only
+SHARED = ("horizon_s", "sample_interval_s", "power_redundancy", "catalog_overrides")  # the same at every site
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,16 @@ def _attainment_by_service(services: pd.DataFrame, runs: list[SiteRun]) -> dict[
 
 def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.DataFrame, jobs: pd.DataFrame,
                   services: pd.DataFrame) -> Summary:
-    """summary.json of several sites (the rules in the module docstring)."""
+    """summary.json of several sites (the rules in the module docstring); a field with no rule
+    fails here rather than silently taking the first site's value."""
+    first = runs[0].summary
+    return Summary(**{key: getattr(first, key) for key in SHARED},
+                   **merged_values(name, seed, runs, timeseries, jobs, services))
+
+
+def merged_values(name: str, seed: int, runs: list[SiteRun], timeseries: pd.DataFrame, jobs: pd.DataFrame,
+                  services: pd.DataFrame) -> dict:
+    """Every summary field but the SHARED ones, merged over the sites."""
     first = runs[0].summary
     sums = {f: sum(getattr(r.summary, f) for r in runs) for f in SUMMED}
     it, facility, gpus = sums["it_energy_j"], sums["facility_energy_j"], sums["gpus"]
@@ -193,7 +204,7 @@ def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
     warnings = tuple(RunWarning(w.kind, run.name if w.subject == "site" else w.subject,
                                 f"site {run.name}: {w.message}") for run in runs for w in run.summary.warnings) \
         if len(runs) > 1 else first.warnings
-    return replace(first, **{
+    return {
         **sums, **served,
         "scenario": name, "seed": seed,
         # One site runs on the scenario's own seed and keeps its streams; several on their own.
@@ -223,7 +234,7 @@ def merge_summary(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
                            **{k: getattr(r.summary, k) for k in PER_SITE if getattr(r.summary, k) is not None},
                            **_site_months(r.summary)}
                   for r in runs},
-    })
+    }
 
 
 def merge_costs(runs: list[SiteRun], summary: Summary) -> Costs:

@@ -184,3 +184,14 @@ def test_validate_reports_every_sites_planning_problems_at_their_document_paths(
     assert len(errors) == 2, result.output
     for k, site in enumerate(("hot", "cold")):     # 405B weights alone exceed 8 GPUs' memory
         assert f"workloads.training[{k}].model: at site '{site}': llama3-405b: no layout" in errors[k]
+
+
+def test_every_summary_field_has_a_merge_rule(idle):
+    from simulator.report import sites
+    from simulator.report.results import Summary
+
+    runs = [sites.SiteRun(name, 0, r.summary_record, r.costs_record, r.timeseries, r.jobs, r.services, r.progress,
+                          {}) for name, r in idle.sites.items()]
+    values = sites.merged_values("x", 0, runs, idle.timeseries, idle.jobs, idle.services)
+    assert not set(values) & set(sites.SHARED)
+    assert set(values) | set(sites.SHARED) == set(Summary.__dataclass_fields__)
