@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.engine.record import ServiceStatus
-from simulator.engine.schedules import Calendar
+from simulator.engine.schedules import HOUR_S, Calendar
 from simulator.engine.training import fail
 
 
@@ -68,3 +68,21 @@ class BuildOut:
                 svc.waiting_lost = []
                 svc.state = None
                 world.recorder.count("services_requeued")
+
+
+def envelope_rises_s(envelope_w: np.ndarray | None, horizon_s: float) -> list[float]:
+    """The hour starts within (0, horizon) at which the hourly site envelope rises (a substation
+    commissioned, a contract stepped up)."""
+    if envelope_w is None or len(envelope_w) < 2:
+        return []
+    hours = np.flatnonzero(envelope_w[1:] > envelope_w[:-1]) + 1
+    return [float(h) * HOUR_S for h in hours if float(h) * HOUR_S < horizon_s]
+
+
+def reconsider_at_rises(world, rises_s: list[float]):
+    """A SimPy process: when the envelope rises, queued work the old envelope held back is
+    reconsidered at once, not at the next job event (which may be a year away)."""
+    for t in rises_s:
+        yield world.env.timeout(t - world.env.now)
+        world.update()            # the new envelope first: admission reads it
+        world._schedule()

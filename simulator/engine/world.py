@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.engine.build_out import BuildOut
+from simulator.engine.build_out import BuildOut, envelope_rises_s, reconsider_at_rises
 from simulator.engine.cluster import Group
 from simulator.engine.disruptions import Disruptions, job_can_fail
 from simulator.engine.failure_classes import pick_cause
@@ -383,6 +383,8 @@ class World:
             self.disruptions.start()
         if self.build_out is not None:
             env.process(self.build_out.process())
+        if rises := envelope_rises_s(self.plan.envelope_w, self.recorder.horizon_s):
+            env.process(reconsider_at_rises(self, rises))
         self.update()
         sampler = env.process(self._sampler())
         env.run(until=sampler)  # ends with the last sample, at the horizon

@@ -216,3 +216,19 @@ def test_a_service_on_retired_racks_stops_serving():
     assert (ts.loc[after, "requests_served"] == 0).all()
     # Only group 'a' (4 nodes) draws power after the retirement: its idle accelerators.
     assert ts.loc[after, "accelerator_power_w"].to_numpy() == pytest.approx(4 * 8 * GPU_IDLE_W)
+
+
+def test_work_held_back_by_the_envelope_starts_when_it_rises():
+    """50 kW cannot run 64 GPUs (over 40 kW of accelerators alone); the envelope rises to 2 MW on
+    2027-01-20, 19 days after the start: the queued job starts then, not at the next job event
+    (there is none here, so before the fix it never started)."""
+    sc = {"name": "step", "simulation": {"start": "2027-01-01", "horizon": "40d", "sample_interval": "1h"},
+          "site": {"climate": "temperate", "power_envelope": [{"from": "2027-01-01", "power": "50kW"},
+                                                              {"from": "2027-01-20", "power": "2MW"}]},
+          "cluster": {"racks": [{"name": "a", "node": "dgx-h100", "nodes_per_rack": 4, "count": 2}]},
+          "workloads": {"training": [{"name": "j", "model": "gpt3-1.3b", "tokens": "5B", "global_batch": 64,
+                                      "seq": 2048, "gpus": 64}]}}
+    job = api.simulate(sc).jobs.set_index("job").loc["j"]
+    assert job["submit_s"] == 0.0
+    assert job["start_s"] == pytest.approx(19 * 86400.0)
+    assert job["status"] == "finished"
