@@ -14,13 +14,13 @@ a coarser one (e.g. 1d) keeps the same horizon, deliveries, deadlines and decisi
 the 648 runs affordable on two cores; ``DCSIM_PLAN_FIX`` (comma-separated decision names) keeps
 those decisions at the scenario's own values for a smaller grid. The report says which was used.
 
-Measured (2 shared cores, Nov 2026; DCSIM_PLAN_SAMPLE=1d, DCSIM_PLAN_FIX=now_cooling,b200_cooling:
-162 plans, 3.1 s each on 2 workers, 24 feasible): the optimum, 523.25 M USD (H100 x 160 racks,
-B200 from 2028-01-01 x 136 racks, 48 chat-70b replicas), found exactly by all ten seeds at the
-shipped budget (120 trials: 68-74 distinct evaluations); within 2% after 11-35 evaluations.
-With only now_cooling fixed (324 plans, 1.9 s each, 48 feasible): the same optimum (B200 racks
-liquid-cooled), found exactly by all ten seeds (77-89 evaluations); within 2% after 13-41.
-The full 648-plan grid (~20 min on two idle cores at 1d, more at 6h) was not run.
+Measured (2 shared cores, Dec 2026), the shipped two-site problem at its own 6 h samples, no
+decision fixed: 648 plans simulated in 986 s on 2 workers (1.52 s each), 96 feasible; the
+optimum, 509.14 M USD (H100 x 160 racks, liquid; B200 from 2028-01-01 x 136 racks, liquid; 48
+chat-70b replicas), found exactly by all ten seeds at the shipped budget (120 trials: 83-96
+distinct evaluations); within 2% after 10-39 evaluations.
+Earlier, on the one-site version of the problem at 1 d samples with the two cooling decisions
+fixed (162 plans): the optimum was found exactly by all ten seeds in 68-74 evaluations.
 """
 
 from __future__ import annotations
