@@ -5,7 +5,8 @@ runs it before the run; after an install or an upgrade it takes about a minute, 
 Numba compiles a kernel for the argument types of its first call, so the only faithful warm-up
 is to make those calls: a small scenario with an automatic layout (the layout search), failures
 and an inference service is planned and simulated for an hour, and one training and one serving
-estimate are made. The cache folder is the one simulator/costmodel/__init__.py chose.
+estimate are made. The cache folder is the one simulator/costmodel/jit.py chose. With
+``DCSIM_JIT=0`` the kernels run as plain Python: there is nothing to compile, and nothing is run.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def numba_kernels() -> list[tuple[str, Any]]:
 def warm() -> dict:
     """Make the calls that compile or load every kernel; what was done and how long it took."""
     from simulator import api
+    from simulator.costmodel import jit
+
+    if not jit.COMPILED:                 # DCSIM_JIT=0: plain Python kernels, Numba never loaded
+        return {"kernels": 0, "kernels_compiled": 0, "wall_s": 0.0, "cpu_s": 0.0, "cache_dir": "",
+                "interpreted": True}
 
     start = time.perf_counter()
     cpu = time.process_time()
@@ -81,6 +87,9 @@ def warmup_cmd(fmt: FormatOpt = OutputFormat.table):
     done = warm()
     if fmt == OutputFormat.json:
         print_json(done)
+        return
+    if done.get("interpreted"):
+        print_rows("dcsim warmup", [("kernels", "interpreted (DCSIM_JIT=0): nothing to compile")], OutputFormat.table)
         return
     print_rows("dcsim warmup", [
         ("kernels ready", f"{done['kernels_compiled']} of {done['kernels']} (the rest are helpers "

@@ -71,6 +71,23 @@ def test_interpreted_kernels_never_import_numba():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_warmup_with_interpreted_kernels_compiles_and_runs_nothing():
+    """DCSIM_JIT=0: there is nothing to compile; warmup says so without loading Numba or running
+    its (interpreted, slow) warm-up scenario."""
+    code = (
+        "import sys\n"
+        "from simulator.cli.warmup import warm\n"
+        "done = warm()\n"
+        "assert done['interpreted'] and done['kernels'] == 0, done\n"
+        "assert 'simulator.engine.world' not in sys.modules, 'the warm-up scenario ran'\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'numba'], 'numba was imported'\n"
+    )
+    proc = _python(code, "0")
+    assert proc.returncode == 0, proc.stderr
+    out = _dcsim(["warmup"], "0")
+    assert out.returncode == 0 and "nothing to compile" in out.stdout, out.stdout + out.stderr
+
+
 def _console(args: list[str]) -> str:
     """Run ``args`` through the console script's main() in a fresh process; then report whether
     Numba was loaded and the mode the kernels ran in."""
