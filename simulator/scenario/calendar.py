@@ -101,14 +101,7 @@ def _date_to_offset(value: object, info: ValidationInfo) -> object:
         return value
     when = _date(value)
     assert isinstance(when, dt.datetime)
-    start = (info.context or {}).get("start")
-    if start is None:
-        raise ValueError(f"the date {describe(when)} needs simulation.start (the date of t=0), or give an offset "
-                         f"such as '180d'")
-    seconds = (when - start).total_seconds()
-    if seconds < 0:
-        raise ValueError(f"{describe(when)} is before simulation.start ({describe(start)})")
-    return seconds
+    return resolve_moment(when, (info.context or {}).get("start"))
 
 
 RunMoment = Annotated[NonNegSeconds, BeforeValidator(_date_to_offset), WithJsonSchema(
@@ -128,6 +121,18 @@ def offset_s(when: dt.datetime | float, start: dt.datetime | None) -> float | No
     if isinstance(when, dt.datetime):
         return None if start is None else (when - start).total_seconds()
     return float(when)
+
+
+def resolve_moment(when: dt.datetime | float, start: dt.datetime | None) -> float:
+    """Seconds after t=0 of a moment; ValueError, worded for the scenario's error, for a date
+    without a start date or before it."""
+    seconds = offset_s(when, start)
+    if seconds is None:
+        raise ValueError(f"the date {describe(when)} needs simulation.start (the date of t=0), or give an offset "
+                         f"such as '180d'")
+    if seconds < 0:
+        raise ValueError(f"{describe(when)} is before simulation.start ({describe(start or 0.0)})")
+    return seconds
 
 
 def _trend(value: object) -> object:

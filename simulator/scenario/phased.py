@@ -15,7 +15,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 from simulator.domain.csvfile import load_csv_profile
 from simulator.domain.quantities import Frozen, PositiveWatts
 from simulator.errors import InputError, Problem
-from simulator.scenario.calendar import When, describe, offset_s
+from simulator.scenario.calendar import When, describe, resolve_moment
 
 MAX_REQUESTS_PER_S = 1e9
 MAX_SCHEDULE_STEPS = 200
@@ -109,13 +109,11 @@ def phase_problems(scenario, folder: Path, check_file) -> list[Problem]:
     problems: list[Problem] = []
 
     def resolve(when, path: str) -> float | None:
-        seconds = offset_s(when, start)
-        if seconds is None:
-            problems.append(Problem(path, f"the date {describe(when)} needs simulation.start (the date of t=0)"))
-        elif seconds < 0:
-            problems.append(Problem(path, f"{describe(when)} is before simulation.start ({describe(start or 0.0)})"))
+        try:
+            return resolve_moment(when, start)
+        except ValueError as err:
+            problems.append(Problem(path, str(err)))
             return None
-        return seconds
 
     for i, rack in enumerate(scenario.cluster.racks):
         path = f"cluster.racks[{i}]"
