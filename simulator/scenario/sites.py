@@ -278,8 +278,8 @@ def split_sites(data: dict) -> list[SitePart]:
                         part["replicas"] = shares[name]
                         if part.get("arrival_rate") is not None:
                             part["arrival_rate"] = _scaled(part["arrival_rate"], share)
-                        if part.get("demand_csv") is not None:
-                            part["demand_scale"] = share
+                        if part.get("demand_csv") is not None:       # the file's rates, times its own scale
+                            part["demand_scale"] = _scaled(part.get("demand_scale", 1.0), share)
                     elif _placed(work, names, rack_site, capacity, racks, data) == name:
                         part = {k2: copy.deepcopy(v) for k2, v in work.items() if k2 != "site"}
                     else:

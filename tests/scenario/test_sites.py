@@ -61,6 +61,19 @@ def test_each_site_gets_its_racks_pinned_and_placed_work_and_service_share():
     assert {n: [s.name for s in parts] for n, parts in loaded.services().items()} == {"chat": ["chat@a", "chat@b"]}
 
 
+def test_a_split_demand_csv_keeps_its_own_scale_times_each_sites_share(tmp_path):
+    """demand_scale 1.5 on a file split 1:3: the parts scale the file's rates by 0.375 and 1.125
+    (what dcsim plan's demand sensitivity moves must survive the split)."""
+    (tmp_path / "demand.csv").write_text("month,rate\n2027-01,8\n", encoding="utf-8")
+    data = copy.deepcopy(SITES)
+    chat = data["workloads"]["inference"][0]
+    del chat["arrival_rate"]
+    chat.update(demand_csv="demand.csv", demand_scale=1.5)
+    loaded = load_any(data, base_dir=tmp_path)
+    (sa,), (sb,) = (p.scenario.workloads.inference for p in loaded.parts)
+    assert (sa.demand_scale, sb.demand_scale) == (pytest.approx(0.375), pytest.approx(1.125))
+
+
 def test_placement_ties_go_to_the_first_site_in_the_list():
     data = copy.deepcopy(SITES)
     data["cluster"]["racks"][1]["count"] = 1                 # 16 GPUs at each site
