@@ -21,6 +21,8 @@ day one. GPU-hours count the accelerators in service.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 from simulator.domain.catalog import Catalog
@@ -147,6 +149,31 @@ def capex_usd(scenario: Scenario, catalog: Catalog, record: RunRecord) -> dict[s
     return out
 
 
+class UnitCosts(TypedDict):
+    """Costs per unit of output (costs.json fields of the same names)."""
+
+    usd_per_mtoken: float | None
+    usd_per_mtoken_generated: float | None
+    network_share_of_server_and_network_capex: float | None
+    facility_capex_usd_per_w: float | None
+
+
+def unit_costs(total_usd: float, per_service: dict[str, float], tokens: float, generated: float,
+               capex: dict[str, float], design_it_w: float) -> UnitCosts:
+    """The costs per unit of output, from the totals (one site's, or several sites' added up)."""
+    served_usd = sum(per_service.values())
+    servers_and_network = capex.get("servers", 0.0) + capex.get("network", 0.0)
+    facility = sum(capex.get(k, 0.0) for k in ("facility_building", "facility_electrical", "facility_cooling"))
+    return UnitCosts(
+        # Training tokens bear the site's cost less what the inference services were attributed.
+        usd_per_mtoken=(total_usd - served_usd) / (tokens / 1e6) if tokens > 0 else None,
+        usd_per_mtoken_generated=served_usd / (generated / 1e6) if generated > 0 else None,
+        network_share_of_server_and_network_capex=capex.get("network", 0.0) / servers_and_network
+        if servers_and_network > 0 else None,
+        facility_capex_usd_per_w=facility / design_it_w if design_it_w > 0 else None,
+    )
+
+
 def _attributed_usd(gpus: int, start_s: float, end_s: float, energy_j: float, fixed_per_gpu_s: float,
                     pue: float, price_usd_per_j: float) -> float:
     """A workload's share of the bill: the fixed cost of the GPUs it held, and its IT energy
@@ -227,25 +254,17 @@ def cost_report(scenario: Scenario, catalog: Catalog, record: RunRecord, summary
     for _, row in (services.iterrows() if services is not None else ()):
         per_service[row["service"]] = _attributed_usd(row["gpus"], row["start_s"], horizon, row["energy_j"],
                                                       fixed_per_gpu_s, pue, mean_price)
-    generated = summary.tokens_generated
-    servers_and_network = capex["servers"] + capex["network"]
     design_it = record.design.peak_it_w if record.design else 0.0
-    facility = capex["facility_building"] + capex["facility_electrical"] + capex["facility_cooling"]
     return Costs(
         capex_usd=capex,
         amortised_usd=amortised,
         opex_usd=opex,
         total_usd=total,
         usd_per_gpu_hour=present(total / gpu_hours) if gpu_hours else None,
-        # Training tokens bear the site's cost less what the inference services were attributed.
-        usd_per_mtoken=(total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else None,
         per_job=per_job,
         per_service=per_service,
-        usd_per_mtoken_generated=sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
         capex_items=items,
-        network_share_of_server_and_network_capex=capex["network"] / servers_and_network
-        if servers_and_network > 0 else None,
-        facility_capex_usd_per_w=facility / design_it if design_it > 0 else None,
+        **unit_costs(total, per_service, tokens, summary.tokens_generated, capex, design_it),
         rental=rental_report(scenario, record, timeseries, total, tokens) if timeseries is not None else None,
         capex_schedule=capex_schedule(scenario, record) if any(
             g.available_from_s > 0 or np.isfinite(g.retire_s) for g in record.groups) else [],

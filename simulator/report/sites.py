@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulator.report.cost import unit_costs
 from simulator.report.energy import _services_summary, _weighted_goodput
 from simulator.report.frames import TIMESERIES_COLUMNS
 from simulator.report.results import Costs, FabricCounts, MonthlyRow, RunWarning, Summary
@@ -256,22 +257,15 @@ def merge_costs(runs: list[SiteRun], summary: Summary) -> Costs:
         for part, usd in run.costs.per_service.items():
             name = run.service_names.get(part, part)
             per_service[name] = per_service.get(name, 0.0) + usd
-    tokens, generated = summary.tokens_trained, summary.tokens_generated
-    servers_and_network = capex.get("servers", 0.0) + capex.get("network", 0.0)
-    facility = sum(capex.get(k, 0.0) for k in ("facility_building", "facility_electrical", "facility_cooling"))
-    design = summary.design_it_power_w or 0.0
     rentals = {r.name: r.costs.rental for r in runs}
     return Costs(
         capex_usd=capex, amortised_usd=amortised, opex_usd=opex, total_usd=total,
         usd_per_gpu_hour=total / gpu_hours if gpu_hours > 0 else None,
-        usd_per_mtoken=(total - sum(per_service.values())) / (tokens / 1e6) if tokens > 0 else None,
         per_job={job: usd for r in runs for job, usd in r.costs.per_job.items()},
         per_service=per_service,
-        usd_per_mtoken_generated=sum(per_service.values()) / (generated / 1e6) if generated > 0 else None,
         capex_items=[{**item, "site": r.name} for r in runs for item in r.costs.capex_items],
-        network_share_of_server_and_network_capex=capex.get("network", 0.0) / servers_and_network
-        if servers_and_network > 0 else None,
-        facility_capex_usd_per_w=facility / design if design > 0 else None,
+        **unit_costs(total, per_service, summary.tokens_trained, summary.tokens_generated, capex,
+                     summary.design_it_power_w or 0.0),
         rental=rentals if any(rentals.values()) else None,
         capex_schedule=[{**row, "site": r.name} for r in runs for row in r.costs.capex_schedule],
         per_site={r.name: {"total_usd": r.costs.total_usd, "capex_usd": r.costs.capex_usd.get("total", 0.0),
