@@ -138,6 +138,29 @@ def _grid_outages(scenario: Scenario, record: RunRecord) -> dict | None:
     }
 
 
+def site_ratios(timeseries: pd.DataFrame, it_j: float, facility_j: float, water_m3: float,
+                design_it_w: float | None, gpus: int, envelope_w: float) -> dict:
+    """The summary's ratios and peaks from a site's time series and energies (or several sites'
+    added up): PUE as facility / IT energy, WUE, power per GPU, peak power against the envelope."""
+    t = timeseries["t_s"].to_numpy()
+    dt = np.diff(np.concatenate([[0.0], t]))
+    pue = timeseries["pue"].to_numpy() if len(timeseries) else np.zeros(0)
+    peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
+    return {
+        "pue_mean": facility_j / it_j if it_j > 0 else None,
+        "pue_max_sample": float(np.nanmax(pue)) if np.isfinite(pue).any() else None,
+        "wue_l_per_kwh": water_m3 * 1e3 / (it_j / 3.6e6) if it_j > 0 else None,
+        "cooling_shortfall_hours": float(np.sum(dt[timeseries["cooling_shortfall_w"].to_numpy() > 0]) / 3600.0)
+        if len(timeseries) else 0.0,
+        "design_it_power_w": design_it_w,
+        "design_it_power_per_gpu_w": design_it_w / gpus if design_it_w is not None and gpus else None,
+        "it_power_per_gpu_mean_w": it_j / t[-1] / gpus if len(t) and gpus else None,
+        "peak_facility_power_w": peak,
+        "power_envelope_w": envelope_w,
+        "peak_envelope_fraction": peak / envelope_w,
+    }
+
+
 def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFrame, jobs: pd.DataFrame,
                    services: pd.DataFrame | None = None, baselines=()) -> Summary:
     """Energies are sums of interval-mean power x interval; PUE is facility / IT energy."""
@@ -154,9 +177,7 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
     facility = energy("facility_power_w")
     water_m3 = energy("water_m3_per_s")
     gpus = int(record.gpus)
-    pue = timeseries["pue"].to_numpy() if len(timeseries) else np.zeros(0)
     design = record.design
-    peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
     util = float(np.sum(timeseries["gpu_utilization"].to_numpy() * dt) / t[-1]) if len(t) else 0.0
     return Summary(**{
         "scenario": sc.name,
@@ -179,18 +200,9 @@ def summary_report(scenario: Scenario, record: RunRecord, timeseries: pd.DataFra
         "pump_energy_j": energy("pump_power_w"),
         "losses_energy_j": energy("losses_power_w"),
         "other_energy_j": energy("other_power_w"),
-        "pue_mean": facility / it if it > 0 else None,
-        "pue_max_sample": float(np.nanmax(pue)) if np.isfinite(pue).any() else None,
         "water_m3": water_m3,
-        "wue_l_per_kwh": water_m3 * 1e3 / (it / 3.6e6) if it > 0 else None,
-        "cooling_shortfall_hours": float(np.sum(dt[timeseries["cooling_shortfall_w"].to_numpy() > 0]) / 3600.0)
-        if len(timeseries) else 0.0,
-        "design_it_power_w": design.peak_it_w if design else None,
-        "design_it_power_per_gpu_w": design.peak_it_w / gpus if design and gpus else None,
-        "it_power_per_gpu_mean_w": it / t[-1] / gpus if len(t) and gpus else None,
-        "peak_facility_power_w": peak,
-        "power_envelope_w": record.envelope_w,
-        "peak_envelope_fraction": peak / record.envelope_w,
+        **site_ratios(timeseries, it, facility, water_m3, design.peak_it_w if design else None, gpus,
+                      record.envelope_w),
         **_supply_summary(record, energy),
         "gpu_utilization_mean": util,
         "jobs_total": len(record.jobs),

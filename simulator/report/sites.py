@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.report.cost import unit_costs
-from simulator.report.energy import _services_summary, _weighted_goodput
+from simulator.report.energy import _services_summary, _weighted_goodput, site_ratios
 from simulator.report.frames import TIMESERIES_COLUMNS
 from simulator.report.results import Costs, FabricCounts, MonthlyRow, RunWarning, Summary
 
@@ -167,11 +167,6 @@ def merged_values(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
     """Every summary field but the SHARED ones, merged over the sites."""
     first = runs[0].summary
     sums = {f: sum(getattr(r.summary, f) for r in runs) for f in SUMMED}
-    it, facility, gpus = sums["it_energy_j"], sums["facility_energy_j"], sums["gpus"]
-    t = timeseries["t_s"].to_numpy()
-    dt = np.diff(np.concatenate([[0.0], t]))
-    pue = timeseries["pue"].to_numpy()
-    peak = float(timeseries["facility_power_w"].max()) if len(timeseries) else 0.0
     designs = [r.summary.design_it_power_w for r in runs if r.summary.design_it_power_w is not None]
     design = sum(designs) if designs else None
     weights = [r.summary.gpus for r in runs]
@@ -212,15 +207,8 @@ def merged_values(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
         "seeds": dict(first.seeds) if len(runs) == 1 else {"root": seed, **{r.name: r.seed for r in runs}},
         "services_total": len(by_service),
         "slo_attainment_min": min(attained) if attained else None,
-        "pue_mean": facility / it if it > 0 else None,
-        "pue_max_sample": float(np.nanmax(pue)) if np.isfinite(pue).any() else None,
-        "wue_l_per_kwh": sums["water_m3"] * 1e3 / (it / 3.6e6) if it > 0 else None,
-        "cooling_shortfall_hours": float(np.sum(dt[timeseries["cooling_shortfall_w"].to_numpy() > 0]) / 3600.0),
-        "design_it_power_w": design,
-        "design_it_power_per_gpu_w": design / gpus if design is not None and gpus else None,
-        "it_power_per_gpu_mean_w": it / t[-1] / gpus if len(t) and gpus else None,
-        "peak_facility_power_w": peak,
-        "peak_envelope_fraction": peak / sums["power_envelope_w"],
+        **site_ratios(timeseries, sums["it_energy_j"], sums["facility_energy_j"], sums["water_m3"], design,
+                      sums["gpus"], sums["power_envelope_w"]),
         "gpu_utilization_mean": by_gpus("gpu_utilization_mean"),
         "capped_fraction": by_gpus("capped_fraction"),
         "goodput_mean": _weighted_goodput(jobs, first.horizon_s),
