@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, mod
 
 from simulator.domain.quantities import Frozen, NonNegSeconds
 from simulator.domain.units import parser
-from simulator.scenario.demand import rate_per_period
+from simulator.scenario.demand import bounded_rate, rate_per_period
 
 DAY_S = 86400.0
 YEAR_S = 365.0 * DAY_S                 # the 'y' of domain/units.py
@@ -145,10 +145,7 @@ def _trend(value: object) -> object:
             raise ValueError(f"a yearly trend such as '3%/year' or '-5%/year' (got {value!r})")
         value = rate[0]
     if isinstance(value, int | float):
-        if not -1.0 < float(value) <= MAX_TREND_PER_YEAR:
-            raise ValueError(f"a trend per year above -100% and at most {MAX_TREND_PER_YEAR:.0%} "
-                             f"(got {float(value):.4g})")
-        return float(value)
+        return bounded_rate(float(value), MAX_TREND_PER_YEAR, "trend per year")
     return value
 
 

@@ -38,10 +38,14 @@ def _growth(value: object) -> object:
             raise ValueError(f"{value!r} would take the request rate below zero: a decline is above -100%")
         value = number if period == "month" else (1.0 + number) ** (1.0 / 12.0) - 1.0
     if isinstance(value, int | float):
-        if not -1.0 < float(value) <= MAX_GROWTH_PER_MONTH:
-            raise ValueError(f"a growth per month above -100% and at most {MAX_GROWTH_PER_MONTH:.0%} "
-                             f"(got {float(value):.4g})")
-        return float(value)
+        return bounded_rate(float(value), MAX_GROWTH_PER_MONTH, "growth per month")
+    return value
+
+
+def bounded_rate(value: float, cap: float, what: str) -> float:
+    """A compound rate above -100% (the quantity stays positive) and at most ``cap``."""
+    if not -1.0 < value <= cap:
+        raise ValueError(f"a {what} above -100% and at most {cap:.0%} (got {value:.4g})")
     return value
 
 
