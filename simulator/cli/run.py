@@ -48,7 +48,7 @@ def validate_cmd(scenario: ScenarioArg):
     sc = loaded.scenario
     racks = sum(len(p.scenario.cluster.racks) for p in parts)
     jobs = sum(len(p.scenario.workloads.training) for p in parts)
-    services = len(loaded.services()) if isinstance(loaded, LoadedSites) else len(sc.workloads.inference)
+    services = len(loaded.services())
     where = f"{len(parts)} site(s), " if isinstance(loaded, LoadedSites) else ""
     write_lines(f"ok: {sc.name}: {where}{racks} rack group(s), {gpus} accelerators, "
                 f"{jobs} training job(s), {services} inference "

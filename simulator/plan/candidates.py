@@ -66,12 +66,8 @@ def plan_problems(loaded: Loaded, spec: PlanSpec) -> list[Problem]:
                                      + (p.format() if p.path else p.message)) for p in own[:3]]
                 if len(problems) > 50:
                     return problems
-    if isinstance(loaded, LoadedSites):
-        jobs = {j.name for j in loaded.training_jobs()}
-        services = set(loaded.services())
-    else:
-        jobs = {j.name for j in loaded.scenario.workloads.training}
-        services = {s.name for s in loaded.scenario.workloads.inference}
+    jobs = {j.name for j in loaded.training_jobs()}
+    services = set(loaded.services())
     for name in spec.constraints.finish_by:
         if name not in jobs:
             problems.append(Problem(f"plan.constraints.finish_by.{name}",

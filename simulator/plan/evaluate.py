@@ -7,6 +7,7 @@ import math
 
 from simulator import api
 from simulator.errors import DcsimError
+from simulator.report.sites import attainment_by_service
 from simulator.scenario.plan import PLAN_METRICS, PlanSpec
 from simulator.scenario.sites_load import LoadedSites, load_any
 
@@ -21,8 +22,7 @@ def simulate_candidate(raw: dict, base_dir: str, source: str | None = None) -> d
         return {"error": str(err)}
     jobs = result.jobs
     services = result.services
-    training = loaded.training_jobs() if isinstance(loaded, LoadedSites) else loaded.scenario.workloads.training
-    deadlines = {j.name: j.deadline for j in training}
+    deadlines = {j.name: j.deadline for j in loaded.training_jobs()}
     return {
         "summary": result.summary_dict,
         "costs": result.costs_dict,
@@ -40,14 +40,7 @@ def _services_by_name(services, loaded: LoadedSites) -> dict[str, dict]:
     """Each service of a multi-site scenario by its name: SLO attainment weighted by the
     requests each of its site parts served."""
     names = {part: name for split in loaded.split for part, name in split.services.items()}
-    served: dict[str, float] = {}
-    met: dict[str, float] = {}
-    for row in services[["service", "requests_served", "slo_attainment"]].to_dict("records"):
-        name = names.get(row["service"], row["service"])
-        attained = _number(row["slo_attainment"])
-        served[name] = served.get(name, 0.0) + float(row["requests_served"])
-        met[name] = met.get(name, 0.0) + (attained or 0.0) * float(row["requests_served"])
-    return {name: {"slo_attainment": met[name] / n if n > 0 else None} for name, n in served.items()}
+    return {name: {"slo_attainment": value} for name, value in attainment_by_service(services, names).items()}
 
 
 def _number(value) -> float | None:

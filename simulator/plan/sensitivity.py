@@ -33,14 +33,10 @@ def _perturbations(raw: dict, base_dir: str, factor: float) -> dict[str, dict]:
     sc = loaded.scenario
     # (rate, growth, demand file, its scale) of each service as written: a service split over
     # sites is its parts' sum, its demand file scaled as the document writes it
-    if isinstance(loaded, LoadedSites):
-        split = loaded.services()
-        services = [(sum(p.arrival_rate for p in split[entry["name"]]), split[entry["name"]][0].growth,
-                     entry.get("demand_csv"), float(entry.get("demand_scale", 1.0)))
-                    for entry in raw["workloads"]["inference"]] if split else []
-    else:
-        services = [(svc.arrival_rate, svc.growth, svc.demand_csv, svc.demand_scale)
-                    for svc in sc.workloads.inference]
+    split = loaded.services()
+    services = [(sum(p.arrival_rate for p in split[entry["name"]]), split[entry["name"]][0].growth,
+                 entry.get("demand_csv"), float(entry.get("demand_scale", 1.0)))
+                for entry in raw["workloads"]["inference"]] if split else []
     if services:
         changed = copy.deepcopy(raw)
         for i, (rate, _, csv, scale) in enumerate(services):

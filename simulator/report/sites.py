@@ -139,9 +139,9 @@ def _site_months(summary: Summary) -> dict:
             "monthly_power_envelope_w": [m.power_envelope_w for m in summary.monthly]}
 
 
-def _attainment_by_service(services: pd.DataFrame, runs: list[SiteRun]) -> dict[str, float | None]:
-    """Each document service's share of served requests within SLO, its site parts added up."""
-    names = {part: name for r in runs for part, name in r.service_names.items()}
+def attainment_by_service(services: pd.DataFrame, names: dict[str, str]) -> dict[str, float | None]:
+    """Each document service's share of served requests within SLO, its site parts (``names``:
+    part -> document name) added up."""
     served: dict[str, float] = {}
     met: dict[str, float] = {}
     slo = np.nan_to_num(services["slo_attainment"].to_numpy(dtype=float))
@@ -178,7 +178,8 @@ def merged_values(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
             else float(np.mean([getattr(r.summary, key) for r in runs]))
 
     served = _services_summary(services, first.horizon_s)
-    by_service = _attainment_by_service(services, runs)
+    by_service = attainment_by_service(services, {part: name for r in runs
+                                                  for part, name in r.service_names.items()})
     attained = [v for v in by_service.values() if v is not None]
     networks: dict[str, dict[str, int]] = {}
     for run in runs:

@@ -20,7 +20,7 @@ from simulator.errors import InputError, Problem, ScenarioError
 from simulator.scenario.calendar import start_context
 from simulator.scenario.check import check_scenario
 from simulator.scenario.references import reference_problems
-from simulator.scenario.schema import Scenario
+from simulator.scenario.schema import InferenceService, Scenario, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,14 @@ class LoadedScenario:
     def to_dict(self) -> dict:
         """The scenario as plain data (as loaded, before unit conversion)."""
         return copy.deepcopy(self.raw)
+
+    def training_jobs(self) -> list[TrainingJob]:
+        """The training jobs (as LoadedSites gives every site's)."""
+        return list(self.scenario.workloads.training)
+
+    def services(self) -> dict[str, list[InferenceService]]:
+        """Each service by its name, as a list of its parts (one here; LoadedSites: one per site)."""
+        return {svc.name: [svc] for svc in self.scenario.workloads.inference}
 
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
