@@ -141,6 +141,13 @@ class JobRun:
         return max(self.steps_total - self.steps_done, 0.0) / rate
 
 
+def clock_resolution_s(now_s: float) -> float:
+    """The smallest wait that still moves a clock reading ``now_s`` (a few of its float ulps, at
+    least 1 ns): a finish nearer than this is now. Past ~194 days (2**24 s) one ulp is 3.7 ns, so
+    a fixed 1 ns tolerance left a job waiting on a timeout that lands on the same instant forever."""
+    return max(1e-9, 4.0 * math.ulp(now_s))
+
+
 def job_process(env: simpy.Environment, job: JobRun, on_finish, on_phase=None):
     """Wait until placed, then run each phase to completion, re-planning the finish time at
     each wake; ``on_phase(job)`` sets the rate of a new phase."""
@@ -154,7 +161,7 @@ def job_process(env: simpy.Environment, job: JobRun, on_finish, on_phase=None):
             else:
                 yield job.wake
             job.book(env.now)
-            if job.time_to_finish() <= 1e-9:
+            if job.time_to_finish() <= clock_resolution_s(env.now):
                 job.steps_done = job.steps_total
         if not job.later_phases:
             break
