@@ -57,11 +57,19 @@ class PowerController:
         self._breakdowns: dict[tuple, dict[str, float]] = {}
         self._caps: dict[float, list[float]] = {}
         self._last_loads: tuple | None = None     # see _loads
+        # Work drawn on the site that the controller cannot cap but must leave room for (a
+        # replayed trace's sample-mean load, engine/world_trace.py): (key, accelerator W above
+        # idle, active GPUs) per group, set by the world at each update.
+        self._uncapped: tuple[int, np.ndarray, np.ndarray] | None = None
         # The running jobs as they will stand once the world applies the last choose_cap (every
         # job paused exactly when chosen): the power it then records reads the same snapshot.
         self.decided: RunningSnapshot | None = None
         self.evaluations = 0                 # site power evaluations (demand sums)
         self.breakdowns = 0                  # site breakdowns actually computed
+
+    def set_uncapped(self, key: int, accel_above_idle_w: np.ndarray, active_gpus: np.ndarray) -> None:
+        """The uncappable load in force from now (``key`` names it: the same key, the same load)."""
+        self._uncapped = (key, accel_above_idle_w, active_gpus)
 
     def caps_at(self, fraction: float) -> list[float]:
         """Every group's board cap at a fraction of TDP (memoised: a pure function of it)."""
@@ -115,6 +123,8 @@ class PowerController:
         if extra is not None:
             group, gpus, board_at = extra
             accel[group.index] += gpus * (board_at(caps[group.index]) - group.accel.idle_power)
+        if self._uncapped is not None:
+            return np.array(accel, dtype=np.float64) + self._uncapped[1]
         return np.array(accel, dtype=np.float64)
 
     def active_gpus(self, snap: RunningSnapshot | None = None) -> np.ndarray:
@@ -125,6 +135,8 @@ class PowerController:
         for svc in self.services:
             if svc.status == ServiceStatus.RUNNING:
                 active[svc.group] += svc.gpus
+        if self._uncapped is not None:
+            return np.array(active, dtype=np.float64) + self._uncapped[2]
         return np.array(active, dtype=np.float64)
 
     def host_power(self, active: np.ndarray | None = None) -> np.ndarray:
@@ -150,8 +162,8 @@ class PowerController:
         next call with the same fraction, the same snapshot object (it is immutable) and every
         service as it stands: the cap decision and the power the world then records ask for the
         same loads within one update. Callers must not modify the arrays."""
-        services = tuple((s.status, s.group, s.units, s.replicas_down, s.backlog, s.arrival_per_s)
-                         for s in self.services)
+        services = (tuple((s.status, s.group, s.units, s.replicas_down, s.backlog, s.arrival_per_s)
+                          for s in self.services), self._uncapped[0] if self._uncapped is not None else None)
         last = self._last_loads
         if last is not None and last[0] == fraction and last[1] is snap and last[2] == services:
             return last[3]
@@ -161,17 +173,12 @@ class PowerController:
         self._last_loads = (fraction, snap, services, loads)
         return loads
 
-    def site_at(self, fraction: float, hour: int, snap: RunningSnapshot | None = None,
-                added: tuple[np.ndarray, np.ndarray] | None = None
+    def site_at(self, fraction: float, hour: int, snap: RunningSnapshot | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-        """(accelerator power, host power, active GPUs, breakdown) per group at a cap fraction;
-        ``added``: (accelerator W, active GPUs) per group drawn by work the controller does not
-        cap (a replayed trace's sample-mean load, engine/world_trace.py)."""
+        """(accelerator power, host power, active GPUs, breakdown) per group at a cap fraction,
+        the uncapped load included."""
         snap = self.snapshot() if snap is None else snap
         accel, active, hosts = self._loads(fraction, snap)
-        if added is not None:
-            accel, active = accel + added[0], active + added[1]
-            hosts = self.host_power(active)
         return accel, hosts, active, self.breakdown(accel, hosts, hour, active)
 
     def facility_at(self, fraction: float, hour: int, extra: Candidate | None = None,

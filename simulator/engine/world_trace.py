@@ -8,8 +8,9 @@ jobs and services run elsewhere. A trace job's GPUs draw idle + u x (TDP - idle)
 model of Fan, Weber and Barroso ("Power provisioning for a warehouse-sized computer", ISCA
 2007), with the host's dynamic share following the busy GPUs as for every job. GPUs a gang
 holds but does not use (a job of 12 GPUs on two 8-GPU nodes) draw idle power. Trace jobs run
-at full clock: the power-capping controller and admission see only hand-written work (their
-sample-mean power is added to the site's), and node failures leave them alone (a trace's run
+at full clock: the power controller counts their sample-mean load against the envelope as one
+it cannot cap (power_control.set_uncapped), capping and admitting hand-written work around it,
+and node failures leave them alone (a trace's run
 times already hold its own failures and retries).
 """
 

@@ -218,7 +218,9 @@ def merged_values(name: str, seed: int, runs: list[SiteRun], timeseries: pd.Data
         # Blocks each site reports on its own stay in its entry of ``sites``.
         "operation": None, "grid_outages": None, "storage": None,
         "interruptions": interruptions, "warnings": warnings,
-        "monthly": _monthly(runs, timeseries), "scheduling": None,
+        # A trace replays on one site (scenario/sites.py): its block, named by the site.
+        "monthly": _monthly(runs, timeseries),
+        "scheduling": next(({**r.summary.scheduling, "site": r.name} for r in runs if r.summary.scheduling), None),
         "sites": {r.name: {"seed": r.seed, **{k: getattr(r.summary, k) for k in HEADLINE},
                            "total_usd": r.costs.total_usd,
                            **{k: getattr(r.summary, k) for k in PER_SITE if getattr(r.summary, k) is not None},

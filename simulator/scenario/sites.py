@@ -165,10 +165,40 @@ def structure_problems(data: dict) -> list[Problem]:
                              ("disaggregation", "is not split across sites yet")):
                 if work.get(key) is not None:
                     problems.append(Problem(f"{path}.{key}", f"{key} {why}; with replicas_by_site leave it out"))
-    if isinstance(data.get("workloads"), dict) and data["workloads"].get("trace") is not None:
-        problems.append(Problem("workloads.trace", "a trace replays on one site; with sites: give it its own "
-                                                   "single-site scenario (docs/sites.md)"))
+    problems += _trace_problems(data, names)
     return problems
+
+
+def _trace_site(data: dict) -> str | None:
+    """The site of a multi-site scenario's trace: the one its rack groups stand at (the first site
+    when it names none of them, whose checks then report the names once; None: no trace)."""
+    trace = data.get("workloads", {}).get("trace") if isinstance(data.get("workloads"), dict) else None
+    groups = trace.get("rack_groups") if isinstance(trace, dict) else None
+    if not isinstance(groups, list):
+        return None
+    names = [s.get("name") for s in data["sites"]]
+    at = {str(r.get("name", "racks")): r.get("site", names[0]) for r in _list(data, "cluster", "racks")
+          if isinstance(r, dict)}
+    return next((at[g] for g in groups if g in at), names[0])
+
+
+def _trace_problems(data: dict, names: list[str]) -> list[Problem]:
+    """A trace replays on one site, the one its rack groups stand at: it must name them, all at
+    one site."""
+    trace = data.get("workloads", {}).get("trace") if isinstance(data.get("workloads"), dict) else None
+    if not isinstance(trace, dict):
+        return []
+    groups = trace.get("rack_groups")
+    if not isinstance(groups, list) or not groups:
+        return [Problem("workloads.trace.rack_groups", "with sites:, name the trace's rack groups: they place "
+                                                       "it at their site (docs/sites.md)")]
+    at = {str(r.get("name", "racks")): r.get("site", names[0]) for r in _list(data, "cluster", "racks")
+          if isinstance(r, dict)}
+    where = sorted({str(at[g]) for g in groups if g in at})
+    if len(where) > 1:
+        return [Problem("workloads.trace.rack_groups", f"a trace replays on one site, but its rack groups stand "
+                                                       f"at {', '.join(where)}")]
+    return []
 
 
 def _seconds(value: object, start: object, default: float) -> float:
@@ -288,7 +318,8 @@ def split_sites(data: dict) -> list[SitePart]:
                     if kind == "inference":
                         services[str(part.get("name"))] = str(work.get("name"))
                     placed.append(part)
-            raw["workloads"] = {**{k: copy.deepcopy(v) for k, v in workloads.items()}, **mine}
+            raw["workloads"] = {**{k: copy.deepcopy(v) for k, v in workloads.items()
+                                   if k != "trace" or _trace_site(data) == name}, **mine}
         elif workloads is not None:
             raw["workloads"] = workloads
         parts.append(SitePart(name, i, raw, paths, services, seeds[i] if isinstance(seeds[i], int) else 0))

@@ -62,7 +62,7 @@ def test_an_ordinary_finish_lands_at_its_time():
     env = simpy.Environment(initial_time=17_721_643.0)
     job = SteadyJob(env, steps_total=100.0, rate_steps_per_s=2.0, steps_done=40.0)
     finished = []
-    env.process(job_process(env, job, lambda j: finished.append(env.now)))
+    env.process(job_process(env, job, lambda _job: finished.append(env.now)))
     job.started.succeed()
     env.run()
     assert finished == [17_721_643.0 + 30.0]

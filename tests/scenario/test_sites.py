@@ -39,9 +39,10 @@ SITES = {
 }
 
 
-def _problems(data) -> list:
+def sites_problems(data, base_dir=None) -> list:
+    """The problems of a multi-site document (it must fail)."""
     with pytest.raises(ScenarioError) as info:
-        load_any(data)
+        load_any(data, base_dir=base_dir)
     return list(info.value.problems)
 
 
@@ -126,7 +127,7 @@ def _single_problems(data):
 def test_a_problem_inside_a_site_is_named_at_its_place_in_the_sites_list():
     data = copy.deepcopy(SITES)
     data["sites"][1]["power_envelope"] = "lots"
-    (p,) = _problems(data)
+    (p,) = sites_problems(data)
     assert p.path == "sites[1].power_envelope" and "lots" in p.message
 
 
@@ -134,7 +135,7 @@ def test_a_problem_of_a_sites_work_is_named_at_its_index_in_the_document():
     data = copy.deepcopy(SITES)
     data["workloads"]["training"][2]["site"] = "a"
     data["workloads"]["training"][2]["gpus"] = 64            # site a holds 16
-    (p,) = _problems(data)
+    (p,) = sites_problems(data)
     assert p.path == "workloads.training[2].gpus"
     assert p.message.startswith("at site 'a': ") and "16" in p.message
 
@@ -142,7 +143,7 @@ def test_a_problem_of_a_sites_work_is_named_at_its_index_in_the_document():
 def test_a_shared_section_problem_is_reported_once():
     data = copy.deepcopy(SITES)
     data["costs"] = {"water_price": "free"}
-    problems = _problems(data)
+    problems = sites_problems(data)
     assert [p.path for p in problems] == ["costs.water_price"]
 
 
@@ -165,7 +166,7 @@ def test_a_shared_section_problem_is_reported_once():
 def test_bad_site_documents_give_one_problem_each(change, path, words):
     data = copy.deepcopy(SITES)
     change(data)
-    problems = _problems(data)
+    problems = sites_problems(data)
     assert len(problems) == 1, problems
     assert problems[0].path == path and words in problems[0].message
 
@@ -174,7 +175,7 @@ def test_a_site_without_racks_is_refused():
     data = copy.deepcopy(SITES)
     data["cluster"]["racks"][1]["site"] = "a"
     data["workloads"] = {}
-    (p,) = _problems(data)
+    (p,) = sites_problems(data)
     assert p.path == "sites[1]" and "no rack group" in p.message
 
 
@@ -184,7 +185,7 @@ def test_a_single_site_scenario_refuses_pins_to_another_site():
     data["cluster"]["racks"] = data["cluster"]["racks"][:1]
     data["workloads"] = {"training": [data["workloads"]["training"][0]]}
     data["workloads"]["training"][0]["site"] = "b"
-    (p,) = _problems(data)
+    (p,) = sites_problems(data)
     assert p.path == "workloads.training[0].site" and "one site, 'a'" in p.message
     data["workloads"]["training"][0]["site"] = "a"
     assert isinstance(load_any(data), LoadedScenario)
@@ -212,5 +213,5 @@ def test_unpinned_work_goes_where_the_accelerators_are_in_service_at_its_start()
 def test_malformed_lists_are_reported_as_written_not_dropped(change, path):
     data = copy.deepcopy(SITES)
     change(data)
-    paths = [p.path for p in _problems(data)]
+    paths = [p.path for p in sites_problems(data)]
     assert path in paths, paths
