@@ -55,7 +55,7 @@ def test_busy_year_100k_gpus():
     assert cpu < 3 * 60.0
 
 
-README_LAYOUTS_PER_S = 1.2e6     # README, Speed: 1.2-1.8 M layouts/s on one core (the low end)
+README_LAYOUTS_PER_S = 1.2e6     # the low end of the README's 1.2-1.8 M layouts/s when issue 15 was filed
 
 
 def test_layout_kernel_rate_in_cpu_time():
