@@ -113,9 +113,9 @@ class World:
         self.shares.refresh(self.running)
         if self.operation is None and self.plan.envelope_w is not None:
             self.power.envelope_w = float(self.plan.envelope_w[hour])    # the schedule's step now
+        trace_bin = self.trace.at(now) if self.trace is not None else -1
         if self.trace is not None:
-            k = self.trace.at(now)
-            self.power.set_uncapped(k, self.trace.accel_w[k], self.trace.active[k])
+            self.power.set_uncapped(trace_bin, self.trace.accel_w[trace_bin], self.trace.active[trace_bin])
         fraction, paused = self.power.choose_cap(hour)
         self.capped = fraction < 1.0 - 1e-9 or bool(paused)
         for job in self.running:
@@ -146,7 +146,7 @@ class World:
         state[_COL["running_jobs"]] = len(self.running)
         state[_COL["queued_jobs"]] = len(self.scheduler.queue)
         if self.trace is not None:
-            self.trace.add_state(state, self.trace.at(now), busy, total_gpus)
+            self.trace.add_state(state, trace_bin, busy, total_gpus)
         self.recorder.set_values(now, power_row, state)
         self._job_power_w = {j.name: self._job_it_power(j) for j in self.running}
         self._service_power_w = {s.name: self._it_power(s.group, s.gpus, s.state.board_power_w, True)

@@ -169,17 +169,25 @@ def structure_problems(data: dict) -> list[Problem]:
     return problems
 
 
-def _trace_site(data: dict) -> str | None:
+def _rack_sites(data: dict, names: list[str]) -> dict[str, str]:
+    """Each rack group's site by the group's name (a group without one stands at the first site)."""
+    return {str(r.get("name", "racks")): r.get("site", names[0]) for r in _list(data, "cluster", "racks")
+            if isinstance(r, dict)}
+
+
+def _trace_groups(data: dict) -> object:
+    """``workloads.trace.rack_groups`` as written (None: no trace, or no such key)."""
+    trace = data.get("workloads", {}).get("trace") if isinstance(data.get("workloads"), dict) else None
+    return trace.get("rack_groups") if isinstance(trace, dict) else None
+
+
+def _trace_site(data: dict, names: list[str], rack_site: dict[str, str]) -> str | None:
     """The site of a multi-site scenario's trace: the one its rack groups stand at (the first site
     when it names none of them, whose checks then report the names once; None: no trace)."""
-    trace = data.get("workloads", {}).get("trace") if isinstance(data.get("workloads"), dict) else None
-    groups = trace.get("rack_groups") if isinstance(trace, dict) else None
+    groups = _trace_groups(data)
     if not isinstance(groups, list):
         return None
-    names = [s.get("name") for s in data["sites"]]
-    at = {str(r.get("name", "racks")): r.get("site", names[0]) for r in _list(data, "cluster", "racks")
-          if isinstance(r, dict)}
-    return next((at[g] for g in groups if g in at), names[0])
+    return next((rack_site[g] for g in groups if g in rack_site), names[0])
 
 
 def _trace_problems(data: dict, names: list[str]) -> list[Problem]:
@@ -188,12 +196,11 @@ def _trace_problems(data: dict, names: list[str]) -> list[Problem]:
     trace = data.get("workloads", {}).get("trace") if isinstance(data.get("workloads"), dict) else None
     if not isinstance(trace, dict):
         return []
-    groups = trace.get("rack_groups")
+    groups = _trace_groups(data)
     if not isinstance(groups, list) or not groups:
         return [Problem("workloads.trace.rack_groups", "with sites:, name the trace's rack groups: they place "
                                                        "it at their site (docs/sites.md)")]
-    at = {str(r.get("name", "racks")): r.get("site", names[0]) for r in _list(data, "cluster", "racks")
-          if isinstance(r, dict)}
+    at = _rack_sites(data, names)
     where = sorted({str(at[g]) for g in groups if g in at})
     if len(where) > 1:
         return [Problem("workloads.trace.rack_groups", f"a trace replays on one site, but its rack groups stand "
@@ -258,7 +265,8 @@ def split_sites(data: dict) -> list[SitePart]:
     sites = data["sites"]
     names = [s["name"] for s in sites]
     racks = _list(data, "cluster", "racks")
-    rack_site = {str(r.get("name", "racks")): r.get("site", names[0]) for r in racks if isinstance(r, dict)}
+    rack_site = _rack_sites(data, names)
+    trace_site = _trace_site(data, names, rack_site)
     per_node = _accelerators(data)
     capacity = [(rack.get("site", names[0]), _int(rack.get("count")) * _int(rack.get("nodes_per_rack"), 4)
                  * per_node.get(str(rack.get("node")), 0)) if isinstance(rack, dict) else (names[0], 0)
@@ -319,7 +327,7 @@ def split_sites(data: dict) -> list[SitePart]:
                         services[str(part.get("name"))] = str(work.get("name"))
                     placed.append(part)
             raw["workloads"] = {**{k: copy.deepcopy(v) for k, v in workloads.items()
-                                   if k != "trace" or _trace_site(data) == name}, **mine}
+                                   if k != "trace" or trace_site == name}, **mine}
         elif workloads is not None:
             raw["workloads"] = workloads
         parts.append(SitePart(name, i, raw, paths, services, seeds[i] if isinstance(seeds[i], int) else 0))
